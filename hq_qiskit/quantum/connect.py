@@ -1,0 +1,69 @@
+"""``connect``: the one entry point that turns a Qiskit circuit into a torch module."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
+from torch import Tensor, nn
+
+from hq_qiskit.circuits.block import QuantumBlock
+from hq_qiskit.errors import ConfigError
+
+ENGINES = ("fast", "qiskit")
+Engine = Literal["fast", "qiskit"]
+
+
+def connect(
+    circuit: QuantumCircuit,
+    input_params: Sequence[Parameter],
+    weight_params: Sequence[Parameter],
+    observables: Sequence[SparsePauliOp],
+    *,
+    engine: Engine = "fast",
+    dtype: torch.dtype = torch.float32,
+    initial_weights: Tensor | None = None,
+    precision: float = 0.0,
+) -> nn.Module:
+    """Wrap this circuit object as a module: x (B, n_in) -> (B, n_obs) in [-1, 1].
+
+    Both engines keep TorchConnector's contract: one ``nn.Parameter`` named ``weight`` of
+    shape (n_w,), radians, and gradients for inputs and weights.
+
+    Args:
+        circuit: the circuit; every parameter must be in ``input_params`` or ``weight_params``.
+        input_params: parameters bound from the columns of x, in column order.
+        weight_params: trainable parameters, in the order of ``module.weight``.
+        observables: one output per observable (Hermitian ``SparsePauliOp``).
+        engine: "fast" (exact in-process torch engine) or "qiskit" (EstimatorQNN +
+            TorchConnector on Aer, parameter-shift gradients; ~minutes per sample at 16 qubits).
+        dtype: real dtype of the fast engine's outputs (float32 or float64).
+        initial_weights: (n_w,) radians; default uniform in [-pi, pi) from torch's generator.
+        precision: only for engine "qiskit": the estimator precision; 0 is exact.
+    """
+    if initial_weights is None:
+        initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
+    if engine == "fast":
+        from hq_qiskit.quantum.fast import FastEngine
+
+        return FastEngine(
+            circuit, input_params, weight_params, observables,
+            dtype=dtype, initial_weights=initial_weights,
+        )
+    if engine == "qiskit":
+        from hq_qiskit.quantum.qiskit_engine import QiskitEngine
+
+        return QiskitEngine(
+            circuit, input_params, weight_params, observables,
+            initial_weights=initial_weights, precision=precision,
+        )
+    raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def connect_block(block: QuantumBlock, **kwargs) -> nn.Module:
+    """``connect`` for a ``QuantumBlock`` from ``hq_qiskit.circuits``; kwargs as ``connect``."""
+    return connect(block.circuit, block.inputs, block.weights, block.observables, **kwargs)

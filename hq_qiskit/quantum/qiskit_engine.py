@@ -1,0 +1,117 @@
+"""The stock engine: qiskit-machine-learning ``EstimatorQNN`` + ``TorchConnector`` on Aer.
+
+This is the reference path every user of Qiskit machine learning knows. Two of its defaults
+change results silently, so this module sets them and says so:
+
+- ``EstimatorQNN(default_precision=0.015625)`` asks the estimator for shot-like noise even on an
+  exact simulator. Here ``precision`` defaults to 0 (exact expectation values).
+- ``input_gradients=False`` leaves everything in front of the circuit without a gradient.
+  Here it is always True.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
+from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
+
+
+def aer_estimator(precision: float = 0.0, seed: int | None = None, noise_model=None):
+    """Aer's ``EstimatorV2``; ``precision=0`` with no noise model is exact."""
+    from qiskit_aer.primitives import EstimatorV2
+
+    options: dict = {"default_precision": precision}
+    if seed is not None:
+        options["run_options"] = {"seed": seed}
+    if noise_model is not None:
+        options["backend_options"] = {"noise_model": noise_model}
+    return EstimatorV2(options=options)
+
+
+class QiskitEngine(nn.Module):
+    """``EstimatorQNN`` + ``TorchConnector``: x (B, n_in) -> (B, n_obs), parameter-shift grads.
+
+    Attributes:
+        weight: the trainable angles, shape (n_w,), radians (TorchConnector's own parameter).
+        precision: the estimator precision in use; 0 means exact.
+    """
+
+    engine = "qiskit"
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        input_params: Sequence[Parameter],
+        weight_params: Sequence[Parameter],
+        observables: Sequence[SparsePauliOp],
+        *,
+        initial_weights: Tensor | None = None,
+        precision: float = 0.0,
+        estimator=None,
+    ) -> None:
+        super().__init__()
+        from qiskit_machine_learning.connectors import TorchConnector
+        from qiskit_machine_learning.gradients import ParamShiftEstimatorGradient
+        from qiskit_machine_learning.neural_networks import EstimatorQNN
+
+        self.precision = precision
+        estimator = estimator if estimator is not None else aer_estimator(precision)
+        qnn = EstimatorQNN(
+            circuit=circuit,
+            estimator=estimator,
+            observables=list(observables),
+            input_params=list(input_params),
+            weight_params=list(weight_params),
+            gradient=ParamShiftEstimatorGradient(estimator),
+            input_gradients=True,
+            default_precision=precision,
+        )
+        log.info(
+            "qiskit engine: EstimatorQNN precision=%g (%s), input_gradients=True",
+            precision,
+            "exact" if precision == 0 else "shot noise",
+        )
+        init = None if initial_weights is None else initial_weights.detach().cpu().numpy()
+        self.connector = TorchConnector(qnn, initial_weights=init)
+        self.n_inputs = len(input_params)
+        self.n_outputs = len(observables)
+
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.connector.weight
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Map inputs x (B, n_in) to expectation values (B, n_obs) in x's dtype and device."""
+        out = self.connector(x.detach().cpu().double().requires_grad_(x.requires_grad))
+        return out.to(dtype=x.dtype, device=x.device)
+
+
+def reference_expectations(
+    circuit: QuantumCircuit,
+    input_params: Sequence[Parameter],
+    weight_params: Sequence[Parameter],
+    observables: Sequence[SparsePauliOp],
+    x: np.ndarray,
+    weights: np.ndarray,
+    *,
+    estimator=None,
+) -> np.ndarray:
+    """Exact expectation values from Aer's EstimatorV2 in one PUB: x (B, n_in) -> (B, n_obs)."""
+    estimator = estimator if estimator is not None else aer_estimator(0.0)
+    order = {p: i for i, p in enumerate(circuit.parameters)}
+    values = np.zeros((x.shape[0], len(order)))
+    for j, p in enumerate(input_params):
+        values[:, order[p]] = x[:, j]
+    for j, p in enumerate(weight_params):
+        values[:, order[p]] = weights[j]
+    obs = np.array(list(observables), dtype=object).reshape(1, -1)
+    result = estimator.run([(circuit, obs, values[:, None, :])]).result()[0]
+    return np.asarray(result.data.evs)  # (B, n_obs)
