@@ -15,6 +15,7 @@ from hq_qiskit.errors import HQError
 # when --help lists the commands, so a quick command never pays for torch or qiskit-aer.
 COMMANDS: dict[str, tuple[str, str]] = {
     "export-circuits": ("hq_qiskit.cli.export", "export_circuits"),
+    "backends": ("hq_qiskit.cli.backends", "backends"),
 }
 
 

@@ -1,0 +1,14 @@
+"""Hardware: named execution targets, transpile reports, IBM Runtime execution.
+
+    backends.py          backends.toml -> frozen ``Backend`` records (load_backends, get_backend)
+    transpile_report.py  transpile every block per backend, level and seed: depth, 2q gates,
+                         swaps, duration, ESP; Markdown, JSON and PNG
+    layout.py            noise-aware layout: candidate layouts scored by the target's error rates
+    runtime.py           ISA circuits, PUBs with parameter arrays, job ids, local testing mode
+
+Only ``backends`` is imported here; the others pull in qiskit and are imported where used.
+"""
+
+from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend, load_backends
+
+__all__ = ["Backend", "fake_backend", "get_backend", "load_backends"]
