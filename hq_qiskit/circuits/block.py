@@ -42,9 +42,9 @@ class QuantumBlock:
         return len(self.observables)
 
 
-def single_qubit_observables(n_qubits: int, paulis: str = "ZX") -> tuple[
-    tuple[SparsePauliOp, ...], tuple[str, ...]
-]:
+def single_qubit_observables(
+    n_qubits: int, paulis: str = "ZX"
+) -> tuple[tuple[SparsePauliOp, ...], tuple[str, ...]]:
     """<P_q> for each Pauli letter in ``paulis`` and each qubit, letter-major.
 
     With ``paulis="ZX"`` and 16 qubits the order is Z0..Z15, X0..X15 (32 observables).

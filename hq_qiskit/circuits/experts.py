@@ -42,8 +42,12 @@ def global_pairs() -> list[tuple[int, int]]:
 
 def diagonal_pairs() -> list[tuple[int, int]]:
     """Main diagonals, then anti-diagonals of the grid (18 pairs)."""
-    main = [(GRID * r + c, GRID * (r + 1) + c + 1) for r in range(GRID - 1) for c in range(GRID - 1)]
-    anti = [(GRID * r + c + 1, GRID * (r + 1) + c) for r in range(GRID - 1) for c in range(GRID - 1)]
+    main = [
+        (GRID * r + c, GRID * (r + 1) + c + 1) for r in range(GRID - 1) for c in range(GRID - 1)
+    ]
+    anti = [
+        (GRID * r + c + 1, GRID * (r + 1) + c) for r in range(GRID - 1) for c in range(GRID - 1)
+    ]
     return main + anti
 
 

@@ -1,8 +1,8 @@
 """How a quantum block runs: ``connect`` turns a circuit into a torch module.
 
-    connect.py         connect(circuit, inputs, weights, observables, engine=...), connect_block
-    fast/              the exact in-process torch engine compiled from the circuit object
-    qiskit_engine.py   the stock EstimatorQNN + TorchConnector path on Aer, and Aer references
+connect.py         connect(circuit, inputs, weights, observables, engine=...), connect_block
+fast/              the exact in-process torch engine compiled from the circuit object
+qiskit_engine.py   the stock EstimatorQNN + TorchConnector path on Aer, and Aer references
 """
 
 from hq_qiskit.quantum.connect import ENGINES, connect, connect_block

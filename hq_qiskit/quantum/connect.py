@@ -51,15 +51,23 @@ def connect(
         from hq_qiskit.quantum.fast import FastEngine
 
         return FastEngine(
-            circuit, input_params, weight_params, observables,
-            dtype=dtype, initial_weights=initial_weights,
+            circuit,
+            input_params,
+            weight_params,
+            observables,
+            dtype=dtype,
+            initial_weights=initial_weights,
         )
     if engine == "qiskit":
         from hq_qiskit.quantum.qiskit_engine import QiskitEngine
 
         return QiskitEngine(
-            circuit, input_params, weight_params, observables,
-            initial_weights=initial_weights, precision=precision,
+            circuit,
+            input_params,
+            weight_params,
+            observables,
+            initial_weights=initial_weights,
+            precision=precision,
         )
     raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 

@@ -15,7 +15,6 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp

@@ -1,0 +1,12 @@
+"""The fast exact engine, compiled from the circuit object itself.
+
+gates.py     gate matrices fitted from Qiskit's own gates (trigonometric polynomials)
+program.py   read a circuit: gates, qubits, affine angle maps, Pauli terms
+fusion.py    fuse gates into groups of <= 4 qubits
+plan.py      light cones and product blocks: the cheapest exact cut per Pauli term
+engine.py    FastEngine, the torch module that executes the plan
+"""
+
+from hq_qiskit.quantum.fast.engine import FastEngine
+
+__all__ = ["FastEngine"]

@@ -1,0 +1,138 @@
+"""Choose, for every Pauli term, where to cut the circuit: light cone plus product structure.
+
+Two facts make exact expectation values cheap:
+
+1. Light cone. For an observable on support S, gate groups after a cut that do not touch the
+   growing set of qubits C (S, widened by every later group that touches it, read backwards)
+   cancel in U^dagger O U and are dropped.
+2. Product structure. Before a cut t, the state is a product over blocks of qubits (a block
+   merges only when a group acts across blocks). The reduced density matrix on C is then the
+   Kronecker product of each block's reduced state on its part of C.
+
+So for a cut t the engine simulates the blocks that meet C up to t (state vectors of the block
+size), traces them down to C, and applies the cone's remaining groups to the density matrix on C
+(dimension 2^|C|). Every cut from 0 (pure density-matrix evolution from the product state) to
+the end (state vectors, C = S) is exact; a cost model in complex multiply-adds picks the
+cheapest. Terms that pick the same cut and the same C share one density matrix.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from hq_qiskit.errors import CircuitError
+from hq_qiskit.quantum.fast.fusion import Group
+from hq_qiskit.quantum.fast.program import PauliTerm
+
+MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
+
+
+@dataclass(frozen=True)
+class Contraction:
+    """One shared density matrix and the terms read from it.
+
+    Attributes:
+        cut: groups[:cut] are simulated as state vectors of product blocks.
+        qubits: the cone at the cut, sorted; the density matrix acts on these qubits.
+        groups: indices of the cone's groups after the cut, applied to the density matrix.
+        terms: indices of the Pauli terms evaluated on it.
+        cost: the cost model's estimate, complex multiply-adds per sample.
+    """
+
+    cut: int
+    qubits: tuple[int, ...]
+    groups: tuple[int, ...]
+    terms: tuple[int, ...]
+    cost: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The contractions of a program, and how far the block simulation must run."""
+
+    contractions: tuple[Contraction, ...]
+    cuts: tuple[int, ...]
+
+    @property
+    def last_cut(self) -> int:
+        return max(self.cuts, default=0)
+
+
+def _block_history(
+    groups: list[Group], num_qubits: int
+) -> tuple[list[dict[int, frozenset]], list[int]]:
+    """Blocks at every cut (qubit -> block) and the size of the block each group acts on."""
+    block = {q: frozenset([q]) for q in range(num_qubits)}
+    history = [dict(block)]
+    sizes = []
+    for g in groups:
+        merged = frozenset().union(*(block[q] for q in g.qubits))
+        for q in merged:
+            block[q] = merged
+        history.append(dict(block))
+        sizes.append(len(merged))
+    return history, sizes
+
+
+def _cones(
+    groups: list[Group], support: tuple[int, ...]
+) -> list[tuple[frozenset, tuple[int, ...]]]:
+    """For every cut t = 0..m: the cone C_t and the cone's group indices after t."""
+    cone = frozenset(support)
+    members: list[int] = []
+    out = [(cone, ())]
+    for i in range(len(groups) - 1, -1, -1):
+        if cone.intersection(groups[i].qubits):
+            cone = cone.union(groups[i].qubits)
+            members.append(i)
+        out.append((cone, tuple(reversed(members))))
+    out.reverse()  # out[t] = cone before group t and the cone groups t..m-1
+    return out
+
+
+def make_plan(
+    groups: list[Group],
+    terms: tuple[PauliTerm, ...],
+    num_qubits: int,
+    max_rdm_qubits: int = MAX_RDM_QUBITS,
+) -> Plan:
+    """Pick the cheapest cut for every distinct support and group terms by (cut, cone)."""
+    history, sizes = _block_history(groups, num_qubits)
+    by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for k, term in enumerate(terms):
+        by_support[term.support].append(k)
+    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+    costs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
+    for support, term_ids in by_support.items():
+        if len(support) > max_rdm_qubits:
+            raise CircuitError(
+                f"observable term on {len(support)} qubits {support}: the fast engine supports "
+                f"Pauli terms of weight <= {max_rdm_qubits}"
+            )
+        best = None
+        for t, (cone, members) in enumerate(_cones(groups, support)):
+            if len(cone) > max_rdm_qubits:
+                continue
+            blocks = {history[t][q] for q in cone}
+            dim2 = 4 ** len(cone)
+            simulate = sum(
+                2 ** sizes[i] * 2 ** len(groups[i].qubits)
+                for i in range(t)
+                if history[t][groups[i].qubits[0]] in blocks
+            )
+            trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
+            evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
+            cost = simulate + trace + evolve + dim2
+            if best is None or cost < best[0]:
+                best = (cost, t, tuple(sorted(cone)), members)
+        if best is None:  # only reachable if the support itself is too wide
+            raise CircuitError(f"no exact contraction found for the term on {support}")
+        cost, t, cone, members = best
+        chosen[(t, cone, members)].extend(term_ids)
+        costs[(t, cone, members)] = cost
+    contractions = tuple(
+        Contraction(t, cone, members, tuple(ids), costs[(t, cone, members)])
+        for (t, cone, members), ids in chosen.items()
+    )
+    return Plan(contractions, tuple(sorted({c.cut for c in contractions})))
