@@ -1,0 +1,304 @@
+"""ISA circuits for a device target, with a noise-aware layout that keeps the width small.
+
+Three layout strategies (``Backend.layout``):
+
+- ``preset``: the preset pass manager's own layout and routing (VF2, then Sabre); routing may
+  borrow ancilla qubits, which a noisy simulation then has to carry (18-20 active qubits for
+  the 16-qubit enrichment QCNN on heavy-hex, each extra qubit doubling Aer's cost);
+- ``trivial``: virtual qubit q starts on physical qubit q (a baseline, usually poor);
+- ``noise_aware``: candidate regions of exactly ``n`` connected physical qubits are grown from
+  every qubit of the device, ranked by the target's error rates, and the circuit is transpiled
+  onto each of the best regions alone (a 16-qubit sub-target: routing cannot leave it) over a
+  few seeds; the candidate with the highest estimated success probability (ESP) wins, and the
+  preset level-``optimization_level`` result is kept when it scores higher without borrowing
+  ancillas (the simulated width stays at ``n``). Only Qiskit's own
+  passes and a scorer are used (mapomatic is unmaintained and does not target BackendV2).
+
+ESP is the product of (1 - error) over every gate of the ISA circuit and one measurement per
+measured qubit, the errors taken from the target (its calibration snapshot).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qiskit import QuantumCircuit
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import Target, generate_preset_pass_manager
+
+from hq_qiskit.errors import CircuitError, ConfigError
+
+STRATEGIES = ("preset", "trivial", "noise_aware")
+_SKIP = ("barrier", "delay")
+
+
+@dataclass(frozen=True)
+class MappedCircuit:
+    """A circuit transpiled to a device target (ISA) and its observables mapped to match.
+
+    Attributes:
+        circuit: the ISA circuit, on all of the device's qubits.
+        observables: the block's observables on the device's qubits, in the block's order.
+        initial_layout: physical qubit of each virtual qubit at the start, (n_virtual,).
+        final_layout: physical qubit holding each virtual qubit at the end (after routing
+            permutations): where its observables are measured, (n_virtual,).
+        strategy: "preset", "trivial" or "noise_aware".
+        optimization_level: the preset pass manager level used, 0..3.
+        seed: the transpiler seed of the kept candidate.
+        swaps: swaps inserted by routing (before translation to the native 2q gate).
+        transpile_s: wall time of the whole search, seconds.
+    """
+
+    circuit: QuantumCircuit
+    observables: tuple[SparsePauliOp, ...]
+    initial_layout: tuple[int, ...]
+    final_layout: tuple[int, ...]
+    strategy: str
+    optimization_level: int
+    seed: int
+    swaps: int
+    transpile_s: float
+
+    @property
+    def active_qubits(self) -> tuple[int, ...]:
+        """Physical qubits touched by a gate: the width a simulator has to carry."""
+        return active_qubits(self.circuit)
+
+
+def active_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
+    """Sorted indices of the qubits that any non-delay, non-barrier instruction acts on."""
+    used: set[int] = set()
+    for ins in circuit.data:
+        if ins.operation.name not in _SKIP:
+            used.update(circuit.find_bit(q).index for q in ins.qubits)
+    return tuple(sorted(used))
+
+
+def estimated_success_probability(
+    circuit: QuantumCircuit, target: Target, measured: Sequence[int]
+) -> float:
+    """ESP: product of (1 - error) over the gates of an ISA circuit and one readout per qubit.
+
+    Args:
+        circuit: ISA circuit whose qubit i is the target's physical qubit i.
+        target: the device target with per-instruction error rates (None counts as 0).
+        measured: physical qubits read out at the end.
+    """
+    log_esp = 0.0
+    for ins in circuit.data:
+        name = ins.operation.name
+        if name in _SKIP:
+            continue
+        qargs = tuple(circuit.find_bit(q).index for q in ins.qubits)
+        props = target[name].get(qargs) if name in target else None
+        if props is not None and props.error:
+            log_esp += math.log1p(-min(props.error, 1 - 1e-12))
+    for q in measured:
+        props = target["measure"].get((q,)) if "measure" in target else None
+        if props is not None and props.error:
+            log_esp += math.log1p(-min(props.error, 1 - 1e-12))
+    return math.exp(log_esp)
+
+
+def restrict_target(target: Target, qubits: Sequence[int]) -> Target:
+    """A Target on ``len(qubits)`` qubits: sub-qubit i is the device's ``qubits[i]``.
+
+    Instructions, durations and errors are copied for every qubit tuple inside ``qubits``;
+    control-flow and other global entries are left out.
+    """
+    index = {q: i for i, q in enumerate(qubits)}
+    sub = Target(num_qubits=len(qubits), dt=target.dt)
+    for name in target.operation_names:
+        props = target[name]
+        if props is None or None in props:  # a global instruction (control flow): skip
+            continue
+        kept = {
+            tuple(index[q] for q in qargs): value
+            for qargs, value in props.items()
+            if qargs is not None and all(q in index for q in qargs)
+        }
+        if kept:
+            sub.add_instruction(target.operation_from_name(name), kept, name=name)
+    return sub
+
+
+def _edges(target: Target) -> dict[tuple[int, int], float]:
+    """Undirected 2q edges -> the lowest error among the gates on that pair."""
+    out: dict[tuple[int, int], float] = {}
+    for name in target.operation_names:
+        props = target[name]
+        if props is None or None in props:
+            continue
+        for qargs, p in props.items():
+            if qargs is not None and len(qargs) == 2:
+                key = (min(qargs), max(qargs))
+                err = p.error if p is not None and p.error is not None else 0.0
+                out[key] = min(err, out.get(key, 1.0))
+    return out
+
+
+def _readout(target: Target, q: int) -> float:
+    props = target["measure"].get((q,)) if "measure" in target else None
+    return props.error if props is not None and props.error is not None else 0.0
+
+
+def candidate_regions(target: Target, n: int, keep: int = 8) -> list[tuple[int, ...]]:
+    """Connected sets of ``n`` physical qubits, best first by a cheap error score.
+
+    A region is grown from every qubit: repeatedly add the neighbour with the most edges into
+    the region (compact regions need fewer swaps), ties broken by the lowest mean error of those
+    edges. Regions are ranked by the sum of -log(1 - e) over their edges and readouts.
+    """
+    edges = _edges(target)
+    neighbours: dict[int, dict[int, float]] = {}
+    for (a, b), e in edges.items():
+        neighbours.setdefault(a, {})[b] = e
+        neighbours.setdefault(b, {})[a] = e
+    if n > target.num_qubits:
+        raise CircuitError(f"the circuit needs {n} qubits but the device has "
+                           f"{target.num_qubits}; choose a larger backend")
+    seen: set[frozenset[int]] = set()
+    scored: list[tuple[float, tuple[int, ...]]] = []
+    for start in sorted(neighbours):
+        region = [start]
+        members = {start}
+        while len(region) < n:
+            best, best_key = None, None
+            for q in {nb for r in region for nb in neighbours[r]} - members:
+                links = [neighbours[q][r] for r in neighbours[q] if r in members]
+                key = (-len(links), sum(links) / len(links), q)
+                if best_key is None or key < best_key:
+                    best, best_key = q, key
+            if best is None:
+                break
+            region.append(best)
+            members.add(best)
+        if len(region) < n or frozenset(region) in seen:
+            continue
+        seen.add(frozenset(region))
+        cost = sum(-math.log1p(-min(e, 0.999)) for (a, b), e in edges.items()
+                   if a in members and b in members)
+        cost += sum(-math.log1p(-min(_readout(target, q), 0.999)) for q in region)
+        scored.append((cost, tuple(sorted(region))))
+    scored.sort()
+    return [r for _, r in scored[:keep]]
+
+
+def _permutation(isa: QuantumCircuit, n_virtual: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(initial, final) physical qubit of each virtual qubit from a transpiled circuit."""
+    if isa.layout is None:
+        ident = tuple(range(n_virtual))
+        return ident, ident
+    initial = tuple(isa.layout.initial_index_layout(filter_ancillas=True)[:n_virtual])
+    final = tuple(isa.layout.final_index_layout(filter_ancillas=True)[:n_virtual])
+    return initial, final
+
+
+def map_observables(
+    observables: Sequence[SparsePauliOp], final_layout: Sequence[int], width: int
+) -> tuple[SparsePauliOp, ...]:
+    """Move each observable's virtual qubit v onto physical qubit ``final_layout[v]``."""
+    return tuple(op.apply_layout(list(final_layout), num_qubits=width) for op in observables)
+
+
+def _run(pm, circuit: QuantumCircuit) -> tuple[QuantumCircuit, int]:
+    """Run a pass manager; returns the output and the swaps routing inserted."""
+    swaps = [0]
+
+    def count(pass_, dag, **_):
+        swaps[0] = max(swaps[0], dag.count_ops().get("swap", 0))
+
+    return pm.run(circuit, callback=count), swaps[0]
+
+
+def _preset(circuit, target, level, seed, initial_layout=None):
+    pm = generate_preset_pass_manager(optimization_level=level, target=target,
+                                      seed_transpiler=seed, initial_layout=initial_layout)
+    isa, swaps = _run(pm, circuit)
+    initial, final = _permutation(isa, circuit.num_qubits)
+    return isa, swaps, initial, final
+
+
+def _embed(sub_isa: QuantumCircuit, region: Sequence[int], width: int) -> QuantumCircuit:
+    """Place a circuit on a sub-target's qubits onto the full device (qubit i -> region[i])."""
+    full = QuantumCircuit(width, global_phase=sub_isa.global_phase)
+    for ins in sub_isa.data:
+        qargs = [region[sub_isa.find_bit(q).index] for q in ins.qubits]
+        full.append(ins.operation, qargs, [])
+    return full
+
+
+def transpile_block(
+    circuit: QuantumCircuit,
+    observables: Sequence[SparsePauliOp],
+    target: Target,
+    *,
+    optimization_level: int = 3,
+    seed: int = 0,
+    strategy: str = "preset",
+    regions: int = 6,
+    seeds: int = 3,
+) -> MappedCircuit:
+    """Transpile a block's circuit to ISA for ``target`` and map its observables.
+
+    Args:
+        circuit: the logical circuit, parameters unbound, no measurements.
+        observables: its observables on ``circuit.num_qubits`` qubits.
+        target: the device target (e.g. ``FakeBrisbane().target``).
+        optimization_level: preset pass manager level, 0..3.
+        seed: transpiler seed (noise_aware: the first of ``seeds`` consecutive seeds).
+        strategy: "preset", "trivial" or "noise_aware" (see the module docstring).
+        regions: noise_aware only: how many candidate regions are transpiled.
+        seeds: noise_aware only: transpiler seeds tried per region.
+
+    Raises:
+        CircuitError: the circuit is wider than the device.
+        ConfigError: an unknown strategy.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown layout strategy {strategy!r}; choose one of "
+                          f"{', '.join(STRATEGIES)}")
+    n = circuit.num_qubits
+    if n > target.num_qubits:
+        raise CircuitError(f"circuit {circuit.name!r} needs {n} qubits but the device has only "
+                           f"{target.num_qubits}; choose a larger backend")
+    width = target.num_qubits
+    start = time.perf_counter()
+    if strategy == "trivial":
+        isa, swaps, initial, final = _preset(circuit, target, optimization_level, seed,
+                                             initial_layout=list(range(n)))
+        best = (isa, swaps, initial, final, seed)
+    else:
+        isa, swaps, initial, final = _preset(circuit, target, optimization_level, seed)
+        best = (isa, swaps, initial, final, seed)
+        if strategy == "noise_aware":
+            best_esp = -1.0
+            for region in candidate_regions(target, n, keep=regions):
+                sub = restrict_target(target, region)
+                for s in range(seed, seed + seeds):
+                    sub_isa, sw, ini, fin = _preset(circuit, sub, optimization_level, s)
+                    full = _embed(sub_isa, region, width)
+                    fin_phys = tuple(region[i] for i in fin)
+                    value = estimated_success_probability(full, target, fin_phys)
+                    if value > best_esp:
+                        best_esp = value
+                        best = (full, sw, tuple(region[i] for i in ini), fin_phys, s)
+            preset_esp = estimated_success_probability(isa, target, final)
+            narrow = len(active_qubits(isa)) <= n
+            if best_esp < 0 or (narrow and preset_esp > best_esp):  # never worse than preset
+                best = (isa, swaps, initial, final, seed)
+    isa, swaps, initial, final, used_seed = best
+    return MappedCircuit(
+        circuit=isa,
+        observables=map_observables(observables, final, width),
+        initial_layout=initial,
+        final_layout=final,
+        strategy=strategy,
+        optimization_level=optimization_level,
+        seed=used_seed,
+        swaps=swaps,
+        transpile_s=time.perf_counter() - start,
+    )
