@@ -1,0 +1,95 @@
+"""LandCover.ai's official layout: ``images/<sheet>.tif``, ``masks/<sheet>.tif`` and
+``train.txt`` / ``val.txt`` / ``test.txt`` listing tile ids ``<sheet>_<k>``.
+
+Tiles are read straight from the sheets by window (no pre-cut copy on disk), with the
+dataset's own tiling rule (``raster.tile_windows``): row-major 512-px windows, a per-sheet
+counter k, full windows only. The ids generated for all 41 real sheets equal the official lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, LANDCOVERAI_IDENTITY
+from hq_qiskit.datasets.raster import check_same_grid, open_raster, select_bands, tile_windows
+from hq_qiskit.datasets.tiles import (
+    TILE_PX,
+    RasterTiles,
+    TileRef,
+    missing_ids_error,
+    read_split_list,
+)
+from hq_qiskit.errors import DataError
+
+
+def is_landcoverai(root: Path) -> bool:
+    """True when ``root`` has the ``images/`` and ``masks/`` folders of LandCover.ai."""
+    return (root / "images").is_dir() and (root / "masks").is_dir()
+
+
+def sheet_tile_ids(width: int, height: int, sheet: str, tile_px: int = TILE_PX) -> list[str]:
+    """Official tile ids ``<sheet>_<k>`` of a width x height sheet, in k order."""
+    return [f"{sheet}_{k}" for k, _ in tile_windows(width, height, tile_px)]
+
+
+def landcoverai_tiles(
+    root: Path,
+    split: str,
+    *,
+    class_map: Mapping[int, int] | None = None,
+    classes: Sequence[str] = LANDCOVERAI_CLASSES,
+    bands: Sequence[int] | None = None,
+) -> RasterTiles:
+    """The tiles of one split of a LandCover.ai folder, in split-list order.
+
+    Args:
+        root: folder holding ``images/``, ``masks/`` and the split lists.
+        split: "train", "val" or "test" (reads ``<split>.txt``).
+        class_map: raw mask value -> class; default identity on 0..4.
+        classes: class names.
+        bands: 1-based image bands (default 1, 2, 3 of a 3-band sheet).
+    """
+    split_file = root / f"{split}.txt"
+    ids = read_split_list(split_file)
+    by_sheet: dict[str, dict[int, TileRef]] = {}
+    missing: list[str] = []
+    why = ""
+    chosen_bands: list[int] | None = None
+    refs: list[TileRef] = []
+    for tid in ids:
+        sheet, _, k = tid.rpartition("_")
+        if not sheet or not k.isdigit():
+            raise DataError(
+                f"{split_file}: {tid!r} is not a LandCover.ai tile id; ids are <sheet>_<k>"
+            )
+        if sheet not in by_sheet:
+            image, mask = root / "images" / f"{sheet}.tif", root / "masks" / f"{sheet}.tif"
+            if not image.is_file() or not mask.is_file():
+                by_sheet[sheet] = {}
+                why = why or f"no {image.relative_to(root)} / {mask.relative_to(root)}"
+            else:
+                with open_raster(image) as isrc, open_raster(mask) as msrc:
+                    check_same_grid(isrc, msrc, image, mask)
+                    if chosen_bands is None:
+                        chosen_bands = select_bands(isrc, bands, 3, image)
+                    windows = tile_windows(isrc.width, isrc.height, TILE_PX)
+                by_sheet[sheet] = {
+                    k_: TileRef(f"{sheet}_{k_}", image, mask, int(w.col_off), int(w.row_off))
+                    for k_, w in windows
+                }
+        ref = by_sheet[sheet].get(int(k))
+        if ref is None:
+            missing.append(tid)
+            if by_sheet[sheet]:
+                why = why or f"k={k} is not a full {TILE_PX}-px window of sheet {sheet}"
+        else:
+            refs.append(ref)
+    if missing:
+        raise missing_ids_error(split_file, missing, why)
+    return RasterTiles(
+        refs,
+        class_map if class_map is not None else LANDCOVERAI_IDENTITY,
+        classes,
+        bands=chosen_bands or [1, 2, 3],
+    )

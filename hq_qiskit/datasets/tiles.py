@@ -1,0 +1,213 @@
+"""Tiles: square image/mask windows cut from file pairs, as a torch Dataset.
+
+A dataset layout (LandCover.ai, LoveDA, OpenEarthMap) only decides WHICH tiles exist and what
+they are called; the classes here read them. ``PngTiles`` decodes PNG pairs (LoveDA), and
+``RasterTiles`` reads GeoTIFF pairs by window, so a 9000x9500 sheet is never loaded whole.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.windows import Window
+from torch.utils.data import Dataset
+
+from hq_qiskit.datasets.classes import (
+    IGNORE_INDEX,
+    LANDCOVERAI_CLASSES,
+    apply_lut,
+    check_classes,
+    class_lut,
+)
+from hq_qiskit.datasets.raster import open_raster
+from hq_qiskit.errors import DataError
+
+TILE_PX = 512
+
+
+@dataclass(frozen=True)
+class TileRef:
+    """Where one tile lives: its id, the image and mask files and the window (pixels)."""
+
+    id: str
+    image: Path
+    mask: Path
+    col_off: int
+    row_off: int
+
+
+def tile_id(stem: str, k: int, width: int, height: int, tile_px: int = TILE_PX) -> str:
+    """Id of tile k of an image: the stem itself for a single-tile image, else ``<stem>_<k>``."""
+    return stem if (width, height) == (tile_px, tile_px) else f"{stem}_{k}"
+
+
+class Tiles(Dataset):
+    """Square tiles with masks in LandCover.ai's classes; item i is a dict.
+
+    Items: ``{"image": uint8 (3, T, T), "mask": int64 (T, T) in 0..K-1 or 255, "id": str}``
+    with T = ``tile_px`` (512). Decoded tiles are kept in a small LRU cache
+    (``cache_tiles`` entries, about 1 MB each).
+
+    Args:
+        refs: the tiles, in order.
+        class_map: raw mask value -> class index or 255 (ignore).
+        classes: class names, index order.
+        cache_tiles: how many decoded tiles to keep in memory.
+    """
+
+    ignore_index = IGNORE_INDEX
+    tile_px = TILE_PX
+
+    def __init__(
+        self,
+        refs: Sequence[TileRef],
+        class_map: Mapping[int, int],
+        classes: Sequence[str] = LANDCOVERAI_CLASSES,
+        cache_tiles: int = 32,
+    ) -> None:
+        self.refs = list(refs)
+        self.classes = check_classes(classes)
+        self.class_map = dict(class_map)
+        self._lut = class_lut(self.class_map, len(self.classes))
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cache_tiles = cache_tiles
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r.id for r in self.refs]
+
+    def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
+        """Read one tile: image uint8 (3, T, T) and raw mask uint8 (T, T)."""
+        raise NotImplementedError
+
+    def arrays(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Tile i as numpy: image uint8 (3, T, T) and mask uint8 (T, T) in classes or 255."""
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"tile {i} out of range for {len(self)} tiles")
+        if i in self._cache:
+            self._cache.move_to_end(i)
+            return self._cache[i]
+        ref = self.refs[i]
+        image, raw = self.read(ref)
+        mask = apply_lut(raw, self._lut, f"{ref.mask} (tile {ref.id})")
+        if self._cache_tiles > 0:
+            self._cache[i] = (image, mask)
+            if len(self._cache) > self._cache_tiles:
+                self._cache.popitem(last=False)
+        return image, mask
+
+    def __getitem__(self, i: int) -> dict:
+        image, mask = self.arrays(i)
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(image)),
+            "mask": torch.from_numpy(mask.astype(np.int64)),
+            "id": self.refs[i].id,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self)} tiles of {self.tile_px} px, {self.classes})"
+
+
+class PngTiles(Tiles):
+    """Tiles cut from PNG (or JPEG) image/mask pairs; masks are single-band (mode L or P)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._last: tuple[Path, np.ndarray, np.ndarray] | None = None  # whole decoded file
+
+    def _decode(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
+        if self._last is not None and self._last[0] == ref.image:
+            return self._last[1], self._last[2]
+        try:
+            with Image.open(ref.image) as im:
+                if im.mode != "RGB":
+                    raise DataError(f"{ref.image}: image mode {im.mode}, expected RGB; convert it")
+                image = np.asarray(im)  # (H, W, 3)
+            with Image.open(ref.mask) as im:
+                if im.mode not in ("L", "P"):
+                    raise DataError(
+                        f"{ref.mask}: mask mode {im.mode}, expected one band of class values "
+                        "(mode L or P)"
+                    )
+                mask = np.asarray(im)  # (H, W)
+        except OSError as err:
+            raise DataError(f"{ref.image}: cannot decode ({err}); re-export it as PNG") from None
+        if image.shape[:2] != mask.shape:
+            raise DataError(
+                f"{ref.mask}: is {mask.shape[1]}x{mask.shape[0]} px but its image {ref.image} "
+                f"is {image.shape[1]}x{image.shape[0]}; pair each image with its own mask"
+            )
+        self._last = (ref.image, image, mask)
+        return image, mask
+
+    def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
+        image, mask = self._decode(ref)
+        t, y, x = self.tile_px, ref.row_off, ref.col_off
+        tile = image[y : y + t, x : x + t].transpose(2, 0, 1)  # (H, W, 3) -> (3, T, T)
+        return np.ascontiguousarray(tile), np.ascontiguousarray(mask[y : y + t, x : x + t])
+
+
+class RasterTiles(Tiles):
+    """Tiles read by window from GeoTIFF image/mask pairs (uint8 images, 1-band masks).
+
+    Image pixels that are nodata in every chosen band get the ignore label in the mask.
+
+    Args:
+        bands: 1-based image bands to read, in order (three of them).
+    """
+
+    def __init__(self, *args, bands: Sequence[int] = (1, 2, 3), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.bands = list(bands)
+
+    def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
+        window = Window(ref.col_off, ref.row_off, self.tile_px, self.tile_px)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with open_raster(ref.image) as src:
+                image = src.read(self.bands, window=window)  # (3, T, T)
+                valid = None
+                if src.nodata is not None:
+                    valid = src.read_masks(self.bands, window=window).max(axis=0) > 0  # (T, T)
+            with open_raster(ref.mask) as src:
+                mask = src.read(1, window=window)  # (T, T)
+        if image.dtype != np.uint8 or mask.dtype != np.uint8:
+            raise DataError(
+                f"{ref.image}: tiles need uint8 images and masks (got {image.dtype}/{mask.dtype});"
+                " rescale to 8 bit first (gdal_translate -ot Byte -scale)"
+            )
+        if valid is not None:
+            mask = np.where(valid, mask, IGNORE_INDEX).astype(np.uint8)
+        return image, mask
+
+
+def read_split_list(path: Path) -> list[str]:
+    """Ids in a split list: one per line; blank lines and lines starting with # are skipped."""
+    if not path.is_file():
+        raise DataError(f"{path}: split list not found; write one tile id per line")
+    ids = [line.strip() for line in path.read_text().splitlines()]
+    ids = [i for i in ids if i and not i.startswith("#")]
+    if not ids:
+        raise DataError(f"{path}: split list is empty; write one tile id per line")
+    return ids
+
+
+def missing_ids_error(split_file: Path, missing: Sequence[str], why: str) -> DataError:
+    """One-line DataError for a split list naming tiles that do not exist."""
+    return DataError(
+        f"{split_file}: names {len(missing)} tile(s) that do not exist (first: {missing[0]!r}; "
+        f"{why}); remove them from the list or add the missing files"
+    )
