@@ -66,8 +66,9 @@ def openearthmap_tiles(
                 chosen = select_bands(isrc, bands, 3, image)
             width, height = isrc.width, isrc.height
         refs.extend(
-            TileRef(tile_id(image.stem, k, width, height), image, label, int(w.col_off),
-                    int(w.row_off))
+            TileRef(
+                tile_id(image.stem, k, width, height), image, label, int(w.col_off), int(w.row_off)
+            )
             for k, w in tile_windows(width, height, TILE_PX)
         )
     if not refs:

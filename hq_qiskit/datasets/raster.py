@@ -132,9 +132,9 @@ def check_same_grid(
     (prediction allows it with a warning). With ``require_crs=False`` a pair where both lack a
     CRS is compared by size only.
     """
-    if not require_crs and image.crs is None and mask.crs is None:
-        if (image.width, image.height) == (mask.width, mask.height):
-            return
+    same_size = (image.width, image.height) == (mask.width, mask.height)
+    if not require_crs and image.crs is None and mask.crs is None and same_size:
+        return
     for src, path in ((image, image_path), (mask, mask_path)):
         if src.crs is None:
             raise DataError(
