@@ -1,0 +1,95 @@
+"""Random patches from tiles: the papers' dynamic sampling of 128-px patches from 512-px tiles,
+with flips and 90-degree turns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from hq_qiskit.datasets.tiles import Tiles
+from hq_qiskit.errors import DataError
+from hq_qiskit.samplers.stats import channel_stats
+from hq_qiskit.samplers.transforms import check_stats, dihedral, normalise
+
+
+class RandomPatches(Dataset):
+    """``patches_per_epoch`` random square patches per epoch, normalised and augmented.
+
+    Patch i of epoch e is drawn from a generator seeded with (seed, e, i): the tile, the
+    offset and the symmetry (one of 8 turn/flip pairs, same for image and mask) depend only on
+    those three numbers, so results do not depend on DataLoader workers or order. Call
+    ``set_epoch(e)`` at the start of each epoch to draw new patches.
+
+    Args:
+        tiles: the tiles to sample from.
+        patch_px: patch side in pixels (at most the tile side).
+        patches_per_epoch: the dataset's length.
+        mean, std: per-channel statistics on the 0..255 scale; None computes them from
+            ``tiles`` with ``channel_stats`` (read them back from ``.mean`` / ``.std``).
+        augment: apply random flips and 90-degree turns.
+        seed: base seed.
+
+    Example:
+        >>> from hq_qiskit.datasets import open_tiles
+        >>> patches = RandomPatches(open_tiles(None, "train"), 128, 16, seed=0)
+        >>> [t.shape for t in patches[0]]
+        [torch.Size([3, 128, 128]), torch.Size([128, 128])]
+    """
+
+    def __init__(
+        self,
+        tiles: Tiles,
+        patch_px: int = 128,
+        patches_per_epoch: int = 1000,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        augment: bool = True,
+        seed: int = 0,
+    ) -> None:
+        if len(tiles) == 0:
+            raise DataError("RandomPatches: no tiles to sample from; check the split list")
+        if not 0 < patch_px <= tiles.tile_px:
+            raise DataError(f"--patch-px {patch_px}: choose 1..{tiles.tile_px} (the tile side)")
+        if patches_per_epoch < 1:
+            raise DataError(f"patches_per_epoch {patches_per_epoch}: must be at least 1")
+        if mean is None or std is None:
+            mean, std = channel_stats(tiles)
+        self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
+        self._m, self._s = check_stats(self.mean, self.std, 3)
+        self.tiles = tiles
+        self.patch_px = patch_px
+        self.patches_per_epoch = patches_per_epoch
+        self.augment = augment
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the patches of epoch ``epoch`` from now on."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.patches_per_epoch
+
+    def draw(self, i: int) -> tuple[int, int, int, int, bool]:
+        """Where patch i comes from: (tile index, top px, left px, turns, flip)."""
+        rng = np.random.default_rng([self.seed, self.epoch, i])
+        span = self.tiles.tile_px - self.patch_px + 1
+        tile, top, left = (int(v) for v in rng.integers((len(self.tiles), span, span)))
+        turns, flip = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, 0)
+        return tile, top, left, turns, bool(flip)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        """Patch i: image float32 (3, P, P) normalised, mask int64 (P, P) (255 = ignore)."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"patch {i} out of range for {len(self)} patches")
+        tile, top, left, turns, flip = self.draw(i)
+        image, mask = self.tiles.arrays(tile)  # (3, T, T), (T, T)
+        p = self.patch_px
+        image, mask = image[:, top : top + p, left : left + p], mask[top : top + p, left : left + p]
+        image, mask = dihedral(image, mask, turns, flip)
+        x = normalise(image, self._m, self._s)  # (3, P, P)
+        return torch.from_numpy(x), torch.from_numpy(mask.astype(np.int64))
