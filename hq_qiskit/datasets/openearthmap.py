@@ -27,7 +27,7 @@ from hq_qiskit.errors import DataError
 
 def is_openearthmap(root: Path) -> bool:
     """True when some ``<root>/<region>/`` holds ``images/`` and ``labels/``."""
-    return any((d / "labels").is_dir() for d in root.glob("*/images"))
+    return any((d.parent / "labels").is_dir() for d in root.glob("*/images"))
 
 
 def openearthmap_tiles(
