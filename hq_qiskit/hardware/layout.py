@@ -9,9 +9,9 @@ Three layout strategies (``Backend.layout``):
 - ``noise_aware``: candidate regions of exactly ``n`` connected physical qubits are grown from
   every qubit of the device, ranked by the target's error rates, and the circuit is transpiled
   onto each of the best regions alone (a 16-qubit sub-target: routing cannot leave it) over a
-  few seeds; the candidate with the highest estimated success probability (ESP) wins, and the
-  preset level-``optimization_level`` result is kept when it scores higher without borrowing
-  ancillas (the simulated width stays at ``n``). Only Qiskit's own
+  few seeds; the candidate with the highest estimated success probability (ESP) wins. The
+  preset results for the same seeds compete too when they borrow no ancilla, so the choice is
+  never worse than a narrow preset layout and the simulated width stays at ``n``. Only Qiskit's own
   passes and a scorer are used (mapomatic is unmaintained and does not target BackendV2).
 
 ESP is the product of (1 - error) over every gate of the ISA circuit and one measurement per
@@ -286,10 +286,14 @@ def transpile_block(
                     if value > best_esp:
                         best_esp = value
                         best = (full, sw, tuple(region[i] for i in ini), fin_phys, s)
-            preset_esp = estimated_success_probability(isa, target, final)
-            narrow = len(active_qubits(isa)) <= n
-            if best_esp < 0 or (narrow and preset_esp > best_esp):  # never worse than preset
-                best = (isa, swaps, initial, final, seed)
+            for s in range(seed, seed + seeds):  # never worse than a narrow preset result
+                p_isa, p_sw, p_ini, p_fin = (isa, swaps, initial, final) if s == seed else (
+                    _preset(circuit, target, optimization_level, s))
+                value = estimated_success_probability(p_isa, target, p_fin)
+                narrow = len(active_qubits(p_isa)) <= n
+                if best_esp < 0 or (narrow and value > best_esp):
+                    best_esp = value
+                    best = (p_isa, p_sw, p_ini, p_fin, s)
     isa, swaps, initial, final, used_seed = best
     return MappedCircuit(
         circuit=isa,

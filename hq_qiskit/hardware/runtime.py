@@ -1,0 +1,257 @@
+"""Execute a quantum block through qiskit-ibm-runtime's ``EstimatorV2``, on a device or locally.
+
+- Credentials: a saved ``QiskitRuntimeService`` account or ``QISKIT_IBM_TOKEN``. Without them
+  (or for ``local = true`` entries) the backend's fake twin runs in the runtime's *local
+  testing mode*: noisy Aer under the hood, every mitigation option ignored. Results say so.
+- One PUB per block: the ISA circuit, its observables mapped to the final layout, and all
+  samples as a parameter array of shape (N, 1, P) against (1, n_obs) observables.
+- The job id, the layout, the observables and the sample indices are written to
+  ``<run_dir>/jobs/<tag>.json`` *before* waiting; values land in ``<tag>.npz`` afterwards.
+  ``resume=True`` reuses a saved ``.npz``, or retrieves a finished device job by its id.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from qiskit.circuit import Parameter
+
+from hq_qiskit.errors import ConfigError, HQError
+from hq_qiskit.hardware.backends import Backend, fake_backend
+from hq_qiskit.hardware.layout import MappedCircuit
+from hq_qiskit.hardware.transpile_report import write_atomic
+
+log = logging.getLogger(__name__)
+
+TOKEN_VAR = "QISKIT_IBM_TOKEN"
+LOCAL_NOTE = ("local testing mode on {fake} (fake twin of {device}): noisy Aer simulation, "
+              "unmitigated (local mode ignores TREX, ZNE, twirling and DD)")
+# IBM's documented baseline: about 2 s per sub-job plus (rep_delay + circuit) x executions.
+SUBJOB_OVERHEAD_S = 2.0
+REP_DELAY_S = 250e-6
+
+
+def has_credentials() -> bool:
+    """True if QISKIT_IBM_TOKEN is set or a QiskitRuntimeService account is saved on disk."""
+    if os.environ.get(TOKEN_VAR):
+        return True
+    saved = Path(os.environ.get("QISKIT_IBM_CONFIG", Path.home() / ".qiskit" / "qiskit-ibm.json"))
+    try:
+        return saved.is_file() and bool(json.loads(saved.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass
+class RuntimeTarget:
+    """Where a runtime backend really runs.
+
+    Attributes:
+        backend: a qiskit ``BackendV2``: the real device or its fake twin.
+        local: True in local testing mode.
+        note: one plain sentence for the output ("local testing mode on FakeBrisbane ...").
+        mode: "batch", "session" or "job" (local mode accepts them all).
+        mitigation: mitigation really applied (empty in local mode).
+    """
+
+    backend: object
+    local: bool
+    note: str
+    mode: str
+    mitigation: tuple[str, ...] = field(default=())
+
+
+def resolve(backend: Backend, *, force_local: bool = False) -> RuntimeTarget:
+    """The device for a runtime entry, or its fake twin in local testing mode.
+
+    Raises:
+        ConfigError: not a runtime entry, or (with credentials) a device the account lacks.
+    """
+    if backend.kind != "runtime":
+        raise ConfigError(f"backend {backend.name!r} has kind {backend.kind!r}; IBM Runtime needs "
+                          "a runtime entry such as ibm_fez or fake_brisbane")
+    if backend.local or force_local or not has_credentials():
+        fake = fake_backend(backend.noise)
+        why = "" if (backend.local or force_local) else " (no IBM Quantum credentials found: " \
+            f"save an account or set {TOKEN_VAR} to use the device)"
+        note = LOCAL_NOTE.format(fake=backend.noise, device=backend.device or fake.name) + why
+        return RuntimeTarget(fake, True, note, backend.mode, ())
+    from qiskit_ibm_runtime import QiskitRuntimeService  # pragma: no cover - needs an account
+
+    service = QiskitRuntimeService()  # pragma: no cover
+    try:  # pragma: no cover
+        device = service.backend(backend.device)
+    except Exception as err:  # pragma: no cover
+        names = sorted(b.name for b in service.backends())
+        raise ConfigError(f"device {backend.device!r} is not available to this account "
+                          f"(retired or not in your plan); choose one of {', '.join(names)} and "
+                          "add it to backends.toml") from err
+    return RuntimeTarget(device, False, f"IBM Quantum device {backend.device}",  # pragma: no cover
+                         backend.mode, backend.mitigation)
+
+
+def _estimator(target: RuntimeTarget, mode_obj, shots: int, precision: float,
+               mitigation: Sequence[str], seed: int | None):
+    """An EstimatorV2 with shots or precision and the requested mitigation options."""
+    from qiskit_ibm_runtime import EstimatorV2
+
+    with warnings.catch_warnings():  # EstimatorV2 is deprecated in 0.50+, still the documented V2
+        warnings.simplefilter("ignore", DeprecationWarning)
+        est = EstimatorV2(mode=mode_obj)
+    if shots:
+        est.options.default_shots = shots
+    else:
+        est.options.default_precision = precision
+    if not target.local:  # pragma: no cover - local mode ignores (and warns about) these
+        est.options.resilience_level = 0
+        est.options.resilience.measure_mitigation = "trex" in mitigation
+        est.options.resilience.zne_mitigation = "zne" in mitigation
+        est.options.twirling.enable_gates = "twirling" in mitigation
+        est.options.twirling.enable_measure = "twirling" in mitigation or "trex" in mitigation
+        est.options.dynamical_decoupling.enable = "dd" in mitigation
+    elif seed is not None:
+        est.options.simulator.seed_simulator = seed
+    return est
+
+
+def parameter_array(mapped: MappedCircuit, columns: dict[Parameter, np.ndarray]) -> np.ndarray:
+    """Parameter values (N, 1, P) in ``circuit.parameters`` order for one broadcast PUB.
+
+    Args:
+        mapped: the ISA circuit.
+        columns: each circuit parameter -> its values for the N samples, shape (N,), radians.
+    """
+    params = list(mapped.circuit.parameters)
+    missing = [p.name for p in params if p not in columns]
+    if missing:
+        raise HQError(f"no values for circuit parameters {missing[:5]}")
+    return np.stack([np.asarray(columns[p], dtype=float) for p in params], axis=-1)[:, None, :]
+
+
+def observable_array(mapped: MappedCircuit) -> np.ndarray:
+    """The mapped observables as a (1, n_obs) object array (np.array would densify them)."""
+    out = np.empty((1, len(mapped.observables)), dtype=object)
+    for i, op in enumerate(mapped.observables):
+        out[0, i] = op
+    return out
+
+
+@dataclass
+class BlockResult:
+    """Expectation values of one block from one job.
+
+    Attributes:
+        evs: (N, n_obs) expectation values.
+        stds: (N, n_obs) standard errors reported by the primitive.
+        job_id: the runtime job id.
+        note: where it ran, in words; ``mitigation``: what was really applied.
+        resumed: True when the values came from a previous run.
+    """
+
+    evs: np.ndarray
+    stds: np.ndarray
+    job_id: str
+    note: str
+    mitigation: tuple[str, ...]
+    resumed: bool = False
+    seconds: float = 0.0
+
+
+def run_block(
+    mapped: MappedCircuit,
+    values: np.ndarray,
+    target: RuntimeTarget,
+    *,
+    run_dir: Path,
+    tag: str,
+    shots: int = 0,
+    precision: float = 0.0,
+    resume: bool = False,
+    seed: int | None = None,
+    sample_ids: Sequence[str] | None = None,
+) -> BlockResult:
+    """Run one block's PUB (all samples), recording the job before waiting.
+
+    Args:
+        mapped: ISA circuit and mapped observables (``layout.transpile_block``).
+        values: parameter values (N, 1, P) from ``parameter_array``.
+        target: from ``resolve``.
+        run_dir: the run folder; job records go to ``run_dir/jobs``.
+        tag: a file-safe name for this block's job, e.g. "bottleneck.qcnn".
+        shots: shots per circuit, or 0 to use ``precision``.
+        precision: target standard error when ``shots`` is 0.
+        resume: reuse ``<tag>.npz`` or retrieve the recorded device job instead of paying again.
+        seed: simulator seed (local mode only).
+        sample_ids: names of the N samples (tiles), stored with the job record.
+    """
+    jobs = Path(run_dir) / "jobs"
+    record_path, values_path = jobs / f"{tag}.json", jobs / f"{tag}.npz"
+    if resume and values_path.is_file():
+        saved = np.load(values_path)
+        record = json.loads(record_path.read_text())
+        if saved["evs"].shape[0] == values.shape[0]:
+            return BlockResult(saved["evs"], saved["stds"], record["job_id"], record["note"],
+                               tuple(record["mitigation"]), resumed=True)
+    job = None
+    if resume and record_path.is_file() and not target.local:  # pragma: no cover - needs IBM
+        from qiskit_ibm_runtime import QiskitRuntimeService
+
+        record = json.loads(record_path.read_text())
+        job = QiskitRuntimeService().job(record["job_id"])
+        log.info("resuming job %s for %s", record["job_id"], tag)
+    start = time.perf_counter()
+    if job is None:
+        from qiskit_ibm_runtime import Batch, Session
+
+        if target.mode == "job":
+            job = _estimator(target, target.backend, shots, precision, target.mitigation,
+                             seed).run([(mapped.circuit, observable_array(mapped), values)])
+        else:
+            context = Batch if target.mode == "batch" else Session
+            with context(backend=target.backend) as ctx:
+                est = _estimator(target, ctx, shots, precision, target.mitigation, seed)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=".*no effect in local testing mode")
+                    job = est.run([(mapped.circuit, observable_array(mapped), values)])
+        record = {
+            "job_id": job.job_id(), "tag": tag, "device": getattr(target.backend, "name", "?"),
+            "local": target.local, "note": target.note, "mode": target.mode,
+            "mitigation": list(target.mitigation), "shots": shots, "precision": precision,
+            "initial_layout": list(mapped.initial_layout),
+            "final_layout": list(mapped.final_layout),
+            "observables": [op.to_list() for op in mapped.observables],
+            "samples": list(sample_ids) if sample_ids is not None else values.shape[0],
+            "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+        write_atomic(record_path, json.dumps(record, indent=1, default=str))
+    result = job.result()[0]
+    evs = np.asarray(result.data.evs, dtype=float)  # (N, n_obs)
+    stds = np.asarray(result.data.stds, dtype=float)
+    buf = io.BytesIO()
+    np.savez(buf, evs=evs, stds=stds)
+    write_atomic(values_path, buf.getvalue())
+    return BlockResult(evs, stds, record["job_id"], target.note, target.mitigation,
+                       seconds=time.perf_counter() - start)
+
+
+def qpu_seconds_estimate(mapped: MappedCircuit, target_obj, n_circuits: int, shots: int,
+                         n_subjobs: int = 1) -> float:
+    """A lower bound on QPU time, seconds: 2 s per sub-job + (rep_delay + duration) x shots.
+
+    IBM gives no pre-submission estimate (qiskit-ibm-runtime#3096); this is its documented
+    baseline. ``n_circuits`` counts bound circuits x measurement groups.
+    """
+    try:
+        duration = float(mapped.circuit.estimate_duration(target_obj, unit="s"))
+    except Exception:
+        duration = 0.0
+    return SUBJOB_OVERHEAD_S * n_subjobs + (REP_DELAY_S + duration) * shots * n_circuits
