@@ -1,0 +1,155 @@
+"""``hq-qiskit predict``: a georeferenced class map for a whole raster from a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hq_qiskit.errors import ConfigError
+
+
+def parse_bands(text: str | None) -> list[int] | None:
+    """``"4,3,2"`` -> [4, 3, 2]; None stays None."""
+    if text is None:
+        return None
+    try:
+        return [int(b) for b in text.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--bands {text!r}: give 1-based band numbers, e.g. --bands 1,2,3"
+        ) from None
+
+
+def resolve_checkpoint(path: Path) -> Path:
+    """A checkpoint file, or a run folder's best.pt (else last.pt)."""
+    if path.is_dir():
+        for name in ("best.pt", "last.pt"):
+            if (path / name).is_file():
+                return path / name
+    return path
+
+
+def checkpoint_settings(config: dict) -> dict:
+    """mean, std, classes and patch_px from a run's config (flat or TrainConfig keys)."""
+    options = config.get("model_options", {})
+    settings = {
+        "mean": config.get("mean"),
+        "std": config.get("std"),
+        "classes": config.get("classes") or config.get("class_names"),
+        "patch_px": config.get("patch_px") or options.get("patch_px"),
+    }
+    missing = [k for k, v in settings.items() if not v]
+    if missing:
+        raise ConfigError(
+            f"checkpoint config lacks {missing}; it was not written by hq-qiskit train "
+            "(retrain, or give --patch-px)"
+        )
+    return settings
+
+
+@click.command("predict")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.argument("image", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Class GeoTIFF to write (same CRS, transform and size as INPUT).",
+)
+@click.option("--patch-px", type=int, default=None, help="Patch side [default: the checkpoint's].")
+@click.option(
+    "--overlap-px",
+    type=int,
+    default=None,
+    help="Overlap of neighbouring patches, blended smoothly [default: patch_px / 4].",
+)
+@click.option("--batch-size", type=int, default=16, show_default=True, help="Patches per pass.")
+@click.option("--bands", default=None, help="1-based input bands, comma-separated (e.g. 4,3,2).")
+@click.option(
+    "--value-range",
+    type=float,
+    nargs=2,
+    default=None,
+    metavar="LOW HIGH",
+    help="Raw input range mapped onto 0..255 [default by dtype: uint8 0 255, "
+    "uint16 0 65535, float 0 1].",
+)
+@click.option("--probabilities", is_flag=True, help="Also write OUT_probs.tif (K bands, x255).")
+@click.option("--overlay", is_flag=True, help="Also write OUT_overlay.png (input + classes).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where the model runs.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["fast", "qiskit"]),
+    default=None,
+    help="Executor of the quantum blocks [default: the checkpoint's].",
+)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def predict(
+    checkpoint: Path,
+    image: Path,
+    output: Path,
+    patch_px: int | None,
+    overlap_px: int | None,
+    batch_size: int,
+    bands: str | None,
+    value_range: tuple[float, float] | None,
+    probabilities: bool,
+    overlay: bool,
+    overwrite: bool,
+    device: str,
+    engine: str | None,
+    no_progress: bool,
+) -> None:
+    """Predict a class map for a raster of any size with a trained checkpoint.
+
+    \b
+    Examples:
+      hq-qiskit predict runs/hq_unet-aer-0 sheet.tif -o sheet_classes.tif
+      hq-qiskit predict best.pt scene.tif -o out.tif --overlap-px 64 --probabilities --overlay
+      hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
+    """
+    import torch
+
+    from hq_qiskit.predict import predict_raster
+    from hq_qiskit.training.checkpoint import load_model
+
+    chosen_bands = parse_bands(bands)
+    overrides = {"engine": engine} if engine else {}
+    model, config = load_model(resolve_checkpoint(checkpoint), **overrides)
+    settings = checkpoint_settings(config)
+    patch = patch_px or int(settings["patch_px"])
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    result = predict_raster(
+        model.to(device),
+        image,
+        output,
+        mean=settings["mean"],
+        std=settings["std"],
+        patch_px=patch,
+        overlap_px=patch // 4 if overlap_px is None else overlap_px,
+        batch_size=batch_size,
+        classes=settings["classes"],
+        bands=chosen_bands,
+        value_range=value_range,
+        probabilities=probabilities,
+        overlay=overlay,
+        overwrite=overwrite,
+        progress=not no_progress,
+    )
+    click.echo(
+        f"wrote {result.classes_path} ({result.width}x{result.height} px, "
+        f"{result.tiles} tiles, {result.tiles_per_s:.1f} tiles/s)"
+    )
+    for extra in (result.probabilities_path, result.overlay_path):
+        if extra is not None:
+            click.echo(f"wrote {extra}")
