@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-circuits": ("hq_qiskit.cli.export", "export_circuits"),
     "backends": ("hq_qiskit.cli.backends", "backends"),
     "predict": ("hq_qiskit.cli.predict", "predict"),
+    "train": ("hq_qiskit.cli.train", "train"),
+    "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
 }
 
 

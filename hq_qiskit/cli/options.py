@@ -1,0 +1,54 @@
+"""Options shared by several commands, defined once: --backend, --engine, --data, --seed,
+--overwrite. Use them as decorators: ``@backend_option``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hq_qiskit.quantum import ENGINES
+
+
+def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """--data must be an existing, non-empty folder; None means the built-in sample."""
+    if value is None:
+        return None
+    path = Path(value)
+    fix = "give a LandCover.ai or LoveDA folder, or leave --data out to use the built-in sample"
+    if not path.exists():
+        raise click.BadParameter(f"folder {path} does not exist; {fix}")
+    if not path.is_dir():
+        raise click.BadParameter(f"{path} is a file, not a folder; {fix}")
+    if not any(path.iterdir()):
+        raise click.BadParameter(f"folder {path} is empty; {fix}")
+    return path
+
+
+backend_option = click.option(
+    "--backend", default="aer", show_default=True, metavar="NAME",
+    help="Execution target from backends.toml (see `hq-qiskit backends`); 'aer' is the ideal "
+    "exact simulator.",
+)
+
+engine_option = click.option(
+    "--engine", type=click.Choice(ENGINES), default=None,
+    help="How quantum blocks run: 'fast' (exact in-process torch engine, the default) or "
+    "'qiskit' (stock EstimatorQNN + TorchConnector on Aer; minutes per sample, for 1-2 sample "
+    "smoke runs only).",
+)
+
+data_option = click.option(
+    "--data", default=None, metavar="DIR", callback=_check_data,
+    help="Dataset folder (LandCover.ai or LoveDA layout). Default: the built-in LoveDA sample.",
+)
+
+seed_option = click.option(
+    "--seed", type=int, default=0, show_default=True,
+    help="Seed for weights, circuit angles and patch sampling.",
+)
+
+overwrite_option = click.option(
+    "--overwrite", is_flag=True,
+    help="Replace an existing run folder given by --out (only a folder with config.json).",
+)

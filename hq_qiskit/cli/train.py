@@ -1,0 +1,122 @@
+"""``hq-qiskit train``: train a model into a run folder, or continue one with --resume."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import click
+
+from hq_qiskit.cli.options import (
+    backend_option,
+    data_option,
+    engine_option,
+    overwrite_option,
+    seed_option,
+)
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.models import MODELS
+from hq_qiskit.models.hq_unet import BOTTLENECKS
+from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.runner import resume_training, start_training
+
+_D = TrainConfig()  # training defaults, shown by --help
+_HQ = {k: p.default for k, p in inspect.signature(MODELS["hq-unet"]).parameters.items()}
+
+# Options that belong to the model: passed to MODELS[--model] when its constructor accepts them
+# (None = the model's own default). A model adds its flags here and to the decorators below.
+MODEL_OPTIONS = ("bottleneck", "width", "depth", "patch_px", "qcnn_layers", "engine")
+# Options --resume may change; every other setting comes from the run's config.json.
+RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
+
+
+@click.command("train")
+@click.option("--model", type=click.Choice(sorted(MODELS)), default="hq-unet", show_default=True,
+              help="Network to train.")
+@click.option("--bottleneck", type=click.Choice(BOTTLENECKS), default=None,
+              help="HQ-UNet bottleneck: 'quantum' (enrichment QCNN, default) or 'classical' "
+              "(Linear 48->32 + tanh twin: same encoder, decoder and training).")
+@click.option("--width", type=int, default=None,
+              help=f"Stem channels; stage i has width*2**i. [hq-unet: {_HQ['width']}]")
+@click.option("--depth", type=int, default=None,
+              help=f"Down/Up blocks. [hq-unet: {_HQ['depth']}]")
+@click.option("--patch-px", type=int, default=None,
+              help=f"Patch side in pixels. [hq-unet: {_HQ['patch_px']}]")
+@click.option("--qcnn-layers", type=int, default=None,
+              help=f"Repetitions of the QCNN filter pass. [hq-unet: {_HQ['qcnn_layers']}]")
+@backend_option
+@engine_option
+@data_option
+@seed_option
+@click.option("--epochs", type=int, default=_D.epochs, show_default=True)
+@click.option("--patches-per-epoch", type=int, default=_D.patches_per_epoch, show_default=True,
+              help="Random training patches drawn per epoch (flips and 90-degree turns).")
+@click.option("--batch-size", type=int, default=_D.batch_size, show_default=True)
+@click.option("--lr", type=float, default=_D.lr, show_default=True,
+              help="AdamW peak learning rate.")
+@click.option("--weight-decay", type=float, default=_D.weight_decay, show_default=True,
+              help="AdamW weight decay of conv/linear weights (not biases, norms, angles).")
+@click.option("--warmup-steps", type=int, default=_D.warmup_steps, show_default=True,
+              help="Linear warm-up steps before the cosine decay.")
+@click.option("--min-lr-ratio", type=float, default=_D.min_lr_ratio, show_default=True,
+              help="Final learning rate as a fraction of --lr.")
+@click.option("--class-weights", default=_D.class_weights, show_default=True,
+              help="Cross-entropy class weights: none, balanced (from training masks) or one "
+              "number per class, e.g. 1,2,1,1,3.")
+@click.option("--val-stride-px", type=int, default=None,
+              help="Stride of the validation patch grid. [default: the patch side]")
+@click.option("--aer-check-samples", type=int, default=_D.aer_check_samples, show_default=True,
+              help="Patches whose quantum outputs are checked against exact Aer at start and end "
+              "(0: off).")
+@click.option("--device", default=_D.device, show_default=True,
+              help="cpu, cuda, cuda:N or auto.")
+@click.option("--workers", type=int, default=_D.workers, show_default=True,
+              help="DataLoader worker processes.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Run folder. Default: runs/<model>-<backend>-<n>.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"),
+              show_default=True, help="Parent of the default run folders.")
+@overwrite_option
+@click.option("--resume", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
+              help="Continue a run from its last.pt (with --epochs to train longer).")
+@click.pass_context
+def train(ctx: click.Context, **opts) -> None:
+    """Train HQ-UNet (or another --model) and end with a validation report.
+
+    \b
+    Examples:
+      hq-qiskit train --backend aer
+      hq-qiskit train --bottleneck classical --epochs 20 --data /data/landcoverai
+      hq-qiskit train --resume runs/hq-unet-aer-0 --epochs 12
+    """
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+    if opts["resume"] is not None:
+        fixed = [n for n in opts if n not in RESUME_OPTIONS and given(n)]
+        if fixed:
+            flags = ", ".join("--" + n.replace("_", "-") for n in fixed)
+            raise ConfigError(
+                f"--resume continues {opts['resume']} with its own config.json; {flags} cannot "
+                "change there (only --epochs, --device, --workers); start a new run instead"
+            )
+        changes = {n: opts[n] for n in RESUME_OPTIONS[1:] if given(n)}
+        run, report = resume_training(opts["resume"], **changes, echo=click.echo)
+    else:
+        model_opts = {k: opts[k] for k in MODEL_OPTIONS}
+        cfg = TrainConfig(
+            model=opts["model"], model_options=model_opts, backend=opts["backend"],
+            data=str(opts["data"]) if opts["data"] is not None else None,
+            **{k: opts[k] for k in (
+                "epochs", "patches_per_epoch", "batch_size", "lr", "weight_decay",
+                "warmup_steps", "min_lr_ratio", "class_weights", "seed", "device",
+                "val_stride_px", "aer_check_samples", "workers",
+            )},
+        )
+        run, report = start_training(
+            cfg, opts["out"], runs_root=opts["runs_dir"], overwrite=opts["overwrite"],
+            echo=click.echo,
+        )
+    if report:
+        click.echo(f"\nValidation report (best epoch {report['best_epoch']}), {run.path}:")
+        click.echo(report["text"])

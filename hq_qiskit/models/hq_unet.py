@@ -1,0 +1,133 @@
+"""HQ-UNet: a depthwise-separable U-Net whose bottleneck is the enrichment QCNN.
+
+Stem DoubleConv, ``depth`` Down blocks (MaxPool + DoubleConv), a bottleneck that squeezes the
+deepest feature map through 48 numbers -> quantum block -> 32 numbers and maps them linearly back
+to that map's channels and size, ``depth`` Up blocks (transposed conv, skip concat, DoubleConv)
+and a 1x1 head. ``bottleneck="classical"`` swaps the quantum block for ``ClassicalQ`` (Linear
+48 -> 32, tanh) and changes nothing else, so the two networks measure the block's contribution.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from torch import Tensor, nn
+
+from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.models.layers import Q_OUTPUTS, ClassicalQ, DoubleConv, Down, PostQ, PreQ, Up
+from hq_qiskit.quantum import connect_block
+
+BOTTLENECKS = ("quantum", "classical")
+
+
+class Bottleneck(nn.Module):
+    """PreQ -> core -> PostQ: (B, C, h, w) -> (B, C, h, w).
+
+    Attributes:
+        pre_q: (B, C, h, w) -> (B, 48) in [-1, 1].
+        core: the enrichment QCNN module (``connect_block``) or ``ClassicalQ``; (B, 48) -> (B, 32).
+        post_q: (B, 32) -> (B, C, h, w).
+        block: the ``QuantumBlock`` the core runs, or None for the classical core.
+    """
+
+    def __init__(
+        self, channels: int, size_px: int, core: nn.Module, block: QuantumBlock | None
+    ) -> None:
+        super().__init__()
+        self.pre_q = PreQ(channels)
+        self.core = core
+        self.post_q = PostQ(Q_OUTPUTS, channels, size_px, size_px)
+        self.block = block
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, C, h, w) -> (B, C, h, w)."""
+        q = self.pre_q(x)  # (B, 48) in [-1, 1]: pool to 4x4, 1x1 conv to 3, tanh
+        return self.post_q(self.core(q))  # (B, 32) -> (B, C, h, w)
+
+
+class HQUNet(nn.Module):
+    """HQ-UNet (or its classical twin): (B, in_channels, P, P) -> logits (B, num_classes, P, P).
+
+    Args:
+        num_classes: output classes.
+        in_channels: input bands (3 for RGB).
+        width: channels of the stem; stage i has ``width * 2**i`` channels.
+        depth: number of Down (and Up) blocks; the bottleneck map is ``patch_px / 2**depth``
+            pixels wide.
+        patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
+            exactly the bottleneck's size.
+        bottleneck: "quantum" (enrichment QCNN) or "classical" (Linear 48 -> 32, tanh).
+        engine: how the quantum block runs: "fast" (exact torch engine) or "qiskit"
+            (EstimatorQNN + TorchConnector on Aer; minutes per sample).
+        qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
+        angle_scale: encoding angle per unit pre-Q output, radians (pi: [-1, 1] -> [-pi, pi]).
+
+    Example:
+        >>> HQUNet(width=4, patch_px=32, bottleneck="classical")(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 5, 32, 32])
+    """
+
+    def __init__(
+        self,
+        num_classes: int = 5,
+        in_channels: int = 3,
+        width: int = 16,
+        depth: int = 4,
+        patch_px: int = 128,
+        bottleneck: Literal["quantum", "classical"] = "quantum",
+        engine: Literal["fast", "qiskit"] = "fast",
+        qcnn_layers: int = 1,
+        angle_scale: float = math.pi,
+    ) -> None:
+        super().__init__()
+        if bottleneck not in BOTTLENECKS:
+            raise ConfigError(
+                f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"
+            )
+        if width < 1 or depth < 1:
+            raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
+        if patch_px % (2**depth) or patch_px < 2**depth:
+            raise ConfigError(
+                f"patch size {patch_px} px is not divisible by 2**depth = {2**depth}; "
+                f"choose a multiple of {2**depth} (e.g. --patch-px 128) or a smaller --depth"
+            )
+        self.patch_px = patch_px
+        channels = [width * 2**i for i in range(depth + 1)]
+        self.stem = DoubleConv(in_channels, channels[0])
+        self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(depth))
+        if bottleneck == "quantum":
+            block = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale)
+            core = connect_block(block, engine=engine)
+        else:
+            block, core = None, ClassicalQ()
+        self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block)
+        self.ups = nn.ModuleList(
+            Up(channels[i + 1], channels[i], channels[i]) for i in reversed(range(depth))
+        )
+        self.head = nn.Conv2d(channels[0], num_classes, 1)
+
+    def quantum_blocks(self) -> list[tuple[QuantumBlock, nn.Module]]:
+        """(block, module running it) for each quantum block; empty for the classical twin."""
+        b = self.bottleneck
+        return [(b.block, b.core)] if b.block is not None else []
+
+    def quantum_modules(self) -> list[nn.Module]:
+        """The modules that run a quantum block (empty for the classical twin)."""
+        return [module for _, module in self.quantum_blocks()]
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, in_channels, P, P), normalised -> logits (B, num_classes, P, P)."""
+        if x.shape[-2:] != (self.patch_px, self.patch_px):
+            raise ValueError(
+                f"HQ-UNet was built for {self.patch_px}x{self.patch_px} patches, "
+                f"got {tuple(x.shape[-2:])}"
+            )
+        skips = [self.stem(x)]  # (B, w, P, P)
+        for down in self.downs:
+            skips.append(down(skips[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
+        y = self.bottleneck(skips.pop())  # (B, w * 2**depth, P / 2**depth, P / 2**depth)
+        for up in self.ups:
+            y = up(y, skips.pop())
+        return self.head(y)  # (B, num_classes, P, P)

@@ -1,0 +1,135 @@
+"""Building blocks of the U-Net family: depthwise-separable convolutions, Down/Up stages, and
+the pre-Q / post-Q interfaces that connect a feature map to a 48-in, 32-out quantum block.
+
+Shapes: B batch, C channels, H and W pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+Q_GRID = 4  # the enrichment QCNN's qubits sit on a 4x4 grid
+Q_CHANNELS = 3  # RX, RY, RZ angles per qubit
+Q_INPUTS = Q_CHANNELS * Q_GRID * Q_GRID  # 48
+Q_OUTPUTS = 32  # <Z_q> and <X_q> for 16 qubits
+
+
+class DSConv(nn.Sequential):
+    """Depthwise 3x3 conv, pointwise 1x1 conv, BatchNorm, ReLU: (B, C_in, H, W) -> (B, C_out, H, W).
+
+    Example:
+        >>> DSConv(8, 16)(torch.rand(2, 8, 32, 32)).shape
+        torch.Size([2, 16, 32, 32])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, in_channels, 3, padding=1, groups=in_channels, bias=False),
+            nn.Conv2d(in_channels, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class DoubleConv(nn.Sequential):
+    """Two DSConv: (B, C_in, H, W) -> (B, C_out, H, W).
+
+    Example:
+        >>> DoubleConv(3, 8)(torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2, 8, 32, 32])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(DSConv(in_channels, out_channels), DSConv(out_channels, out_channels))
+
+
+class Down(nn.Sequential):
+    """MaxPool 2x2 then DoubleConv: (B, C_in, H, W) -> (B, C_out, H/2, W/2).
+
+    Example:
+        >>> Down(8, 16)(torch.rand(2, 8, 32, 32)).shape
+        torch.Size([2, 16, 16, 16])
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+
+class Up(nn.Module):
+    """Transposed conv x2, concatenate the skip, DoubleConv.
+
+    Example:
+        >>> Up(16, 8, 8)(torch.rand(2, 16, 16, 16), torch.rand(2, 8, 32, 32)).shape
+        torch.Size([2, 8, 32, 32])
+    """
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
+        self.conv = DoubleConv(in_channels // 2 + skip_channels, out_channels)
+
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        """x (B, C_in, H, W) and skip (B, C_skip, 2H, 2W) -> (B, C_out, 2H, 2W)."""
+        x = self.up(x)  # (B, C_in/2, 2H, 2W)
+        return self.conv(torch.cat([skip, x], dim=1))
+
+
+class PreQ(nn.Module):
+    """Pre-Q interface: pool to 4x4, 1x1 conv to 3 channels, tanh, flatten.
+
+    The output column ``c * 16 + q`` is channel c of grid cell q = 4 * row + col, which is the
+    input layout of ``enrichment_qcnn``.
+
+    Example:
+        >>> PreQ(64)(torch.rand(2, 64, 8, 8)).shape
+        torch.Size([2, 48])
+    """
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(Q_GRID)
+        self.conv = nn.Conv2d(in_channels, Q_CHANNELS, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, C, H, W) -> (B, 48) in [-1, 1]."""
+        q = torch.tanh(self.conv(self.pool(x)))  # (B, 3, 4, 4)
+        return q.flatten(1)  # (B, 48)
+
+
+class PostQ(nn.Module):
+    """Post-Q interface: a linear map from the block's outputs to a (C, H, W) feature map.
+
+    Example:
+        >>> PostQ(32, 64, 8, 8)(torch.rand(2, 32)).shape
+        torch.Size([2, 64, 8, 8])
+    """
+
+    def __init__(self, in_features: int, channels: int, height: int, width: int) -> None:
+        super().__init__()
+        self.shape = (channels, height, width)
+        self.linear = nn.Linear(in_features, channels * height * width)
+
+    def forward(self, z: Tensor) -> Tensor:
+        """z (B, n_in) -> (B, C, H, W)."""
+        return self.linear(z).view(z.shape[0], *self.shape)
+
+
+class ClassicalQ(nn.Module):
+    """The classical stand-in for the enrichment QCNN: Linear 48 -> 32, tanh.
+
+    Same interface and output range as the quantum block, so a twin network differs from the
+    hybrid one only here.
+
+    Example:
+        >>> ClassicalQ()(torch.rand(2, 48)).shape
+        torch.Size([2, 32])
+    """
+
+    def __init__(self, in_features: int = Q_INPUTS, out_features: int = Q_OUTPUTS) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, 48) -> (B, 32) in [-1, 1]."""
+        return torch.tanh(self.linear(x))

@@ -1,0 +1,120 @@
+"""``TrainConfig``: every setting of a training run, resolved, written to ``config.json``.
+
+The command line fills the first block; ``resolve`` fills the second from the data (class names,
+normalisation statistics, class weights) and the environment (versions), so ``--resume``,
+``evaluate`` and ``predict`` rebuild the same model and inputs from the run folder alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from hq_qiskit.errors import ConfigError
+
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+@dataclass
+class TrainConfig:
+    """A training run's settings.
+
+    Attributes:
+        model: key of ``hq_qiskit.models.MODELS``.
+        model_options: keyword arguments of the model constructor (width, depth, patch_px,
+            bottleneck, engine, ...); ``num_classes`` and ``in_channels`` come from the data.
+        backend: name of the ``backends.toml`` entry the quantum blocks run on.
+        data: dataset folder, or None for the built-in LoveDA sample.
+        epochs: passes over ``patches_per_epoch`` random training patches.
+        patches_per_epoch: random patches drawn per epoch.
+        batch_size: patches per optimiser step.
+        lr: AdamW peak learning rate; cosine decay to ``lr * min_lr_ratio`` after a linear
+            warm-up of ``warmup_steps`` steps.
+        weight_decay: AdamW decay of conv and linear weights (never biases, norms, or circuit
+            angles, which are periodic).
+        class_weights: "none", "balanced" (total / (K * count_k) on the training masks), or
+            K comma-separated numbers.
+        seed: seeds torch (weights, circuit angles) and the patch sampler.
+        device: "cpu", "cuda", or "auto".
+        val_stride_px: stride of the validation grid of patches, pixels (None: the patch
+            side, i.e. no overlap).
+        aer_check_samples: patches whose quantum-block inputs are run through exact Aer at the
+            start and the end of the run (0 turns the check off).
+        workers: DataLoader worker processes.
+        class_names, ignore_index, mean, std, class_weight_values, versions: resolved.
+    """
+
+    model: str = "hq-unet"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    backend: str = "aer"
+    data: str | None = None
+    epochs: int = 8
+    patches_per_epoch: int = 512
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.01
+    warmup_steps: int = 10
+    weight_decay: float = 1e-4
+    class_weights: str = "none"
+    seed: int = 0
+    device: str = "auto"
+    val_stride_px: int | None = None
+    aer_check_samples: int = 4
+    workers: int = 0
+    # resolved from the data and the environment
+    class_names: list[str] = field(default_factory=list)
+    ignore_index: int = 255
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    class_weight_values: list[float] | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def patch_px(self) -> int:
+        return int(self.model_options.get("patch_px", 128))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], where: str = "config") -> TrainConfig:
+        """Rebuild from ``to_dict`` output; unknown keys raise ``ConfigError`` naming them."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown keys {unknown}; accepted: {', '.join(sorted(known))}"
+            )
+        return cls(**d)
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` for a setting outside its range, naming the option."""
+        for name in ("epochs", "patches_per_epoch", "batch_size", "val_stride_px"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+        if self.lr <= 0:
+            raise ConfigError("--lr must be > 0")
+        if self.aer_check_samples < 0 or self.workers < 0 or self.warmup_steps < 0:
+            raise ConfigError("--aer-check-samples, --workers and --warmup-steps must be >= 0")
+        if self.class_weights not in CLASS_WEIGHTS:
+            try:
+                [float(v) for v in self.class_weights.split(",")]
+            except ValueError:
+                raise ConfigError(
+                    f"--class-weights {self.class_weights!r}: give 'none', 'balanced' or one "
+                    "number per class, comma-separated (e.g. 1,2,1,1,3)"
+                ) from None
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the libraries that change results."""
+    out = {"python": platform.python_version()}
+    for dist in ("hq-qiskit", "torch", "qiskit", "qiskit-aer", "qiskit-machine-learning"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out

@@ -1,0 +1,282 @@
+"""The training loop: AdamW, warm-up + cosine learning rate, cross-entropy, one validation pass
+per epoch, checkpoints and metrics after every epoch, engine-vs-Aer checks at start and end.
+
+``fit`` is the whole run; the pieces before it (schedule, epochs, tile prediction) are usable on
+their own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from hq_qiskit.datasets.classes import class_colours
+from hq_qiskit.samplers import GridPatches, RandomPatches
+from hq_qiskit.samplers.transforms import check_stats, normalise
+from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
+from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.engine_check import engine_vs_aer
+from hq_qiskit.training.metrics import Scores, SegmentationMetrics
+from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
+from hq_qiskit.training.run_dir import RunDir
+
+ENGINE_TOLERANCE = 1e-4  # max |engine - Aer| above which a run prints a warning
+OVERLAY_TILES = 3
+
+
+def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` of ``total``.
+
+    Linear warm-up from 1/warmup to 1 over ``warmup`` steps, then cosine decay to ``min_ratio``.
+    """
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: decay conv/linear weights (ndim >= 2); not biases, norms or circuit angles."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    rest = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> CUDA when available, else CPU; otherwise ``torch.device(name)``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    cfg: TrainConfig,
+    step: int,
+    total_steps: int,
+    device: torch.device,
+    desc: str = "train",
+) -> tuple[float, int]:
+    """One pass over ``loader``; returns (mean loss, optimiser steps done so far)."""
+    model.train()
+    losses: list[float] = []
+    bar = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+    for x, y in bar:  # (B, 3, P, P), (B, P, P)
+        if not bool((y != cfg.ignore_index).any()):
+            continue  # every pixel ignore: no loss to learn from
+        x, y = x.to(device), y.to(device)
+        lr = cfg.lr * lr_factor(step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        loss = loss_fn(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        losses.append(float(loss.detach()))
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr:.2e}")
+    return (float(np.mean(losses)) if losses else math.nan), step
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    num_classes: int,
+    ignore_index: int,
+    device: torch.device,
+    loss_fn: nn.Module | None = None,
+    desc: str = "val",
+) -> tuple[Scores, float]:
+    """Score ``model`` on every patch of ``loader``: (Scores, mean loss or NaN)."""
+    model.eval()
+    metrics = SegmentationMetrics(num_classes, ignore_index)
+    losses: list[float] = []
+    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True,
+                     disable=None):
+        logits = model(x.to(device))  # (B, K, P, P)
+        metrics.update(logits.argmax(1), y)
+        if loss_fn is not None and bool((y != ignore_index).any()):
+            losses.append(float(loss_fn(logits, y.to(device)).detach()))
+    return metrics.compute(), (float(np.mean(losses)) if losses else math.nan)
+
+
+@torch.no_grad()
+def predict_tile(
+    model: nn.Module,
+    image: np.ndarray,
+    mean: Sequence[float],
+    std: Sequence[float],
+    patch_px: int,
+    device: torch.device,
+) -> np.ndarray:
+    """Label a tile patch by patch (no overlap): image uint8 (3, T, T) -> classes (T', T').
+
+    T' is T rounded down to a multiple of ``patch_px``; the model sees the patches it was
+    trained on.
+    """
+    m, s = check_stats(mean, std, image.shape[0])
+    n = image.shape[-1] // patch_px
+    size = n * patch_px
+    x = torch.from_numpy(normalise(image[:, :size, :size], m, s))  # (3, nP, nP)
+    x = x.view(3, n, patch_px, n, patch_px).permute(1, 3, 0, 2, 4)  # (n, n, 3, P, P)
+    model.eval()
+    logits = model(x.reshape(n * n, 3, patch_px, patch_px).to(device))  # (n*n, K, P, P)
+    labels = logits.argmax(1).cpu().view(n, n, patch_px, patch_px)
+    return labels.permute(0, 2, 1, 3).reshape(size, size).numpy()  # (nP, nP)
+
+
+def _check_engine(model: nn.Module, images: Tensor, when: str,
+                  echo: Callable[[str], None]) -> dict[str, float]:
+    dev = engine_vs_aer(model, images)
+    if dev is None:
+        return {}
+    note = "" if dev <= ENGINE_TOLERANCE else f"  (WARNING: above {ENGINE_TOLERANCE:g})"
+    echo(f"engine vs exact Aer at {when} ({len(images)} patches): max |diff| = {dev:.2e}{note}")
+    return {f"engine_vs_aer_max_abs_{when}": dev}
+
+
+def fit(
+    cfg: TrainConfig,
+    run: RunDir,
+    model: nn.Module,
+    train_patches: RandomPatches,
+    val_patches: GridPatches,
+    *,
+    resume: bool = False,
+    echo: Callable[[str], None] = tqdm.write,
+) -> dict[str, Any]:
+    """Train ``model`` for ``cfg.epochs`` epochs into ``run``; returns the final report.
+
+    With ``resume``, continues from ``run.last`` (model, optimiser, step, history, best).
+    Writes after every epoch: last.pt, best.pt (when val mIoU improves), metrics.jsonl and
+    curves.png; at the end: confusion.png, overlays.png and report.json for the best
+    checkpoint.
+    """
+    device = resolve_device(cfg.device)
+    model.to(device)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
+    weight = None
+    if cfg.class_weight_values is not None:
+        weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=cfg.ignore_index)
+    train_loader = DataLoader(
+        train_patches, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers,
+        drop_last=len(train_patches) >= cfg.batch_size,
+    )
+    val_loader = DataLoader(val_patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
+    total_steps = cfg.epochs * len(train_loader)
+    epoch, step, best, history = 0, 0, -math.inf, []
+    if resume and run.last.exists():
+        state = load_checkpoint(run.last)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        epoch, step, best = state["epoch"], state["step"], state["best"]
+        history = list(state["history"])
+        torch.set_rng_state(state["torch_rng"])
+        run.write_metrics(history)  # drop lines of an epoch whose checkpoint never landed
+        echo(f"resuming {run.path} after epoch {epoch} of {cfg.epochs} (step {step})")
+
+    def checkpoint_state() -> dict[str, Any]:
+        return {
+            "config": cfg.to_dict(), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "best": best,
+            "history": history, "torch_rng": torch.get_rng_state(),
+        }
+
+    n_check = min(cfg.aer_check_samples, len(val_patches))
+    check_images = torch.stack([val_patches[i][0] for i in range(n_check)]) if n_check else None
+    pending = _check_engine(model, check_images, "start", echo) if n_check else {}
+    done = epoch
+    for epoch in range(done + 1, cfg.epochs + 1):  # checkpoint_state() reads epoch
+        t0 = time.perf_counter()
+        train_patches.set_epoch(epoch)
+        train_loss, step = train_one_epoch(
+            model, train_loader, optimizer, loss_fn, cfg, step, total_steps, device,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+        )
+        train_s = time.perf_counter() - t0
+        scores, val_loss = evaluate(
+            model, val_loader, len(cfg.class_names), cfg.ignore_index, device, loss_fn
+        )
+        record = {
+            "epoch": epoch, "step": step,
+            "lr": cfg.lr * lr_factor(max(step - 1, 0), total_steps, cfg.warmup_steps,
+                                     cfg.min_lr_ratio),
+            "train_loss": train_loss, "val_loss": val_loss,
+            "val_miou": scores.miou, "val_oa": scores.oa,
+            "val_iou": dict(zip(cfg.class_names, scores.iou, strict=True)),
+            "val_confusion": scores.confusion,
+            "train_s": round(train_s, 2), "epoch_s": round(time.perf_counter() - t0, 2),
+            **pending,
+        }
+        pending = {}
+        history.append(record)
+        improved = not math.isnan(scores.miou) and scores.miou > best
+        if improved:
+            best = scores.miou
+            save_checkpoint(run.best, checkpoint_state())
+        save_checkpoint(run.last, checkpoint_state())
+        run.write_metrics(history)
+        plot_curves(history, run / "curves.png")
+        echo(
+            f"epoch {epoch}/{cfg.epochs}  train loss {train_loss:.4f}  val loss {val_loss:.4f}"
+            f"  val mIoU {scores.miou:.4f}  OA {100 * scores.oa:.2f} %"
+            f"  ({record['epoch_s']:.0f} s){'  *best' if improved else ''}"
+        )
+    if n_check and history:
+        history[-1].update(_check_engine(model, check_images, "end", echo))
+        save_checkpoint(run.last, checkpoint_state())
+        run.write_metrics(history)
+    return finish(cfg, run, model, val_patches, history, device)
+
+
+def finish(
+    cfg: TrainConfig,
+    run: RunDir,
+    model: nn.Module,
+    val_patches: GridPatches,
+    history: list[dict[str, Any]],
+    device: torch.device,
+) -> dict[str, Any]:
+    """Load best.pt, draw confusion.png and overlays.png, write report.json; return the report."""
+    if not history:
+        return {}
+    best_record = max(history, key=lambda r: -math.inf if math.isnan(r["val_miou"])
+                      else r["val_miou"])
+    if run.best.exists():
+        model.load_state_dict(load_checkpoint(run.best)["model"])
+    scores = Scores.from_confusion(torch.tensor(best_record["val_confusion"]))
+    plot_confusion(scores.confusion, cfg.class_names, run / "confusion.png",
+                   title=f"validation, best epoch {best_record['epoch']}")
+    tiles = val_patches.tiles
+    overlays = []
+    for i in range(min(OVERLAY_TILES, len(tiles))):
+        image, mask = tiles.arrays(i)
+        pred = predict_tile(model, image, cfg.mean, cfg.std, cfg.patch_px, device)
+        size = pred.shape[0]
+        overlays.append((tiles.ids[i], image[:, :size, :size], mask[:size, :size], pred))
+    plot_overlays(overlays, cfg.class_names, class_colours(len(cfg.class_names)),
+                  run / "overlays.png")
+    checks = {k: v for r in history for k, v in r.items() if k.startswith("engine_vs_aer")}
+    report = {
+        "best_epoch": best_record["epoch"],
+        "epochs": history[-1]["epoch"],
+        "split": "val",
+        "val": scores.as_dict(cfg.class_names),
+        **checks,
+    }
+    run.write_json("report.json", report)
+    report["text"] = scores.report(cfg.class_names)
+    return report

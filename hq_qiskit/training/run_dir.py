@@ -1,0 +1,126 @@
+"""A run folder: one place for everything a training run writes.
+
+    config.json       resolved TrainConfig (data statistics, class names, seeds, versions)
+    metrics.jsonl     one JSON object per completed epoch
+    curves.png        loss, mIoU and OA per epoch
+    confusion.png     validation confusion matrix of the best checkpoint, with class names
+    overlays.png      a few validation tiles: image, truth, prediction
+    last.pt, best.pt  checkpoints (last epoch; best validation mIoU)
+    report.json       final validation scores and engine-vs-Aer checks
+    evaluation.json   written by ``hq-qiskit evaluate``
+
+Every file is written to a temp file in the folder and renamed into place (``os.replace``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.training.checkpoint import atomic_write_bytes
+
+RUN_FILES = (
+    "config.json", "metrics.jsonl", "curves.png", "confusion.png", "overlays.png",
+    "last.pt", "best.pt", "report.json", "evaluation.json",
+)
+
+
+class RunDir:
+    """Paths of a run folder and atomic writers for its text files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def config(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def metrics(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def last(self) -> Path:
+        return self.path / "last.pt"
+
+    @property
+    def best(self) -> Path:
+        return self.path / "best.pt"
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write ``obj`` as indented JSON to ``name`` in the folder, atomically."""
+        text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
+        atomic_write_bytes(self.path / name, lambda f: f.write(text.encode()))
+        return self.path / name
+
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: missing; is {self.path} a run folder?") from None
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}: not valid JSON ({err}); restore or delete it") from None
+
+    def write_metrics(self, history: list[dict[str, Any]]) -> None:
+        """Rewrite metrics.jsonl with one line per epoch record, atomically."""
+        text = "".join(json.dumps(rec, allow_nan=True) + "\n" for rec in history)
+        atomic_write_bytes(self.metrics, lambda f: f.write(text.encode()))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.exists():
+            return []
+        return [json.loads(line) for line in self.metrics.read_text().splitlines() if line]
+
+
+def next_run_path(root: Path, model: str, backend: str) -> Path:
+    """``root/<model>-<backend>-<n>`` with n one past the highest existing counter."""
+    stem = f"{model}-{backend}"
+    pattern = re.compile(rf"^{re.escape(stem)}-(\d+)$")
+    taken = [int(m.group(1)) for p in root.glob(f"{stem}-*") if (m := pattern.match(p.name))]
+    return root / f"{stem}-{max(taken, default=-1) + 1}"
+
+
+def create_run_dir(path: Path, *, overwrite: bool = False) -> RunDir:
+    """Make a fresh run folder at ``path``.
+
+    An existing non-empty folder is refused unless ``overwrite``; even then only a folder that
+    is a previous run (it has config.json) is cleared, never an arbitrary folder.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path}: exists and is not a folder; choose another --out")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise ConfigError(
+                f"--out {path}: folder exists and is not empty; choose another --out, "
+                "continue it with --resume, or replace it with --overwrite"
+            )
+        if not (path / "config.json").exists():
+            raise ConfigError(
+                f"--out {path}: not a run folder (no config.json), so --overwrite will not "
+                "clear it; choose an empty or new --out"
+            )
+        shutil.rmtree(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return RunDir(path)
+
+
+def open_run_dir(path: Path) -> RunDir:
+    """An existing run folder (it must hold config.json), for --resume and evaluate."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise ConfigError(
+            f"{path}: not a run folder (no config.json); give a folder written by hq-qiskit train"
+        )
+    return RunDir(path)

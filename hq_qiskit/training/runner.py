@@ -1,0 +1,264 @@
+"""Whole runs for the command line: start, resume and evaluate, each from a config or a run folder.
+
+Everything that can be refused (backend, engine, data, model options, the output folder) is
+checked before the run folder is created, so a refused run writes nothing and loses nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from hq_qiskit.datasets import open_tiles
+from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.models import MODELS, build_model, model_options, parameter_counts
+from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
+from hq_qiskit.training.checkpoint import load_checkpoint, load_model
+from hq_qiskit.training.config import TrainConfig, versions
+from hq_qiskit.training.loop import evaluate, fit, resolve_device
+from hq_qiskit.training.run_dir import (
+    RunDir,
+    create_run_dir,
+    next_run_path,
+    open_run_dir,
+)
+
+Echo = Callable[[str], None]
+
+
+def class_weights_for(
+    tiles, spec: str, num_classes: int, max_tiles: int = 256
+) -> list[float] | None:
+    """Cross-entropy class weights from ``spec``.
+
+    "none" -> None; "balanced" -> total / (K * count_k) over the training masks (at most
+    ``max_tiles`` evenly spaced tiles; 0 for a class with no pixel); "a,b,..." -> those numbers.
+    """
+    if spec == "none":
+        return None
+    if spec != "balanced":
+        values = [float(v) for v in spec.split(",")]
+        if len(values) != num_classes:
+            raise ConfigError(
+                f"--class-weights {spec!r}: {len(values)} numbers for {num_classes} classes; "
+                f"give one per class ({', '.join(tiles.classes)})"
+            )
+        return values
+    n = len(tiles)
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_tiles)).astype(int))
+    counts = np.zeros(num_classes, dtype=np.float64)
+    for i in idx:
+        mask = tiles.arrays(int(i))[1]
+        counts += np.bincount(mask[mask != tiles.ignore_index].ravel(), minlength=num_classes)[
+            :num_classes
+        ]
+    weights = np.where(counts > 0, counts.sum() / (num_classes * np.maximum(counts, 1)), 0.0)
+    return [float(w) for w in weights]
+
+
+def check_backend(cfg: TrainConfig):
+    """The ``backends.toml`` entry of ``cfg.backend``; refuse targets training cannot use."""
+    from hq_qiskit.hardware.backends import get_backend
+
+    backend = get_backend(cfg.backend)
+    if backend.kind != "aer":
+        raise ConfigError(
+            f"--backend {backend.name}: an IBM Runtime target; training runs on Aer backends "
+            "(e.g. --backend aer); use a runtime backend for inference only"
+        )
+    if backend.noise is not None:
+        try:
+            from hq_qiskit.quantum.noise import noisy_module  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                f"--backend {backend.name}: noisy training is not available yet; "
+                "use --backend aer (ideal, exact)"
+            ) from None
+    elif not backend.is_exact and cfg.model_options.get("engine", "fast") == "fast":
+        raise ConfigError(
+            f"--backend {backend.name}: asks for shot noise (precision {backend.precision}, "
+            f"shots {backend.shots}) but the fast engine is exact; use --engine qiskit"
+        )
+    return backend
+
+
+def _replace_module(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
+    for parent in root.modules():
+        for name, child in parent.named_children():
+            if child is old:
+                setattr(parent, name, new)
+                return
+    raise ValueError("module to replace not found in the model")
+
+
+def apply_backend(model: nn.Module, backend) -> nn.Module:
+    """Run the model's quantum blocks on ``backend``: ideal Aer keeps the engine as built; a
+    noisy Aer backend wraps each block with ``hq_qiskit.quantum.noise.noisy_module``."""
+    if backend.noise is None:
+        return model
+    from hq_qiskit.quantum.noise import noisy_module
+
+    for block, module in getattr(model, "quantum_blocks", list)():
+        _replace_module(model, module, noisy_module(module, block, backend))
+    return model
+
+
+def describe(model: nn.Module, cfg: TrainConfig) -> str:
+    """One line: model, parameter counts (classical, quantum), bottleneck and engine."""
+    counts = parameter_counts(model)
+    opts = cfg.model_options
+    return (
+        f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
+        f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}, engine "
+        f"{opts.get('engine', '-')}, backend {cfg.backend}, patch {cfg.patch_px} px)"
+    )
+
+
+def resolve_model_options(name: str, given: dict[str, Any], num_classes: int) -> dict[str, Any]:
+    """The model's full option dict: given values, else the constructor's defaults."""
+    options = model_options(name, {**given, "num_classes": num_classes, "in_channels": 3})
+    for key, param in inspect.signature(MODELS[name]).parameters.items():
+        if key not in options and param.default is not inspect.Parameter.empty:
+            options[key] = param.default
+    return options
+
+
+def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
+    """Open the data, fill the config's resolved fields; returns (train tiles, val tiles)."""
+    cfg.check()
+    if cfg.data is not None:
+        cfg.data = str(Path(cfg.data).resolve())
+    train_tiles = open_tiles(cfg.data, "train")
+    val_tiles = open_tiles(cfg.data, "val")
+    for split, tiles in (("train", train_tiles), ("val", val_tiles)):
+        if len(tiles) == 0:
+            raise DataError(f"--data {cfg.data or 'built-in'}: the {split} split has no tiles")
+    echo(f"data: {cfg.data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
+         f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}")
+    cfg.class_names = list(train_tiles.classes)
+    cfg.ignore_index = int(train_tiles.ignore_index)
+    cfg.model_options = resolve_model_options(cfg.model, cfg.model_options, len(cfg.class_names))
+    if cfg.val_stride_px is None:
+        cfg.val_stride_px = cfg.patch_px
+    cfg.mean, cfg.std = channel_stats(train_tiles)
+    cfg.class_weight_values = class_weights_for(train_tiles, cfg.class_weights,
+                                                len(cfg.class_names))
+    cfg.versions = versions()
+    val_tiles[0]  # noqa: B018  (decode one val tile now: a bad mask is refused before any write)
+    return train_tiles, val_tiles
+
+
+def build(cfg: TrainConfig, echo: Echo) -> nn.Module:
+    """Seed torch, build the model from the config, put its quantum blocks on the backend."""
+    backend = check_backend(cfg)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, cfg.model_options)
+    echo(describe(model, cfg))
+    if backend.noise is not None and cfg.aer_check_samples:
+        echo(f"backend {backend.name} is noisy: the exact engine-vs-Aer check is skipped")
+        cfg.aer_check_samples = 0
+    return apply_backend(model, backend)
+
+
+def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, GridPatches]:
+    train = RandomPatches(train_tiles, cfg.patch_px, cfg.patches_per_epoch, mean=cfg.mean,
+                          std=cfg.std, augment=True, seed=cfg.seed)
+    val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
+    return train, val
+
+
+def start_training(
+    cfg: TrainConfig,
+    out: Path | None = None,
+    *,
+    runs_root: Path = Path("runs"),
+    overwrite: bool = False,
+    echo: Echo = tqdm.write,
+) -> tuple[RunDir, dict[str, Any]]:
+    """Check everything, create the run folder, write config.json, train; (run, report)."""
+    train_tiles, val_tiles = prepare(cfg, echo)
+    model = build(cfg, echo)
+    train, val = _datasets(cfg, train_tiles, val_tiles)
+    path = Path(out) if out is not None else next_run_path(Path(runs_root), cfg.model, cfg.backend)
+    run = create_run_dir(path, overwrite=overwrite)
+    run.write_json("config.json", cfg.to_dict())
+    echo(f"run folder: {run.path}")
+    return run, fit(cfg, run, model, train, val, echo=echo)
+
+
+def resume_training(
+    path: Path,
+    *,
+    epochs: int | None = None,
+    device: str | None = None,
+    workers: int | None = None,
+    echo: Echo = tqdm.write,
+) -> tuple[RunDir, dict[str, Any]]:
+    """Continue a run from its last.pt (or from scratch if none landed); (run, report).
+
+    ``epochs`` raises (or lowers) the total epoch count; ``device`` and ``workers`` change where
+    it runs. Everything else comes from the run's config.json.
+    """
+    run = open_run_dir(path)
+    cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
+    if run.last.exists():
+        load_checkpoint(run.last)  # refuse a damaged checkpoint before touching anything
+    for key, value in (("epochs", epochs), ("device", device), ("workers", workers)):
+        if value is not None:
+            setattr(cfg, key, value)
+    cfg.check()
+    train_tiles, val_tiles = open_tiles(cfg.data, "train"), open_tiles(cfg.data, "val")
+    model = build(cfg, echo)
+    train, val = _datasets(cfg, train_tiles, val_tiles)
+    run.write_json("config.json", cfg.to_dict())
+    return run, fit(cfg, run, model, train, val, resume=True, echo=echo)
+
+
+def evaluate_run(
+    path: Path,
+    *,
+    data: Path | None = None,
+    split: str = "val",
+    engine: str | None = None,
+    device: str = "auto",
+    checkpoint: str = "best.pt",
+    echo: Echo = tqdm.write,
+) -> dict[str, Any]:
+    """Score a run's checkpoint on a split; writes evaluation.json and returns its content."""
+    run = open_run_dir(path)
+    cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
+    overrides = {"engine": engine} if engine is not None else {}
+    model, _ = load_model(run / checkpoint, **overrides)
+    if engine is not None:
+        cfg.model_options["engine"] = engine
+    model = apply_backend(model, check_backend(cfg))
+    source = str(Path(data).resolve()) if data is not None else cfg.data
+    tiles = open_tiles(source, split)
+    if len(tiles) == 0:
+        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
+    if list(tiles.classes) != list(cfg.class_names):
+        raise DataError(
+            f"--data {source}: classes {tiles.classes} differ from the run's {cfg.class_names}"
+        )
+    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    dev = resolve_device(device)
+    loader = DataLoader(patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
+    scores, _ = evaluate(model.to(dev), loader, len(cfg.class_names), cfg.ignore_index, dev,
+                         desc=f"evaluate {split}")
+    result = {
+        "run": str(run.path), "checkpoint": checkpoint,
+        "data": source or "built-in", "split": split, "tiles": len(tiles),
+        "patches": len(patches), **scores.as_dict(cfg.class_names),
+    }
+    run.write_json("evaluation.json", result)
+    result["text"] = scores.report(cfg.class_names)
+    return result
+
