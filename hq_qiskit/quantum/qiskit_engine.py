@@ -15,12 +15,38 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor, nn
 
 log = logging.getLogger(__name__)
+
+
+def aer_safe(circuit: QuantumCircuit) -> QuantumCircuit:
+    """The same circuit with parametrised controlled gates (crx, cry, crz, cp, cu) decomposed.
+
+    qiskit-aer 0.16-0.18 drops the bound angle of parametrised controlled gates when parameters
+    come through a PUB (qiskit-aer#2323, #2391, #2403): the gate acts as if its angle were 0.
+    Decomposing them into cx and single-qubit rotations gives an equivalent circuit Aer binds
+    correctly. Circuits without such gates are returned unchanged.
+    """
+    from qiskit.circuit import ControlledGate, ParameterExpression
+
+    def affected(c: QuantumCircuit) -> set[str]:
+        return {
+            inst.operation.name
+            for inst in c.data
+            if isinstance(inst.operation, ControlledGate)
+            and any(isinstance(p, ParameterExpression) for p in inst.operation.params)
+        }
+
+    names = affected(circuit)
+    while names:
+        circuit = circuit.decompose(gates_to_decompose=sorted(names))
+        names = affected(circuit)
+    return circuit
 
 
 def aer_estimator(precision: float = 0.0, seed: int | None = None, noise_model=None):
@@ -64,7 +90,7 @@ class QiskitEngine(nn.Module):
         self.precision = precision
         estimator = estimator if estimator is not None else aer_estimator(precision)
         qnn = EstimatorQNN(
-            circuit=circuit,
+            circuit=aer_safe(circuit),
             estimator=estimator,
             observables=list(observables),
             input_params=list(input_params),
@@ -89,7 +115,7 @@ class QiskitEngine(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Map inputs x (B, n_in) to expectation values (B, n_obs) in x's dtype and device."""
-        out = self.connector(x.detach().cpu().double().requires_grad_(x.requires_grad))
+        out = self.connector(x.to(device="cpu", dtype=torch.float64))  # keeps the graph
         return out.to(dtype=x.dtype, device=x.device)
 
 
@@ -103,14 +129,23 @@ def reference_expectations(
     *,
     estimator=None,
 ) -> np.ndarray:
-    """Exact expectation values from Aer's EstimatorV2 in one PUB: x (B, n_in) -> (B, n_obs)."""
+    """Exact expectation values from Aer's EstimatorV2 in one PUB: x (B, n_in) -> (B, n_obs).
+
+    The circuit goes through ``aer_safe`` first (Aer mis-binds parametrised controlled gates).
+    """
     estimator = estimator if estimator is not None else aer_estimator(0.0)
+    circuit = aer_safe(circuit)
     order = {p: i for i, p in enumerate(circuit.parameters)}
     values = np.zeros((x.shape[0], len(order)))
     for j, p in enumerate(input_params):
-        values[:, order[p]] = x[:, j]
+        if p in order:  # a parameter the circuit does not use has no column
+            values[:, order[p]] = x[:, j]
     for j, p in enumerate(weight_params):
-        values[:, order[p]] = weights[j]
-    obs = np.array(list(observables), dtype=object).reshape(1, -1)
+        if p in order:
+            values[:, order[p]] = weights[j]
+    # filled one by one: np.array() would call SparsePauliOp.__array__, a dense 2^n x 2^n matrix
+    obs = np.empty((1, len(observables)), dtype=object)
+    for j, o in enumerate(observables):
+        obs[0, j] = o
     result = estimator.run([(circuit, obs, values[:, None, :])]).result()[0]
     return np.asarray(result.data.evs)  # (B, n_obs)

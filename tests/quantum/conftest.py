@@ -1,0 +1,74 @@
+"""Random parametrised circuits of standard gates with affine angles, for engine tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
+from qiskit.quantum_info import SparsePauliOp
+
+# name -> (qubits, angles)
+GATES = {
+    "rx": (1, 1), "ry": (1, 1), "rz": (1, 1), "p": (1, 1), "u": (1, 3),
+    "h": (1, 0), "x": (1, 0), "y": (1, 0), "z": (1, 0), "s": (1, 0), "sdg": (1, 0),
+    "t": (1, 0), "sx": (1, 0),
+    "cx": (2, 0), "cy": (2, 0), "cz": (2, 0), "swap": (2, 0),
+    "crx": (2, 1), "cry": (2, 1), "crz": (2, 1), "cp": (2, 1),
+    "rxx": (2, 1), "ryy": (2, 1), "rzz": (2, 1),
+}  # fmt: skip
+
+
+def random_circuit(n_qubits: int, n_gates: int, seed: int, n_in: int = 4, n_w: int = 4):
+    """A circuit with inputs x (n_in) and weights w (n_w) and 3 random Pauli observables.
+
+    Angles are affine: a constant, a scaled input or weight, or a sum of both. Two-qubit gates
+    favour neighbours so that light cones stay interesting, with some long-range pairs.
+    """
+    rng = np.random.default_rng(seed)
+    x, w = ParameterVector("x", n_in), ParameterVector("w", n_w)
+    qc = QuantumCircuit(n_qubits)
+    for q in range(n_qubits):  # an encoding layer, as the real blocks have
+        qc.ry(1.3 * x[q % n_in], q)
+    names = [g for g in GATES if GATES[g][0] <= n_qubits]
+    for i in range(n_gates):
+        name = names[rng.integers(len(names))]
+        arity, n_angles = GATES[name]
+        if arity == 1:
+            qubits = [int(rng.integers(n_qubits))]
+        else:
+            a = int(rng.integers(n_qubits))
+            b = (a + 1) % n_qubits if rng.random() < 0.7 else int(rng.integers(n_qubits))
+            if b == a:
+                b = (a + 1) % n_qubits
+            qubits = [a, b]
+        angles = []
+        for _ in range(n_angles):
+            kind = rng.integers(4)
+            if kind == 0:
+                angles.append(float(rng.uniform(-3, 3)))
+            elif kind == 1:
+                angles.append(float(rng.uniform(-2, 2)) * x[int(rng.integers(n_in))])
+            elif kind == 2:
+                angles.append(w[int(rng.integers(n_w))])
+            else:
+                angles.append(0.5 * x[int(rng.integers(n_in))] - w[int(rng.integers(n_w))] + 0.25)
+        getattr(qc, name)(*angles, *qubits)
+        if i % 17 == 16:
+            qc.barrier()
+    observables = []
+    for _ in range(3):
+        terms = []
+        for _ in range(int(rng.integers(1, 3))):
+            weight = int(rng.integers(1, min(3, n_qubits) + 1))
+            support = rng.choice(n_qubits, size=weight, replace=False).tolist()
+            letters = "".join(rng.choice(list("XYZ"), size=weight))
+            terms.append((letters, support, float(rng.uniform(-1, 1))))
+        observables.append(SparsePauliOp.from_sparse_list(terms, num_qubits=n_qubits))
+    return qc, x, w, observables
+
+
+@pytest.fixture(name="make_random_circuit")
+def _make_random_circuit():
+    """The ``random_circuit`` builder, as a fixture (conftest modules are not importable)."""
+    return random_circuit
