@@ -82,6 +82,20 @@ def sibling_paths(out_path: Path) -> tuple[Path, Path]:
     )
 
 
+def check_outputs(
+    in_path: Path, out_path: Path, probabilities: bool, overlay: bool, overwrite: bool
+) -> tuple[Path, Path]:
+    """Refuse outputs that exist (unless ``overwrite``) or overwrite the input; returns the
+    probabilities and overlay paths."""
+    probs_path, overlay_path = sibling_paths(out_path)
+    if out_path.resolve() == Path(in_path).resolve():
+        raise DataError(f"-o {out_path}: is the input itself; choose another output path")
+    for path in [out_path] + [probs_path] * probabilities + [overlay_path] * overlay:
+        if path.exists() and not overwrite:
+            raise DataError(f"{path}: already exists; pass --overwrite or choose another -o")
+    return probs_path, overlay_path
+
+
 class RowWriter:
     """Write rows (C, h, W) to a dataset top to bottom in bands of whole blocks."""
 
@@ -246,13 +260,7 @@ def predict_raster(
         raise ConfigError("--batch-size and --patch-px must be >= 1")
     if len(std) != n_in:
         raise ConfigError(f"mean {list(mean)} and std {list(std)}: give one value per band each")
-    probs_path, overlay_path = sibling_paths(out_path)
-    wanted = [out_path] + [probs_path] * probabilities + [overlay_path] * overlay
-    if out_path.resolve() == in_path.resolve():
-        raise DataError(f"-o {out_path}: is the input itself; choose another output path")
-    for path in wanted:
-        if path.exists() and not overwrite:
-            raise DataError(f"{path}: already exists; pass --overwrite or choose another -o")
+    probs_path, overlay_path = check_outputs(in_path, out_path, probabilities, overlay, overwrite)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
     temps: list[Path] = []

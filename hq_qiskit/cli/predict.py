@@ -119,10 +119,11 @@ def predict(
     """
     import torch
 
-    from hq_qiskit.predict import predict_raster
+    from hq_qiskit.predict import check_outputs, predict_raster
     from hq_qiskit.training.checkpoint import load_model
 
     chosen_bands = parse_bands(bands)
+    check_outputs(image, output, probabilities, overlay, overwrite)  # fail before loading
     overrides = {"engine": engine} if engine else {}
     model, config = load_model(resolve_checkpoint(checkpoint), **overrides)
     settings = checkpoint_settings(config)
