@@ -22,7 +22,8 @@ class RandomPatches(Dataset):
     Patch i of epoch e is drawn from a generator seeded with (seed, e, i): the tile, the
     offset and the symmetry (one of 8 turn/flip pairs, same for image and mask) depend only on
     those three numbers, so results do not depend on DataLoader workers or order. Call
-    ``set_epoch(e)`` at the start of each epoch to draw new patches.
+    ``set_epoch(e)`` at the start of each epoch to draw new patches (workers of a DataLoader
+    with ``persistent_workers=True`` keep the epoch they started with).
 
     Args:
         tiles: the tiles to sample from.
