@@ -18,9 +18,11 @@ from torch import nn
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.hq_unet import HQUNet
+from hq_qiskit.models.hqf_net import HQFNet
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "hq-unet": HQUNet,
+    "hqf-net": HQFNet,
 }
 
 
