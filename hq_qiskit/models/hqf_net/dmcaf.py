@@ -10,8 +10,9 @@ a 1x1 conv to U's channels, and bilinear upsampling to U's size. Fusion:
     F = (1 + gamma) * U + beta + alpha * ctx,  gamma, beta = 1x1 convs of ctx,
 
 with alpha a per-channel gate initialised at 0. With ``identity_init`` (default) the gamma and
-beta convs start at zero too, so a fresh DMCAF is exactly the identity; every parameter then
-receives gradient from the second optimiser step on (the first moves alpha, gamma and beta).
+beta convs start at zero too, so a fresh DMCAF is exactly the identity. Like Deformable DETR,
+the offset and attention-weight predictors start with zero weights, so gradients arrive in
+stages: step 1 moves alpha, gamma and beta, step 2 the attention path, step 3 the queries.
 """
 
 from __future__ import annotations

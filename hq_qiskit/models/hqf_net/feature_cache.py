@@ -67,8 +67,8 @@ class FeatureCache:
             return None
         try:
             return torch.load(path, map_location="cpu", weights_only=True).float()
-        except (OSError, RuntimeError, EOFError):
-            return None  # unreadable: recompute and overwrite
+        except Exception:  # truncated or foreign file: torch raises many kinds
+            return None  # recompute and overwrite
 
     def save(self, key: str, features: Tensor) -> None:
         """Store (n_taps, D, h, w) features under ``key`` atomically."""
