@@ -69,8 +69,9 @@ def mapped_block(block: QuantumBlock, backend: Backend) -> MappedCircuit:
     """The block transpiled for the backend's fake target with its layout (cached)."""
     if backend.noise is None:
         raise ConfigError(f"backend {backend.name!r} is ideal; noise needs an entry with 'noise'")
-    key = (circuit_key(block), backend.noise, backend.optimization_level, backend.layout,
-           backend.seed_transpiler)
+    params = tuple(p.uuid for p in block.circuit.parameters)  # a rebuilt block has new ones
+    key = (circuit_key(block), params, backend.noise, backend.optimization_level,
+           backend.layout, backend.seed_transpiler)
     if key not in _MAPPED:
         _MAPPED[key] = transpile_block(
             block.circuit, block.observables, fake_backend(backend.noise).target,

@@ -1,0 +1,91 @@
+"""``hq-qiskit report``: what every quantum block costs on a device, as Markdown, JSON and PNG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hq_qiskit.circuits import BLOCKS
+
+
+@click.command("report")
+@click.option("--backend", "names", multiple=True, metavar="NAME",
+              help="Entry of backends.toml (repeatable). Default: every entry with a device "
+              "or noise model, one report per distinct device.")
+@click.option("--backends-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A backends.toml to read instead of the default one.")
+@click.option("--block", "blocks", multiple=True, type=click.Choice(sorted(BLOCKS)),
+              help="Quantum block to transpile (repeatable). Default: all four.")
+@click.option("--levels", default="0,1,2,3", show_default=True,
+              help="Preset optimisation levels, comma-separated.")
+@click.option("--seeds", type=click.IntRange(1, 50), default=3, show_default=True,
+              help="Transpiler seeds per level (0 .. N-1).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("reports"), show_default=True,
+              help="Folder for transpile_report.{md,json,png}.")
+def report(names, backends_file, blocks, levels, seeds, out) -> None:
+    """Transpile every quantum block for a device at levels 0-3 and report its cost.
+
+    Depth, two-qubit depth and count, routing swaps, duration, ESP, width and layout per
+    level and seed, plus the noise-aware layout against the preset one. Without IBM
+    credentials the device's fake twin from qiskit-ibm-runtime is used.
+
+    \b
+    Examples:
+      hq-qiskit report --backend ibm_brisbane
+      hq-qiskit report --backend ibm_fez --block enrichment_qcnn --seeds 5 --out reports/fez
+    """
+    import logging
+
+    from hq_qiskit.errors import ConfigError
+    from hq_qiskit.hardware.backends import get_backend, load_backends
+    from hq_qiskit.hardware.runtime import resolve
+    from hq_qiskit.hardware.transpile_report import (
+        plot_png,
+        to_json,
+        to_markdown,
+        transpile_rows,
+        write_atomic,
+    )
+
+    if logging.getLogger().level > logging.DEBUG:  # the transpiler logs every pass at INFO
+        logging.getLogger("qiskit").setLevel(logging.WARNING)
+    try:
+        level_list = sorted({int(v) for v in levels.split(",") if v.strip()})
+    except ValueError:
+        raise ConfigError(f"--levels {levels!r} is not a comma-separated list of 0..3") from None
+    if not level_list or any(v not in (0, 1, 2, 3) for v in level_list):
+        raise ConfigError(f"--levels {levels!r}: levels must be among 0, 1, 2, 3")
+    entries = ([get_backend(n, backends_file) for n in names] if names
+               else [b for b in load_backends(backends_file).values() if b.noise is not None])
+    if not entries:
+        raise ConfigError("no backend with a device or noise model to report on; pass --backend")
+    rows, done = [], set()
+    for b in entries:
+        if b.noise is None:
+            raise ConfigError(f"backend {b.name!r} is an ideal simulator: it has no device to "
+                              "transpile for; choose e.g. ibm_brisbane or aer-noisy-brisbane")
+        if b.kind == "runtime":
+            where = resolve(b)
+            device, target = where.backend, where.backend.target
+            label = b.noise if where.local else b.device
+            click.echo(f"{b.name}: {where.note}")
+        else:
+            from hq_qiskit.hardware.backends import fake_backend
+
+            label, target = b.noise, fake_backend(b.noise).target
+            device = None
+        if label in done:
+            continue
+        done.add(label)
+        del device
+        rows += transpile_rows(target, label, blocks=blocks or tuple(BLOCKS), levels=level_list,
+                               seeds=tuple(range(seeds)),
+                               noise_aware_level=max(level_list))
+    markdown = to_markdown(rows)
+    write_atomic(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
+    write_atomic(out / "transpile_report.json", to_json(rows))
+    plot_png(rows, out / "transpile_report.png")
+    click.echo(markdown)
+    click.echo(f"wrote {out}/transpile_report.md, .json and .png")
