@@ -16,6 +16,7 @@ from hq_qiskit.errors import HQError
 COMMANDS: dict[str, tuple[str, str]] = {
     "export-circuits": ("hq_qiskit.cli.export", "export_circuits"),
     "backends": ("hq_qiskit.cli.backends", "backends"),
+    "report": ("hq_qiskit.cli.report", "report"),
     "predict": ("hq_qiskit.cli.predict", "predict"),
     "train": ("hq_qiskit.cli.train", "train"),
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
