@@ -26,6 +26,8 @@ from torch import Tensor, nn
 from hq_qiskit.quantum.fast.fusion import Group, fuse
 from hq_qiskit.quantum.fast.plan import Plan, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
+from hq_qiskit.quantum.fast.tensor_ops import apply_matrix, kron_density, reduced_density
 
 _PAULI = {
     "I": np.eye(2),
@@ -34,51 +36,6 @@ _PAULI = {
     "Z": np.diag([1.0, -1.0]),
 }
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
-
-
-def apply_matrix(state: Tensor, u: Tensor, axes: Sequence[int]) -> Tensor:
-    """Apply a k-qubit matrix to some axes of a batched tensor of qubit axes.
-
-    Args:
-        state: (Bs, ...) with a size-2 axis for each qubit named in ``axes``.
-        u: (2**k, 2**k) or (Bu, 2**k, 2**k); Bs and Bu broadcast.
-        axes: the k axes of ``state`` the matrix acts on, most significant bit first.
-
-    Returns:
-        The transformed tensor, batch size max(Bs, Bu), axes in place.
-    """
-    k = len(axes)
-    end = list(range(state.dim() - k, state.dim()))
-    moved = torch.movedim(state, list(axes), end)
-    shape = moved.shape
-    flat = moved.reshape(shape[0], -1, 2**k)  # (Bs, R, 2**k)
-    out = torch.matmul(flat, u.transpose(-1, -2))  # (B, R, 2**k)
-    out = out.reshape(out.shape[0], *shape[1:])
-    return torch.movedim(out, end, list(axes))
-
-
-def reduced_density(state: Tensor, order: Sequence[int], keep: Sequence[int]) -> Tensor:
-    """Reduced density matrix of a block state on the qubits ``keep``.
-
-    Args:
-        state: (Bs, 2, ..., 2), axis i + 1 holds qubit ``order[i]``.
-        order: the block's qubits in axis order.
-        keep: the qubits to keep, most significant first in the result.
-
-    Returns:
-        (Bs, 2**len(keep), 2**len(keep)) complex.
-    """
-    axes = [1 + order.index(q) for q in keep]
-    psi = torch.movedim(state, axes, list(range(1, 1 + len(axes))))
-    psi = psi.reshape(psi.shape[0], 2 ** len(keep), -1)  # (Bs, d_keep, d_rest)
-    return torch.matmul(psi, psi.conj().transpose(-1, -2))
-
-
-def kron_density(a: Tensor, b: Tensor) -> Tensor:
-    """(Ba, da, da) x (Bb, db, db) -> (B, da * db, da * db); a holds the more significant bits."""
-    da, db = a.shape[-1], b.shape[-1]
-    out = a[:, :, None, :, None] * b[:, None, :, None, :]
-    return out.reshape(out.shape[0], da * db, da * db)
 
 
 class FastEngine(nn.Module):
@@ -114,6 +71,7 @@ class FastEngine(nn.Module):
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         self.plan: Plan = make_plan(self.groups, self.program.terms, self.program.num_qubits)
+        self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
         self.real_dtype = dtype
@@ -152,6 +110,10 @@ class FastEngine(nn.Module):
             as_real = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "coef": coefs,
+                "slots": [
+                    [torch.as_tensor(step.slots, device=device) for step in stack.steps]
+                    for stack in self.stacks
+                ],
                 "pauli": pauli,
                 "term_weights": torch.as_tensor(weights, **as_real),
                 "const": torch.as_tensor(prog.angle_const, **as_real),
@@ -159,32 +121,6 @@ class FastEngine(nn.Module):
                 "a_w": torch.as_tensor(prog.angle_w, **as_real),
             }
         return self._constants[key]
-
-    # ----------------------------------------------------------------- forward pieces
-    def _group_matrix(
-        self, group: Group, angles_b: Tensor, angles_u: Tensor, consts: dict
-    ) -> Tensor:
-        """The group's matrix, (d, d) or (B, d, d), little-endian in ``group.qubits``."""
-        k = len(group.qubits)
-        order = list(reversed(group.qubits))  # row axes of the reshaped matrix, MSB first
-        mat = None
-        for op in group.ops:
-            slots = list(op.slots)
-            angles = angles_b[:, slots] if op.batched else angles_u[slots]
-            u = op.model.matrix(angles, consts["coef"][id(op.model)])
-            if mat is None and list(op.qubits) == group.qubits:
-                mat = u
-                continue
-            if mat is None:
-                eye = torch.eye(2**k, dtype=u.dtype, device=u.device)
-                mat = eye
-            batch = mat.shape[0] if mat.dim() == 3 else 1
-            rows = mat.reshape(batch, *([2] * k), 2**k)
-            axes = [1 + order.index(q) for q in reversed(op.qubits)]
-            mat = apply_matrix(rows, u, axes).reshape(-1, 2**k, 2**k)
-            if mat.shape[0] == 1 and not group.batched:
-                mat = mat[0]
-        return mat
 
     def forward(self, x: Tensor) -> Tensor:
         """Expectation values for inputs x (B, n_in); returns (B, n_obs) in the engine's dtype."""
@@ -205,12 +141,17 @@ class FastEngine(nn.Module):
             q: ([q], zero) for q in range(self.program.num_qubits)
         }
         snapshots = {0: dict(blocks)} if 0 in plan.cuts else {}
-        matrices: dict[int, Tensor] = {}
+        stacked: dict[int, Tensor] = {}
 
         def matrix(i: int) -> Tensor:
-            if i not in matrices:
-                matrices[i] = self._group_matrix(groups[i], angles_b, angles_u, consts)
-            return matrices[i]
+            """Group i's matrix, (d, d) or (B, d, d); its whole stack is built on first use."""
+            s, row = self.stack_of[i]
+            if s not in stacked:
+                stacked[s] = stack_matrices(
+                    self.stacks[s], angles_b, angles_u, consts["coef"], consts["slots"][s]
+                )
+            m = stacked[s][row]  # (Bm, d, d)
+            return m[0] if m.shape[0] == 1 else m
 
         for i in range(plan.last_cut):
             g = groups[i]
@@ -273,7 +214,8 @@ class FastEngine(nn.Module):
         plan = self.plan
         sizes = sorted({len(c.qubits) for c in plan.contractions})
         lines = [
-            f"{len(self.program.ops)} gates fused into {len(self.groups)} groups",
+            f"{len(self.program.ops)} gates fused into {len(self.groups)} groups "
+            f"of {len(self.stacks)} shapes",
             f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",

@@ -1,0 +1,157 @@
+"""Benchmark: one quantum block, forward and forward+backward, three executors, one run.
+
+Executors, all exact and all reading the same circuit object:
+- fast: ``connect(..., engine="fast")``, hq-qiskit's engine (light cones, product blocks).
+- gate-by-gate: a plain batched torch state vector, one gate at a time (the textbook way).
+- stock: ``connect(..., engine="qiskit")``, EstimatorQNN + TorchConnector on Aer with
+  parameter-shift gradients; timed on ``--stock-batch`` samples and scaled per sample.
+
+Torch runs on one thread. Peak memory is the growth of the process's peak resident set
+(VmHWM, reset before each measurement). Usage:
+
+    python bench/quantum_block.py                       # enrichment QCNN and global expert
+    python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hq_qiskit.circuits import BLOCKS, QuantumBlock
+from hq_qiskit.quantum import connect_block
+from hq_qiskit.quantum.fast.program import read_circuit
+from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
+
+PAULI = {
+    "X": torch.tensor([[0, 1], [1, 0]], dtype=torch.complex64),
+    "Y": torch.tensor([[0, -1j], [1j, 0]], dtype=torch.complex64),
+    "Z": torch.tensor([[1, 0], [0, -1]], dtype=torch.complex64),
+}
+
+
+class GateByGate(nn.Module):
+    """Batched state vector (B, 2, ..., 2), every gate applied in turn; the naive baseline."""
+
+    def __init__(self, block: QuantumBlock, weight: torch.Tensor) -> None:
+        super().__init__()
+        self.program = read_circuit(block.circuit, block.inputs, block.weights, block.observables)
+        self.weight = nn.Parameter(weight.detach().clone())
+        p = self.program
+        self.const = torch.tensor(p.angle_const, dtype=torch.float32)
+        self.a_in = torch.tensor(p.angle_in, dtype=torch.float32)
+        self.a_w = torch.tensor(p.angle_w, dtype=torch.float32)
+        self.coef = {
+            id(op.model): torch.tensor(op.model.coef, dtype=torch.complex64) for op in p.ops
+        }
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p, n = self.program, self.program.num_qubits
+        angles = x @ self.a_in.T + self.a_w @ self.weight + self.const  # (B, P)
+        state = torch.zeros(x.shape[0], 2**n, dtype=torch.complex64)
+        state[:, 0] = 1
+        state = state.reshape(x.shape[0], *([2] * n))  # axis 1 + i holds qubit n - 1 - i
+        for op in p.ops:
+            u = op.model.matrix(angles[:, list(op.slots)], self.coef[id(op.model)])
+            state = apply_matrix(state, u, [n - q for q in reversed(op.qubits)])
+        outs = []
+        for term in p.terms:
+            phi = state
+            for q, letter in zip(term.support, term.letters, strict=True):
+                phi = apply_matrix(phi, PAULI[letter], [n - q])
+            value = (state.conj() * phi).flatten(1).sum(1).real * term.coeff
+            outs.append(value)
+        return torch.stack(outs, dim=1)
+
+
+def peak_rss_reset() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(module: nn.Module, batch: int, n_in: int, backward: bool, repeats: int):
+    """Best-of-``repeats`` seconds for one call, and the peak RSS growth in MB."""
+    x = torch.rand(batch, n_in) * 2 - 1
+    peak_rss_reset()
+    base = peak_rss_mb()
+    best = float("inf")
+    for _ in range(repeats):
+        xi = x.clone().requires_grad_(backward)
+        start = time.perf_counter()
+        if backward:
+            module(xi).sum().backward()
+        else:
+            with torch.no_grad():
+                module(xi)
+        best = min(best, time.perf_counter() - start)
+    return best, peak_rss_mb() - base
+
+
+def run(args: argparse.Namespace) -> str:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    lines = [
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, torch "
+        f"{torch.__version__}, threads 1",
+        "",
+        "| block | B | pass | fast (s) | gate-by-gate (s) | stock (s) | gate-by-gate / fast "
+        "| stock / fast | fast peak MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in args.blocks:
+        block = BLOCKS[name]()
+        fast = connect_block(block)
+        naive = GateByGate(block, fast.weight)
+        stock = None if args.no_stock else connect_block(block, engine="qiskit")
+        stock_per_sample: dict[bool, float] = {}
+        for backward in (False, True):
+            if stock is not None and not (backward and args.no_stock_backward):
+                t, _ = measure(stock, args.stock_batch, block.n_inputs, backward, 1)
+                stock_per_sample[backward] = t / args.stock_batch
+        for batch in args.batches:
+            for backward in (False, True):
+                pass_name = "fwd+bwd" if backward else "fwd"
+                t_fast, mem = measure(fast, batch, block.n_inputs, backward, args.repeats)
+                t_naive, _ = measure(naive, batch, block.n_inputs, backward, 1)
+                t_stock = stock_per_sample.get(backward)
+                stock_cell = "-" if t_stock is None else f"{t_stock * batch:.3g}*"
+                stock_ratio = "-" if t_stock is None else f"{t_stock * batch / t_fast:.3g}"
+                lines.append(
+                    f"| {name} | {batch} | {pass_name} | {t_fast:.4f} | {t_naive:.3g} | "
+                    f"{stock_cell} | {t_naive / t_fast:.3g} | {stock_ratio} | {mem:.0f} |"
+                )
+                print(lines[-1], flush=True)
+    lines.append("")
+    lines.append(
+        f"* stock: timed on {args.stock_batch} sample(s) and scaled linearly to B "
+        "(TorchConnector runs samples one job at a time)."
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--blocks", nargs="+", default=["enrichment_qcnn", "expert_global"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--stock-batch", type=int, default=1)
+    parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")
+    parser.add_argument(
+        "--no-stock-backward", action="store_true", help="time the stock engine forward only"
+    )
+    print(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
