@@ -7,7 +7,7 @@ Executors, all exact and all reading the same circuit object:
   parameter-shift gradients; timed on ``--stock-batch`` samples and scaled per sample.
 
 Torch runs on one thread. Peak memory is the growth of the process's peak resident set
-(VmHWM, reset before each measurement). Usage:
+(VmHWM) during one forward+backward, measured in a fresh process. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import argparse
 import platform
+import subprocess
+import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -69,22 +70,39 @@ class GateByGate(nn.Module):
         return torch.stack(outs, dim=1)
 
 
-def peak_rss_reset() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_rss_mb() -> float:
+PEAK_SCRIPT = """
+import sys, torch
+from pathlib import Path
+from hq_qiskit.circuits import BLOCKS
+from hq_qiskit.quantum import connect_block
+def hwm():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM"):
             return int(line.split()[1]) / 1024
-    return float("nan")
+torch.set_num_threads(1)
+name, batch = sys.argv[1], int(sys.argv[2])
+module = connect_block(BLOCKS[name]())
+x = torch.rand(batch, module.n_inputs)
+module(x[:1])  # compile-time constants, imports
+Path("/proc/self/clear_refs").write_text("5")
+base = hwm()
+module(x.requires_grad_(True)).sum().backward()
+print(hwm() - base)
+"""
 
 
-def measure(module: nn.Module, batch: int, n_in: int, backward: bool, repeats: int):
-    """Best-of-``repeats`` seconds for one call, and the peak RSS growth in MB."""
+def fast_peak_mb(name: str, batch: int) -> float:
+    """Peak resident-memory growth of one fast forward+backward, in a fresh process (MB)."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure(module: nn.Module, batch: int, n_in: int, backward: bool, repeats: int) -> float:
+    """Best-of-``repeats`` wall-clock seconds for one call."""
     x = torch.rand(batch, n_in) * 2 - 1
-    peak_rss_reset()
-    base = peak_rss_mb()
     best = float("inf")
     for _ in range(repeats):
         xi = x.clone().requires_grad_(backward)
@@ -95,7 +113,7 @@ def measure(module: nn.Module, batch: int, n_in: int, backward: bool, repeats: i
             with torch.no_grad():
                 module(xi)
         best = min(best, time.perf_counter() - start)
-    return best, peak_rss_mb() - base
+    return best
 
 
 def run(args: argparse.Namespace) -> str:
@@ -117,13 +135,14 @@ def run(args: argparse.Namespace) -> str:
         stock_per_sample: dict[bool, float] = {}
         for backward in (False, True):
             if stock is not None and not (backward and args.no_stock_backward):
-                t, _ = measure(stock, args.stock_batch, block.n_inputs, backward, 1)
+                t = measure(stock, args.stock_batch, block.n_inputs, backward, 1)
                 stock_per_sample[backward] = t / args.stock_batch
         for batch in args.batches:
             for backward in (False, True):
                 pass_name = "fwd+bwd" if backward else "fwd"
-                t_fast, mem = measure(fast, batch, block.n_inputs, backward, args.repeats)
-                t_naive, _ = measure(naive, batch, block.n_inputs, backward, 1)
+                t_fast = measure(fast, batch, block.n_inputs, backward, args.repeats)
+                t_naive = measure(naive, batch, block.n_inputs, backward, 1)
+                mem = fast_peak_mb(name, batch) if backward else float("nan")
                 t_stock = stock_per_sample.get(backward)
                 stock_cell = "-" if t_stock is None else f"{t_stock * batch:.3g}*"
                 stock_ratio = "-" if t_stock is None else f"{t_stock * batch / t_fast:.3g}"
