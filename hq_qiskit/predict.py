@@ -6,9 +6,10 @@ through the model in batches, and its logits are added into a rolling accumulato
 a window that tapers linearly over the overlap. Rows no later patch can touch are divided by
 their summed weights, turned into classes (and optionally probabilities) and written out in
 block-aligned bands, so memory is bounded by a few strips of the input's width, whatever its
-height. The output is a tiled, compressed GeoTIFF with the input's CRS, transform and size, a
-colour table and the run's statistics in its tags; it is written to a temp file and renamed into
-place, so a failed run leaves no half-written file.
+height (plus GDAL's block cache, capped at ``GDAL_CACHE_MB``). The output is a tiled,
+compressed GeoTIFF with the input's CRS, transform and size, a colour table and the run's
+statistics in its tags; it is written to a temp file and renamed into place, so a failed run
+leaves no half-written file.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from hq_qiskit.samplers.grid import grid_starts
 log = logging.getLogger(__name__)
 
 BLOCK_PX = 256  # output GeoTIFF block side
+GDAL_CACHE_MB = 256  # GDAL's block cache (default: 5 % of RAM) capped, so memory stays bounded
 
 
 @dataclass(frozen=True)
@@ -267,6 +269,7 @@ def predict_raster(
     start = time.perf_counter()
     try:
         with ExitStack() as stack:
+            stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
             chosen = select_bands(src, bands, n_in, in_path)
             if src.crs is None:
