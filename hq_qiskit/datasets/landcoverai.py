@@ -4,6 +4,8 @@
 Tiles are read straight from the sheets by window (no pre-cut copy on disk), with the
 dataset's own tiling rule (``raster.tile_windows``): row-major 512-px windows, a per-sheet
 counter k, full windows only. The ids generated for all 41 real sheets equal the official lists.
+A folder pre-cut by the dataset's own ``split.py`` (``output/<id>.jpg`` and ``output/<id>_m.png``
+beside the split lists) is read as well.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, LANDCOVERAI_IDENTITY
 from hq_qiskit.datasets.raster import check_same_grid, open_raster, select_bands, tile_windows
 from hq_qiskit.datasets.tiles import (
     TILE_PX,
+    PngTiles,
     RasterTiles,
     TileRef,
     missing_ids_error,
@@ -24,8 +27,24 @@ from hq_qiskit.errors import DataError
 
 
 def is_landcoverai(root: Path) -> bool:
-    """True when ``root`` has the ``images/`` and ``masks/`` folders of LandCover.ai."""
-    return (root / "images").is_dir() and (root / "masks").is_dir()
+    """True when ``root`` has LandCover.ai's ``images/`` and ``masks/`` folders, or its
+    pre-cut ``output/`` folder beside a split list."""
+    sheets = (root / "images").is_dir() and (root / "masks").is_dir()
+    return sheets or ((root / "output").is_dir() and any(root.glob("*.txt")))
+
+
+def precut_tiles(
+    root: Path, split: str, class_map: Mapping[int, int] | None, classes: Sequence[str]
+) -> PngTiles:
+    """Tiles of a split from ``output/<id>.jpg`` + ``output/<id>_m.png`` (the official cut)."""
+    split_file = root / f"{split}.txt"
+    ids = read_split_list(split_file)
+    out = root / "output"
+    refs = [TileRef(i, out / f"{i}.jpg", out / f"{i}_m.png", 0, 0) for i in ids]
+    missing = [r.id for r in refs if not (r.image.is_file() and r.mask.is_file())]
+    if missing:
+        raise missing_ids_error(split_file, missing, f"no output/{missing[0]}.jpg / _m.png")
+    return PngTiles(refs, class_map if class_map is not None else LANDCOVERAI_IDENTITY, classes)
 
 
 def sheet_tile_ids(width: int, height: int, sheet: str, tile_px: int = TILE_PX) -> list[str]:
@@ -40,7 +59,7 @@ def landcoverai_tiles(
     class_map: Mapping[int, int] | None = None,
     classes: Sequence[str] = LANDCOVERAI_CLASSES,
     bands: Sequence[int] | None = None,
-) -> RasterTiles:
+) -> RasterTiles | PngTiles:
     """The tiles of one split of a LandCover.ai folder, in split-list order.
 
     Args:
@@ -50,6 +69,8 @@ def landcoverai_tiles(
         classes: class names.
         bands: 1-based image bands (default 1, 2, 3 of a 3-band sheet).
     """
+    if not (root / "images").is_dir():
+        return precut_tiles(root, split, class_map, classes)
     split_file = root / f"{split}.txt"
     ids = read_split_list(split_file)
     by_sheet: dict[str, dict[int, TileRef]] = {}

@@ -122,3 +122,27 @@ def test_mask_values_outside_the_classes_are_reported(fixture_copy):
         dst.write(np.full((1, 8, 8), 9, dtype=np.uint8), window=Window(0, 0, 8, 8))
     with pytest.raises(DataError, match=r"mask values \[9\] are not in the class map"):
         open_tiles(root, "train")[0]
+
+
+def test_precut_output_folder_is_read_too(fixture_copy, tmp_path):
+    """A folder cut by LandCover.ai's split.py: output/<id>.jpg and output/<id>_m.png."""
+    from PIL import Image
+
+    sheets = open_tiles(fixture_copy("landcoverai"), "val")
+    root = tmp_path / "precut"
+    (root / "output").mkdir(parents=True)
+    item = sheets[0]
+    Image.fromarray(item["image"].numpy().transpose(1, 2, 0)).save(
+        root / "output" / f"{item['id']}.jpg", quality=95
+    )
+    Image.fromarray(item["mask"].numpy().astype(np.uint8)).save(
+        root / "output" / f"{item['id']}_m.png"
+    )
+    (root / "val.txt").write_text(f"{item['id']}\n")
+    precut = open_tiles(root, "val")[0]
+    assert precut["id"] == item["id"]
+    assert np.array_equal(precut["mask"].numpy(), item["mask"].numpy())  # lossless PNG
+    assert (precut["image"].int() - item["image"].int()).abs().float().mean() < 4  # JPEG
+    (root / "val.txt").write_text(f"{item['id']}\n{SHEET}_77\n")
+    with pytest.raises(DataError, match=rf"val\.txt: names 1 tile.*'{SHEET}_77'"):
+        open_tiles(root, "val")
