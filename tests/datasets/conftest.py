@@ -23,6 +23,18 @@ def shared_or_skip(relative: str) -> Path:
 
 
 @pytest.fixture
+def shared_data():
+    """``shared_data("data/<folder>")``: a path in the shared data folder, or skip the test."""
+    return shared_or_skip
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """tests/data (read only: copy before writing)."""
+    return DATA
+
+
+@pytest.fixture
 def fixture_copy(tmp_path):
     """Copy tests/data/<name> to tmp_path/<name> and return the copy."""
 

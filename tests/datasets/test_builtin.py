@@ -8,7 +8,6 @@ import torch
 
 from hq_qiskit.datasets import LANDCOVERAI_CLASSES, builtin_data_dir, open_tiles
 from hq_qiskit.errors import DataError
-from tests.datasets.conftest import shared_or_skip
 
 
 def test_sample_folder_is_small_and_documented():
@@ -65,9 +64,9 @@ def test_class_map_pointing_past_the_classes_is_refused():
         open_tiles(None, "val", class_map={1: 7})
 
 
-def test_sample_tiles_are_the_quadrants_of_the_loveda_images(tmp_path):
+def test_sample_tiles_are_the_quadrants_of_the_loveda_images(tmp_path, shared_data):
     """Tile <i>_<q> of the sample equals tile <i>_<q> cut by open_tiles from the 1024 image."""
-    source = shared_or_skip("data/loveda_rural_24")
+    source = shared_data("data/loveda_rural_24")
     for folder in ("images_png", "masks_png"):
         (tmp_path / folder).mkdir()
         for i in (1, 6):

@@ -10,7 +10,6 @@ from rasterio.windows import Window
 from hq_qiskit.datasets import open_tiles
 from hq_qiskit.datasets.landcoverai import sheet_tile_ids
 from hq_qiskit.errors import DataError
-from tests.datasets.conftest import DATA, shared_or_skip
 
 SHEET = "N-33-96-D-d-1-1"
 
@@ -22,16 +21,16 @@ def official_ids(folder, sheet=None) -> set[str]:
     return {i for i in ids if sheet is None or i.rpartition("_")[0] == sheet}
 
 
-def test_tile_ids_of_a_real_sheet_equal_the_official_lists():
-    real = DATA / "landcoverai_real"
+def test_tile_ids_of_a_real_sheet_equal_the_official_lists(data_dir):
+    real = data_dir / "landcoverai_real"
     with rasterio.open(real / f"{SHEET}.tif") as src:
         assert src.crs is not None and src.transform.a == 0.5
         ids = sheet_tile_ids(src.width, src.height, SHEET)
     assert set(ids) == official_ids(real) and len(ids) == 72
 
 
-def test_tile_ids_of_all_41_sheets_equal_the_official_lists():
-    root = shared_or_skip("data/landcoverai_masks_only")
+def test_tile_ids_of_all_41_sheets_equal_the_official_lists(shared_data):
+    root = shared_data("data/landcoverai_masks_only")
     generated = set()
     for mask in sorted((root / "masks").glob("*.tif")):
         with rasterio.open(mask) as src:
