@@ -39,7 +39,8 @@ def model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def build_model(name: str, options: dict[str, Any]) -> nn.Module:
     """``MODELS[name](**options)``, with a clear error for an unknown name."""
-    return MODELS[name](**model_options(name, options))
+    accepted = model_options(name, options)  # checks the name first
+    return MODELS[name](**accepted)
 
 
 def parameter_counts(model: nn.Module) -> dict[str, int]:

@@ -53,7 +53,8 @@ class HQUNet(nn.Module):
     Args:
         num_classes: output classes.
         in_channels: input bands (3 for RGB).
-        width: channels of the stem; stage i has ``width * 2**i`` channels.
+        width: channels of the stem; stage i has ``width * 2**i`` channels. 8 trains on a
+            2-core CPU in minutes; the classic U-Net size is 64.
         depth: number of Down (and Up) blocks; the bottleneck map is ``patch_px / 2**depth``
             pixels wide.
         patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
@@ -73,7 +74,7 @@ class HQUNet(nn.Module):
         self,
         num_classes: int = 5,
         in_channels: int = 3,
-        width: int = 16,
+        width: int = 8,
         depth: int = 4,
         patch_px: int = 128,
         bottleneck: Literal["quantum", "classical"] = "quantum",

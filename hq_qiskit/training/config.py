@@ -51,8 +51,8 @@ class TrainConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     data: str | None = None
-    epochs: int = 8
-    patches_per_epoch: int = 512
+    epochs: int = 12
+    patches_per_epoch: int = 384
     batch_size: int = 16
     lr: float = 3e-3
     min_lr_ratio: float = 0.01

@@ -1,0 +1,96 @@
+"""One HQ-UNet training step against its classical twin, same machine, same run.
+
+A step is forward + cross-entropy + backward + AdamW update on a batch of real 128x128 patches
+from the built-in LoveDA sample. The two networks differ only in the bottleneck core (enrichment
+QCNN on the fast engine vs Linear 48->32 + tanh). Steps of the two models are interleaved so that
+load from other processes hits both alike; the median of each is reported, and their ratio.
+
+    python bench/train_step.py                  # B=16, 128 px, width 16, 20 timed steps each
+    python bench/train_step.py --device cuda --width 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from hq_qiskit.datasets import open_tiles
+from hq_qiskit.models import build_model, parameter_counts
+from hq_qiskit.samplers import RandomPatches
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--patch-px", type=int, default=128)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    device = torch.device(args.device)
+
+    tiles = open_tiles(None, "train")
+    patches = RandomPatches(tiles, args.patch_px, args.batch, seed=0)
+    x = torch.stack([patches[i][0] for i in range(args.batch)]).to(device)  # (B, 3, P, P)
+    y = torch.stack([patches[i][1] for i in range(args.batch)]).to(device)  # (B, P, P)
+
+    runs = {}
+    for bottleneck in ("quantum", "classical"):
+        torch.manual_seed(0)
+        model = build_model("hq-unet", {"width": args.width, "patch_px": args.patch_px,
+                                        "bottleneck": bottleneck}).to(device)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        runs[bottleneck] = (model, opt, [])
+    loss_fn = nn.CrossEntropyLoss(ignore_index=255)
+
+    def step(model: nn.Module, opt: torch.optim.Optimizer) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    for i in range(args.warmup + args.steps):
+        for model, opt, times in runs.values():
+            dt = step(model, opt)
+            if i >= args.warmup:
+                times.append(dt)
+
+    print(f"machine: {machine()}, device {device}")
+    print(f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
+          f"width {args.width}, {args.steps} timed steps each (median)")
+    med = {}
+    for name, (model, _, times) in runs.items():
+        med[name] = statistics.median(times)
+        counts = parameter_counts(model)
+        print(f"  {name:9s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
+              f"(min {1e3 * min(times):.1f})  params {counts['classical']:,} classical + "
+              f"{counts['quantum']} quantum")
+    print(f"ratio HQ-UNet / classical twin: {med['quantum'] / med['classical']:.3f}x "
+          "(target <= 1.15x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""HQ-UNet and its classical twin: shapes, the pre-Q layout, gradients everywhere, registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.models import MODELS, build_model, model_options, parameter_counts
+from hq_qiskit.models.hq_unet import HQUNet
+from hq_qiskit.models.layers import PreQ
+
+TINY = {"width": 4, "depth": 2, "patch_px": 32}
+
+
+@pytest.fixture(scope="module")
+def quantum_model() -> HQUNet:
+    torch.manual_seed(0)
+    return HQUNet(**TINY, bottleneck="quantum", engine="fast")
+
+
+def test_shapes_and_parameter_counts(quantum_model):
+    torch.manual_seed(0)
+    twin = HQUNet(**TINY, bottleneck="classical")
+    x = torch.randn(2, 3, 32, 32)
+    assert quantum_model(x).shape == (2, 5, 32, 32)
+    assert twin(x).shape == (2, 5, 32, 32)
+    q, c = parameter_counts(quantum_model), parameter_counts(twin)
+    assert q["quantum"] == 8  # F_R and F_C: four angles each
+    assert c["quantum"] == 0
+    # the twin's core is Linear 48 -> 32: 48 * 32 + 32 parameters, the rest is shared
+    assert c["classical"] - q["classical"] == 48 * 32 + 32
+
+
+def test_twin_differs_only_in_the_core(quantum_model):
+    twin = HQUNet(**TINY, bottleneck="classical")
+    a = {k: v.shape for k, v in quantum_model.state_dict().items()
+         if not k.startswith("bottleneck.core.")}
+    b = {k: v.shape for k, v in twin.state_dict().items()
+         if not k.startswith("bottleneck.core.")}
+    assert a == b
+
+
+@pytest.mark.parametrize("bottleneck", ["quantum", "classical"])
+def test_every_trainable_parameter_gets_a_gradient(bottleneck):
+    torch.manual_seed(1)
+    model = HQUNet(**TINY, bottleneck=bottleneck)
+    x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 5, (4, 32, 32))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    dead = [n for n, p in model.named_parameters()
+            if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert dead == []
+    if bottleneck == "quantum":  # the encoder sees the circuit's input gradient
+        assert model.bottleneck.core.weight.grad.abs().sum() > 0
+        assert model.bottleneck.pre_q.conv.weight.grad.abs().sum() > 0
+
+
+def test_pre_q_layout_matches_the_circuit_inputs():
+    pre = PreQ(3)
+    with torch.no_grad():
+        pre.conv.weight.copy_(torch.eye(3)[:, :, None, None])
+        pre.conv.bias.zero_()
+    grid = torch.arange(48, dtype=torch.float32).view(1, 3, 4, 4) / 100  # channel, row, col
+    out = pre(grid)
+    # column c * 16 + q holds channel c of cell q = 4 * row + col
+    assert out.shape == (1, 48)
+    assert torch.allclose(out[0, 2 * 16 + 4 * 1 + 3], torch.tanh(grid[0, 2, 1, 3]))
+
+
+def test_bad_sizes_are_refused(quantum_model):
+    with pytest.raises(ConfigError, match="not divisible"):
+        HQUNet(width=4, depth=4, patch_px=40, bottleneck="classical")
+    with pytest.raises(ValueError, match="32x32"):
+        quantum_model(torch.randn(1, 3, 64, 64))
+
+
+def test_registry_builds_by_name_and_filters_options():
+    assert "hq-unet" in MODELS
+    model = build_model("hq-unet", {**TINY, "bottleneck": "classical", "not_an_option": 1,
+                                    "qcnn_layers": None})
+    assert isinstance(model, HQUNet)
+    assert model_options("hq-unet", {"width": 4, "depth": None, "nope": 3}) == {"width": 4}
+    with pytest.raises(ConfigError, match="hq-unet"):
+        build_model("no-such-net", {})
