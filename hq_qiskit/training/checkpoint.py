@@ -93,15 +93,22 @@ def load_model(path: Path, **overrides: Any) -> tuple[nn.Module, dict[str, Any]]
         path: a ``.pt`` file written by ``save_checkpoint``.
         overrides: model options to change, e.g. ``engine="qiskit"``.
 
+    The quantum blocks run on the config's backend (ideal Aer: the engine as built; a noisy
+    Aer backend: wrapped by ``hq_qiskit.quantum.noise.noisy_module`` as in training).
+
     Returns:
         (model, config): config is the run's resolved config stored in the checkpoint.
     """
+    from hq_qiskit.hardware.backends import get_backend
     from hq_qiskit.models import build_model
+    from hq_qiskit.training.runner import apply_backend
 
     state = load_checkpoint(path)
     config = state["config"]
     options = {**config.get("model_options", {}), **overrides}
     model = build_model(config["model"], options)
+    if config.get("backend"):  # a noisy backend wraps the quantum blocks, as in training
+        model = apply_backend(model, get_backend(config["backend"]))
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:

@@ -18,10 +18,10 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hq_qiskit.datasets import open_tiles
-from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.errors import CheckpointError, ConfigError, DataError
 from hq_qiskit.models import MODELS, build_model, model_options, parameter_counts
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
-from hq_qiskit.training.checkpoint import load_checkpoint, load_model
+from hq_qiskit.training.checkpoint import load_checkpoint
 from hq_qiskit.training.config import TrainConfig, versions
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.run_dir import (
@@ -68,7 +68,10 @@ def check_backend(cfg: TrainConfig):
     """The ``backends.toml`` entry of ``cfg.backend``; refuse targets training cannot use."""
     from hq_qiskit.hardware.backends import get_backend
 
-    backend = get_backend(cfg.backend)
+    try:
+        backend = get_backend(cfg.backend)
+    except ConfigError as err:
+        raise ConfigError(f"--backend: {err}") from None
     if backend.kind != "aer":
         raise ConfigError(
             f"--backend {backend.name}: an IBM Runtime target; training runs on Aer backends "
@@ -184,6 +187,7 @@ def start_training(
     echo: Echo = tqdm.write,
 ) -> tuple[RunDir, dict[str, Any]]:
     """Check everything, create the run folder, write config.json, train; (run, report)."""
+    check_backend(cfg)  # the cheap checks first
     train_tiles, val_tiles = prepare(cfg, echo)
     model = build(cfg, echo)
     train, val = _datasets(cfg, train_tiles, val_tiles)
@@ -235,11 +239,17 @@ def evaluate_run(
     """Score a run's checkpoint on a split; writes evaluation.json and returns its content."""
     run = open_run_dir(path)
     cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
-    overrides = {"engine": engine} if engine is not None else {}
-    model, _ = load_model(run / checkpoint, **overrides)
     if engine is not None:
         cfg.model_options["engine"] = engine
-    model = apply_backend(model, check_backend(cfg))
+    state = load_checkpoint(run / checkpoint)
+    model = build(cfg, echo)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise CheckpointError(
+            f"{run / checkpoint}: weights do not fit the model of {run.config} "
+            f"({str(err).strip().splitlines()[0]}); the checkpoint comes from another run"
+        ) from None
     source = str(Path(data).resolve()) if data is not None else cfg.data
     tiles = open_tiles(source, split)
     if len(tiles) == 0:

@@ -1,0 +1,80 @@
+"""``hq-qiskit evaluate RUN_DIR``: rebuilds the model from the run folder alone and scores it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hq_qiskit.cli.main import cli
+from hq_qiskit.datasets import builtin_data_dir
+
+TINY = [
+    "--width", "4", "--depth", "2", "--patch-px", "64", "--epochs", "1",
+    "--patches-per-epoch", "8", "--batch-size", "8", "--aer-check-samples", "0",
+    "--device", "cpu", "--bottleneck", "classical",
+]
+
+
+def tiny_loveda(root: Path) -> Path:
+    """One train tile, one val tile, two test tiles, copied from the built-in sample."""
+    src = builtin_data_dir()
+    tiles = {"train": ["1_2"], "val": ["6_2"], "test": ["11_3", "19_2"]}
+    for sub in ("images_png", "masks_png"):
+        (root / sub).mkdir(parents=True)
+        for tile in sum(tiles.values(), []):
+            shutil.copy(src / sub / f"{tile}.png", root / sub / f"{tile}.png")
+    for split, ids in tiles.items():
+        (root / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("evaluate")
+    data = tiny_loveda(base / "data")
+    result = invoke("train", *TINY, "--data", str(data), "--out", str(base / "run"))
+    assert result.exit_code == 0, result.output
+    return base / "run"
+
+
+def test_evaluate_reproduces_the_validation_report(run):
+    result = invoke("evaluate", str(run), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "mIoU" in result.output and "OA" in result.output and "IoU road" in result.output
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    report = json.loads((run / "report.json").read_text())
+    # same model, same patches: the numbers training printed
+    assert evaluation["miou"] == pytest.approx(report["val"]["miou"])
+    assert evaluation["oa"] == pytest.approx(report["val"]["oa"])
+    assert evaluation["confusion"] == report["val"]["confusion"]
+    assert set(evaluation["iou"]) == {"background", "building", "woodland", "water", "road"}
+
+
+def test_evaluate_another_split(run):
+    result = invoke("evaluate", str(run), "--split", "test", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["split"] == "test" and evaluation["tiles"] == 2
+    assert evaluation["pixels"] > 0 and 0 <= evaluation["oa"] <= 1
+
+
+def test_bad_run_folder_and_corrupt_checkpoint(run, tmp_path):
+    result = invoke("evaluate", str(tmp_path))
+    assert result.exit_code == 2 and "not a run folder" in result.output
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    (copy / "best.pt").write_bytes(b"not a checkpoint")
+    result = invoke("evaluate", str(copy))
+    assert result.exit_code == 2
+    assert "best.pt: not a readable checkpoint" in result.output
+    assert (copy / "best.pt").read_bytes() == b"not a checkpoint"
+    result = invoke("evaluate", str(run), "--data", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2 and "--data" in result.output
