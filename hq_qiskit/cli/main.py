@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("hq_qiskit.cli.predict", "predict"),
     "train": ("hq_qiskit.cli.train", "train"),
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
+    "ablation": ("hq_qiskit.cli.ablation", "ablation"),
 }
 
 

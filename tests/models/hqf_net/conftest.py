@@ -12,8 +12,6 @@ from hq_qiskit.models.hqf_net import DINOv3Taps, load_dinov3
 
 TINY_VIT = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2,
             "intermediate_size": 64, "patch_size": 8, "num_register_tokens": 4, "image_size": 32}
-TINY_NET = {"patch_px": 32, "widths": (4, 8, 8, 16, 16), "dmcaf_dim": 16, "dmcaf_heads": 2,
-            "dmcaf_points": 2}
 
 
 def save_tiny_vit(folder: Path, seed: int = 0) -> Path:

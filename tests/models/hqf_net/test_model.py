@@ -10,9 +10,9 @@ from hq_qiskit.models.hqf_net import HQFNet
 from hq_qiskit.models.hqf_net.backbone import HUB_ID
 from hq_qiskit.training.engine_check import engine_vs_aer
 
-from .conftest import TINY_NET
-
 MEAN, STD = (110.0, 120.0, 90.0), (50.0, 40.0, 45.0)  # loader statistics, 0..255 units
+TINY_NET = {"patch_px": 32, "widths": (4, 8, 8, 16, 16), "dmcaf_dim": 16, "dmcaf_heads": 2,
+            "dmcaf_points": 2}
 
 
 @pytest.fixture(scope="module")

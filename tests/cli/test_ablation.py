@@ -1,0 +1,79 @@
+"""``hq-qiskit ablation --model hqf-net`` at tiny size: every variant trains, evaluates, and
+lands in one table; bad input is refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from transformers import DINOv3ViTConfig, DINOv3ViTModel
+
+from hq_qiskit.cli.main import cli
+from hq_qiskit.models.hqf_net.backbone import HUB_ID
+from hq_qiskit.training.checkpoint import load_model
+
+DATA = Path(__file__).parents[1] / "data" / "landcoverai"  # 1 val tile, 1 test tile (512 px)
+TINY = ["--patch-px", "512", "--widths", "4,8,8,16,16", "--dmcaf-dim", "16", "--dmcaf-heads",
+        "2", "--dmcaf-points", "2", "--data", str(DATA), "--epochs", "1",
+        "--patches-per-epoch", "2", "--batch-size", "2", "--aer-check-samples", "0",
+        "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-block, width-32, patch-16 DINOv3 with random weights, in Hugging Face format."""
+    folder = tmp_path_factory.mktemp("dinov3")
+    torch.manual_seed(0)
+    DINOv3ViTModel(DINOv3ViTConfig(
+        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
+        patch_size=16, num_register_tokens=4)).save_pretrained(folder)
+    return folder
+
+
+def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path):
+    out, cache = tmp_path / "ablation", tmp_path / "cache"
+    result = CliRunner().invoke(cli, ["ablation", "--model", "hqf-net", "--backbone",
+                                      str(vit_dir), "--feature-cache", str(cache),
+                                      "--split", "test", "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    table = json.loads((out / "ablation.json").read_text())
+    rows = table["variants"]
+    assert list(rows) == ["full", "no-dmcaf", "no-qskip", "no-qmoe"]
+    assert table["split"] == "test" and len(table["classes"]) == 5
+    for name, row in rows.items():
+        assert 0 <= row["miou"] <= 1 and 0 <= row["oa"] <= 1, name
+        assert set(row["iou"]) == set(table["classes"])
+        assert row["step_s_first_epoch"] > 0
+        assert (Path(row["run"]) / "evaluation.json").exists()
+    # 4 QSkip QCNNs (8 angles each) + QMoE's QCNN (8) + 3 experts (32 each) = 136 angles
+    assert [rows[v]["params_quantum"] for v in rows] == [136, 136, 104, 32]
+    assert rows["no-dmcaf"]["params_frozen"] == 0 < rows["full"]["params_frozen"]
+    assert rows["full"]["params_classical"] > rows["no-dmcaf"]["params_classical"]
+    md = (out / "ablation.md").read_text()
+    assert md.count("\n| ") == 5 and "| no-qmoe | " in md and "IoU woodland" in md
+    # each variant's checkpoint rebuilds its own model, backbone from its path
+    model, config = load_model(Path(rows["no-qskip"]["run"]) / "best.pt")
+    assert config["model_options"]["use_qskip"] is False and model.qskips is None
+    assert config["model_options"]["input_mean"] == config["mean"]
+    assert len(list(cache.rglob("*.pt"))) >= 2  # training and evaluation patches cached
+
+
+def test_refusals_write_nothing(vit_dir, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "abl"
+    result = runner.invoke(cli, ["ablation", "--variants", "full,no-fusion", "--out", str(out)])
+    assert result.exit_code == 2 and "no-fusion" in result.output and "no-qmoe" in result.output
+    result = runner.invoke(cli, ["ablation", "--widths", "4,8", "--out", str(out)])
+    assert result.exit_code == 2 and "--widths" in result.output
+    result = runner.invoke(cli, ["ablation", "--variants", "full", "--out", str(out), *TINY])
+    assert result.exit_code == 2 and HUB_ID in result.output and "--backbone" in result.output
+    assert not out.exists()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = runner.invoke(cli, ["ablation", "--backbone", str(vit_dir), "--out", str(out),
+                                 *TINY])
+    assert result.exit_code == 2 and "not empty" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
