@@ -25,7 +25,8 @@ _HQ = {k: p.default for k, p in inspect.signature(MODELS["hq-unet"]).parameters.
 
 # Options that belong to the model: passed to MODELS[--model] when its constructor accepts them
 # (None = the model's own default). A model adds its flags here and to the decorators below.
-MODEL_OPTIONS = ("bottleneck", "width", "depth", "patch_px", "qcnn_layers", "engine")
+MODEL_OPTIONS = ("bottleneck", "width", "depth", "patch_px", "qcnn_layers", "engine",
+                 "use_dmcaf", "use_qskip", "use_qmoe", "backbone", "feature_cache")
 # Options --resume may change; every other setting comes from the run's config.json.
 RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 
@@ -44,6 +45,17 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
               help=f"Patch side in pixels. [hq-unet: {_HQ['patch_px']}]")
 @click.option("--qcnn-layers", type=int, default=None,
               help=f"Repetitions of the QCNN filter pass. [hq-unet: {_HQ['qcnn_layers']}]")
+@click.option("--no-dmcaf", "use_dmcaf", is_flag=True, flag_value=False, default=None,
+              help="HQF-Net ablation: no DINOv3 guidance (DMCAF off; no backbone needed).")
+@click.option("--no-qskip", "use_qskip", is_flag=True, flag_value=False, default=None,
+              help="HQF-Net ablation: plain skips instead of the quantum skip gates.")
+@click.option("--no-qmoe", "use_qmoe", is_flag=True, flag_value=False, default=None,
+              help="HQF-Net ablation: no quantum mixture-of-experts bottleneck.")
+@click.option("--backbone", default=None, metavar="PATH",
+              help="HQF-Net: local Hugging Face folder of DINOv3 ViT-L/16 SAT-493M "
+              "(facebook/dinov3-vitl16-pretrain-sat493m: config.json + model.safetensors).")
+@click.option("--feature-cache", default=None, metavar="DIR",
+              help="HQF-Net: cache the frozen backbone's features here, one file per patch.")
 @backend_option
 @engine_option
 @data_option

@@ -77,3 +77,19 @@ def test_refusals_write_nothing(vit_dir, tmp_path):
                                  *TINY])
     assert result.exit_code == 2 and "not empty" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_train_takes_the_hqf_net_flags(tmp_path):
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["train", "--help"]).output
+    for flag in ("--no-dmcaf", "--no-qskip", "--no-qmoe", "--backbone", "--feature-cache"):
+        assert flag in help_text
+    out = tmp_path / "run"
+    result = runner.invoke(cli, ["train", "--model", "hqf-net", "--data", str(DATA),
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and HUB_ID in result.output and "--no-dmcaf" in result.output
+    result = runner.invoke(cli, ["train", "--model", "hqf-net", "--backbone",
+                                 str(tmp_path / "missing"), "--data", str(DATA),
+                                 "--out", str(out)])
+    assert result.exit_code == 2 and "no such file or folder" in result.output
+    assert not out.exists()

@@ -60,8 +60,8 @@ class HQFNet(nn.Module):
         pixel_mean, pixel_std: the backbone's RGB statistics for inputs in [0, 1] (SAT-493M's
             by default; ImageNet's for the web-image DINOv3 models).
         input_mean, input_std: per-band statistics the data loader normalised x with, in
-            0..255 units; the backbone undoes them to get RGB in [0, 1]. None: x already is
-            RGB in [0, 1].
+            0..255 units; the backbone undoes them to get RGB in [0, 1]. Required with
+            ``use_dmcaf`` (for inputs already in [0, 1] give (0, 0, 0) and (255, 255, 255)).
         feature_cache: folder caching the backbone's taps per input image (None: off).
         cache_dtype: "float32" (exact) or "float16" (half the disk) for cached features.
         dmcaf_dim, dmcaf_heads, dmcaf_points: DMCAF attention width, heads, points per head.
@@ -115,11 +115,16 @@ class HQFNet(nn.Module):
                               f"2x poolings); use e.g. --patch-px 224")
         self.patch_px, self.use_dmcaf, self.use_qskip, self.use_qmoe = (
             patch_px, use_dmcaf, use_qskip, use_qmoe)
+        if use_dmcaf and backbone is None:
+            raise ConfigError(f"HQF-Net with DMCAF needs DINOv3 weights: {WHERE_TO_PUT_WEIGHTS} "
+                              "(or train without it: --no-dmcaf)")
         self.encoder = Encoder(in_channels, widths)
         self.backbone: nn.Module | None = None
         self.dmcaf: nn.ModuleList | None = None
         if use_dmcaf:
             taps_module = self._backbone(backbone, in_channels, taps, pixel_mean, pixel_std)
+        self._set_input_statistics(in_channels, input_mean, input_std)
+        if use_dmcaf:
             if patch_px % taps_module.patch_size:
                 raise ConfigError(f"HQF-Net patch size {patch_px} px is not a multiple of the "
                                   f"backbone's patch size {taps_module.patch_size}")
@@ -131,7 +136,6 @@ class HQFNet(nn.Module):
                       points=dmcaf_points, query_grid=dmcaf_query_grid, gate_init=dmcaf_gate_init)
                 for c in widths
             )
-        self._set_input_statistics(in_channels, input_mean, input_std)
         q = {"engine": engine, "qcnn_layers": qcnn_layers, "angle_scale": angle_scale}
         self.qskips = (nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS)
                        if use_qskip else None)
@@ -146,9 +150,6 @@ class HQFNet(nn.Module):
         if in_channels != 3:
             raise ConfigError(f"HQF-Net's DINOv3 backbone reads RGB, but the data has "
                               f"{in_channels} bands; use RGB data or --no-dmcaf")
-        if backbone is None:
-            raise ConfigError(f"HQF-Net with DMCAF needs DINOv3 weights: {WHERE_TO_PUT_WEIGHTS} "
-                              "(or train without it: --no-dmcaf)")
         if isinstance(backbone, DINOv3Taps):
             return backbone
         return DINOv3Taps(load_dinov3(backbone), taps, pixel_mean=pixel_mean, pixel_std=pixel_std)
@@ -156,6 +157,12 @@ class HQFNet(nn.Module):
     def _set_input_statistics(self, in_channels, input_mean, input_std) -> None:
         if (input_mean is None) != (input_std is None):
             raise ConfigError("give both input_mean and input_std (0..255 units) or neither")
+        if self.use_dmcaf and input_mean is None:
+            raise ConfigError(
+                "HQF-Net's DINOv3 backbone reads RGB in [0, 1], so it needs the statistics the "
+                "loader normalised with: input_mean and input_std (0..255 units; the training "
+                "runner passes the run's mean/std); for inputs in [0, 1] give (0, 0, 0) and "
+                "(255, 255, 255)")
         mean = [0.0] * in_channels if input_mean is None else [float(v) for v in input_mean]
         std = [255.0] * in_channels if input_std is None else [float(v) for v in input_std]
         if len(mean) != in_channels or len(std) != in_channels or min(std) <= 0:

@@ -73,7 +73,8 @@ def test_state_dict_leaves_out_the_backbone_and_rebuilds_from_its_path(net, tiny
 @pytest.mark.parametrize(("switch", "n_blocks"), [("use_dmcaf", 8), ("use_qskip", 4),
                                                   ("use_qmoe", 4)])
 def test_each_ablation_removes_its_component(net, switch, n_blocks):
-    variant = HQFNet(backbone=net.backbone, **TINY_NET, **{switch: False})
+    variant = HQFNet(backbone=net.backbone, input_mean=MEAN, input_std=STD, **TINY_NET,
+                     **{switch: False})
     assert len(variant.quantum_blocks()) == n_blocks
     assert variant(torch.randn(1, 3, 32, 32)).shape == (1, 5, 32, 32)
     trainable = sum(p.numel() for p in variant.parameters() if p.requires_grad)
@@ -104,8 +105,11 @@ def test_feature_cache_gives_the_same_logits(net, tiny_vit_dir, tmp_path):
 def test_user_errors_name_the_fix(tiny_vit_dir):
     with pytest.raises(ConfigError, match=f"{HUB_ID}.*--no-dmcaf"):
         HQFNet(**TINY_NET)
+    with pytest.raises(ConfigError, match="needs the statistics the loader normalised with"):
+        HQFNet(backbone=tiny_vit_dir, **TINY_NET)
     with pytest.raises(ConfigError, match="4 bands; use RGB data or --no-dmcaf"):
-        HQFNet(in_channels=4, backbone=tiny_vit_dir, **TINY_NET)
+        HQFNet(in_channels=4, backbone=tiny_vit_dir, input_mean=(0,) * 4, input_std=(1,) * 4,
+               **TINY_NET)
     with pytest.raises(ConfigError, match="multiple of 16"):
         HQFNet(**{**TINY_NET, "patch_px": 40}, use_dmcaf=False)
     with pytest.raises(ConfigError, match="5 positive channel counts"):
