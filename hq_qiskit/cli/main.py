@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("hq_qiskit.cli.train", "train"),
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
     "ablation": ("hq_qiskit.cli.ablation", "ablation"),
+    "run": ("hq_qiskit.cli.run", "run"),
 }
 
 

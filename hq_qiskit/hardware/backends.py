@@ -55,6 +55,8 @@ class Backend:
         mitigation: requested error mitigation, a subset of ("trex", "zne", "twirling", "dd").
         mode: runtime execution mode: "batch", "session" or "job".
         seed_transpiler: transpiler seed (layouts and routing are reproducible).
+        calibration_samples, calibration_shots: the fast engine's noise mode fits its damping
+            on this many random samples x noisy Aer trajectories (``quantum/noise.py``).
     """
 
     name: str
@@ -70,6 +72,8 @@ class Backend:
     mitigation: tuple[str, ...] = ()
     mode: str = "batch"
     seed_transpiler: int = 0
+    calibration_samples: int = 16
+    calibration_shots: int = 64
 
     @property
     def is_noisy(self) -> bool:
@@ -102,6 +106,8 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "mitigation": ((list,), f"a list of {', '.join(repr(v) for v in MITIGATIONS)}"),
     "mode": ((str,), ", ".join(repr(v) for v in MODES)),
     "seed_transpiler": ((int,), "an integer"),
+    "calibration_samples": ((int,), "an integer >= 1"),
+    "calibration_shots": ((int,), "an integer >= 1"),
 }
 
 
@@ -150,6 +156,8 @@ def _check(where: str, key: str, value: object) -> None:
         ok = value in (0, 1, 2, 3)
     elif ok and key in ("shots", "precision"):
         ok = value >= 0
+    elif ok and key in ("calibration_samples", "calibration_shots"):
+        ok = value >= 1
     elif ok and key == "mitigation":
         ok = all(isinstance(m, str) and m in MITIGATIONS for m in value)
     if not ok:

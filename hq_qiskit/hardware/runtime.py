@@ -37,6 +37,9 @@ LOCAL_NOTE = ("local testing mode on {fake} (fake twin of {device}): noisy Aer s
               "unmitigated (local mode ignores TREX, ZNE, twirling and DD)")
 # IBM's documented baseline: about 2 s per sub-job plus (rep_delay + circuit) x executions.
 SUBJOB_OVERHEAD_S = 2.0
+# devices IBM has taken out of service: with credentials they get a plain "retired" error
+RETIRED = ("ibm_brisbane", "ibm_kyiv", "ibm_sherbrooke", "ibm_osaka", "ibm_kyoto", "ibm_nazca",
+           "ibm_cusco", "ibm_quebec", "ibm_kawasaki", "ibm_rensselaer")
 REP_DELAY_S = 250e-6
 
 
@@ -61,6 +64,7 @@ class RuntimeTarget:
         note: one plain sentence for the output ("local testing mode on FakeBrisbane ...").
         mode: "batch", "session" or "job" (local mode accepts them all).
         mitigation: mitigation really applied (empty in local mode).
+        ideal: local mode on a noiseless AerSimulator with the twin's target (plumbing checks).
     """
 
     backend: object
@@ -68,34 +72,77 @@ class RuntimeTarget:
     note: str
     mode: str
     mitigation: tuple[str, ...] = field(default=())
+    ideal: bool = False
 
 
-def resolve(backend: Backend, *, force_local: bool = False) -> RuntimeTarget:
+def ideal_simulator(fake_name: str):
+    """A noiseless ``AerSimulator`` with the fake device's target (its qubits, gates, coupling).
+
+    ISA circuits for the device run on it unchanged; Aer drops the idle qubits, so a 16-qubit
+    block costs one 16-qubit statevector plus sampling (``AerSimulator()`` alone has 30 qubits
+    and cannot take a 127-qubit ISA circuit).
+    """
+    from qiskit_aer import AerSimulator
+
+    return AerSimulator(target=fake_backend(fake_name).target)
+
+
+def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
+            device_only: bool = False, service=None) -> RuntimeTarget:
     """The device for a runtime entry, or its fake twin in local testing mode.
 
+    Args:
+        backend: a runtime entry of backends.toml.
+        force_local: use local testing mode even with credentials.
+        ideal: local testing mode on ``ideal_simulator`` (no noise) instead of the fake twin.
+        device_only: refuse to fall back to local testing mode when there are no credentials.
+        service: the runtime service to look the device up in (default: a
+            ``QiskitRuntimeService()`` from the saved account or ``QISKIT_IBM_TOKEN``).
+
     Raises:
-        ConfigError: not a runtime entry, or (with credentials) a device the account lacks.
+        ConfigError: not a runtime entry; no credentials with ``device_only``; a device the
+            account cannot use (retired, or not in the plan): the message lists those it can.
     """
     if backend.kind != "runtime":
         raise ConfigError(f"backend {backend.name!r} has kind {backend.kind!r}; IBM Runtime needs "
                           "a runtime entry such as ibm_fez or fake_brisbane")
-    if backend.local or force_local or not has_credentials():
+    local = backend.local or force_local or ideal or (service is None and not has_credentials())
+    if local and device_only and not (backend.local or force_local or ideal):
+        raise ConfigError(f"--backend {backend.name}: no IBM Quantum credentials found; save an "
+                          f"account (QiskitRuntimeService.save_account) or set {TOKEN_VAR}, or "
+                          "drop --device-only to run in local testing mode on the fake twin "
+                          f"{backend.noise} (or pick a fake_* entry)")
+    if local:
         fake = fake_backend(backend.noise)
-        why = "" if (backend.local or force_local) else " (no IBM Quantum credentials found: " \
-            f"save an account or set {TOKEN_VAR} to use the device)"
+        why = "" if (backend.local or force_local or ideal) else " (no IBM Quantum credentials " \
+            f"found: save an account or set {TOKEN_VAR} to use the device)"
+        if ideal:
+            note = (f"local testing mode on a noiseless AerSimulator with {backend.noise}'s target"
+                    " (no device noise: a plumbing check, unmitigated)")
+            return RuntimeTarget(ideal_simulator(backend.noise), True, note, backend.mode, (),
+                                 ideal=True)
         note = LOCAL_NOTE.format(fake=backend.noise, device=backend.device or fake.name) + why
         return RuntimeTarget(fake, True, note, backend.mode, ())
-    from qiskit_ibm_runtime import QiskitRuntimeService  # pragma: no cover - needs an account
+    if service is None:  # pragma: no cover - needs an IBM Quantum account and the network
+        from qiskit_ibm_runtime import QiskitRuntimeService
 
-    service = QiskitRuntimeService()  # pragma: no cover
-    try:  # pragma: no cover
+        try:
+            service = QiskitRuntimeService()
+        except Exception as err:
+            raise ConfigError(f"IBM Quantum account could not be loaded ({type(err).__name__}: "
+                              f"{err}); check {TOKEN_VAR} or the saved account, or use a fake_* "
+                              "entry for local testing mode") from None
+    try:
         device = service.backend(backend.device)
-    except Exception as err:  # pragma: no cover
+    except Exception:
         names = sorted(b.name for b in service.backends())
-        raise ConfigError(f"device {backend.device!r} is not available to this account "
-                          f"(retired or not in your plan); choose one of {', '.join(names)} and "
-                          "add it to backends.toml") from err
-    return RuntimeTarget(device, False, f"IBM Quantum device {backend.device}",  # pragma: no cover
+        shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
+        retired = " has been retired" if backend.device in RETIRED else " is not available to " \
+            "this account (retired, or not in your plan)"
+        raise ConfigError(f"--backend {backend.name}: device {backend.device!r}{retired}; the "
+                          f"account can use {shown}: add one to backends.toml (device = ...) or "
+                          f"use its fake twin entry fake_* for local testing mode") from None
+    return RuntimeTarget(device, False, f"IBM Quantum device {backend.device}",
                          backend.mode, backend.mitigation)
 
 
@@ -195,17 +242,21 @@ def run_block(
     """
     jobs = Path(run_dir) / "jobs"
     record_path, values_path = jobs / f"{tag}.json", jobs / f"{tag}.npz"
-    if resume and values_path.is_file():
+    digest = values_digest(values)
+    record = json.loads(record_path.read_text()) if resume and record_path.is_file() else None
+    if record is not None and record.get("values_sha256", digest) != digest:
+        raise HQError(f"{record_path}: --resume found a job for other inputs (another "
+                      "checkpoint, data or tile selection); drop --resume or choose another "
+                      "--out")
+    if record is not None and values_path.is_file():
         saved = np.load(values_path)
-        record = json.loads(record_path.read_text())
         if saved["evs"].shape[0] == values.shape[0]:
             return BlockResult(saved["evs"], saved["stds"], record["job_id"], record["note"],
                                tuple(record["mitigation"]), resumed=True)
     job = None
-    if resume and record_path.is_file() and not target.local:  # pragma: no cover - needs IBM
+    if record is not None and not target.local:  # pragma: no cover - needs IBM
         from qiskit_ibm_runtime import QiskitRuntimeService
 
-        record = json.loads(record_path.read_text())
         job = QiskitRuntimeService().job(record["job_id"])
         log.info("resuming job %s for %s", record["job_id"], tag)
     start = time.perf_counter()
@@ -230,6 +281,7 @@ def run_block(
             "final_layout": list(mapped.final_layout),
             "observables": [op.to_list() for op in mapped.observables],
             "samples": list(sample_ids) if sample_ids is not None else values.shape[0],
+            "values_sha256": digest,
             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
         write_atomic(record_path, json.dumps(record, indent=1, default=str))
@@ -241,6 +293,13 @@ def run_block(
     write_atomic(values_path, buf.getvalue())
     return BlockResult(evs, stds, record["job_id"], target.note, target.mitigation,
                        seconds=time.perf_counter() - start)
+
+
+def values_digest(values: np.ndarray) -> str:
+    """SHA-256 of a parameter array rounded to 1e-9 rad: which inputs a job record belongs to."""
+    import hashlib
+
+    return hashlib.sha256(np.round(np.asarray(values, float), 9).tobytes()).hexdigest()
 
 
 def qpu_seconds_estimate(mapped: MappedCircuit, target_obj, n_circuits: int, shots: int,

@@ -267,8 +267,8 @@ def _stock_noisy(module: nn.Module, block: QuantumBlock, backend: Backend,
 
 
 def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *,
-                 shots: int | None = None, samples: int = 16, calibration_shots: int = 64,
-                 seed: int = 0) -> nn.Module:
+                 shots: int | None = None, samples: int | None = None,
+                 calibration_shots: int | None = None, seed: int = 0) -> nn.Module:
     """The same block with the backend's device noise; same contract as ``connect``'s module.
 
     Args:
@@ -279,11 +279,15 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *,
         backend: an entry with ``noise`` (e.g. ``get_backend("aer-noisy-brisbane")``).
         shots: fast: add shot noise for this many shots (None: none); qiskit: noisy
             trajectories per value (default: ``backend.shots`` or 1024).
-        samples, calibration_shots, seed: the calibration run (see ``calibrate``).
+        samples, calibration_shots, seed: the calibration run (see ``calibrate``); None takes
+            the entry's ``calibration_samples`` / ``calibration_shots`` (backends.toml).
     """
     if backend.noise is None:
         return module
     if getattr(module, "engine", None) == "qiskit":
         return _stock_noisy(module, block, backend, shots or backend.shots or 1024, seed)
-    cal = calibrate(block, backend, samples=samples, shots=calibration_shots, seed=seed)
+    cal = calibrate(block, backend, seed=seed,
+                    samples=samples if samples is not None else backend.calibration_samples,
+                    shots=(calibration_shots if calibration_shots is not None
+                           else backend.calibration_shots))
     return NoisyModule(module, cal, shots=shots)

@@ -1,0 +1,101 @@
+"""``hq-qiskit run``: a trained model's inference with its quantum blocks on IBM Runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from hq_qiskit.cli.options import data_option
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import MITIGATIONS
+
+
+def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
+    """--mitigation "trex,twirling" -> ("trex", "twirling"); "none" -> (); None: the entry's."""
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    names = tuple(t.strip().lower() for t in text.split(",") if t.strip())
+    unknown = [n for n in names if n not in MITIGATIONS]
+    if unknown:
+        raise ConfigError(f"--mitigation {text!r}: unknown {', '.join(unknown)}; accepted: none "
+                          f"or a comma list of {', '.join(MITIGATIONS)}")
+    return names
+
+
+@click.command("run")
+@click.argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT",
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--backend", required=True, metavar="NAME",
+              help="Runtime entry of backends.toml: a device (ibm_fez, ibm_torino, ...) or a "
+              "fake_* twin. Without IBM credentials a device runs on its fake twin in local "
+              "testing mode, said in the output.")
+@data_option
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="val",
+              show_default=True)
+@click.option("--tiles", type=int, default=1, show_default=True,
+              help="First N tiles of the split.")
+@click.option("--patches", type=int, default=None,
+              help="Patches per tile, evenly spaced over its grid. [default: all]")
+@click.option("--shots", type=int, default=None,
+              help="Shots per circuit. [default: the entry's]")
+@click.option("--precision", type=float, default=None,
+              help="Target standard error per value when --shots is 0. [default: the entry's]")
+@click.option("--mitigation", default=None, metavar="LIST",
+              help="none or a comma list of trex, zne, twirling, dd (real devices only). "
+              "[default: the entry's]")
+@click.option("--ideal-simulator", is_flag=True,
+              help="Local testing mode on a noiseless AerSimulator with the device's target "
+              "(checks layouts and plumbing cheaply).")
+@click.option("--device-only", is_flag=True,
+              help="Fail instead of falling back to local testing mode without credentials.")
+@click.option("--resume", is_flag=True,
+              help="Reuse the values or finished device jobs recorded in --out/jobs.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Output folder. [default: <run folder>/hardware-<backend>]")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Simulator seed in local testing mode.")
+@click.option("--batch-size", type=int, default=16, show_default=True,
+              help="Patches per classical forward call.")
+def run(checkpoint: Path, backend: str, data: Path | None, split: str, tiles: int,
+        patches: int | None, shots: int | None, precision: float | None, mitigation: str | None,
+        ideal_simulator: bool, device_only: bool, resume: bool, out: Path | None, seed: int,
+        batch_size: int) -> None:
+    """Run a trained model with every quantum block on IBM Runtime and compare with ideal.
+
+    \b
+    Examples:
+      hq-qiskit run runs/hq-unet-aer-0 --backend fake_brisbane --patches 4 --shots 64
+      hq-qiskit run runs/hq-unet-aer-0/best.pt --backend ibm_fez --tiles 2
+      hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
+    """
+    from hq_qiskit.hardware.backends import get_backend
+    from hq_qiskit.hardware.inference import RunOptions, run_inference, with_mitigation
+    from hq_qiskit.hardware.runtime import resolve
+
+    try:
+        entry = get_backend(backend)
+    except ConfigError as err:
+        raise ConfigError(f"--backend: {err}") from None
+    entry = with_mitigation(entry, parse_mitigation(mitigation))
+    if (shots is not None and shots < 0) or (precision is not None and precision < 0):
+        raise ConfigError("--shots and --precision must be >= 0")
+    shots = entry.shots if shots is None else shots
+    precision = entry.precision if precision is None else precision
+    if shots == 0 and precision == 0:
+        raise ConfigError("--shots 0 needs --precision > 0 (hardware values are never exact)")
+    target = resolve(entry, ideal=ideal_simulator, device_only=device_only)
+    if out is None:
+        run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
+        out = run_dir / f"hardware-{entry.name}"
+    opts = RunOptions(shots=shots, precision=precision, tiles=tiles, patches=patches,
+                      split=split, data=str(data) if data is not None else None, resume=resume,
+                      seed=seed, batch_size=batch_size)
+    result = run_inference(checkpoint, entry, target, out, opts, echo=click.echo)
+    from hq_qiskit.hardware.inference import RESULT_MD, markdown
+
+    click.echo("")
+    click.echo(markdown(result))
+    click.echo(f"written: {out / 'run.json'}, {out / RESULT_MD}")
