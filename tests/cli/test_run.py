@@ -1,0 +1,170 @@
+"""``hq-qiskit run`` through click's CliRunner on a real tiny HQ-UNet checkpoint made by
+``hq-qiskit train``: runtime local mode on an ideal simulator (plumbing, exact to shot noise),
+one small noisy run on FakeBrisbane, resume, and one clear line for each refused input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hq_qiskit.cli.main import cli
+from hq_qiskit.datasets import builtin_data_dir
+from hq_qiskit.training.checkpoint import save_checkpoint
+
+pytest.importorskip("hq_qiskit.quantum.fast.engine")
+
+TINY = ["--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
+        "--patches-per-epoch", "4", "--batch-size", "4", "--aer-check-samples", "0",
+        "--device", "cpu"]
+PER_TILE = (512 // 32) ** 2  # patches of 32 px in one 512-px tile
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(autouse=True)
+def no_account(monkeypatch, tmp_path):
+    """No IBM Quantum credentials: runtime entries run in local testing mode."""
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "no-account.json"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    """A run folder of one tiny quantum HQ-UNet trained for one epoch on two built-in tiles."""
+    base = tmp_path_factory.mktemp("run")
+    data, src = base / "data", builtin_data_dir()
+    for sub in ("images_png", "masks_png"):
+        (data / sub).mkdir(parents=True)
+        for tile in ("1_2", "6_2"):
+            shutil.copy(src / sub / f"{tile}.png", data / sub / f"{tile}.png")
+    for split, tile in (("train", "1_2"), ("val", "6_2"), ("test", "6_2")):
+        (data / f"{split}.txt").write_text(f"{tile}\n")
+    result = invoke("train", *TINY, "--data", str(data), "--out", str(base / "run"))
+    assert result.exit_code == 0, result.output
+    return base / "run"
+
+
+@pytest.fixture(scope="module")
+def ideal_run(trained) -> tuple[Path, str]:
+    """(output folder, output) of a run on the noiseless simulator with FakeBrisbane's target."""
+    out = trained.parent / "ideal"
+    result = invoke("run", str(trained), "--backend", "fake_brisbane", "--ideal-simulator",
+                    "--patches", "4", "--shots", "4096", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_ideal_local_run_reproduces_the_exact_values(ideal_run):
+    out, output = ideal_run
+    assert "noiseless AerSimulator with FakeBrisbane's target" in output
+    r = json.loads((out / "run.json").read_text())
+    assert (out / "run.md").read_text().startswith("# hq-qiskit run: hq-unet on fake_brisbane")
+    assert r["local"] and r["ideal_simulator"] and not r["mitigated"]
+    (block,) = r["blocks"]
+    assert block["block"] == "enrichment_qcnn" and block["samples"] == 4
+    assert block["active_qubits"] == 16 and len(set(block["layout"])) == 16
+    # 4096 shots: standard error <= 1/64 per value; a wrong parameter order or observable
+    # mapping gives errors of order 0.5
+    assert block["mae_vs_exact"] < 0.03
+    assert r["pixel_agreement"] > 0.95
+    assert len(r["samples"]) == 4 and all(s.startswith("6_2@") for s in r["samples"])
+    assert 0 <= r["miou_ideal"] <= 1 and r["miou_change"] == pytest.approx(
+        r["miou_hardware"] - r["miou_ideal"])
+    cost = r["cost"]
+    assert cost["per tile"]["samples"] == PER_TILE
+    assert cost["per tile"]["circuits"] == 2 * PER_TILE  # all-Z and all-X groups
+    assert cost["per tile"]["shots"] == 2 * PER_TILE * 4096
+    assert cost["per tile"]["seconds_lower_bound"] > cost["this run"]["seconds_lower_bound"] > 2
+    record = json.loads((out / "jobs" / "00-enrichment_qcnn.json").read_text())
+    assert record["job_id"] == block["job_id"] and record["samples"] == r["samples"]
+    assert record["final_layout"] == block["layout"] and len(record["observables"]) == 32
+
+
+def test_resume_reuses_the_saved_values_and_refuses_other_inputs(ideal_run, tmp_path):
+    out, _ = ideal_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    run_dir = str(out.parent / "run")
+    args = ["run", run_dir, "--backend", "fake_brisbane", "--ideal-simulator", "--shots", "4096",
+            "--out", str(copy)]
+    result = invoke(*args, "--patches", "4")
+    assert result.exit_code == 2 and "already holds jobs" in result.output
+    assert "--resume" in result.output
+    result = invoke(*args, "--patches", "4", "--resume")
+    assert result.exit_code == 0, result.output
+    again = json.loads((copy / "run.json").read_text())
+    first = json.loads((out / "run.json").read_text())
+    assert again["blocks"][0]["resumed"] and "(resumed)" in result.output
+    assert again["blocks"][0]["job_id"] == first["blocks"][0]["job_id"]
+    assert again["blocks"][0]["mae_vs_exact"] == first["blocks"][0]["mae_vs_exact"]
+    result = invoke(*args, "--patches", "3", "--resume")
+    assert result.exit_code == 2 and "other inputs" in result.output
+
+
+def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", str(trained), "--backend", "ibm_brisbane", "--patches", "2",
+                    "--shots", "32", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "local testing mode on FakeBrisbane" in result.output
+    assert "no IBM Quantum credentials" in result.output and "unmitigated" in result.output
+    r = json.loads((out / "run.json").read_text())
+    assert r["device"] == "fake_brisbane" and r["local"] and not r["ideal_simulator"]
+    assert r["mitigation_requested"] == ["trex", "twirling"] and r["mitigation_applied"] == []
+    assert "applied: none (results are unmitigated)" in (out / "run.md").read_text()
+    (block,) = r["blocks"]
+    assert block["samples"] == 2 and block["active_qubits"] == 16
+    assert 0.01 < block["mae_vs_exact"] < 0.6  # device noise plus 32-shot noise, not garbage
+    assert r["shots"] == 32
+
+
+def test_device_only_without_credentials_is_refused(trained, tmp_path):
+    result = invoke("run", str(trained), "--backend", "ibm_fez", "--device-only",
+                    "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "no IBM Quantum credentials" in result.output and "QISKIT_IBM_TOKEN" in result.output
+    assert "FakeFez" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_and_non_runtime_backends(trained, tmp_path):
+    result = invoke("run", str(trained), "--backend", "ibm_nowhere")
+    assert result.exit_code == 2
+    assert "--backend" in result.output and "ibm_nowhere" in result.output
+    assert "fake_brisbane" in result.output  # the valid names are listed
+    result = invoke("run", str(trained), "--backend", "aer-noisy-brisbane")
+    assert result.exit_code == 2 and "needs a runtime entry" in result.output
+    result = invoke("run", str(trained), "--backend", "fake_brisbane", "--mitigation", "pec")
+    assert result.exit_code == 2 and "--mitigation" in result.output and "trex" in result.output
+
+
+def test_a_device_narrower_than_the_circuit(trained, tmp_path, monkeypatch):
+    backends = tmp_path / "backends.toml"
+    backends.write_text('[fake_manila]\nkind = "runtime"\nnoise = "FakeManilaV2"\nlocal = true\n'
+                        'shots = 16\n')
+    monkeypatch.setenv("HQ_QISKIT_BACKENDS", str(backends))
+    result = invoke("run", str(trained), "--backend", "fake_manila", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "needs 16 qubits but the device has only 5" in result.output
+    assert "larger backend" in result.output
+
+
+def test_a_checkpoint_whose_blocks_do_not_match_its_config(trained, tmp_path):
+    state = torch.load(trained / "best.pt", weights_only=True)
+    state["config"]["model_options"]["qcnn_layers"] = 2  # 16 angles; the weights hold 8
+    bad = tmp_path / "bad.pt"
+    save_checkpoint(bad, {k: v for k, v in state.items() if k not in ("format", "version")})
+    result = invoke("run", str(bad), "--backend", "fake_brisbane", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "bad.pt" in result.output and "do not fit the quantum blocks" in result.output
+    state["config"]["model_options"]["bottleneck"] = "classical"
+    save_checkpoint(bad, {k: v for k, v in state.items() if k not in ("format", "version")})
+    result = invoke("run", str(bad), "--backend", "fake_brisbane", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "has no quantum blocks" in result.output
