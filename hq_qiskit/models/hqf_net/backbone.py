@@ -12,6 +12,7 @@ the patch tokens reshaped to a (B, D, H/p, W/p) map (14x14 for a 224 px input at
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,13 +85,17 @@ def load_dinov3(path: str | Path) -> nn.Module:
             f"--backbone {path}: {folder} has no config.json, so it is not a Hugging Face DINOv3 "
             f"folder{hint}; {WHERE_TO_PUT_WEIGHTS}"
         )
+    try:
+        model_type = json.loads((folder / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError, AttributeError) as err:
+        raise ConfigError(f"--backbone {folder}/config.json is not readable JSON ({err}); "
+                          f"{WHERE_TO_PUT_WEIGHTS}") from err
+    if model_type != "dinov3_vit":
+        raise ConfigError(f"--backbone {folder}: config.json describes a {model_type!r} model, not "
+                          f"a DINOv3 ViT ('dinov3_vit'); {WHERE_TO_PUT_WEIGHTS}")
     from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
-    try:
-        config = DINOv3ViTConfig.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"--backbone {folder}/config.json is not a DINOv3 ViT config ({err}); "
-                          f"{WHERE_TO_PUT_WEIGHTS}") from err
+    config = DINOv3ViTConfig.from_pretrained(folder, local_files_only=True)
     try:
         model = DINOv3ViTModel.from_pretrained(folder, config=config, local_files_only=True)
     except OSError as err:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import DINOv3ViTBackbone
+from transformers import DINOv3ViTBackbone, DINOv3ViTConfig
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.hqf_net import PAPER_TAPS, SAT_MEAN, SAT_STD, DINOv3Taps, load_dinov3
@@ -36,6 +38,16 @@ def test_missing_weights_say_where_to_put_them(tmp_path):
     (tmp_path / "meta.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(ConfigError, match="no config.json.*Meta .pth.*model.safetensors"):
         load_dinov3(tmp_path / "meta.pth")
+
+
+def test_a_folder_without_weights_or_of_another_model_is_refused(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "dinov2"}))
+    with pytest.raises(ConfigError, match="'dinov2' model, not a DINOv3 ViT"):
+        load_dinov3(tmp_path)
+    DINOv3ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=64).save_pretrained(tmp_path)
+    with pytest.raises(ConfigError, match="no readable weights.*model.safetensors"):
+        load_dinov3(tmp_path)
 
 
 def test_taps_equal_the_library_backbone_with_layernorm_on_sat_normalised_pixels(tiny_vit_dir,
