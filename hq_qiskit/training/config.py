@@ -51,10 +51,10 @@ class TrainConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     data: str | None = None
-    epochs: int = 12
+    epochs: int = 16
     patches_per_epoch: int = 384
     batch_size: int = 16
-    lr: float = 3e-3
+    lr: float = 1e-2
     min_lr_ratio: float = 0.01
     warmup_steps: int = 10
     weight_decay: float = 1e-4
