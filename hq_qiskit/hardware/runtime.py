@@ -135,7 +135,9 @@ def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
     try:
         device = service.backend(backend.device)
     except Exception:
-        names = sorted(b.name for b in service.backends())
+        with warnings.catch_warnings():  # some fake twins warn about their own values
+            warnings.simplefilter("ignore", UserWarning)
+            names = sorted(b.name for b in service.backends())
         shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
         retired = " has been retired" if backend.device in RETIRED else " is not available to " \
             "this account (retired, or not in your plan)"
