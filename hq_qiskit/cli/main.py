@@ -58,7 +58,7 @@ def cli(verbose: int, quiet: bool) -> None:
     \b
     Examples:
       hq-qiskit train --backend aer
-      hq-qiskit evaluate runs/hq_unet-aer-0
+      hq-qiskit evaluate runs/hq-unet-aer-0
       hq-qiskit export-circuits
     """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
