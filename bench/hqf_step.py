@@ -7,14 +7,16 @@ SAT-493M shape (timing does not depend on the weights; none can be downloaded he
 
     backbone   the frozen DINOv3 forward (or, with the cache on, reading its taps from disk)
     quantum    forward + backward of the 8 circuit modules (4 QSkip QCNNs, QMoE's QCNN and its
-               3 experts) on the chosen engine; pre-Q/post-Q layers and the gate MLP count as
-               classical
+               3 experts) on the chosen engine: forwards timed in the step, backwards replayed
+               alone on the same inputs and output gradients right after it; pre-Q/post-Q layers
+               and the gate MLP count as classical
     classical  the rest of the step: encoder, DMCAF, decoder, loss, backward, AdamW
 
 Steps without and with the cache are interleaved so that load from other processes hits both
 alike; the first cached step (which writes the cache) is reported apart, then medians.
 
     python bench/hqf_step.py                     # B=4, 224 px, ViT-L/16, paper widths
+    python bench/hqf_step.py --threads 1         # on a machine shared with other jobs
     python bench/hqf_step.py --vit tiny --patch-px 64 --widths 8,16,32,64,128   # a quick look
 """
 
@@ -57,42 +59,67 @@ def vit_config(name: str) -> DINOv3ViTConfig:
 
 
 class Stopwatch:
-    """Seconds spent inside the forward and the backward of a set of modules."""
+    """Seconds spent in the forward of a set of modules, plus (optionally) their backward.
+
+    Autograd may run other ready nodes between a module's backward pre-hook and its backward
+    hook, so the backward is not timed inside the step: each module's input and output
+    gradient are recorded, and ``time_backward`` replays that backward alone afterwards.
+    """
 
     def __init__(self, modules: list[nn.Module], backward: bool = True) -> None:
         self.total = 0.0
         self._start: dict[int, float] = {}
+        self._seen: list[tuple[nn.Module, torch.Tensor, torch.Tensor | None]] = []
+        self.backward = backward
         for m in modules:
             m.register_forward_pre_hook(self._begin)
             m.register_forward_hook(self._end)
             if backward:
-                m.register_full_backward_pre_hook(self._begin_backward)
-                m.register_full_backward_hook(self._end_backward)
+                m.register_full_backward_pre_hook(self._grad_out)
+
+    def reset(self) -> None:
+        self.total = 0.0
+        self._seen = []
 
     def _begin(self, module, args) -> None:
         self._start[id(module)] = time.perf_counter()
 
     def _end(self, module, args, out) -> None:
         self.total += time.perf_counter() - self._start.pop(id(module))
+        if self.backward:
+            self._seen.append((module, args[0].detach().clone(), None))
 
-    def _begin_backward(self, module, grad_out) -> None:
-        self._start[id(module)] = time.perf_counter()
+    def _grad_out(self, module, grad_out) -> None:
+        for k, (m, x, g) in enumerate(self._seen):
+            if m is module and g is None:
+                self._seen[k] = (m, x, grad_out[0].detach().clone())
+                return
 
-    def _end_backward(self, module, grad_in, grad_out) -> None:
-        self.total += time.perf_counter() - self._start.pop(id(module))
+    def time_backward(self) -> float:
+        """Replay every recorded backward (input and weight gradients) alone; seconds."""
+        spent, seen, self._seen, self.backward = 0.0, self._seen, [], False
+        for module, x, grad in seen:
+            out = module(x.requires_grad_(True))
+            t0 = time.perf_counter()
+            out.backward(grad)
+            spent += time.perf_counter() - t0
+        self.backward = True
+        return spent
 
 
 def step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
          quantum: Stopwatch, backbone: Stopwatch) -> dict[str, float]:
     """One training step; returns {"step", "backbone", "quantum", "classical"} seconds."""
-    quantum.total = backbone.total = 0.0
+    quantum.reset()
+    backbone.reset()
     t0 = time.perf_counter()
     loss = nn.functional.cross_entropy(model(x), y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
-    times = {"step": time.perf_counter() - t0, "backbone": backbone.total,
-             "quantum": quantum.total}
+    times = {"step": time.perf_counter() - t0, "backbone": backbone.total}
+    forward_s = quantum.total
+    times["quantum"] = forward_s + quantum.time_backward()  # replayed after the step
     times["classical"] = times["step"] - times["backbone"] - times["quantum"]
     return times
 
@@ -106,7 +133,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3, help="timed steps per mode")
     ap.add_argument("--engine", choices=["fast", "qiskit"], default="fast")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: torch's choice); 1 avoids OpenMP spinning "
+                    "when other processes share the cores")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     widths = tuple(int(w) for w in args.widths.split(","))
 
