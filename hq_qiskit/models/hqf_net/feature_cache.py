@@ -25,6 +25,8 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.hqf_net.backbone import DINOv3Taps
 
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def image_key(image: Tensor) -> str:
@@ -76,6 +78,7 @@ class FeatureCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
         try:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
             with os.fdopen(fd, "wb") as handle:
                 torch.save(features.detach().to("cpu", self.dtype).contiguous().clone(), handle)
             os.replace(tmp, path)
