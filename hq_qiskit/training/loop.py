@@ -80,6 +80,9 @@ def train_one_epoch(
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss = loss_fn(model(x), y)
+        aux_loss = getattr(model, "aux_loss", None)  # e.g. HQF-Net's QMoE load balancing
+        if aux_loss is not None:
+            loss = loss + aux_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -148,10 +148,13 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
          f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}")
     cfg.class_names = list(train_tiles.classes)
     cfg.ignore_index = int(train_tiles.ignore_index)
-    cfg.model_options = resolve_model_options(cfg.model, cfg.model_options, len(cfg.class_names))
+    cfg.mean, cfg.std = channel_stats(train_tiles)
+    # models that must undo the loader's normalisation (HQF-Net's backbone) take the statistics;
+    # resolve_model_options drops them for models whose constructor has no such argument
+    given = {**cfg.model_options, "input_mean": list(cfg.mean), "input_std": list(cfg.std)}
+    cfg.model_options = resolve_model_options(cfg.model, given, len(cfg.class_names))
     if cfg.val_stride_px is None:
         cfg.val_stride_px = cfg.patch_px
-    cfg.mean, cfg.std = channel_stats(train_tiles)
     cfg.class_weight_values = class_weights_for(train_tiles, cfg.class_weights,
                                                 len(cfg.class_names))
     cfg.versions = versions()

@@ -93,3 +93,16 @@ def test_train_takes_the_hqf_net_flags(tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 2 and "no such file or folder" in result.output
     assert not out.exists()
+
+
+def test_train_hqf_net_with_dmcaf_gets_the_loader_statistics(vit_dir, tmp_path):
+    out = tmp_path / "run"
+    args = ["--patch-px", "224", "--data", str(DATA), "--epochs", "1", "--patches-per-epoch",
+            "2", "--batch-size", "2", "--aer-check-samples", "0", "--device", "cpu"]
+    result = CliRunner().invoke(cli, ["train", "--model", "hqf-net", "--backbone", str(vit_dir),
+                                      "--out", str(out), *args])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_options"]["use_dmcaf"] is True
+    assert config["model_options"]["input_mean"] == config["mean"]
+    assert config["model_options"]["input_std"] == config["std"]
