@@ -106,10 +106,10 @@ def bench_noise(block, name: str, samples: int, shots: int, cal_samples: int) ->
         noisy = NoisyModule(module, cal)
         xi = torch.tensor(x[i:i + 1])
         noisy(xi)  # warm-up
-        t = time.perf_counter()
+        t = time.thread_time()  # CPU time of this thread: other jobs' load stays out of it
         with torch.no_grad():
             fast[i] = noisy(xi).numpy()[0]
-        t_fast += time.perf_counter() - t
+        t_fast += time.thread_time() - t
     t_fast /= samples
     mad = lambda a, b: float(np.abs(a - b).mean())  # noqa: E731
     print(f"\n## fast noise mode vs Aer ({backend.noise}, layout {backend.layout}, width "
@@ -137,6 +137,7 @@ def main() -> None:
     ap.add_argument("--pub-shots", type=int, default=16)
     ap.add_argument("--skip", nargs="*", default=[], choices=["pub", "width", "noise"])
     args = ap.parse_args()
+    torch.set_num_threads(1)  # one thread, timed by its CPU time: load elsewhere stays out
     print(f"# bench/hardware.py on {platform.node()} ({platform.processor() or platform.machine()}"
           f", {os.cpu_count()} CPUs), python {platform.python_version()}, qiskit "
           f"{qiskit.__version__}, qiskit-aer {qiskit_aer.__version__}, qiskit-ibm-runtime "
