@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
     "ablation": ("hq_qiskit.cli.ablation", "ablation"),
     "run": ("hq_qiskit.cli.run", "run"),
+    "precut": ("hq_qiskit.cli.precut", "precut"),
 }
 
 

@@ -5,7 +5,8 @@ Tiles are read straight from the sheets by window (no pre-cut copy on disk), wit
 dataset's own tiling rule (``raster.tile_windows``): row-major 512-px windows, a per-sheet
 counter k, full windows only. The ids generated for all 41 real sheets equal the official lists.
 A folder pre-cut by the dataset's own ``split.py`` (``output/<id>.jpg`` and ``output/<id>_m.png``
-beside the split lists) is read as well.
+beside the split lists) is read as well, and so is one pre-cut losslessly by ``precut.py``
+(``output/<id>.png`` instead of the JPEG).
 """
 
 from __future__ import annotations
@@ -33,17 +34,24 @@ def is_landcoverai(root: Path) -> bool:
     return sheets or ((root / "output").is_dir() and any(root.glob("*.txt")))
 
 
+def precut_image(out: Path, tile: str) -> Path:
+    """Image file of a pre-cut tile: ``<tile>.png`` when present, else the official ``.jpg``."""
+    png = out / f"{tile}.png"
+    return png if png.is_file() else out / f"{tile}.jpg"
+
+
 def precut_tiles(
     root: Path, split: str, class_map: Mapping[int, int] | None, classes: Sequence[str]
 ) -> PngTiles:
-    """Tiles of a split from ``output/<id>.jpg`` + ``output/<id>_m.png`` (the official cut)."""
+    """Tiles of a split from ``output/<id>.png`` (lossless, ``precut.py``) or ``<id>.jpg``
+    (the official cut) + ``output/<id>_m.png``."""
     split_file = root / f"{split}.txt"
     ids = read_split_list(split_file)
     out = root / "output"
-    refs = [TileRef(i, out / f"{i}.jpg", out / f"{i}_m.png", 0, 0) for i in ids]
+    refs = [TileRef(i, precut_image(out, i), out / f"{i}_m.png", 0, 0) for i in ids]
     missing = [r.id for r in refs if not (r.image.is_file() and r.mask.is_file())]
     if missing:
-        raise missing_ids_error(split_file, missing, f"no output/{missing[0]}.jpg / _m.png")
+        raise missing_ids_error(split_file, missing, f"no output/{missing[0]}.png|.jpg / _m.png")
     return PngTiles(refs, class_map if class_map is not None else LANDCOVERAI_IDENTITY, classes)
 
 
