@@ -52,7 +52,7 @@ SPLITS = ("train", "val", "test")
 
 LAYOUTS_HELP = (
     "LandCover.ai (images/*.tif, masks/*.tif, train.txt/val.txt/test.txt, or the pre-cut "
-    "output/<id>.jpg + output/<id>_m.png), "
+    "output/<id>.png or .jpg + output/<id>_m.png), "
     "LoveDA (images_png/ + masks_png/ + <split>.txt, or Train/ Val/ with <domain>/images_png), "
     "OpenEarthMap (<region>/images/*.tif, <region>/labels/*.tif, <split>.txt)"
 )
