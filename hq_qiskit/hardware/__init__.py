@@ -5,6 +5,7 @@
                          swaps, duration, ESP; Markdown, JSON and PNG
     layout.py            noise-aware layout: candidate layouts scored by the target's error rates
     runtime.py           ISA circuits, PUBs with parameter arrays, job ids, local testing mode
+    inference.py         a trained model's inference with its quantum blocks on a runtime backend
 
 Only ``backends`` is imported here; the others pull in qiskit and are imported where used.
 """

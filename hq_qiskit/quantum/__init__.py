@@ -3,6 +3,7 @@
 connect.py         connect(circuit, inputs, weights, observables, engine=...), connect_block
 fast/              the exact in-process torch engine compiled from the circuit object
 qiskit_engine.py   the stock EstimatorQNN + TorchConnector path on Aer, and Aer references
+noise.py           device noise for either engine (calibrated damping, or noisy Aer)
 """
 
 from hq_qiskit.quantum.connect import ENGINES, connect, connect_block
