@@ -11,8 +11,8 @@ from torch.utils.data import Dataset
 
 from hq_qiskit.datasets.tiles import Tiles
 from hq_qiskit.errors import DataError
-from hq_qiskit.samplers.stats import channel_stats
-from hq_qiskit.samplers.transforms import check_stats, normalise
+from hq_qiskit.samplers.stats import sampler_stats
+from hq_qiskit.samplers.transforms import normalise
 
 
 def grid_starts(size_px: int, patch_px: int, stride_px: int) -> list[int]:
@@ -61,10 +61,7 @@ class GridPatches(Dataset):
             raise DataError(f"--patch-px {patch_px}: choose 1..{tiles.tile_px} (the tile side)")
         if not 0 < stride_px <= patch_px:
             raise DataError(f"stride {stride_px} px: choose 1..{patch_px} (the patch side)")
-        if mean is None or std is None:
-            mean, std = channel_stats(tiles)
-        self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
-        self._m, self._s = check_stats(self.mean, self.std, 3)
+        self.mean, self.std, self._m, self._s = sampler_stats(tiles, mean, std)
         self.tiles = tiles
         self.patch_px = patch_px
         self.stride_px = stride_px

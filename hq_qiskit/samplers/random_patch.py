@@ -12,8 +12,8 @@ from torch.utils.data import Dataset
 
 from hq_qiskit.datasets.tiles import Tiles
 from hq_qiskit.errors import DataError
-from hq_qiskit.samplers.stats import channel_stats
-from hq_qiskit.samplers.transforms import check_stats, dihedral, normalise
+from hq_qiskit.samplers.stats import sampler_stats
+from hq_qiskit.samplers.transforms import dihedral, normalise
 
 
 class RandomPatches(Dataset):
@@ -57,10 +57,7 @@ class RandomPatches(Dataset):
             raise DataError(f"--patch-px {patch_px}: choose 1..{tiles.tile_px} (the tile side)")
         if patches_per_epoch < 1:
             raise DataError(f"patches_per_epoch {patches_per_epoch}: must be at least 1")
-        if mean is None or std is None:
-            mean, std = channel_stats(tiles)
-        self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
-        self._m, self._s = check_stats(self.mean, self.std, 3)
+        self.mean, self.std, self._m, self._s = sampler_stats(tiles, mean, std)
         self.tiles = tiles
         self.patch_px = patch_px
         self.patches_per_epoch = patches_per_epoch

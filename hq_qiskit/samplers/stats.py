@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from hq_qiskit.datasets.tiles import Tiles
 from hq_qiskit.errors import DataError
+from hq_qiskit.samplers.transforms import check_stats
 
 
 def channel_stats(
@@ -44,3 +47,19 @@ def channel_stats(
     mean = total / count
     std = np.sqrt(np.maximum(sq / count - mean**2, 1e-12))
     return [float(v) for v in mean], [float(v) for v in std]
+
+
+def sampler_stats(
+    tiles: Tiles, mean: Sequence[float] | None, std: Sequence[float] | None
+) -> tuple[list[float], list[float], np.ndarray, np.ndarray]:
+    """The statistics a sampler normalises with: those given, else measured on ``tiles``.
+
+    Returns:
+        (mean, std) as float lists (0..255 units), then both validated as float32 arrays
+        (3, 1, 1) for broadcasting.
+    """
+    if mean is None or std is None:
+        mean, std = channel_stats(tiles)
+    mean, std = [float(v) for v in mean], [float(v) for v in std]
+    m, s = check_stats(mean, std, 3)
+    return mean, std, m, s
