@@ -23,13 +23,12 @@ alike; the first cached step (which writes the cache) is reported apart, then me
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import tempfile
 import time
 
 import torch
+from machine import describe_machine  # bench/machine.py, beside this script
 from torch import nn
 from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
@@ -37,18 +36,6 @@ from hq_qiskit.datasets import open_tiles
 from hq_qiskit.models import parameter_counts
 from hq_qiskit.models.hqf_net import DINOv3Taps, HQFNet, vitl16_sat_config
 from hq_qiskit.samplers import RandomPatches, channel_stats
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"{cpu}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}, "
-            f"load average {load:.1f} at start")
 
 
 def vit_config(name: str) -> DINOv3ViTConfig:
@@ -161,7 +148,7 @@ def main() -> None:
         runs[mode] = (model, opt, Stopwatch(model.quantum_modules()),
                       Stopwatch([model.backbone], backward=False), [])
     counts = parameter_counts(runs["cache off"][0])
-    print(f"machine: {machine()}; torch {torch.__version__}, device {device}")
+    print(f"machine: {describe_machine()}; torch {torch.__version__}, device {device}")
     print(f"HQF-Net: B={args.batch}, {args.patch_px} px, widths {widths}, backbone {args.vit} "
           f"({sum(p.numel() for p in taps.parameters()) / 1e6:.1f} M frozen, taps {taps.taps}), "
           f"{counts['classical']:,} classical + {counts['quantum']:,} quantum trainable, "

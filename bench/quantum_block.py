@@ -19,12 +19,12 @@ one forward+backward, measured in a fresh process. Usage:
 from __future__ import annotations
 
 import argparse
-import platform
 import subprocess
 import sys
 import time
 
 import torch
+from machine import describe_machine  # bench/machine.py, beside this script
 from torch import nn
 
 from hq_qiskit.circuits import BLOCKS, QuantumBlock
@@ -125,8 +125,7 @@ def run(args: argparse.Namespace) -> str:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     lines = [
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, torch "
-        f"{torch.__version__}, threads 1",
+        f"machine: {describe_machine()}; torch {torch.__version__}",
         "",
         "| block | B | pass | fast (s) | gate-by-gate (s) | stock (s) | gate-by-gate / fast "
         "| stock / fast | fast peak MB |",

@@ -13,27 +13,16 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
-import platform
 import statistics
 import time
 
 import torch
+from machine import describe_machine  # bench/machine.py, beside this script
 from torch import nn
 
 from hq_qiskit.datasets import open_tiles
 from hq_qiskit.models import HQUNet, build_model, parameter_counts
 from hq_qiskit.samplers import RandomPatches
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores visible, torch threads {torch.get_num_threads()}"
 
 
 def main() -> None:
@@ -97,7 +86,7 @@ def main() -> None:
             if i >= args.warmup:
                 times.append(dt)
 
-    print(f"machine: {machine()}, device {device}")
+    print(f"machine: {describe_machine()}, device {device}")
     print(f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
           f"width {args.width}, {args.steps} timed steps each (median)")
     med = {}

@@ -17,9 +17,11 @@ from typing import Any
 import click
 
 from hq_qiskit.cli.options import (
+    backbone_option,
     backend_option,
     data_option,
     engine_option,
+    feature_cache_option,
     overwrite_option,
     seed_option,
 )
@@ -197,11 +199,8 @@ def run_ablation(
               show_default=True, help="Model whose ablation to run.")
 @click.option("--variants", default=None, metavar="LIST",
               help="Comma-separated subset of: full, no-dmcaf, no-qskip, no-qmoe. [default: all]")
-@click.option("--backbone", default=None, metavar="PATH",
-              help="Local Hugging Face folder of the DINOv3 SAT-493M ViT-L/16 "
-              "(facebook/dinov3-vitl16-pretrain-sat493m: config.json + model.safetensors).")
-@click.option("--feature-cache", default=None, metavar="DIR",
-              help="Cache the frozen backbone's features here, one file per input patch.")
+@backbone_option
+@feature_cache_option
 @click.option("--patch-px", type=int, default=224, show_default=True,
               help="Patch side in pixels (a multiple of 16 and of the backbone's patch size).")
 @click.option("--widths", default=None, metavar="LIST",

@@ -8,9 +8,11 @@ from pathlib import Path
 import click
 
 from hq_qiskit.cli.options import (
+    backbone_option,
     backend_option,
     data_option,
     engine_option,
+    feature_cache_option,
     overwrite_option,
     seed_option,
 )
@@ -51,11 +53,8 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
               help="HQF-Net ablation: plain skips instead of the quantum skip gates.")
 @click.option("--no-qmoe", "use_qmoe", is_flag=True, flag_value=False, default=None,
               help="HQF-Net ablation: no quantum mixture-of-experts bottleneck.")
-@click.option("--backbone", default=None, metavar="PATH",
-              help="HQF-Net: local Hugging Face folder of DINOv3 ViT-L/16 SAT-493M "
-              "(facebook/dinov3-vitl16-pretrain-sat493m: config.json + model.safetensors).")
-@click.option("--feature-cache", default=None, metavar="DIR",
-              help="HQF-Net: cache the frozen backbone's features here, one file per patch.")
+@backbone_option
+@feature_cache_option
 @backend_option
 @engine_option
 @data_option
