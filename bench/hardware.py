@@ -56,11 +56,20 @@ def bench_pub(block, n: int, shots: int) -> None:
         one = time.perf_counter() - t
         t = time.perf_counter()
         for i in range(n):
-            run_block(mapped, values[i:i + 1], target, run_dir=Path(tmp), tag=f"s{i}",
-                      shots=shots, seed=1)
+            run_block(
+                mapped,
+                values[i : i + 1],
+                target,
+                run_dir=Path(tmp),
+                tag=f"s{i}",
+                shots=shots,
+                seed=1,
+            )
         each = time.perf_counter() - t
-    print(f"\n## one PUB vs one job per sample (runtime local mode, FakeBrisbane, {n} samples, "
-          f"{shots} shots, width {len(mapped.active_qubits)})")
+    print(
+        f"\n## one PUB vs one job per sample (runtime local mode, FakeBrisbane, {n} samples, "
+        f"{shots} shots, width {len(mapped.active_qubits)})"
+    )
     print("| variant | seconds | s/sample |\n|---|---|---|")
     print(f"| one PUB, parameter array (N, 1, P) | {one:.1f} | {one / n:.2f} |")
     print(f"| one job per sample | {each:.1f} | {each / n:.2f} |")
@@ -78,12 +87,19 @@ def bench_width(block) -> None:
         seen.add(b.noise)
         target = fake_backend(b.noise).target
         for strategy in STRATEGIES:
-            m = transpile_block(block.circuit, block.observables, target,
-                                optimization_level=b.optimization_level, strategy=strategy)
+            m = transpile_block(
+                block.circuit,
+                block.observables,
+                target,
+                optimization_level=b.optimization_level,
+                strategy=strategy,
+            )
             n2 = sum(1 for ins in m.circuit.data if ins.operation.num_qubits == 2)
             esp = estimated_success_probability(m.circuit, target, m.final_layout)
-            print(f"| {b.noise} | {b.optimization_level} | {strategy} | "
-                  f"{len(m.active_qubits)} | {n2} | {m.swaps} | {esp:.3f} |")
+            print(
+                f"| {b.noise} | {b.optimization_level} | {strategy} | "
+                f"{len(m.active_qubits)} | {n2} | {m.swaps} | {esp:.3f} |"
+            )
 
 
 def bench_noise(block, name: str, samples: int, shots: int, cal_samples: int) -> None:
@@ -101,10 +117,11 @@ def bench_noise(block, name: str, samples: int, shots: int, cal_samples: int) ->
     fast = np.zeros_like(ideal)
     t_fast = 0.0
     for i in range(samples):
-        module = connect_block(block, engine="fast", dtype=torch.float64,
-                               initial_weights=torch.tensor(w[i]))
+        module = connect_block(
+            block, engine="fast", dtype=torch.float64, initial_weights=torch.tensor(w[i])
+        )
         noisy = NoisyModule(module, cal)
-        xi = torch.tensor(x[i:i + 1])
+        xi = torch.tensor(x[i : i + 1])
         noisy(xi)  # warm-up
         t = time.thread_time()  # CPU time of this thread: other jobs' load stays out of it
         with torch.no_grad():
@@ -112,20 +129,24 @@ def bench_noise(block, name: str, samples: int, shots: int, cal_samples: int) ->
         t_fast += time.thread_time() - t
     t_fast /= samples
     mad = lambda a, b: float(np.abs(a - b).mean())  # noqa: E731
-    print(f"\n## fast noise mode vs Aer ({backend.noise}, layout {backend.layout}, width "
-          f"{len(mapped_block(block, backend).active_qubits)}; calibration {cal_samples} "
-          f"samples x {shots} trajectories, {t_cal:.0f} s; check {samples} fresh samples x "
-          f"{shots} trajectories, seeds 1 and 1000003)")
+    print(
+        f"\n## fast noise mode vs Aer ({backend.noise}, layout {backend.layout}, width "
+        f"{len(mapped_block(block, backend).active_qubits)}; calibration {cal_samples} "
+        f"samples x {shots} trajectories, {t_cal:.0f} s; check {samples} fresh samples x "
+        f"{shots} trajectories, seeds 1 and 1000003)"
+    )
     print("| pair | mean abs deviation |\n|---|---|")
     print(f"| fast noisy vs Aer seed 1 | {mad(fast, a1):.4f} |")
     print(f"| fast noisy vs Aer seed 1000003 | {mad(fast, a2):.4f} |")
     print(f"| fast noisy vs mean of both Aer runs | {mad(fast, (a1 + a2) / 2):.4f} |")
     print(f"| Aer vs Aer (Monte-Carlo floor of one run ~ this / sqrt 2) | {mad(a1, a2):.4f} |")
     print(f"| ideal vs Aer seed 1 (no noise model at all) | {mad(ideal, a1):.4f} |")
-    print(f"mean damping {np.mean(cal.damping):.3f} (min {np.min(cal.damping):.3f}); "
-          f"Aer {t_aer:.3f} s per trajectory -> {t_aer * 1024:.0f} s per sample at 1024 shots; "
-          f"fast noisy forward {t_fast * 1e3:.1f} ms per sample (batch 1): "
-          f"{t_aer * 1024 / t_fast:.0f}x cheaper")
+    print(
+        f"mean damping {np.mean(cal.damping):.3f} (min {np.min(cal.damping):.3f}); "
+        f"Aer {t_aer:.3f} s per trajectory -> {t_aer * 1024:.0f} s per sample at 1024 shots; "
+        f"fast noisy forward {t_fast * 1e3:.1f} ms per sample (batch 1): "
+        f"{t_aer * 1024 / t_fast:.0f}x cheaper"
+    )
 
 
 def main() -> None:
@@ -138,10 +159,12 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["pub", "width", "noise"])
     args = ap.parse_args()
     torch.set_num_threads(1)  # one thread, timed by its CPU time: load elsewhere stays out
-    print(f"# bench/hardware.py on {platform.node()} ({platform.processor() or platform.machine()}"
-          f", {os.cpu_count()} CPUs), python {platform.python_version()}, qiskit "
-          f"{qiskit.__version__}, qiskit-aer {qiskit_aer.__version__}, qiskit-ibm-runtime "
-          f"{qiskit_ibm_runtime.__version__}, torch {torch.__version__}")
+    print(
+        f"# bench/hardware.py on {platform.node()} ({platform.processor() or platform.machine()}"
+        f", {os.cpu_count()} CPUs), python {platform.python_version()}, qiskit "
+        f"{qiskit.__version__}, qiskit-aer {qiskit_aer.__version__}, qiskit-ibm-runtime "
+        f"{qiskit_ibm_runtime.__version__}, torch {torch.__version__}"
+    )
     block = build_block("enrichment_qcnn")
     if "width" not in args.skip:
         bench_width(block)

@@ -41,8 +41,14 @@ from hq_qiskit.samplers import RandomPatches, channel_stats
 def vit_config(name: str) -> DINOv3ViTConfig:
     if name == "vitl16":
         return vitl16_sat_config()
-    return DINOv3ViTConfig(hidden_size=64, num_hidden_layers=4, num_attention_heads=4,
-                           intermediate_size=128, patch_size=16, num_register_tokens=4)
+    return DINOv3ViTConfig(
+        hidden_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=128,
+        patch_size=16,
+        num_register_tokens=4,
+    )
 
 
 class Stopwatch:
@@ -94,8 +100,14 @@ class Stopwatch:
         return spent
 
 
-def step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-         quantum: Stopwatch, backbone: Stopwatch) -> dict[str, float]:
+def step(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    quantum: Stopwatch,
+    backbone: Stopwatch,
+) -> dict[str, float]:
     """One training step; returns {"step", "backbone", "quantum", "classical"} seconds."""
     quantum.reset()
     backbone.reset()
@@ -120,9 +132,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3, help="timed steps per mode")
     ap.add_argument("--engine", choices=["fast", "qiskit"], default="fast")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch CPU threads (default: torch's choice); 1 avoids OpenMP spinning "
-                    "when other processes share the cores")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's choice); 1 avoids OpenMP spinning "
+        "when other processes share the cores",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -142,17 +158,31 @@ def main() -> None:
     runs = {}
     for mode, cache in (("cache off", None), ("cache on", cache_dir)):
         torch.manual_seed(0)
-        model = HQFNet(backbone=taps, feature_cache=cache, patch_px=args.patch_px, widths=widths,
-                       input_mean=mean, input_std=std, engine=args.engine).to(device)
+        model = HQFNet(
+            backbone=taps,
+            feature_cache=cache,
+            patch_px=args.patch_px,
+            widths=widths,
+            input_mean=mean,
+            input_std=std,
+            engine=args.engine,
+        ).to(device)
         opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
-        runs[mode] = (model, opt, Stopwatch(model.quantum_modules()),
-                      Stopwatch([model.backbone], backward=False), [])
+        runs[mode] = (
+            model,
+            opt,
+            Stopwatch(model.quantum_modules()),
+            Stopwatch([model.backbone], backward=False),
+            [],
+        )
     counts = parameter_counts(runs["cache off"][0])
     print(f"machine: {describe_machine()}; torch {torch.__version__}, device {device}")
-    print(f"HQF-Net: B={args.batch}, {args.patch_px} px, widths {widths}, backbone {args.vit} "
-          f"({sum(p.numel() for p in taps.parameters()) / 1e6:.1f} M frozen, taps {taps.taps}), "
-          f"{counts['classical']:,} classical + {counts['quantum']:,} quantum trainable, "
-          f"engine {args.engine}")
+    print(
+        f"HQF-Net: B={args.batch}, {args.patch_px} px, widths {widths}, backbone {args.vit} "
+        f"({sum(p.numel() for p in taps.parameters()) / 1e6:.1f} M frozen, taps {taps.taps}), "
+        f"{counts['classical']:,} classical + {counts['quantum']:,} quantum trainable, "
+        f"engine {args.engine}"
+    )
 
     first_cached = step(*_args(runs["cache on"], x, y))  # fills the cache (misses + writes)
     step(*_args(runs["cache off"], x, y))  # warm-up of the uncached model
@@ -162,8 +192,10 @@ def main() -> None:
 
     def row(name: str, times: dict[str, float]) -> str:
         s = times["step"]
-        parts = "  ".join(f"{k} {times[k]:7.3f} s ({100 * times[k] / s:4.1f} %)"
-                          for k in ("backbone", "classical", "quantum"))
+        parts = "  ".join(
+            f"{k} {times[k]:7.3f} s ({100 * times[k] / s:4.1f} %)"
+            for k in ("backbone", "classical", "quantum")
+        )
         return f"{name:<22} step {s:7.3f} s   {parts}"
 
     print(row("cache on, first step", first_cached))
@@ -173,12 +205,14 @@ def main() -> None:
         print(row(f"{mode}, median of {args.steps}", medians[mode]))
     off = medians["cache off"]["step"]
     saved = off - medians["cache on"]["step"]
-    print(f"the cache saves {saved:.3f} s per step ({100 * saved / off:.1f} %); "
-          "cache-off / cache-on step time = "
-          f"{medians['cache off']['step'] / medians['cache on']['step']:.2f}x; "
-          f"quantum share with the cache on: "
-          f"{100 * medians['cache on']['quantum'] / medians['cache on']['step']:.1f} % "
-          "(target <= 15 %)")
+    print(
+        f"the cache saves {saved:.3f} s per step ({100 * saved / off:.1f} %); "
+        "cache-off / cache-on step time = "
+        f"{medians['cache off']['step'] / medians['cache on']['step']:.2f}x; "
+        f"quantum share with the cache on: "
+        f"{100 * medians['cache on']['quantum'] / medians['cache on']['step']:.1f} % "
+        "(target <= 15 %)"
+    )
 
 
 def _args(run, x, y):

@@ -148,9 +148,7 @@ def run(args: argparse.Namespace) -> str:
         stock_per_sample: dict[bool, float] = {}
         for backward in (False, True):
             if stock is not None and not (backward and name in args.no_stock_backward):
-                t = measure(
-                    stock, args.stock_batch, block.n_inputs, backward, 1, time.process_time
-                )
+                t = measure(stock, args.stock_batch, block.n_inputs, backward, 1, time.process_time)
                 stock_per_sample[backward] = t / args.stock_batch
         for batch in args.batches:
             for backward in (False, True):

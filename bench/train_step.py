@@ -45,8 +45,9 @@ def main() -> None:
     runs = {}
     for bottleneck in ("quantum", "classical"):
         torch.manual_seed(0)
-        model = build_model("hq-unet", {"width": args.width, "patch_px": args.patch_px,
-                                        "bottleneck": bottleneck}).to(device)
+        model = build_model(
+            "hq-unet", {"width": args.width, "patch_px": args.patch_px, "bottleneck": bottleneck}
+        ).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         runs[bottleneck] = (model, opt, [])
     loss_fn = nn.CrossEntropyLoss(ignore_index=255)
@@ -87,20 +88,28 @@ def main() -> None:
                 times.append(dt)
 
     print(f"machine: {describe_machine()}, device {device}")
-    print(f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
-          f"width {args.width}, {args.steps} timed steps each (median)")
+    print(
+        f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
+        f"width {args.width}, {args.steps} timed steps each (median)"
+    )
     med = {}
     for name, (model, _, times) in runs.items():
         med[name] = statistics.median(times)
         counts = parameter_counts(model)
-        print(f"  {name:9s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
-              f"(min {1e3 * min(times):.1f})  params {counts['classical']:,} classical + "
-              f"{counts['quantum']} quantum")
+        print(
+            f"  {name:9s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
+            f"(min {1e3 * min(times):.1f})  params {counts['classical']:,} classical + "
+            f"{counts['quantum']} quantum"
+        )
     core = {name: statistics.median(times) for name, (_, times) in cores.items()}
-    print(f"  bottleneck core alone, fwd+bwd: QCNN (fast engine) {1e3 * core['quantum']:.1f} ms, "
-          f"Linear 48->32 {1e3 * core['classical']:.2f} ms")
-    print(f"ratio HQ-UNet / classical twin: {med['quantum'] / med['classical']:.3f}x "
-          "(target <= 1.15x)")
+    print(
+        f"  bottleneck core alone, fwd+bwd: QCNN (fast engine) {1e3 * core['quantum']:.1f} ms, "
+        f"Linear 48->32 {1e3 * core['classical']:.2f} ms"
+    )
+    print(
+        f"ratio HQ-UNet / classical twin: {med['quantum'] / med['classical']:.3f}x "
+        "(target <= 1.15x)"
+    )
     est = 1 + (core["quantum"] - core["classical"]) / med["classical"]
     print(f"ratio from the cores' difference (less sensitive to other load): {est:.3f}x")
 

@@ -72,11 +72,15 @@ def check_out(out: Path, overwrite: bool) -> None:
         raise ConfigError(f"--out {out}: exists and is not a folder; choose another --out")
     if out.is_dir() and any(out.iterdir()):
         if not (out / "ablation.json").exists():
-            raise ConfigError(f"--out {out}: folder is not empty and holds no ablation.json; "
-                              "choose an empty or new --out")
+            raise ConfigError(
+                f"--out {out}: folder is not empty and holds no ablation.json; "
+                "choose an empty or new --out"
+            )
         if not overwrite:
-            raise ConfigError(f"--out {out}: an earlier ablation is there; choose another --out "
-                              "or replace it with --overwrite")
+            raise ConfigError(
+                f"--out {out}: an earlier ablation is there; choose another --out "
+                "or replace it with --overwrite"
+            )
 
 
 def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> dict[str, Any]:
@@ -91,8 +95,15 @@ def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> 
     # the backbone reads RGB in [0, 1]: tell the model how the loader normalised its input
     cfg.model_options.update(input_mean=list(cfg.mean), input_std=list(cfg.std))
     model = build(cfg, echo)
-    train = RandomPatches(train_tiles, cfg.patch_px, cfg.patches_per_epoch, mean=cfg.mean,
-                          std=cfg.std, augment=True, seed=cfg.seed)
+    train = RandomPatches(
+        train_tiles,
+        cfg.patch_px,
+        cfg.patches_per_epoch,
+        mean=cfg.mean,
+        std=cfg.std,
+        augment=True,
+        seed=cfg.seed,
+    )
     val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
     run = create_run_dir(path, overwrite=overwrite)
     run.write_json("config.json", cfg.to_dict())
@@ -128,21 +139,42 @@ def _num(v: float | None, fmt: str) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
 
 
-def markdown_table(rows: dict[str, dict[str, Any]], classes: list[str], split: str,
-                   note: str) -> str:
+def markdown_table(
+    rows: dict[str, dict[str, Any]], classes: list[str], split: str, note: str
+) -> str:
     """The comparison as a Markdown table, one row per variant."""
-    head = (["variant", "mIoU", "OA %"] + [f"IoU {c}" for c in classes]
-            + ["classical params", "quantum params", "frozen params", "step s (epoch 1)",
-               "step s (last epoch)"])
-    lines = [f"# Ablation ({split} split)", "", note, "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = (
+        ["variant", "mIoU", "OA %"]
+        + [f"IoU {c}" for c in classes]
+        + [
+            "classical params",
+            "quantum params",
+            "frozen params",
+            "step s (epoch 1)",
+            "step s (last epoch)",
+        ]
+    )
+    lines = [
+        f"# Ablation ({split} split)",
+        "",
+        note,
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for name, r in rows.items():
         oa = None if r["oa"] is None or math.isnan(r["oa"]) else 100 * r["oa"]
-        cells = ([name, _num(r["miou"], ".4f"), _num(oa, ".2f")]
-                 + [_num(r["iou"].get(c), ".4f") for c in classes]
-                 + [f"{r['params_classical']:,}", f"{r['params_quantum']:,}",
-                    f"{r['params_frozen']:,}", _num(r["step_s_first_epoch"], ".3f"),
-                    _num(r["step_s_last_epoch"], ".3f")])
+        cells = (
+            [name, _num(r["miou"], ".4f"), _num(oa, ".2f")]
+            + [_num(r["iou"].get(c), ".4f") for c in classes]
+            + [
+                f"{r['params_classical']:,}",
+                f"{r['params_quantum']:,}",
+                f"{r['params_frozen']:,}",
+                _num(r["step_s_first_epoch"], ".3f"),
+                _num(r["step_s_last_epoch"], ".3f"),
+            ]
+        )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -179,13 +211,21 @@ def run_ablation(
         if split != "val":
             evaluate_variant(rows[name], split, cfg.device, echo)
         classes = cfg.class_names
-    note = (f"Same data ({base.data or 'built-in LoveDA sample'}), seed {base.seed}, "
-            f"{base.epochs} epochs x {base.patches_per_epoch} patches, batch {base.batch_size}, "
-            f"backend {base.backend}. Scores of each variant's best checkpoint; step time is "
-            "wall time per optimiser step (data loading included; epoch 1 fills the backbone "
-            "feature cache when one is set).")
-    result = {"model": model, "split": split, "classes": classes, "note": note,
-              "config": base.to_dict(), "variants": rows}
+    note = (
+        f"Same data ({base.data or 'built-in LoveDA sample'}), seed {base.seed}, "
+        f"{base.epochs} epochs x {base.patches_per_epoch} patches, batch {base.batch_size}, "
+        f"backend {base.backend}. Scores of each variant's best checkpoint; step time is "
+        "wall time per optimiser step (data loading included; epoch 1 fills the backbone "
+        "feature cache when one is set)."
+    )
+    result = {
+        "model": model,
+        "split": split,
+        "classes": classes,
+        "note": note,
+        "config": base.to_dict(),
+        "variants": rows,
+    }
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "ablation.json", json.dumps(result, indent=2, allow_nan=True) + "\n")
     table = markdown_table(rows, classes, split, note)
@@ -195,43 +235,86 @@ def run_ablation(
 
 
 @click.command("ablation")
-@click.option("--model", type=click.Choice(sorted(ABLATIONS)), default="hqf-net",
-              show_default=True, help="Model whose ablation to run.")
-@click.option("--variants", default=None, metavar="LIST",
-              help="Comma-separated subset of: full, no-dmcaf, no-qskip, no-qmoe. [default: all]")
+@click.option(
+    "--model",
+    type=click.Choice(sorted(ABLATIONS)),
+    default="hqf-net",
+    show_default=True,
+    help="Model whose ablation to run.",
+)
+@click.option(
+    "--variants",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated subset of: full, no-dmcaf, no-qskip, no-qmoe. [default: all]",
+)
 @backbone_option
 @feature_cache_option
-@click.option("--patch-px", type=int, default=224, show_default=True,
-              help="Patch side in pixels (a multiple of 16 and of the backbone's patch size).")
-@click.option("--widths", default=None, metavar="LIST",
-              help="Channels of encoder blocks 1-4 and the Conv Block. [default: "
-              "64,128,256,512,1024]")
+@click.option(
+    "--patch-px",
+    type=int,
+    default=224,
+    show_default=True,
+    help="Patch side in pixels (a multiple of 16 and of the backbone's patch size).",
+)
+@click.option(
+    "--widths",
+    default=None,
+    metavar="LIST",
+    help="Channels of encoder blocks 1-4 and the Conv Block. [default: 64,128,256,512,1024]",
+)
 @click.option("--dmcaf-dim", type=int, default=None, help="DMCAF attention width. [default: 256]")
 @click.option("--dmcaf-heads", type=int, default=None, help="DMCAF heads. [default: 8]")
-@click.option("--dmcaf-points", type=int, default=None,
-              help="DMCAF sampling points per head. [default: 4]")
+@click.option(
+    "--dmcaf-points", type=int, default=None, help="DMCAF sampling points per head. [default: 4]"
+)
 @backend_option
 @engine_option
 @data_option
 @seed_option
 @click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
-@click.option("--patches-per-epoch", type=int, default=TrainConfig.patches_per_epoch,
-              show_default=True)
+@click.option(
+    "--patches-per-epoch", type=int, default=TrainConfig.patches_per_epoch, show_default=True
+)
 @click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True)
 @click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
-@click.option("--val-stride-px", type=int, default=None,
-              help="Stride of the validation patch grid. [default: the patch side]")
-@click.option("--aer-check-samples", type=int, default=TrainConfig.aer_check_samples,
-              show_default=True, help="Patches checked against exact Aer per variant (0: off).")
-@click.option("--split", type=click.Choice(["val", "test"]), default="val", show_default=True,
-              help="Split the table scores each variant's best checkpoint on.")
+@click.option(
+    "--val-stride-px",
+    type=int,
+    default=None,
+    help="Stride of the validation patch grid. [default: the patch side]",
+)
+@click.option(
+    "--aer-check-samples",
+    type=int,
+    default=TrainConfig.aer_check_samples,
+    show_default=True,
+    help="Patches checked against exact Aer per variant (0: off).",
+)
+@click.option(
+    "--split",
+    type=click.Choice(["val", "test"]),
+    default="val",
+    show_default=True,
+    help="Split the table scores each variant's best checkpoint on.",
+)
 @click.option("--device", default=TrainConfig.device, show_default=True)
 @click.option("--workers", type=int, default=TrainConfig.workers, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="Folder for the variants' runs and the table. Default: "
-              "runs/ablation-<model>-<backend>-<n>.")
-@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Parent of the default --out.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Folder for the variants' runs and the table. Default: "
+    "runs/ablation-<model>-<backend>-<n>.",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Parent of the default --out.",
+)
 @overwrite_option
 def ablation(**opts: Any) -> None:
     """Train the ablation variants of a model with the same data and seed; compare them.
@@ -246,19 +329,41 @@ def ablation(**opts: Any) -> None:
 
     model = opts["model"]
     variants = parse_variants(model, opts["variants"])
-    options = {"patch_px": opts["patch_px"], "widths": parse_widths(opts["widths"]),
-               "backbone": opts["backbone"], "feature_cache": opts["feature_cache"],
-               "dmcaf_dim": opts["dmcaf_dim"], "dmcaf_heads": opts["dmcaf_heads"],
-               "dmcaf_points": opts["dmcaf_points"], "engine": opts["engine"]}
+    options = {
+        "patch_px": opts["patch_px"],
+        "widths": parse_widths(opts["widths"]),
+        "backbone": opts["backbone"],
+        "feature_cache": opts["feature_cache"],
+        "dmcaf_dim": opts["dmcaf_dim"],
+        "dmcaf_heads": opts["dmcaf_heads"],
+        "dmcaf_points": opts["dmcaf_points"],
+        "engine": opts["engine"],
+    }
     base = TrainConfig(
-        model=model, model_options={k: v for k, v in options.items() if v is not None},
-        backend=opts["backend"], data=str(opts["data"]) if opts["data"] is not None else None,
-        **{k: opts[k] for k in ("epochs", "patches_per_epoch", "batch_size", "lr", "seed",
-                                "device", "val_stride_px", "aer_check_samples", "workers")},
+        model=model,
+        model_options={k: v for k, v in options.items() if v is not None},
+        backend=opts["backend"],
+        data=str(opts["data"]) if opts["data"] is not None else None,
+        **{
+            k: opts[k]
+            for k in (
+                "epochs",
+                "patches_per_epoch",
+                "batch_size",
+                "lr",
+                "seed",
+                "device",
+                "val_stride_px",
+                "aer_check_samples",
+                "workers",
+            )
+        },
     )
     base.check()
     out = opts["out"] or next_run_path(opts["runs_dir"], f"ablation-{model}", opts["backend"])
-    result = run_ablation(model, base, Path(out), variants=variants, split=opts["split"],
-                          overwrite=opts["overwrite"])
-    click.echo(f"\n{result['text']}\nwritten: {Path(out) / 'ablation.md'}, "
-               f"{Path(out) / 'ablation.json'}")
+    result = run_ablation(
+        model, base, Path(out), variants=variants, split=opts["split"], overwrite=opts["overwrite"]
+    )
+    click.echo(
+        f"\n{result['text']}\nwritten: {Path(out) / 'ablation.md'}, {Path(out) / 'ablation.json'}"
+    )

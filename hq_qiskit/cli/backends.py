@@ -16,8 +16,12 @@ def _budget(shots: int, precision: float) -> str:
 
 
 @click.command("backends")
-@click.option("--backends-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A backends.toml to read instead of the default one.")
+@click.option(
+    "--backends-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A backends.toml to read instead of the default one.",
+)
 def backends(backends_file: Path | None) -> None:
     """List the execution targets that --backend accepts, from backends.toml.
 
@@ -34,8 +38,18 @@ def backends(backends_file: Path | None) -> None:
         device = b.device or "-"
         if b.kind == "runtime" and b.local:
             device = f"{device} (local mode)"
-        rows.append((b.name, b.kind, b.noise or "ideal", device, _budget(b.shots, b.precision),
-                     str(b.optimization_level), b.layout, ",".join(b.mitigation) or "-"))
+        rows.append(
+            (
+                b.name,
+                b.kind,
+                b.noise or "ideal",
+                device,
+                _budget(b.shots, b.precision),
+                str(b.optimization_level),
+                b.layout,
+                ",".join(b.mitigation) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

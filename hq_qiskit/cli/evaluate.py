@@ -13,14 +13,25 @@ from hq_qiskit.training.runner import evaluate_run
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @data_option
-@click.option("--split", type=click.Choice(["val", "test", "train"]), default="val",
-              show_default=True, help="Split of the data folder to score.")
+@click.option(
+    "--split",
+    type=click.Choice(["val", "test", "train"]),
+    default="val",
+    show_default=True,
+    help="Split of the data folder to score.",
+)
 @engine_option
-@click.option("--checkpoint", type=click.Choice(["best.pt", "last.pt"]), default="best.pt",
-              show_default=True, help="Which checkpoint of the run to score.")
+@click.option(
+    "--checkpoint",
+    type=click.Choice(["best.pt", "last.pt"]),
+    default="best.pt",
+    show_default=True,
+    help="Which checkpoint of the run to score.",
+)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
-def evaluate(run_dir: Path, data: Path | None, split: str, engine: str | None,
-             checkpoint: str, device: str) -> None:
+def evaluate(
+    run_dir: Path, data: Path | None, split: str, engine: str | None, checkpoint: str, device: str
+) -> None:
     """Rebuild a run's model from config.json + best.pt, score it, write evaluation.json.
 
     \b
@@ -29,9 +40,18 @@ def evaluate(run_dir: Path, data: Path | None, split: str, engine: str | None,
       hq-qiskit evaluate runs/hq-unet-aer-0 --split test
       hq-qiskit evaluate runs/hq-unet-aer-0 --data /data/landcoverai --split test
     """
-    result = evaluate_run(run_dir, data=data, split=split, engine=engine, device=device,
-                          checkpoint=checkpoint, echo=click.echo)
-    click.echo(f"{result['run']} ({checkpoint}) on {result['data']} / {split}: "
-               f"{result['tiles']} tiles, {result['patches']} patches")
+    result = evaluate_run(
+        run_dir,
+        data=data,
+        split=split,
+        engine=engine,
+        device=device,
+        checkpoint=checkpoint,
+        echo=click.echo,
+    )
+    click.echo(
+        f"{result['run']} ({checkpoint}) on {result['data']} / {split}: "
+        f"{result['tiles']} tiles, {result['patches']} patches"
+    )
     click.echo(result["text"])
     click.echo(f"wrote {Path(result['run']) / 'evaluation.json'}")

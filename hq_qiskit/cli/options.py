@@ -26,30 +26,42 @@ def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 
 backend_option = click.option(
-    "--backend", default="aer", show_default=True, metavar="NAME",
+    "--backend",
+    default="aer",
+    show_default=True,
+    metavar="NAME",
     help="Execution target from backends.toml (see `hq-qiskit backends`); 'aer' is the ideal "
     "exact simulator.",
 )
 
 engine_option = click.option(
-    "--engine", type=click.Choice(ENGINES), default=None,
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=None,
     help="How quantum blocks run: 'fast' (exact in-process torch engine, the default) or "
     "'qiskit' (stock EstimatorQNN + TorchConnector on Aer; minutes per sample, for 1-2 sample "
     "smoke runs only).",
 )
 
 data_option = click.option(
-    "--data", default=None, metavar="DIR", callback=_check_data,
+    "--data",
+    default=None,
+    metavar="DIR",
+    callback=_check_data,
     help="Dataset folder (LandCover.ai or LoveDA layout). Default: the built-in LoveDA sample.",
 )
 
 seed_option = click.option(
-    "--seed", type=int, default=0, show_default=True,
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
     help="Seed for weights, circuit angles and patch sampling.",
 )
 
 overwrite_option = click.option(
-    "--overwrite", is_flag=True,
+    "--overwrite",
+    is_flag=True,
     help="Replace an existing run folder given by --out (only a folder with config.json).",
 )
 backbone_option = click.option(

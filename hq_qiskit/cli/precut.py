@@ -10,8 +10,11 @@ import click
 @click.command("precut")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dst", type=click.Path(path_type=Path))
-@click.option("--overwrite", is_flag=True,
-              help="Write into an existing non-empty DST, replacing files of the same name.")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into an existing non-empty DST, replacing files of the same name.",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def precut(src: Path, dst: Path, overwrite: bool, no_progress: bool) -> None:
     """Cut every full 512-px tile of a LandCover.ai tree (SRC) into lossless PNGs under DST.

@@ -10,20 +10,47 @@ from hq_qiskit.circuits import BLOCKS
 
 
 @click.command("report")
-@click.option("--backend", "names", multiple=True, metavar="NAME",
-              help="Entry of backends.toml (repeatable). Default: every entry with a device "
-              "or noise model, one report per distinct device.")
-@click.option("--backends-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A backends.toml to read instead of the default one.")
-@click.option("--block", "blocks", multiple=True, type=click.Choice(sorted(BLOCKS)),
-              help="Quantum block to transpile (repeatable). Default: all four.")
-@click.option("--levels", default="0,1,2,3", show_default=True,
-              help="Preset optimisation levels, comma-separated.")
-@click.option("--seeds", type=click.IntRange(1, 50), default=3, show_default=True,
-              help="Transpiler seeds per level (0 .. N-1).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("reports"), show_default=True,
-              help="Folder for transpile_report.{md,json,png}.")
+@click.option(
+    "--backend",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Entry of backends.toml (repeatable). Default: every entry with a device "
+    "or noise model, one report per distinct device.",
+)
+@click.option(
+    "--backends-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A backends.toml to read instead of the default one.",
+)
+@click.option(
+    "--block",
+    "blocks",
+    multiple=True,
+    type=click.Choice(sorted(BLOCKS)),
+    help="Quantum block to transpile (repeatable). Default: all four.",
+)
+@click.option(
+    "--levels",
+    default="0,1,2,3",
+    show_default=True,
+    help="Preset optimisation levels, comma-separated.",
+)
+@click.option(
+    "--seeds",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="Transpiler seeds per level (0 .. N-1).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder for transpile_report.{md,json,png}.",
+)
 def report(names, backends_file, blocks, levels, seeds, out) -> None:
     """Transpile every quantum block for a device at levels 0-3 and report its cost.
 
@@ -57,15 +84,20 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
         raise ConfigError(f"--levels {levels!r} is not a comma-separated list of 0..3") from None
     if not level_list or any(v not in (0, 1, 2, 3) for v in level_list):
         raise ConfigError(f"--levels {levels!r}: levels must be among 0, 1, 2, 3")
-    entries = ([get_backend(n, backends_file) for n in names] if names
-               else [b for b in load_backends(backends_file).values() if b.noise is not None])
+    entries = (
+        [get_backend(n, backends_file) for n in names]
+        if names
+        else [b for b in load_backends(backends_file).values() if b.noise is not None]
+    )
     if not entries:
         raise ConfigError("no backend with a device or noise model to report on; pass --backend")
     rows, done = [], set()
     for b in entries:
         if b.noise is None:
-            raise ConfigError(f"backend {b.name!r} is an ideal simulator: it has no device to "
-                              "transpile for; choose e.g. ibm_brisbane or aer-noisy-brisbane")
+            raise ConfigError(
+                f"backend {b.name!r} is an ideal simulator: it has no device to "
+                "transpile for; choose e.g. ibm_brisbane or aer-noisy-brisbane"
+            )
         if b.kind == "runtime":
             where = resolve(b)
             device, target = where.backend, where.backend.target
@@ -80,9 +112,14 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
             continue
         done.add(label)
         del device
-        rows += transpile_rows(target, label, blocks=blocks or tuple(BLOCKS), levels=level_list,
-                               seeds=tuple(range(seeds)),
-                               noise_aware_level=max(level_list))
+        rows += transpile_rows(
+            target,
+            label,
+            blocks=blocks or tuple(BLOCKS),
+            levels=level_list,
+            seeds=tuple(range(seeds)),
+            noise_aware_level=max(level_list),
+        )
     markdown = to_markdown(rows)
     write_atomic(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
     write_atomic(out / "transpile_report.json", to_json(rows))

@@ -20,49 +20,100 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     names = tuple(t.strip().lower() for t in text.split(",") if t.strip())
     unknown = [n for n in names if n not in MITIGATIONS]
     if unknown:
-        raise ConfigError(f"--mitigation {text!r}: unknown {', '.join(unknown)}; accepted: none "
-                          f"or a comma list of {', '.join(MITIGATIONS)}")
+        raise ConfigError(
+            f"--mitigation {text!r}: unknown {', '.join(unknown)}; accepted: none "
+            f"or a comma list of {', '.join(MITIGATIONS)}"
+        )
     return names
 
 
 @click.command("run")
-@click.argument("checkpoint", metavar="RUN_DIR_OR_CHECKPOINT",
-                type=click.Path(exists=True, path_type=Path))
-@click.option("--backend", required=True, metavar="NAME",
-              help="Runtime entry of backends.toml: a device (ibm_fez, ibm_torino, ...) or a "
-              "fake_* twin. Without IBM credentials a device runs on its fake twin in local "
-              "testing mode, said in the output.")
+@click.argument(
+    "checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", type=click.Path(exists=True, path_type=Path)
+)
+@click.option(
+    "--backend",
+    required=True,
+    metavar="NAME",
+    help="Runtime entry of backends.toml: a device (ibm_fez, ibm_torino, ...) or a "
+    "fake_* twin. Without IBM credentials a device runs on its fake twin in local "
+    "testing mode, said in the output.",
+)
 @data_option
-@click.option("--split", type=click.Choice(["train", "val", "test"]), default="val",
-              show_default=True)
-@click.option("--tiles", type=int, default=1, show_default=True,
-              help="First N tiles of the split.")
-@click.option("--patches", type=int, default=None,
-              help="Patches per tile, evenly spaced over its grid. [default: all]")
-@click.option("--shots", type=int, default=None,
-              help="Shots per circuit. [default: the entry's]")
-@click.option("--precision", type=float, default=None,
-              help="Target standard error per value when --shots is 0. [default: the entry's]")
-@click.option("--mitigation", default=None, metavar="LIST",
-              help="none or a comma list of trex, zne, twirling, dd (real devices only). "
-              "[default: the entry's]")
-@click.option("--ideal-simulator", is_flag=True,
-              help="Local testing mode on a noiseless AerSimulator with the device's target "
-              "(checks layouts and plumbing cheaply).")
-@click.option("--device-only", is_flag=True,
-              help="Fail instead of falling back to local testing mode without credentials.")
-@click.option("--resume", is_flag=True,
-              help="Reuse the values or finished device jobs recorded in --out/jobs.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="Output folder. [default: <run folder>/hardware-<backend>]")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Simulator seed in local testing mode.")
-@click.option("--batch-size", type=int, default=16, show_default=True,
-              help="Patches per classical forward call.")
-def run(checkpoint: Path, backend: str, data: Path | None, split: str, tiles: int,
-        patches: int | None, shots: int | None, precision: float | None, mitigation: str | None,
-        ideal_simulator: bool, device_only: bool, resume: bool, out: Path | None, seed: int,
-        batch_size: int) -> None:
+@click.option(
+    "--split", type=click.Choice(["train", "val", "test"]), default="val", show_default=True
+)
+@click.option("--tiles", type=int, default=1, show_default=True, help="First N tiles of the split.")
+@click.option(
+    "--patches",
+    type=int,
+    default=None,
+    help="Patches per tile, evenly spaced over its grid. [default: all]",
+)
+@click.option("--shots", type=int, default=None, help="Shots per circuit. [default: the entry's]")
+@click.option(
+    "--precision",
+    type=float,
+    default=None,
+    help="Target standard error per value when --shots is 0. [default: the entry's]",
+)
+@click.option(
+    "--mitigation",
+    default=None,
+    metavar="LIST",
+    help="none or a comma list of trex, zne, twirling, dd (real devices only). "
+    "[default: the entry's]",
+)
+@click.option(
+    "--ideal-simulator",
+    is_flag=True,
+    help="Local testing mode on a noiseless AerSimulator with the device's target "
+    "(checks layouts and plumbing cheaply).",
+)
+@click.option(
+    "--device-only",
+    is_flag=True,
+    help="Fail instead of falling back to local testing mode without credentials.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Reuse the values or finished device jobs recorded in --out/jobs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Output folder. [default: <run folder>/hardware-<backend>]",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Simulator seed in local testing mode."
+)
+@click.option(
+    "--batch-size",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Patches per classical forward call.",
+)
+def run(
+    checkpoint: Path,
+    backend: str,
+    data: Path | None,
+    split: str,
+    tiles: int,
+    patches: int | None,
+    shots: int | None,
+    precision: float | None,
+    mitigation: str | None,
+    ideal_simulator: bool,
+    device_only: bool,
+    resume: bool,
+    out: Path | None,
+    seed: int,
+    batch_size: int,
+) -> None:
     """Run a trained model with every quantum block on IBM Runtime and compare with ideal.
 
     \b
@@ -90,9 +141,17 @@ def run(checkpoint: Path, backend: str, data: Path | None, split: str, tiles: in
     if out is None:
         run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
         out = run_dir / f"hardware-{entry.name}"
-    opts = RunOptions(shots=shots, precision=precision, tiles=tiles, patches=patches,
-                      split=split, data=str(data) if data is not None else None, resume=resume,
-                      seed=seed, batch_size=batch_size)
+    opts = RunOptions(
+        shots=shots,
+        precision=precision,
+        tiles=tiles,
+        patches=patches,
+        split=split,
+        data=str(data) if data is not None else None,
+        resume=resume,
+        seed=seed,
+        batch_size=batch_size,
+    )
     result = run_inference(checkpoint, entry, target, out, opts, echo=click.echo)
     from hq_qiskit.hardware.inference import RESULT_MD, markdown
 

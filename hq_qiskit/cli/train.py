@@ -27,32 +27,78 @@ _HQ = {k: p.default for k, p in inspect.signature(MODELS["hq-unet"]).parameters.
 
 # Options that belong to the model: passed to MODELS[--model] when its constructor accepts them
 # (None = the model's own default). A model adds its flags here and to the decorators below.
-MODEL_OPTIONS = ("bottleneck", "width", "depth", "patch_px", "qcnn_layers", "engine",
-                 "use_dmcaf", "use_qskip", "use_qmoe", "backbone", "feature_cache")
+MODEL_OPTIONS = (
+    "bottleneck",
+    "width",
+    "depth",
+    "patch_px",
+    "qcnn_layers",
+    "engine",
+    "use_dmcaf",
+    "use_qskip",
+    "use_qmoe",
+    "backbone",
+    "feature_cache",
+)
 # Options --resume may change; every other setting comes from the run's config.json.
 RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 
 
 @click.command("train")
-@click.option("--model", type=click.Choice(sorted(MODELS)), default="hq-unet", show_default=True,
-              help="Network to train.")
-@click.option("--bottleneck", type=click.Choice(BOTTLENECKS), default=None,
-              help="HQ-UNet bottleneck: 'quantum' (enrichment QCNN, default) or 'classical' "
-              "(Linear 48->32 + tanh twin: same encoder, decoder and training).")
-@click.option("--width", type=int, default=None,
-              help=f"Stem channels; stage i has width*2**i. [hq-unet: {_HQ['width']}]")
-@click.option("--depth", type=int, default=None,
-              help=f"Down/Up blocks. [hq-unet: {_HQ['depth']}]")
-@click.option("--patch-px", type=int, default=None,
-              help=f"Patch side in pixels. [hq-unet: {_HQ['patch_px']}]")
-@click.option("--qcnn-layers", type=int, default=None,
-              help=f"Repetitions of the QCNN filter pass. [hq-unet: {_HQ['qcnn_layers']}]")
-@click.option("--no-dmcaf", "use_dmcaf", is_flag=True, flag_value=False, default=None,
-              help="HQF-Net ablation: no DINOv3 guidance (DMCAF off; no backbone needed).")
-@click.option("--no-qskip", "use_qskip", is_flag=True, flag_value=False, default=None,
-              help="HQF-Net ablation: plain skips instead of the quantum skip gates.")
-@click.option("--no-qmoe", "use_qmoe", is_flag=True, flag_value=False, default=None,
-              help="HQF-Net ablation: no quantum mixture-of-experts bottleneck.")
+@click.option(
+    "--model",
+    type=click.Choice(sorted(MODELS)),
+    default="hq-unet",
+    show_default=True,
+    help="Network to train.",
+)
+@click.option(
+    "--bottleneck",
+    type=click.Choice(BOTTLENECKS),
+    default=None,
+    help="HQ-UNet bottleneck: 'quantum' (enrichment QCNN, default) or 'classical' "
+    "(Linear 48->32 + tanh twin: same encoder, decoder and training).",
+)
+@click.option(
+    "--width",
+    type=int,
+    default=None,
+    help=f"Stem channels; stage i has width*2**i. [hq-unet: {_HQ['width']}]",
+)
+@click.option("--depth", type=int, default=None, help=f"Down/Up blocks. [hq-unet: {_HQ['depth']}]")
+@click.option(
+    "--patch-px", type=int, default=None, help=f"Patch side in pixels. [hq-unet: {_HQ['patch_px']}]"
+)
+@click.option(
+    "--qcnn-layers",
+    type=int,
+    default=None,
+    help=f"Repetitions of the QCNN filter pass. [hq-unet: {_HQ['qcnn_layers']}]",
+)
+@click.option(
+    "--no-dmcaf",
+    "use_dmcaf",
+    is_flag=True,
+    flag_value=False,
+    default=None,
+    help="HQF-Net ablation: no DINOv3 guidance (DMCAF off; no backbone needed).",
+)
+@click.option(
+    "--no-qskip",
+    "use_qskip",
+    is_flag=True,
+    flag_value=False,
+    default=None,
+    help="HQF-Net ablation: plain skips instead of the quantum skip gates.",
+)
+@click.option(
+    "--no-qmoe",
+    "use_qmoe",
+    is_flag=True,
+    flag_value=False,
+    default=None,
+    help="HQF-Net ablation: no quantum mixture-of-experts bottleneck.",
+)
 @backbone_option
 @feature_cache_option
 @backend_option
@@ -60,36 +106,88 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @data_option
 @seed_option
 @click.option("--epochs", type=int, default=_D.epochs, show_default=True)
-@click.option("--patches-per-epoch", type=int, default=_D.patches_per_epoch, show_default=True,
-              help="Random training patches drawn per epoch (flips and 90-degree turns).")
+@click.option(
+    "--patches-per-epoch",
+    type=int,
+    default=_D.patches_per_epoch,
+    show_default=True,
+    help="Random training patches drawn per epoch (flips and 90-degree turns).",
+)
 @click.option("--batch-size", type=int, default=_D.batch_size, show_default=True)
-@click.option("--lr", type=float, default=_D.lr, show_default=True,
-              help="AdamW peak learning rate.")
-@click.option("--weight-decay", type=float, default=_D.weight_decay, show_default=True,
-              help="AdamW weight decay of conv/linear weights (not biases, norms, angles).")
-@click.option("--warmup-steps", type=int, default=_D.warmup_steps, show_default=True,
-              help="Linear warm-up steps before the cosine decay.")
-@click.option("--min-lr-ratio", type=float, default=_D.min_lr_ratio, show_default=True,
-              help="Final learning rate as a fraction of --lr.")
-@click.option("--class-weights", default=_D.class_weights, show_default=True,
-              help="Cross-entropy class weights: none, balanced (from training masks) or one "
-              "number per class, e.g. 1,2,1,1,3.")
-@click.option("--val-stride-px", type=int, default=None,
-              help="Stride of the validation patch grid. [default: the patch side]")
-@click.option("--aer-check-samples", type=int, default=_D.aer_check_samples, show_default=True,
-              help="Patches whose quantum outputs are checked against exact Aer at start and end "
-              "(0: off).")
-@click.option("--device", default=_D.device, show_default=True,
-              help="cpu, cuda, cuda:N or auto.")
-@click.option("--workers", type=int, default=_D.workers, show_default=True,
-              help="DataLoader worker processes.")
-@click.option("--out", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="Run folder. Default: runs/<model>-<backend>-<n>.")
-@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"),
-              show_default=True, help="Parent of the default run folders.")
+@click.option(
+    "--lr", type=float, default=_D.lr, show_default=True, help="AdamW peak learning rate."
+)
+@click.option(
+    "--weight-decay",
+    type=float,
+    default=_D.weight_decay,
+    show_default=True,
+    help="AdamW weight decay of conv/linear weights (not biases, norms, angles).",
+)
+@click.option(
+    "--warmup-steps",
+    type=int,
+    default=_D.warmup_steps,
+    show_default=True,
+    help="Linear warm-up steps before the cosine decay.",
+)
+@click.option(
+    "--min-lr-ratio",
+    type=float,
+    default=_D.min_lr_ratio,
+    show_default=True,
+    help="Final learning rate as a fraction of --lr.",
+)
+@click.option(
+    "--class-weights",
+    default=_D.class_weights,
+    show_default=True,
+    help="Cross-entropy class weights: none, balanced (from training masks) or one "
+    "number per class, e.g. 1,2,1,1,3.",
+)
+@click.option(
+    "--val-stride-px",
+    type=int,
+    default=None,
+    help="Stride of the validation patch grid. [default: the patch side]",
+)
+@click.option(
+    "--aer-check-samples",
+    type=int,
+    default=_D.aer_check_samples,
+    show_default=True,
+    help="Patches whose quantum outputs are checked against exact Aer at start and end (0: off).",
+)
+@click.option("--device", default=_D.device, show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option(
+    "--workers",
+    type=int,
+    default=_D.workers,
+    show_default=True,
+    help="DataLoader worker processes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Run folder. Default: runs/<model>-<backend>-<n>.",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Parent of the default run folders.",
+)
 @overwrite_option
-@click.option("--resume", type=click.Path(path_type=Path), default=None, metavar="RUN_DIR",
-              help="Continue a run from its last.pt (with --epochs to train longer).")
+@click.option(
+    "--resume",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="RUN_DIR",
+    help="Continue a run from its last.pt (with --epochs to train longer).",
+)
 @click.pass_context
 def train(ctx: click.Context, **opts) -> None:
     """Train HQ-UNet (or another --model) and end with a validation report.
@@ -100,6 +198,7 @@ def train(ctx: click.Context, **opts) -> None:
       hq-qiskit train --bottleneck classical --epochs 20 --data /data/landcoverai
       hq-qiskit train --resume runs/hq-unet-aer-0 --epochs 12
     """
+
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
@@ -116,16 +215,34 @@ def train(ctx: click.Context, **opts) -> None:
     else:
         model_opts = {k: opts[k] for k in MODEL_OPTIONS}
         cfg = TrainConfig(
-            model=opts["model"], model_options=model_opts, backend=opts["backend"],
+            model=opts["model"],
+            model_options=model_opts,
+            backend=opts["backend"],
             data=str(opts["data"]) if opts["data"] is not None else None,
-            **{k: opts[k] for k in (
-                "epochs", "patches_per_epoch", "batch_size", "lr", "weight_decay",
-                "warmup_steps", "min_lr_ratio", "class_weights", "seed", "device",
-                "val_stride_px", "aer_check_samples", "workers",
-            )},
+            **{
+                k: opts[k]
+                for k in (
+                    "epochs",
+                    "patches_per_epoch",
+                    "batch_size",
+                    "lr",
+                    "weight_decay",
+                    "warmup_steps",
+                    "min_lr_ratio",
+                    "class_weights",
+                    "seed",
+                    "device",
+                    "val_stride_px",
+                    "aer_check_samples",
+                    "workers",
+                )
+            },
         )
         run, report = start_training(
-            cfg, opts["out"], runs_root=opts["runs_dir"], overwrite=opts["overwrite"],
+            cfg,
+            opts["out"],
+            runs_root=opts["runs_dir"],
+            overwrite=opts["overwrite"],
             echo=click.echo,
         )
     if report:

@@ -171,9 +171,7 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
         raise ConfigError(f"{where} must be a table of keys; accepted keys: {', '.join(_SCHEMA)}")
     for key, value in table.items():
         if key not in _SCHEMA:
-            raise ConfigError(
-                f"{where} unknown key {key!r}; accepted: {', '.join(_SCHEMA)}"
-            )
+            raise ConfigError(f"{where} unknown key {key!r}; accepted: {', '.join(_SCHEMA)}")
         _check(where, key, value)
     if "kind" not in table:
         raise ConfigError(f"{where} missing key 'kind'; accepted: {_SCHEMA['kind'][1]}")
@@ -185,18 +183,23 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
     backend = Backend(name=name, **values)
     if backend.kind == "runtime":
         if backend.noise is None:
-            raise ConfigError(f"{where} a runtime entry needs key 'noise' (its fake twin, e.g. "
-                              "'FakeFez') for local testing mode and reports")
+            raise ConfigError(
+                f"{where} a runtime entry needs key 'noise' (its fake twin, e.g. "
+                "'FakeFez') for local testing mode and reports"
+            )
         if backend.device is None and not backend.local:
-            raise ConfigError(f"{where} a runtime entry needs key 'device' (e.g. 'ibm_fez') "
-                              "or local = true")
+            raise ConfigError(
+                f"{where} a runtime entry needs key 'device' (e.g. 'ibm_fez') or local = true"
+            )
         if backend.shots == 0 and backend.precision == 0:
             raise ConfigError(f"{where} a runtime entry needs shots > 0 or precision > 0")
     else:
         for key in ("device", "local", "mitigation", "mode"):
             if key in table:
-                raise ConfigError(f"{where} key {key!r} applies to kind 'runtime' only; "
-                                  "remove it or set kind = 'runtime'")
+                raise ConfigError(
+                    f"{where} key {key!r} applies to kind 'runtime' only; "
+                    "remove it or set kind = 'runtime'"
+                )
     return backend
 
 
@@ -216,8 +219,9 @@ def load_backends(path: str | Path | None = None) -> dict[str, Backend]:
     """Read and validate every entry of a backends file; name -> Backend, in file order."""
     path = Path(path) if path is not None else default_path()
     if not path.is_file():
-        raise ConfigError(f"backends file {path} not found; pass an existing backends.toml "
-                          f"or unset {ENV_VAR}")
+        raise ConfigError(
+            f"backends file {path} not found; pass an existing backends.toml or unset {ENV_VAR}"
+        )
     return dict(_load(path.resolve(), path.stat().st_mtime_ns))
 
 
@@ -226,8 +230,9 @@ def get_backend(name: str, path: str | Path | None = None) -> Backend:
     backends = load_backends(path)
     if name not in backends:
         file = Path(path) if path is not None else default_path()
-        raise ConfigError(f"unknown backend {name!r} in {file}; choose one of "
-                          f"{', '.join(sorted(backends))}")
+        raise ConfigError(
+            f"unknown backend {name!r} in {file}; choose one of {', '.join(sorted(backends))}"
+        )
     return backends[name]
 
 

@@ -63,8 +63,10 @@ def resolve_checkpoint(path: Path) -> Path:
         for name in ("best.pt", "last.pt"):
             if (path / name).is_file():
                 return path / name
-        raise CheckpointError(f"{path}: no best.pt or last.pt in this folder; give a run folder "
-                              "written by hq-qiskit train, or a .pt checkpoint")
+        raise CheckpointError(
+            f"{path}: no best.pt or last.pt in this folder; give a run folder "
+            "written by hq-qiskit train, or a .pt checkpoint"
+        )
     return path
 
 
@@ -80,7 +82,7 @@ def _ideal_state(state: dict[str, Tensor], prefixes: Sequence[str]) -> dict[str,
             if key in (f"{p}.damping", f"{p}.offset"):
                 break
             if key.startswith(f"{p}.inner."):
-                out[f"{p}.{key[len(p) + 7:]}"] = value
+                out[f"{p}.{key[len(p) + 7 :]}"] = value
                 break
         else:
             out[key] = value
@@ -103,9 +105,11 @@ def load_ideal_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
     model = build_model(config["model"], options)
     blocks = getattr(model, "quantum_blocks", list)()
     if not blocks:
-        raise CheckpointError(f"{path}: model {config['model']!r} with options {options} has no "
-                              "quantum blocks; hq-qiskit run needs a quantum model (not "
-                              "--bottleneck classical)")
+        raise CheckpointError(
+            f"{path}: model {config['model']!r} with options {options} has no "
+            "quantum blocks; hq-qiskit run needs a quantum model (not "
+            "--bottleneck classical)"
+        )
     names = {id(m): n for n, m in model.named_modules()}
     weights = _ideal_state(state["model"], [names[id(m)] for _, m in blocks])
     try:
@@ -119,8 +123,10 @@ def load_ideal_model(path: Path) -> tuple[nn.Module, dict[str, Any]]:
         ) from None
     for block, module in blocks:
         if module.weight.numel() != block.n_weights:  # pragma: no cover - connect guarantees it
-            raise CheckpointError(f"{path}: block {block.name} has {block.n_weights} angles, "
-                                  f"the module {module.weight.numel()}")
+            raise CheckpointError(
+                f"{path}: block {block.name} has {block.n_weights} angles, "
+                f"the module {module.weight.numel()}"
+            )
     return model.eval(), config
 
 
@@ -159,10 +165,12 @@ class BlockTap(nn.Module):
         if self.first is None:
             self.first, self.clock[0] = self.clock[0], self.clock[0] + 1
         if self.replay is not None:
-            rows = self.replay[self.pos:self.pos + x.shape[0]]  # (B, n_obs)
+            rows = self.replay[self.pos : self.pos + x.shape[0]]  # (B, n_obs)
             if rows.shape[0] != x.shape[0]:
-                raise RuntimeError(f"{self.block.name}: replay has {self.replay.shape[0]} rows,"
-                                   " fewer than the forward calls ask for")
+                raise RuntimeError(
+                    f"{self.block.name}: replay has {self.replay.shape[0]} rows,"
+                    " fewer than the forward calls ask for"
+                )
             self.pos += x.shape[0]
             return rows.to(dtype=x.dtype, device=x.device)
         y = self.inner(x)  # (B, n_obs)
@@ -177,8 +185,12 @@ def _install_taps(model: nn.Module) -> list[BlockTap]:
     taps, clock = [], [0]
     for block, module in model.quantum_blocks():
         tap = BlockTap(module, block, clock)
-        slots = [(parent, name) for parent in model.modules()
-                 for name, child in parent.named_children() if child is module]
+        slots = [
+            (parent, name)
+            for parent in model.modules()
+            for name, child in parent.named_children()
+            if child is module
+        ]
         for parent, name in slots:  # found first, replaced after: the tap holds the module too
             setattr(parent, name, tap)
         taps.append(tap)
@@ -206,8 +218,9 @@ class Patches:
     split_tiles: int
 
 
-def select_patches(config: dict[str, Any], data: str | None, split: str, n_tiles: int,
-                   n_patches: int | None) -> Patches:
+def select_patches(
+    config: dict[str, Any], data: str | None, split: str, n_tiles: int, n_patches: int | None
+) -> Patches:
     """The first ``n_tiles`` tiles of a split, cut into the model's patch grid.
 
     Args:
@@ -224,8 +237,10 @@ def select_patches(config: dict[str, Any], data: str | None, split: str, n_tiles
     if len(tiles) == 0:
         raise DataError(f"{where}: the {split} split has no tiles; choose another --split")
     if list(tiles.classes) != list(config["class_names"]):
-        raise DataError(f"{where}: classes {list(tiles.classes)} differ from the run's "
-                        f"{config['class_names']}; give the dataset the model was trained on")
+        raise DataError(
+            f"{where}: classes {list(tiles.classes)} differ from the run's "
+            f"{config['class_names']}; give the dataset the model was trained on"
+        )
     if n_tiles < 1 or (n_patches is not None and n_patches < 1):
         raise ConfigError("--tiles and --patches must be >= 1")
     patch_px = int(config["model_options"]["patch_px"])
@@ -278,14 +293,24 @@ def isa_block(block: QuantumBlock, backend: Backend, target: RuntimeTarget) -> M
     from hq_qiskit.quantum.noise import circuit_key
 
     device = target.backend
-    key = (circuit_key(block), tuple(p.uuid for p in block.circuit.parameters),
-           getattr(device, "name", "?"), device.num_qubits, backend.optimization_level,
-           backend.layout, backend.seed_transpiler)
+    key = (
+        circuit_key(block),
+        tuple(p.uuid for p in block.circuit.parameters),
+        getattr(device, "name", "?"),
+        device.num_qubits,
+        backend.optimization_level,
+        backend.layout,
+        backend.seed_transpiler,
+    )
     if key not in _ISA:
         _ISA[key] = transpile_block(
-            block.circuit, block.observables, device.target,
-            optimization_level=backend.optimization_level, seed=backend.seed_transpiler,
-            strategy=backend.layout)
+            block.circuit,
+            block.observables,
+            device.target,
+            optimization_level=backend.optimization_level,
+            seed=backend.seed_transpiler,
+            strategy=backend.layout,
+        )
     return _ISA[key]
 
 
@@ -320,8 +345,13 @@ def shots_per_circuit(opts: RunOptions) -> int:
     return opts.shots if opts.shots else math.ceil(1.0 / opts.precision**2)
 
 
-def cost_rows(blocks: list[dict[str, Any]], mapped: list[MappedCircuit], target: RuntimeTarget,
-              samples: dict[str, int], shots: int) -> dict[str, dict[str, float]]:
+def cost_rows(
+    blocks: list[dict[str, Any]],
+    mapped: list[MappedCircuit],
+    target: RuntimeTarget,
+    samples: dict[str, int],
+    shots: int,
+) -> dict[str, dict[str, float]]:
     """QPU cost lower bounds for each scope (name -> samples): circuits, shots, seconds.
 
     One sub-job per block per scope; IBM's baseline of 2 s per sub-job plus
@@ -330,10 +360,16 @@ def cost_rows(blocks: list[dict[str, Any]], mapped: list[MappedCircuit], target:
     rows = {}
     for scope, n in samples.items():
         circuits = sum(n * b["groups"] for b in blocks)
-        seconds = sum(qpu_seconds_estimate(m, target.backend.target, n * b["groups"], shots)
-                      for b, m in zip(blocks, mapped, strict=True))
-        rows[scope] = {"samples": n, "circuits": circuits, "shots": circuits * shots,
-                       "seconds_lower_bound": seconds}
+        seconds = sum(
+            qpu_seconds_estimate(m, target.backend.target, n * b["groups"], shots)
+            for b, m in zip(blocks, mapped, strict=True)
+        )
+        rows[scope] = {
+            "samples": n,
+            "circuits": circuits,
+            "shots": circuits * shots,
+            "seconds_lower_bound": seconds,
+        }
     return rows
 
 
@@ -364,14 +400,18 @@ def run_inference(
     patches = select_patches(config, opts.data, opts.split, opts.tiles, opts.patches)
     jobs = Path(out) / "jobs"
     if not opts.resume and jobs.is_dir() and any(jobs.iterdir()):
-        raise ConfigError(f"--out {out} already holds jobs of an earlier run; pass --resume to "
-                          "reuse their values, or choose another --out")
+        raise ConfigError(
+            f"--out {out} already holds jobs of an earlier run; pass --resume to "
+            "reuse their values, or choose another --out"
+        )
     taps = _install_taps(model)
     mapped = [isa_block(t.block, backend, target) for t in taps]  # CircuitError if too wide
     shots = shots_per_circuit(opts)
     echo(f"{target.note}")
-    echo(f"checkpoint {path}: {len(taps)} quantum block(s); {len(patches.ids)} patches of "
-         f"{len(patches.tiles)} tile(s) ({', '.join(patches.tiles)}), {shots} shots per circuit")
+    echo(
+        f"checkpoint {path}: {len(taps)} quantum block(s); {len(patches.ids)} patches of "
+        f"{len(patches.tiles)} tile(s) ({', '.join(patches.tiles)}), {shots} shots per circuit"
+    )
     loader = DataLoader(patches.dataset, batch_size=opts.batch_size)
 
     def run_pass(recording: BlockTap | None, desc: str) -> tuple[Tensor, Tensor]:
@@ -385,8 +425,9 @@ def run_inference(
     for tap in taps:
         tap.replay = None
     ideal_pred, masks = run_pass(None, "ideal")
-    order = sorted((i for i in range(len(taps)) if taps[i].first is not None),
-                   key=lambda i: taps[i].first)  # a block the forward never calls is skipped
+    order = sorted(
+        (i for i in range(len(taps)) if taps[i].first is not None), key=lambda i: taps[i].first
+    )  # a block the forward never calls is skipped
     block_rows: list[dict[str, Any]] = []
     for k, i in enumerate(order):
         tap = taps[i]
@@ -398,44 +439,84 @@ def run_inference(
         cols.update({p: np.full(len(x), w[j]) for j, p in enumerate(tap.block.weights)})
         values = parameter_array(mapped[i], cols)  # (N, 1, P)
         tag = f"{k:02d}-{tap.block.name}"
-        echo(f"block {tap.block.name}: one PUB of {len(x)} samples x {len(mapped[i].observables)}"
-             f" observables on {len(mapped[i].active_qubits)} physical qubits -> jobs/{tag}.json")
-        result = run_block(mapped[i], values, target, run_dir=Path(out), tag=tag, shots=opts.shots,
-                           precision=opts.precision, resume=opts.resume, seed=opts.seed,
-                           sample_ids=patches.ids)
+        echo(
+            f"block {tap.block.name}: one PUB of {len(x)} samples x {len(mapped[i].observables)}"
+            f" observables on {len(mapped[i].active_qubits)} physical qubits -> jobs/{tag}.json"
+        )
+        result = run_block(
+            mapped[i],
+            values,
+            target,
+            run_dir=Path(out),
+            tag=tag,
+            shots=opts.shots,
+            precision=opts.precision,
+            resume=opts.resume,
+            seed=opts.seed,
+            sample_ids=patches.ids,
+        )
         tap.replay = torch.from_numpy(result.evs)  # (N, n_obs)
         err = np.abs(result.evs - exact)  # (N, n_obs)
-        block_rows.append({
-            "block": tap.block.name, "tag": tag, "job_id": result.job_id,
-            "resumed": result.resumed, "samples": len(x), "observables": err.shape[1],
-            "groups": measurement_groups(tap.block.observables),
-            "active_qubits": len(mapped[i].active_qubits),
-            "layout": list(mapped[i].final_layout), "layout_strategy": mapped[i].strategy,
-            "mae_vs_exact": float(err.mean()), "max_abs_vs_exact": float(err.max()),
-            "mean_std_error": float(np.mean(result.stds)), "seconds": result.seconds,
-        })
+        block_rows.append(
+            {
+                "block": tap.block.name,
+                "tag": tag,
+                "job_id": result.job_id,
+                "resumed": result.resumed,
+                "samples": len(x),
+                "observables": err.shape[1],
+                "groups": measurement_groups(tap.block.observables),
+                "active_qubits": len(mapped[i].active_qubits),
+                "layout": list(mapped[i].final_layout),
+                "layout_strategy": mapped[i].strategy,
+                "mae_vs_exact": float(err.mean()),
+                "max_abs_vs_exact": float(err.max()),
+                "mean_std_error": float(np.mean(result.stds)),
+                "seconds": result.seconds,
+            }
+        )
     hw_pred, _ = run_pass(None, "hardware")
     classes, ignore = list(config["class_names"]), int(config.get("ignore_index", 255))
     ideal_scores = _scores(ideal_pred, masks, classes, ignore)
     hw_scores = _scores(hw_pred, masks, classes, ignore)
     ordered = [mapped[i] for i in order]
     result = {
-        "checkpoint": str(path), "model": config["model"], "backend": backend.name,
-        "device": getattr(target.backend, "name", "?"), "local": target.local,
-        "ideal_simulator": target.ideal, "note": target.note, "mode": target.mode,
+        "checkpoint": str(path),
+        "model": config["model"],
+        "backend": backend.name,
+        "device": getattr(target.backend, "name", "?"),
+        "local": target.local,
+        "ideal_simulator": target.ideal,
+        "note": target.note,
+        "mode": target.mode,
         "mitigation_requested": list(backend.mitigation),
-        "mitigation_applied": list(target.mitigation), "mitigated": bool(target.mitigation),
-        "shots": shots, "precision": opts.precision if not opts.shots else 1 / math.sqrt(shots),
-        "data": opts.data or config.get("data") or "built-in", "split": opts.split,
-        "tiles": patches.tiles, "samples": patches.ids, "blocks": block_rows,
+        "mitigation_applied": list(target.mitigation),
+        "mitigated": bool(target.mitigation),
+        "shots": shots,
+        "precision": opts.precision if not opts.shots else 1 / math.sqrt(shots),
+        "data": opts.data or config.get("data") or "built-in",
+        "split": opts.split,
+        "tiles": patches.tiles,
+        "samples": patches.ids,
+        "blocks": block_rows,
         "pixel_agreement": float((hw_pred == ideal_pred).double().mean()),
-        "miou_ideal": ideal_scores["miou"], "miou_hardware": hw_scores["miou"],
+        "miou_ideal": ideal_scores["miou"],
+        "miou_hardware": hw_scores["miou"],
         "miou_change": hw_scores["miou"] - ideal_scores["miou"],
-        "scores_ideal": ideal_scores, "scores_hardware": hw_scores,
-        "cost": cost_rows(block_rows, ordered, target, {
-            "this run": len(patches.ids), "per tile": patches.per_tile,
-            f"full input ({patches.split_tiles} tiles of split {opts.split})":
-                patches.per_tile * patches.split_tiles}, shots),
+        "scores_ideal": ideal_scores,
+        "scores_hardware": hw_scores,
+        "cost": cost_rows(
+            block_rows,
+            ordered,
+            target,
+            {
+                "this run": len(patches.ids),
+                "per tile": patches.per_tile,
+                f"full input ({patches.split_tiles} tiles of split {opts.split})": patches.per_tile
+                * patches.split_tiles,
+            },
+            shots,
+        ),
         "seconds": time.perf_counter() - start,
     }
     write_atomic(Path(out) / RESULT_JSON, json.dumps(result, indent=1, default=str))
@@ -447,35 +528,47 @@ def markdown(r: dict[str, Any]) -> str:
     """The result in words: where it ran, per-block errors, predictions, the QPU cost."""
     where = "local testing mode (simulated)" if r["local"] else "IBM Quantum device"
     lines = [
-        f"# hq-qiskit run: {r['model']} on {r['backend']}", "",
+        f"# hq-qiskit run: {r['model']} on {r['backend']}",
+        "",
         f"- checkpoint: `{r['checkpoint']}`",
         f"- executed on: {r['device']}, {where}; mode {r['mode']}",
         f"- {r['note']}",
         f"- mitigation requested: {', '.join(r['mitigation_requested']) or 'none'}; applied: "
         f"{', '.join(r['mitigation_applied']) or 'none (results are unmitigated)'}",
         f"- data: {r['data']}, split {r['split']}, tiles {', '.join(r['tiles'])}, "
-        f"{len(r['samples'])} patches; {r['shots']} shots per circuit", "",
+        f"{len(r['samples'])} patches; {r['shots']} shots per circuit",
+        "",
         "| block | samples | active qubits | MAE vs exact | max abs | mean std error | job |",
         "|---|---|---|---|---|---|---|",
     ]
     for b in r["blocks"]:
-        lines.append(f"| {b['block']} | {b['samples']} | {b['active_qubits']} | "
-                     f"{b['mae_vs_exact']:.4f} | {b['max_abs_vs_exact']:.4f} | "
-                     f"{b['mean_std_error']:.4f} | {b['job_id']}"
-                     f"{' (resumed)' if b['resumed'] else ''} |")
+        lines.append(
+            f"| {b['block']} | {b['samples']} | {b['active_qubits']} | "
+            f"{b['mae_vs_exact']:.4f} | {b['max_abs_vs_exact']:.4f} | "
+            f"{b['mean_std_error']:.4f} | {b['job_id']}"
+            f"{' (resumed)' if b['resumed'] else ''} |"
+        )
     lines += [
-        "", "| prediction | mIoU | OA |", "|---|---|---|",
+        "",
+        "| prediction | mIoU | OA |",
+        "|---|---|---|",
         f"| ideal (exact fast engine) | {r['miou_ideal']:.4f} | {r['scores_ideal']['oa']:.4f} |",
-        f"| hardware | {r['miou_hardware']:.4f} | {r['scores_hardware']['oa']:.4f} |", "",
+        f"| hardware | {r['miou_hardware']:.4f} | {r['scores_hardware']['oa']:.4f} |",
+        "",
         f"Pixel agreement hardware vs ideal: {100 * r['pixel_agreement']:.2f} %; mIoU change "
-        f"{r['miou_change']:+.4f}.", "",
+        f"{r['miou_change']:+.4f}.",
+        "",
         "QPU cost estimate (a lower bound: 2 s per sub-job + (rep_delay + circuit duration) x "
-        "shots; no queue, no compilation, no mitigation overhead):", "",
-        "| scope | samples | circuits | shots | seconds (lower bound) |", "|---|---|---|---|---|",
+        "shots; no queue, no compilation, no mitigation overhead):",
+        "",
+        "| scope | samples | circuits | shots | seconds (lower bound) |",
+        "|---|---|---|---|---|",
     ]
     for scope, c in r["cost"].items():
-        lines.append(f"| {scope} | {c['samples']} | {c['circuits']} | {c['shots']} | "
-                     f"{c['seconds_lower_bound']:.1f} |")
+        lines.append(
+            f"| {scope} | {c['samples']} | {c['circuits']} | {c['shots']} | "
+            f"{c['seconds_lower_bound']:.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

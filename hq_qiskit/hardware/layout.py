@@ -158,8 +158,10 @@ def candidate_regions(target: Target, n: int, keep: int = 8) -> list[tuple[int, 
         neighbours.setdefault(a, {})[b] = e
         neighbours.setdefault(b, {})[a] = e
     if n > target.num_qubits:
-        raise CircuitError(f"the circuit needs {n} qubits but the device has "
-                           f"{target.num_qubits}; choose a larger backend")
+        raise CircuitError(
+            f"the circuit needs {n} qubits but the device has "
+            f"{target.num_qubits}; choose a larger backend"
+        )
     seen: set[frozenset[int]] = set()
     scored: list[tuple[float, tuple[int, ...]]] = []
     for start in sorted(neighbours):
@@ -179,8 +181,11 @@ def candidate_regions(target: Target, n: int, keep: int = 8) -> list[tuple[int, 
         if len(region) < n or frozenset(region) in seen:
             continue
         seen.add(frozenset(region))
-        cost = sum(-math.log1p(-min(e, 0.999)) for (a, b), e in edges.items()
-                   if a in members and b in members)
+        cost = sum(
+            -math.log1p(-min(e, 0.999))
+            for (a, b), e in edges.items()
+            if a in members and b in members
+        )
         cost += sum(-math.log1p(-min(_readout(target, q), 0.999)) for q in region)
         scored.append((cost, tuple(sorted(region))))
     scored.sort()
@@ -215,8 +220,9 @@ def _run(pm, circuit: QuantumCircuit) -> tuple[QuantumCircuit, int]:
 
 
 def _preset(circuit, target, level, seed, initial_layout=None):
-    pm = generate_preset_pass_manager(optimization_level=level, target=target,
-                                      seed_transpiler=seed, initial_layout=initial_layout)
+    pm = generate_preset_pass_manager(
+        optimization_level=level, target=target, seed_transpiler=seed, initial_layout=initial_layout
+    )
     isa, swaps = _run(pm, circuit)
     initial, final = _permutation(isa, circuit.num_qubits)
     return isa, swaps, initial, final
@@ -259,17 +265,21 @@ def transpile_block(
         ConfigError: an unknown strategy.
     """
     if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown layout strategy {strategy!r}; choose one of "
-                          f"{', '.join(STRATEGIES)}")
+        raise ConfigError(
+            f"unknown layout strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
     n = circuit.num_qubits
     if n > target.num_qubits:
-        raise CircuitError(f"circuit {circuit.name!r} needs {n} qubits but the device has only "
-                           f"{target.num_qubits}; choose a larger backend")
+        raise CircuitError(
+            f"circuit {circuit.name!r} needs {n} qubits but the device has only "
+            f"{target.num_qubits}; choose a larger backend"
+        )
     width = target.num_qubits
     start = time.perf_counter()
     if strategy == "trivial":
-        isa, swaps, initial, final = _preset(circuit, target, optimization_level, seed,
-                                             initial_layout=list(range(n)))
+        isa, swaps, initial, final = _preset(
+            circuit, target, optimization_level, seed, initial_layout=list(range(n))
+        )
         best = (isa, swaps, initial, final, seed)
     else:
         isa, swaps, initial, final = _preset(circuit, target, optimization_level, seed)
@@ -287,8 +297,11 @@ def transpile_block(
                         best_esp = value
                         best = (full, sw, tuple(region[i] for i in ini), fin_phys, s)
             for s in range(seed, seed + seeds):  # never worse than a narrow preset result
-                p_isa, p_sw, p_ini, p_fin = (isa, swaps, initial, final) if s == seed else (
-                    _preset(circuit, target, optimization_level, s))
+                p_isa, p_sw, p_ini, p_fin = (
+                    (isa, swaps, initial, final)
+                    if s == seed
+                    else (_preset(circuit, target, optimization_level, s))
+                )
                 value = estimated_success_probability(p_isa, target, p_fin)
                 narrow = len(active_qubits(p_isa)) <= n
                 if best_esp < 0 or (narrow and value > best_esp):

@@ -33,13 +33,25 @@ from hq_qiskit.hardware.transpile_report import write_atomic
 log = logging.getLogger(__name__)
 
 TOKEN_VAR = "QISKIT_IBM_TOKEN"
-LOCAL_NOTE = ("local testing mode on {fake} (fake twin of {device}): noisy Aer simulation, "
-              "unmitigated (local mode ignores TREX, ZNE, twirling and DD)")
+LOCAL_NOTE = (
+    "local testing mode on {fake} (fake twin of {device}): noisy Aer simulation, "
+    "unmitigated (local mode ignores TREX, ZNE, twirling and DD)"
+)
 # IBM's documented baseline: about 2 s per sub-job plus (rep_delay + circuit) x executions.
 SUBJOB_OVERHEAD_S = 2.0
 # devices IBM has taken out of service: with credentials they get a plain "retired" error
-RETIRED = ("ibm_brisbane", "ibm_kyiv", "ibm_sherbrooke", "ibm_osaka", "ibm_kyoto", "ibm_nazca",
-           "ibm_cusco", "ibm_quebec", "ibm_kawasaki", "ibm_rensselaer")
+RETIRED = (
+    "ibm_brisbane",
+    "ibm_kyiv",
+    "ibm_sherbrooke",
+    "ibm_osaka",
+    "ibm_kyoto",
+    "ibm_nazca",
+    "ibm_cusco",
+    "ibm_quebec",
+    "ibm_kawasaki",
+    "ibm_rensselaer",
+)
 REP_DELAY_S = 250e-6
 
 
@@ -87,8 +99,14 @@ def ideal_simulator(fake_name: str):
     return AerSimulator(target=fake_backend(fake_name).target)
 
 
-def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
-            device_only: bool = False, service=None) -> RuntimeTarget:
+def resolve(
+    backend: Backend,
+    *,
+    force_local: bool = False,
+    ideal: bool = False,
+    device_only: bool = False,
+    service=None,
+) -> RuntimeTarget:
     """The device for a runtime entry, or its fake twin in local testing mode.
 
     Args:
@@ -104,23 +122,34 @@ def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
             account cannot use (retired, or not in the plan): the message lists those it can.
     """
     if backend.kind != "runtime":
-        raise ConfigError(f"backend {backend.name!r} has kind {backend.kind!r}; IBM Runtime needs "
-                          "a runtime entry such as ibm_fez or fake_brisbane")
+        raise ConfigError(
+            f"backend {backend.name!r} has kind {backend.kind!r}; IBM Runtime needs "
+            "a runtime entry such as ibm_fez or fake_brisbane"
+        )
     local = backend.local or force_local or ideal or (service is None and not has_credentials())
     if local and device_only and not (backend.local or force_local or ideal):
-        raise ConfigError(f"--backend {backend.name}: no IBM Quantum credentials found; save an "
-                          f"account (QiskitRuntimeService.save_account) or set {TOKEN_VAR}, or "
-                          "drop --device-only to run in local testing mode on the fake twin "
-                          f"{backend.noise} (or pick a fake_* entry)")
+        raise ConfigError(
+            f"--backend {backend.name}: no IBM Quantum credentials found; save an "
+            f"account (QiskitRuntimeService.save_account) or set {TOKEN_VAR}, or "
+            "drop --device-only to run in local testing mode on the fake twin "
+            f"{backend.noise} (or pick a fake_* entry)"
+        )
     if local:
         fake = fake_backend(backend.noise)
-        why = "" if (backend.local or force_local or ideal) else " (no IBM Quantum credentials " \
+        why = (
+            ""
+            if (backend.local or force_local or ideal)
+            else " (no IBM Quantum credentials "
             f"found: save an account or set {TOKEN_VAR} to use the device)"
+        )
         if ideal:
-            note = (f"local testing mode on a noiseless AerSimulator with {backend.noise}'s target"
-                    " (no device noise: a plumbing check, unmitigated)")
-            return RuntimeTarget(ideal_simulator(backend.noise), True, note, backend.mode, (),
-                                 ideal=True)
+            note = (
+                f"local testing mode on a noiseless AerSimulator with {backend.noise}'s target"
+                " (no device noise: a plumbing check, unmitigated)"
+            )
+            return RuntimeTarget(
+                ideal_simulator(backend.noise), True, note, backend.mode, (), ideal=True
+            )
         note = LOCAL_NOTE.format(fake=backend.noise, device=backend.device or fake.name) + why
         return RuntimeTarget(fake, True, note, backend.mode, ())
     if service is None:  # pragma: no cover - needs an IBM Quantum account and the network
@@ -129,9 +158,11 @@ def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
         try:
             service = QiskitRuntimeService()
         except Exception as err:
-            raise ConfigError(f"IBM Quantum account could not be loaded ({type(err).__name__}: "
-                              f"{err}); check {TOKEN_VAR} or the saved account, or use a fake_* "
-                              "entry for local testing mode") from None
+            raise ConfigError(
+                f"IBM Quantum account could not be loaded ({type(err).__name__}: "
+                f"{err}); check {TOKEN_VAR} or the saved account, or use a fake_* "
+                "entry for local testing mode"
+            ) from None
     try:
         device = service.backend(backend.device)
     except Exception:
@@ -139,17 +170,29 @@ def resolve(backend: Backend, *, force_local: bool = False, ideal: bool = False,
             warnings.simplefilter("ignore", UserWarning)
             names = sorted(b.name for b in service.backends())
         shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
-        retired = " has been retired" if backend.device in RETIRED else " is not available to " \
-            "this account (retired, or not in your plan)"
-        raise ConfigError(f"--backend {backend.name}: device {backend.device!r}{retired}; the "
-                          f"account can use {shown}: add one to backends.toml (device = ...) or "
-                          f"use its fake twin entry fake_* for local testing mode") from None
-    return RuntimeTarget(device, False, f"IBM Quantum device {backend.device}",
-                         backend.mode, backend.mitigation)
+        retired = (
+            " has been retired"
+            if backend.device in RETIRED
+            else " is not available to this account (retired, or not in your plan)"
+        )
+        raise ConfigError(
+            f"--backend {backend.name}: device {backend.device!r}{retired}; the "
+            f"account can use {shown}: add one to backends.toml (device = ...) or "
+            f"use its fake twin entry fake_* for local testing mode"
+        ) from None
+    return RuntimeTarget(
+        device, False, f"IBM Quantum device {backend.device}", backend.mode, backend.mitigation
+    )
 
 
-def _estimator(target: RuntimeTarget, mode_obj, shots: int, precision: float,
-               mitigation: Sequence[str], seed: int | None):
+def _estimator(
+    target: RuntimeTarget,
+    mode_obj,
+    shots: int,
+    precision: float,
+    mitigation: Sequence[str],
+    seed: int | None,
+):
     """An EstimatorV2 with shots or precision and the requested mitigation options."""
     from qiskit_ibm_runtime import EstimatorV2
 
@@ -247,14 +290,22 @@ def run_block(
     digest = values_digest(values)
     record = json.loads(record_path.read_text()) if resume and record_path.is_file() else None
     if record is not None and record.get("values_sha256", digest) != digest:
-        raise HQError(f"{record_path}: --resume found a job for other inputs (another "
-                      "checkpoint, data or tile selection); drop --resume or choose another "
-                      "--out")
+        raise HQError(
+            f"{record_path}: --resume found a job for other inputs (another "
+            "checkpoint, data or tile selection); drop --resume or choose another "
+            "--out"
+        )
     if record is not None and values_path.is_file():
         saved = np.load(values_path)
         if saved["evs"].shape[0] == values.shape[0]:
-            return BlockResult(saved["evs"], saved["stds"], record["job_id"], record["note"],
-                               tuple(record["mitigation"]), resumed=True)
+            return BlockResult(
+                saved["evs"],
+                saved["stds"],
+                record["job_id"],
+                record["note"],
+                tuple(record["mitigation"]),
+                resumed=True,
+            )
     job = None
     if record is not None and not target.local:  # pragma: no cover - needs IBM
         from qiskit_ibm_runtime import QiskitRuntimeService
@@ -266,8 +317,9 @@ def run_block(
         from qiskit_ibm_runtime import Batch, Session
 
         if target.mode == "job":
-            job = _estimator(target, target.backend, shots, precision, target.mitigation,
-                             seed).run([(mapped.circuit, observable_array(mapped), values)])
+            job = _estimator(target, target.backend, shots, precision, target.mitigation, seed).run(
+                [(mapped.circuit, observable_array(mapped), values)]
+            )
         else:
             context = Batch if target.mode == "batch" else Session
             with context(backend=target.backend) as ctx:
@@ -276,9 +328,15 @@ def run_block(
                     warnings.filterwarnings("ignore", message=".*no effect in local testing mode")
                     job = est.run([(mapped.circuit, observable_array(mapped), values)])
         record = {
-            "job_id": job.job_id(), "tag": tag, "device": getattr(target.backend, "name", "?"),
-            "local": target.local, "note": target.note, "mode": target.mode,
-            "mitigation": list(target.mitigation), "shots": shots, "precision": precision,
+            "job_id": job.job_id(),
+            "tag": tag,
+            "device": getattr(target.backend, "name", "?"),
+            "local": target.local,
+            "note": target.note,
+            "mode": target.mode,
+            "mitigation": list(target.mitigation),
+            "shots": shots,
+            "precision": precision,
             "initial_layout": list(mapped.initial_layout),
             "final_layout": list(mapped.final_layout),
             "observables": [op.to_list() for op in mapped.observables],
@@ -293,8 +351,14 @@ def run_block(
     buf = io.BytesIO()
     np.savez(buf, evs=evs, stds=stds)
     write_atomic(values_path, buf.getvalue())
-    return BlockResult(evs, stds, record["job_id"], target.note, target.mitigation,
-                       seconds=time.perf_counter() - start)
+    return BlockResult(
+        evs,
+        stds,
+        record["job_id"],
+        target.note,
+        target.mitigation,
+        seconds=time.perf_counter() - start,
+    )
 
 
 def values_digest(values: np.ndarray) -> str:
@@ -304,8 +368,9 @@ def values_digest(values: np.ndarray) -> str:
     return hashlib.sha256(np.round(np.asarray(values, float), 9).tobytes()).hexdigest()
 
 
-def qpu_seconds_estimate(mapped: MappedCircuit, target_obj, n_circuits: int, shots: int,
-                         n_subjobs: int = 1) -> float:
+def qpu_seconds_estimate(
+    mapped: MappedCircuit, target_obj, n_circuits: int, shots: int, n_subjobs: int = 1
+) -> float:
     """A lower bound on QPU time, seconds: 2 s per sub-job + (rep_delay + duration) x shots.
 
     IBM gives no pre-submission estimate (qiskit-ibm-runtime#3096); this is its documented

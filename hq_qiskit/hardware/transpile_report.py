@@ -116,11 +116,18 @@ def transpile_rows(
         jobs += [(b, noise_aware_level, seeds[0], "noise_aware") for b in blocks]
     built = {name: build_block(name) for name in blocks}
     rows = []
-    for name, level, seed, strategy in tqdm(jobs, desc=f"transpile on {device}",
-                                            disable=not progress, leave=False):
+    for name, level, seed, strategy in tqdm(
+        jobs, desc=f"transpile on {device}", disable=not progress, leave=False
+    ):
         block = built[name]
-        mapped = transpile_block(block.circuit, block.observables, target,
-                                 optimization_level=level, seed=seed, strategy=strategy)
+        mapped = transpile_block(
+            block.circuit,
+            block.observables,
+            target,
+            optimization_level=level,
+            seed=seed,
+            strategy=strategy,
+        )
         rows.append(measure(mapped, target, name, device))
     return rows
 
@@ -133,19 +140,25 @@ def summary(rows: Sequence[TranspileRow]) -> list[dict]:
     out = []
     for (device, block, strategy, level), rs in groups.items():
         best = max(rs, key=lambda r: r.esp)
-        out.append({
-            "device": device, "block": block, "strategy": strategy, "level": level,
-            "seeds": len(rs),
-            "count_2q": float(np.mean([r.count_2q for r in rs])),
-            "depth_2q": float(np.mean([r.depth_2q for r in rs])),
-            "depth": float(np.mean([r.depth for r in rs])),
-            "swaps": float(np.mean([r.swaps for r in rs])),
-            "duration_us": float(np.mean([r.duration_s for r in rs]) * 1e6),
-            "esp_mean": float(np.mean([r.esp for r in rs])),
-            "esp_best": best.esp, "best_seed": best.seed,
-            "width": max(r.width for r in rs),
-            "transpile_s": float(np.mean([r.transpile_s for r in rs])),
-        })
+        out.append(
+            {
+                "device": device,
+                "block": block,
+                "strategy": strategy,
+                "level": level,
+                "seeds": len(rs),
+                "count_2q": float(np.mean([r.count_2q for r in rs])),
+                "depth_2q": float(np.mean([r.depth_2q for r in rs])),
+                "depth": float(np.mean([r.depth for r in rs])),
+                "swaps": float(np.mean([r.swaps for r in rs])),
+                "duration_us": float(np.mean([r.duration_s for r in rs]) * 1e6),
+                "esp_mean": float(np.mean([r.esp for r in rs])),
+                "esp_best": best.esp,
+                "best_seed": best.seed,
+                "width": max(r.width for r in rs),
+                "transpile_s": float(np.mean([r.transpile_s for r in rs])),
+            }
+        )
     return out
 
 
@@ -153,23 +166,39 @@ def noise_aware_verdicts(rows: Sequence[TranspileRow]) -> list[dict]:
     """Noise-aware ESP against the best preset ESP at the same level, per device and block."""
     out = []
     for na in (r for r in rows if r.strategy == "noise_aware"):
-        preset = [r for r in rows if r.strategy == "preset" and r.device == na.device
-                  and r.block == na.block and r.optimization_level == na.optimization_level]
+        preset = [
+            r
+            for r in rows
+            if r.strategy == "preset"
+            and r.device == na.device
+            and r.block == na.block
+            and r.optimization_level == na.optimization_level
+        ]
         if not preset:
             continue
         best = max(preset, key=lambda r: r.esp)
-        out.append({"device": na.device, "block": na.block, "level": na.optimization_level,
-                    "esp_noise_aware": na.esp, "esp_preset_best": best.esp,
-                    "width_noise_aware": na.width, "width_preset": best.width,
-                    "beats_preset": na.esp >= best.esp})
+        out.append(
+            {
+                "device": na.device,
+                "block": na.block,
+                "level": na.optimization_level,
+                "esp_noise_aware": na.esp,
+                "esp_preset_best": best.esp,
+                "width_noise_aware": na.width,
+                "width_preset": best.width,
+                "beats_preset": na.esp >= best.esp,
+            }
+        )
     return out
 
 
 def to_markdown(rows: Sequence[TranspileRow]) -> str:
     """The summary and the noise-aware verdicts as Markdown tables."""
-    lines = ["| device | block | layout | level | 2q gates | 2q depth | depth | swaps | "
-             "duration (us) | ESP mean | ESP best (seed) | width | transpile (s) |",
-             "|" + "---|" * 13]
+    lines = [
+        "| device | block | layout | level | 2q gates | 2q depth | depth | swaps | "
+        "duration (us) | ESP mean | ESP best (seed) | width | transpile (s) |",
+        "|" + "---|" * 13,
+    ]
     for s in summary(rows):
         lines.append(
             f"| {s['device']} | {s['block']} | {s['strategy']} | {s['level']} | "
@@ -179,8 +208,12 @@ def to_markdown(rows: Sequence[TranspileRow]) -> str:
         )
     verdicts = noise_aware_verdicts(rows)
     if verdicts:
-        lines += ["", "| device | block | level | ESP noise-aware | ESP preset (best seed) | "
-                  "width noise-aware / preset | beats preset |", "|" + "---|" * 7]
+        lines += [
+            "",
+            "| device | block | level | ESP noise-aware | ESP preset (best seed) | "
+            "width noise-aware / preset | beats preset |",
+            "|" + "---|" * 7,
+        ]
         for v in verdicts:
             lines.append(
                 f"| {v['device']} | {v['block']} | {v['level']} | {v['esp_noise_aware']:.3f} | "
@@ -192,6 +225,7 @@ def to_markdown(rows: Sequence[TranspileRow]) -> str:
 
 def to_json(rows: Sequence[TranspileRow]) -> str:
     """All rows, the summary and the verdicts as JSON (NaN durations become null)."""
+
     def clean(obj):
         if isinstance(obj, float) and obj != obj:
             return None
@@ -201,8 +235,11 @@ def to_json(rows: Sequence[TranspileRow]) -> str:
             return [clean(v) for v in obj]
         return obj
 
-    payload = {"rows": [asdict(r) for r in rows], "summary": summary(rows),
-               "noise_aware": noise_aware_verdicts(rows)}
+    payload = {
+        "rows": [asdict(r) for r in rows],
+        "summary": summary(rows),
+        "noise_aware": noise_aware_verdicts(rows),
+    }
     return json.dumps(clean(payload), indent=1) + "\n"
 
 
@@ -221,20 +258,35 @@ def plot_png(rows: Sequence[TranspileRow], path: Path) -> None:
     keys = sorted({(s["device"], s["block"]) for s in stats})
     for i, (device, block) in enumerate(keys):
         color = f"C{i % 10}"
-        pre = sorted((s for s in stats if (s["device"], s["block"]) == (device, block)
-                      and s["strategy"] == "preset"), key=lambda s: s["level"])
+        pre = sorted(
+            (
+                s
+                for s in stats
+                if (s["device"], s["block"]) == (device, block) and s["strategy"] == "preset"
+            ),
+            key=lambda s: s["level"],
+        )
         levels = [s["level"] for s in pre]
-        ax_esp.plot(levels, [s["esp_mean"] for s in pre], "o-", color=color,
-                    label=f"{device} {block}")
+        ax_esp.plot(
+            levels, [s["esp_mean"] for s in pre], "o-", color=color, label=f"{device} {block}"
+        )
         ax_2q.plot(levels, [s["count_2q"] for s in pre], "o-", color=color)
         for s in stats:
             if (s["device"], s["block"], s["strategy"]) == (device, block, "noise_aware"):
                 ax_esp.plot([s["level"]], [s["esp_best"]], "*", ms=14, color=color)
                 ax_2q.plot([s["level"]], [s["count_2q"]], "*", ms=14, color=color)
-    ax_esp.set(xlabel="optimisation level", ylabel="estimated success probability",
-               title="ESP (mean over seeds; star = noise-aware layout)", xticks=list(LEVELS))
-    ax_2q.set(xlabel="optimisation level", ylabel="two-qubit gates",
-              title="Two-qubit gate count", xticks=list(LEVELS))
+    ax_esp.set(
+        xlabel="optimisation level",
+        ylabel="estimated success probability",
+        title="ESP (mean over seeds; star = noise-aware layout)",
+        xticks=list(LEVELS),
+    )
+    ax_2q.set(
+        xlabel="optimisation level",
+        ylabel="two-qubit gates",
+        title="Two-qubit gate count",
+        xticks=list(LEVELS),
+    )
     ax_esp.legend(fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()

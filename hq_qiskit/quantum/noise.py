@@ -70,13 +70,23 @@ def mapped_block(block: QuantumBlock, backend: Backend) -> MappedCircuit:
     if backend.noise is None:
         raise ConfigError(f"backend {backend.name!r} is ideal; noise needs an entry with 'noise'")
     params = tuple(p.uuid for p in block.circuit.parameters)  # a rebuilt block has new ones
-    key = (circuit_key(block), params, backend.noise, backend.optimization_level,
-           backend.layout, backend.seed_transpiler)
+    key = (
+        circuit_key(block),
+        params,
+        backend.noise,
+        backend.optimization_level,
+        backend.layout,
+        backend.seed_transpiler,
+    )
     if key not in _MAPPED:
         _MAPPED[key] = transpile_block(
-            block.circuit, block.observables, fake_backend(backend.noise).target,
-            optimization_level=backend.optimization_level, seed=backend.seed_transpiler,
-            strategy=backend.layout)
+            block.circuit,
+            block.observables,
+            fake_backend(backend.noise).target,
+            optimization_level=backend.optimization_level,
+            seed=backend.seed_transpiler,
+            strategy=backend.layout,
+        )
     return _MAPPED[key]
 
 
@@ -89,8 +99,15 @@ def _columns(block: QuantumBlock, mapped: MappedCircuit, x: np.ndarray, w: np.nd
     return parameter_array(mapped, cols)
 
 
-def aer_values(block: QuantumBlock, backend: Backend | None, x: np.ndarray, w: np.ndarray, *,
-               shots: int = 64, seed: int = 0) -> np.ndarray:
+def aer_values(
+    block: QuantumBlock,
+    backend: Backend | None,
+    x: np.ndarray,
+    w: np.ndarray,
+    *,
+    shots: int = 64,
+    seed: int = 0,
+) -> np.ndarray:
     """Aer expectation values in one PUB: x (N, n_in), w (N, n_w) radians -> (N, n_obs).
 
     With ``backend=None``: exact values of the logical circuit. Otherwise the ISA circuit on
@@ -106,11 +123,13 @@ def aer_values(block: QuantumBlock, backend: Backend | None, x: np.ndarray, w: n
         est = EstimatorV2(options={"default_precision": 0.0})
     else:
         mapped = mapped_block(block, backend)
-        est = EstimatorV2(options={
-            "default_precision": 0.0,
-            "backend_options": {"noise_model": noise_model(backend.noise)},
-            "run_options": {"shots": shots, "seed_simulator": seed},
-        })
+        est = EstimatorV2(
+            options={
+                "default_precision": 0.0,
+                "backend_options": {"noise_model": noise_model(backend.noise)},
+                "run_options": {"shots": shots, "seed_simulator": seed},
+            }
+        )
     values = _columns(block, mapped, x, w)
     result = est.run([(mapped.circuit, observable_array(mapped), values)]).result()[0]
     return np.asarray(result.data.evs, dtype=float)  # (N, n_obs)
@@ -148,8 +167,9 @@ def cache_dir() -> Path:
     return Path(root) / "noise"
 
 
-def fit_damping(ideal: np.ndarray, noisy: np.ndarray,
-                offset: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def fit_damping(
+    ideal: np.ndarray, noisy: np.ndarray, offset: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares (d, b) per column with noisy ~ d * ideal + b; ideal, noisy (N, n_obs).
 
     With ``offset=False``, b = 0 and d = sum(ideal * noisy) / sum(ideal ** 2).
@@ -168,31 +188,51 @@ def random_parameters(block: QuantumBlock, n: int, seed: int) -> tuple[np.ndarra
     """Inputs x (n, n_in) uniform in [-1, 1] (the pre-Q tanh range) and weights (n, n_w)
     uniform in [-pi, pi) radians."""
     rng = np.random.default_rng(seed)
-    return (rng.uniform(-1, 1, (n, block.n_inputs)),
-            rng.uniform(-np.pi, np.pi, (n, block.n_weights)))
+    return (
+        rng.uniform(-1, 1, (n, block.n_inputs)),
+        rng.uniform(-np.pi, np.pi, (n, block.n_weights)),
+    )
 
 
 _CALIBRATIONS: dict[str, NoiseCalibration] = {}
 
 
-def calibrate(block: QuantumBlock, backend: Backend, *, samples: int = 16, shots: int = 64,
-              seed: int = 0, offset: bool = False, cache: bool = True) -> NoiseCalibration:
+def calibrate(
+    block: QuantumBlock,
+    backend: Backend,
+    *,
+    samples: int = 16,
+    shots: int = 64,
+    seed: int = 0,
+    offset: bool = False,
+    cache: bool = True,
+) -> NoiseCalibration:
     """Fit the block's damping on the backend (Aer noisy vs exact), or load it from the cache.
 
     Cost: ``samples * shots`` noisy trajectories, ~0.3 s each for the 16-qubit enrichment QCNN
     on FakeBrisbane with a 16-qubit layout (2 CPU cores).
     """
     mapped = mapped_block(block, backend)
-    parts = [circuit_key(block), backend.noise, backend.optimization_level, backend.layout,
-             backend.seed_transpiler, samples, shots, seed, offset]
+    parts = [
+        circuit_key(block),
+        backend.noise,
+        backend.optimization_level,
+        backend.layout,
+        backend.seed_transpiler,
+        samples,
+        shots,
+        seed,
+        offset,
+    ]
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
     path = cache_dir() / f"{block.name}-{backend.noise}-{key}.json"
     if key in _CALIBRATIONS:
         return _CALIBRATIONS[key]
     if cache and path.is_file():
         raw = json.loads(path.read_text())
-        cal = NoiseCalibration(**{k: tuple(v) if isinstance(v, list) else v
-                                  for k, v in raw.items()})
+        cal = NoiseCalibration(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        )
         _CALIBRATIONS[key] = cal
         return cal
     start = time.perf_counter()
@@ -201,13 +241,26 @@ def calibrate(block: QuantumBlock, backend: Backend, *, samples: int = 16, shots
     noisy = aer_values(block, backend, x, w, shots=shots, seed=seed)
     d, b = fit_damping(ideal, noisy, offset)
     cal = NoiseCalibration(
-        key=key, block=block.name, backend=backend.noise, layout=mapped.final_layout,
-        damping=tuple(float(v) for v in d), offset=tuple(float(v) for v in b),
-        samples=samples, shots=shots, seed=seed,
+        key=key,
+        block=block.name,
+        backend=backend.noise,
+        layout=mapped.final_layout,
+        damping=tuple(float(v) for v in d),
+        offset=tuple(float(v) for v in b),
+        samples=samples,
+        shots=shots,
+        seed=seed,
         fit_mad=float(np.abs(noisy - (d * ideal + b)).mean()),
-        seconds=time.perf_counter() - start)
-    log.info("noise calibration of %s on %s: mean damping %.3f, fit MAD %.4f, %.0f s",
-             block.name, backend.noise, float(d.mean()), cal.fit_mad, cal.seconds)
+        seconds=time.perf_counter() - start,
+    )
+    log.info(
+        "noise calibration of %s on %s: mean damping %.3f, fit MAD %.4f, %.0f s",
+        block.name,
+        backend.noise,
+        float(d.mean()),
+        cal.fit_mad,
+        cal.seconds,
+    )
     if cache:
         from hq_qiskit.hardware.transpile_report import write_atomic
 
@@ -225,8 +278,9 @@ class NoisyModule(nn.Module):
         shots: if set, shot noise of that many shots per value is added (no gradient through it).
     """
 
-    def __init__(self, inner: nn.Module, calibration: NoiseCalibration,
-                 shots: int | None = None) -> None:
+    def __init__(
+        self, inner: nn.Module, calibration: NoiseCalibration, shots: int | None = None
+    ) -> None:
         super().__init__()
         self.inner = inner
         self.calibration = calibration
@@ -249,26 +303,42 @@ class NoisyModule(nn.Module):
         return y.clamp(-1.0, 1.0)
 
 
-def _stock_noisy(module: nn.Module, block: QuantumBlock, backend: Backend,
-                 shots: int, seed: int) -> nn.Module:
+def _stock_noisy(
+    module: nn.Module, block: QuantumBlock, backend: Backend, shots: int, seed: int
+) -> nn.Module:
     """EstimatorQNN + TorchConnector on Aer with the noise model and the ISA circuit."""
     from qiskit_aer.primitives import EstimatorV2
 
     from hq_qiskit.quantum.qiskit_engine import QiskitEngine
 
     mapped = mapped_block(block, backend)
-    est = EstimatorV2(options={
-        "default_precision": 0.0,
-        "backend_options": {"noise_model": noise_model(backend.noise)},
-        "run_options": {"shots": shots, "seed_simulator": seed},
-    })
-    return QiskitEngine(mapped.circuit, block.inputs, block.weights, mapped.observables,
-                        initial_weights=module.weight.detach().clone(), estimator=est)
+    est = EstimatorV2(
+        options={
+            "default_precision": 0.0,
+            "backend_options": {"noise_model": noise_model(backend.noise)},
+            "run_options": {"shots": shots, "seed_simulator": seed},
+        }
+    )
+    return QiskitEngine(
+        mapped.circuit,
+        block.inputs,
+        block.weights,
+        mapped.observables,
+        initial_weights=module.weight.detach().clone(),
+        estimator=est,
+    )
 
 
-def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *,
-                 shots: int | None = None, samples: int | None = None,
-                 calibration_shots: int | None = None, seed: int = 0) -> nn.Module:
+def noisy_module(
+    module: nn.Module,
+    block: QuantumBlock,
+    backend: Backend,
+    *,
+    shots: int | None = None,
+    samples: int | None = None,
+    calibration_shots: int | None = None,
+    seed: int = 0,
+) -> nn.Module:
     """The same block with the backend's device noise; same contract as ``connect``'s module.
 
     Args:
@@ -286,8 +356,11 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *,
         return module
     if getattr(module, "engine", None) == "qiskit":
         return _stock_noisy(module, block, backend, shots or backend.shots or 1024, seed)
-    cal = calibrate(block, backend, seed=seed,
-                    samples=samples if samples is not None else backend.calibration_samples,
-                    shots=(calibration_shots if calibration_shots is not None
-                           else backend.calibration_shots))
+    cal = calibrate(
+        block,
+        backend,
+        seed=seed,
+        samples=samples if samples is not None else backend.calibration_samples,
+        shots=(calibration_shots if calibration_shots is not None else backend.calibration_shots),
+    )
     return NoisyModule(module, cal, shots=shots)

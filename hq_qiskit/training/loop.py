@@ -51,7 +51,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; otherwise ``torch.device(name)``."""
+    """ "auto" -> CUDA when available, else CPU; otherwise ``torch.device(name)``."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -106,8 +106,9 @@ def evaluate(
     model.eval()
     metrics = SegmentationMetrics(num_classes, ignore_index)
     losses: list[float] = []
-    for x, y in tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True,
-                     disable=None):
+    for x, y in tqdm(
+        loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None
+    ):
         logits = model(x.to(device))  # (B, K, P, P)
         metrics.update(logits.argmax(1), y)
         if loss_fn is not None and bool((y != ignore_index).any()):
@@ -140,8 +141,9 @@ def predict_tile(
     return labels.permute(0, 2, 1, 3).reshape(size, size).numpy()  # (nP, nP)
 
 
-def _check_engine(model: nn.Module, images: Tensor, when: str,
-                  echo: Callable[[str], None]) -> dict[str, float]:
+def _check_engine(
+    model: nn.Module, images: Tensor, when: str, echo: Callable[[str], None]
+) -> dict[str, float]:
     dev = engine_vs_aer(model, images)
     if dev is None:
         return {}
@@ -175,7 +177,10 @@ def fit(
         weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=cfg.ignore_index)
     train_loader = DataLoader(
-        train_patches, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.workers,
+        train_patches,
+        batch_size=cfg.batch_size,
+        shuffle=False,
+        num_workers=cfg.workers,
         drop_last=len(train_patches) >= cfg.batch_size,
     )
     val_loader = DataLoader(val_patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
@@ -193,9 +198,14 @@ def fit(
 
     def checkpoint_state() -> dict[str, Any]:
         return {
-            "config": cfg.to_dict(), "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "best": best,
-            "history": history, "torch_rng": torch.get_rng_state(),
+            "config": cfg.to_dict(),
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": epoch,
+            "step": step,
+            "best": best,
+            "history": history,
+            "torch_rng": torch.get_rng_state(),
         }
 
     n_check = min(cfg.aer_check_samples, len(val_patches))
@@ -206,7 +216,14 @@ def fit(
         t0 = time.perf_counter()
         train_patches.set_epoch(epoch)
         train_loss, step = train_one_epoch(
-            model, train_loader, optimizer, loss_fn, cfg, step, total_steps, device,
+            model,
+            train_loader,
+            optimizer,
+            loss_fn,
+            cfg,
+            step,
+            total_steps,
+            device,
             desc=f"epoch {epoch}/{cfg.epochs}",
         )
         train_s = time.perf_counter() - t0
@@ -214,14 +231,18 @@ def fit(
             model, val_loader, len(cfg.class_names), cfg.ignore_index, device, loss_fn
         )
         record = {
-            "epoch": epoch, "step": step,
-            "lr": cfg.lr * lr_factor(max(step - 1, 0), total_steps, cfg.warmup_steps,
-                                     cfg.min_lr_ratio),
-            "train_loss": train_loss, "val_loss": val_loss,
-            "val_miou": scores.miou, "val_oa": scores.oa,
+            "epoch": epoch,
+            "step": step,
+            "lr": cfg.lr
+            * lr_factor(max(step - 1, 0), total_steps, cfg.warmup_steps, cfg.min_lr_ratio),
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_miou": scores.miou,
+            "val_oa": scores.oa,
             "val_iou": dict(zip(cfg.class_names, scores.iou, strict=True)),
             "val_confusion": scores.confusion,
-            "train_s": round(train_s, 2), "epoch_s": round(time.perf_counter() - t0, 2),
+            "train_s": round(train_s, 2),
+            "epoch_s": round(time.perf_counter() - t0, 2),
             **pending,
         }
         pending = {}
@@ -256,13 +277,18 @@ def finish(
     """Load best.pt, draw confusion.png and overlays.png, write report.json; return the report."""
     if not history:
         return {}
-    best_record = max(history, key=lambda r: -math.inf if math.isnan(r["val_miou"])
-                      else r["val_miou"])
+    best_record = max(
+        history, key=lambda r: -math.inf if math.isnan(r["val_miou"]) else r["val_miou"]
+    )
     if run.best.exists():
         model.load_state_dict(load_checkpoint(run.best)["model"])
     scores = Scores.from_confusion(torch.tensor(best_record["val_confusion"]))
-    plot_confusion(scores.confusion, cfg.class_names, run / "confusion.png",
-                   title=f"validation, best epoch {best_record['epoch']}")
+    plot_confusion(
+        scores.confusion,
+        cfg.class_names,
+        run / "confusion.png",
+        title=f"validation, best epoch {best_record['epoch']}",
+    )
     tiles = val_patches.tiles
     overlays = []
     for i in range(min(OVERLAY_TILES, len(tiles))):
@@ -270,8 +296,9 @@ def finish(
         pred = predict_tile(model, image, cfg.mean, cfg.std, cfg.patch_px, device)
         size = pred.shape[0]
         overlays.append((tiles.ids[i], image[:, :size, :size], mask[:size, :size], pred))
-    plot_overlays(overlays, cfg.class_names, class_colours(len(cfg.class_names)),
-                  run / "overlays.png")
+    plot_overlays(
+        overlays, cfg.class_names, class_colours(len(cfg.class_names)), run / "overlays.png"
+    )
     checks = {k: v for r in history for k, v in r.items() if k.startswith("engine_vs_aer")}
     report = {
         "best_epoch": best_record["epoch"],

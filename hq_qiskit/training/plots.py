@@ -1,8 +1,8 @@
 """Figures of a run, written as PNG (matplotlib, Agg backend, atomic write).
 
-    curves.png      train/val loss, val mIoU and OA per epoch
-    confusion.png   row-normalised confusion matrix with class names and pixel counts
-    overlays.png    validation tiles: image, truth, prediction, with a class colour legend
+curves.png      train/val loss, val mIoU and OA per epoch
+confusion.png   row-normalised confusion matrix with class names and pixel counts
+overlays.png    validation tiles: image, truth, prediction, with a class colour legend
 """
 
 from __future__ import annotations
@@ -65,8 +65,15 @@ def plot_confusion(
     for i in range(k):
         for j in range(k):
             colour = "white" if share[i, j] > 0.5 else "black"
-            ax.text(j, i, f"{share[i, j]:.2f}\n{int(cm[i, j])}", ha="center", va="center",
-                    fontsize=7, color=colour)
+            ax.text(
+                j,
+                i,
+                f"{share[i, j]:.2f}\n{int(cm[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=colour,
+            )
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of true-class pixels")
     return _save(fig, path)
 
@@ -98,14 +105,18 @@ def plot_overlays(
         rgb = np.moveaxis(image, 0, -1)  # (H, W, 3)
         blend = (0.5 * rgb + 0.5 * colourise(pred, colours)).astype(np.uint8)
         for ax, img, title in zip(
-            row, (rgb, colourise(truth, colours), blend),
-            (f"{tile_id}: image", "truth", "prediction over image"), strict=True,
+            row,
+            (rgb, colourise(truth, colours), blend),
+            (f"{tile_id}: image", "truth", "prediction over image"),
+            strict=True,
         ):
             ax.imshow(img)
             ax.set_title(title, fontsize=9)
             ax.axis("off")
-    handles = [Patch(color=np.asarray(c) / 255, label=name)
-               for name, c in zip(class_names, colours, strict=False)]
+    handles = [
+        Patch(color=np.asarray(c) / 255, label=name)
+        for name, c in zip(class_names, colours, strict=False)
+    ]
     handles.append(Patch(color=(0.5, 0.5, 0.5), label="ignore"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))

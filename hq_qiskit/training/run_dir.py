@@ -24,8 +24,15 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.checkpoint import atomic_write_bytes
 
 RUN_FILES = (
-    "config.json", "metrics.jsonl", "curves.png", "confusion.png", "overlays.png",
-    "last.pt", "best.pt", "report.json", "evaluation.json",
+    "config.json",
+    "metrics.jsonl",
+    "curves.png",
+    "confusion.png",
+    "overlays.png",
+    "last.pt",
+    "best.pt",
+    "report.json",
+    "evaluation.json",
 )
 
 

@@ -144,8 +144,10 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     for split, tiles in (("train", train_tiles), ("val", val_tiles)):
         if len(tiles) == 0:
             raise DataError(f"--data {cfg.data or 'built-in'}: the {split} split has no tiles")
-    echo(f"data: {cfg.data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
-         f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}")
+    echo(
+        f"data: {cfg.data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
+        f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}"
+    )
     cfg.class_names = list(train_tiles.classes)
     cfg.ignore_index = int(train_tiles.ignore_index)
     cfg.mean, cfg.std = channel_stats(train_tiles)
@@ -155,8 +157,9 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     cfg.model_options = resolve_model_options(cfg.model, given, len(cfg.class_names))
     if cfg.val_stride_px is None:
         cfg.val_stride_px = cfg.patch_px
-    cfg.class_weight_values = class_weights_for(train_tiles, cfg.class_weights,
-                                                len(cfg.class_names))
+    cfg.class_weight_values = class_weights_for(
+        train_tiles, cfg.class_weights, len(cfg.class_names)
+    )
     cfg.versions = versions()
     val_tiles[0]  # noqa: B018  (decode one val tile now: a bad mask is refused before any write)
     return train_tiles, val_tiles
@@ -175,8 +178,15 @@ def build(cfg: TrainConfig, echo: Echo) -> nn.Module:
 
 
 def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, GridPatches]:
-    train = RandomPatches(train_tiles, cfg.patch_px, cfg.patches_per_epoch, mean=cfg.mean,
-                          std=cfg.std, augment=True, seed=cfg.seed)
+    train = RandomPatches(
+        train_tiles,
+        cfg.patch_px,
+        cfg.patches_per_epoch,
+        mean=cfg.mean,
+        std=cfg.std,
+        augment=True,
+        seed=cfg.seed,
+    )
     val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
     return train, val
 
@@ -264,14 +274,18 @@ def evaluate_run(
     patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
     dev = resolve_device(device)
     loader = DataLoader(patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
-    scores, _ = evaluate(model.to(dev), loader, len(cfg.class_names), cfg.ignore_index, dev,
-                         desc=f"evaluate {split}")
+    scores, _ = evaluate(
+        model.to(dev), loader, len(cfg.class_names), cfg.ignore_index, dev, desc=f"evaluate {split}"
+    )
     result = {
-        "run": str(run.path), "checkpoint": checkpoint,
-        "data": source or "built-in", "split": split, "tiles": len(tiles),
-        "patches": len(patches), **scores.as_dict(cfg.class_names),
+        "run": str(run.path),
+        "checkpoint": checkpoint,
+        "data": source or "built-in",
+        "split": split,
+        "tiles": len(tiles),
+        "patches": len(patches),
+        **scores.as_dict(cfg.class_names),
     }
     run.write_json("evaluation.json", result)
     result["text"] = scores.report(cfg.class_names)
     return result
-

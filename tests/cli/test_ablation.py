@@ -16,10 +16,30 @@ from hq_qiskit.models.hqf_net.backbone import HUB_ID
 from hq_qiskit.training.checkpoint import load_model
 
 DATA = Path(__file__).parents[1] / "data" / "landcoverai"  # 1 val tile, 1 test tile (512 px)
-TINY = ["--patch-px", "512", "--widths", "4,8,8,16,16", "--dmcaf-dim", "16", "--dmcaf-heads",
-        "2", "--dmcaf-points", "2", "--data", str(DATA), "--epochs", "1",
-        "--patches-per-epoch", "2", "--batch-size", "2", "--aer-check-samples", "0",
-        "--device", "cpu"]
+TINY = [
+    "--patch-px",
+    "512",
+    "--widths",
+    "4,8,8,16,16",
+    "--dmcaf-dim",
+    "16",
+    "--dmcaf-heads",
+    "2",
+    "--dmcaf-points",
+    "2",
+    "--data",
+    str(DATA),
+    "--epochs",
+    "1",
+    "--patches-per-epoch",
+    "2",
+    "--batch-size",
+    "2",
+    "--aer-check-samples",
+    "0",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +47,38 @@ def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 4-block, width-32, patch-16 DINOv3 with random weights, in Hugging Face format."""
     folder = tmp_path_factory.mktemp("dinov3")
     torch.manual_seed(0)
-    DINOv3ViTModel(DINOv3ViTConfig(
-        hidden_size=32, num_hidden_layers=4, num_attention_heads=2, intermediate_size=64,
-        patch_size=16, num_register_tokens=4)).save_pretrained(folder)
+    DINOv3ViTModel(
+        DINOv3ViTConfig(
+            hidden_size=32,
+            num_hidden_layers=4,
+            num_attention_heads=2,
+            intermediate_size=64,
+            patch_size=16,
+            num_register_tokens=4,
+        )
+    ).save_pretrained(folder)
     return folder
 
 
 def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path):
     out, cache = tmp_path / "ablation", tmp_path / "cache"
-    result = CliRunner().invoke(cli, ["ablation", "--model", "hqf-net", "--backbone",
-                                      str(vit_dir), "--feature-cache", str(cache),
-                                      "--split", "test", "--out", str(out), *TINY])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "ablation",
+            "--model",
+            "hqf-net",
+            "--backbone",
+            str(vit_dir),
+            "--feature-cache",
+            str(cache),
+            "--split",
+            "test",
+            "--out",
+            str(out),
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = json.loads((out / "ablation.json").read_text())
     rows = table["variants"]
@@ -73,8 +114,7 @@ def test_refusals_write_nothing(vit_dir, tmp_path):
     assert not out.exists()
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    result = runner.invoke(cli, ["ablation", "--backbone", str(vit_dir), "--out", str(out),
-                                 *TINY])
+    result = runner.invoke(cli, ["ablation", "--backbone", str(vit_dir), "--out", str(out), *TINY])
     assert result.exit_code == 2 and "not empty" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
@@ -85,20 +125,46 @@ def test_train_takes_the_hqf_net_flags(tmp_path):
     for flag in ("--no-dmcaf", "--no-qskip", "--no-qmoe", "--backbone", "--feature-cache"):
         assert flag in help_text
     out = tmp_path / "run"
-    result = runner.invoke(cli, ["train", "--model", "hqf-net", "--data", str(DATA),
-                                 "--out", str(out)])
+    result = runner.invoke(
+        cli, ["train", "--model", "hqf-net", "--data", str(DATA), "--out", str(out)]
+    )
     assert result.exit_code == 2 and HUB_ID in result.output and "--no-dmcaf" in result.output
-    result = runner.invoke(cli, ["train", "--model", "hqf-net", "--backbone",
-                                 str(tmp_path / "missing"), "--data", str(DATA),
-                                 "--out", str(out)])
+    result = runner.invoke(
+        cli,
+        [
+            "train",
+            "--model",
+            "hqf-net",
+            "--backbone",
+            str(tmp_path / "missing"),
+            "--data",
+            str(DATA),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2 and "no such file or folder" in result.output
     assert not out.exists()
 
 
 def test_train_hqf_net_with_dmcaf_gets_the_loader_statistics(vit_dir, tmp_path):
     out = tmp_path / "run"
-    args = ["--patch-px", "224", "--data", str(DATA), "--epochs", "1", "--patches-per-epoch",
-            "2", "--batch-size", "2", "--aer-check-samples", "0", "--device", "cpu"]
+    args = [
+        "--patch-px",
+        "224",
+        "--data",
+        str(DATA),
+        "--epochs",
+        "1",
+        "--patches-per-epoch",
+        "2",
+        "--batch-size",
+        "2",
+        "--aer-check-samples",
+        "0",
+        "--device",
+        "cpu",
+    ]
     result = CliRunner().invoke(cli, ["train", "--model", "hqf-net", "--backbone", str(vit_dir),
                                       "--out", str(out), *args])  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -13,9 +13,24 @@ from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
 
 TINY = [
-    "--width", "4", "--depth", "2", "--patch-px", "64", "--epochs", "1",
-    "--patches-per-epoch", "8", "--batch-size", "8", "--aer-check-samples", "0",
-    "--device", "cpu", "--bottleneck", "classical",
+    "--width",
+    "4",
+    "--depth",
+    "2",
+    "--patch-px",
+    "64",
+    "--epochs",
+    "1",
+    "--patches-per-epoch",
+    "8",
+    "--batch-size",
+    "8",
+    "--aer-check-samples",
+    "0",
+    "--device",
+    "cpu",
+    "--bottleneck",
+    "classical",
 ]
 
 

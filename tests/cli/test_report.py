@@ -9,9 +9,22 @@ from hq_qiskit.cli.main import cli
 
 def test_report_one_block_two_levels(tmp_path):
     out = tmp_path / "rep"
-    result = CliRunner().invoke(cli, ["report", "--backend", "ibm_fez", "--block",
-                                      "expert_diagonal", "--levels", "1,3", "--seeds", "2",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            "--backend",
+            "ibm_fez",
+            "--block",
+            "expert_diagonal",
+            "--levels",
+            "1,3",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "local testing mode on FakeFez" in result.output or "IBM Quantum" in result.output
     data = json.loads((out / "transpile_report.json").read_text())

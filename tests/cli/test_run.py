@@ -18,9 +18,24 @@ from hq_qiskit.training.checkpoint import save_checkpoint
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
-TINY = ["--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
-        "--patches-per-epoch", "4", "--batch-size", "4", "--aer-check-samples", "0",
-        "--device", "cpu"]
+TINY = [
+    "--width",
+    "4",
+    "--depth",
+    "2",
+    "--patch-px",
+    "32",
+    "--epochs",
+    "1",
+    "--patches-per-epoch",
+    "4",
+    "--batch-size",
+    "4",
+    "--aer-check-samples",
+    "0",
+    "--device",
+    "cpu",
+]
 PER_TILE = (512 // 32) ** 2  # patches of 32 px in one 512-px tile
 
 
@@ -55,8 +70,19 @@ def trained(tmp_path_factory) -> Path:
 def ideal_run(trained) -> tuple[Path, str]:
     """(output folder, output) of a run on the noiseless simulator with FakeBrisbane's target."""
     out = trained.parent / "ideal"
-    result = invoke("run", str(trained), "--backend", "fake_brisbane", "--ideal-simulator",
-                    "--patches", "4", "--shots", "4096", "--out", str(out))
+    result = invoke(
+        "run",
+        str(trained),
+        "--backend",
+        "fake_brisbane",
+        "--ideal-simulator",
+        "--patches",
+        "4",
+        "--shots",
+        "4096",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     return out, result.output
 
@@ -76,7 +102,8 @@ def test_ideal_local_run_reproduces_the_exact_values(ideal_run):
     assert r["pixel_agreement"] > 0.95
     assert len(r["samples"]) == 4 and all(s.startswith("6_2@") for s in r["samples"])
     assert 0 <= r["miou_ideal"] <= 1 and r["miou_change"] == pytest.approx(
-        r["miou_hardware"] - r["miou_ideal"])
+        r["miou_hardware"] - r["miou_ideal"]
+    )
     cost = r["cost"]
     assert cost["per tile"]["samples"] == PER_TILE
     assert cost["per tile"]["circuits"] == 2 * PER_TILE  # all-Z and all-X groups
@@ -92,8 +119,17 @@ def test_resume_reuses_the_saved_values_and_refuses_other_inputs(ideal_run, tmp_
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     run_dir = str(out.parent / "run")
-    args = ["run", run_dir, "--backend", "fake_brisbane", "--ideal-simulator", "--shots", "4096",
-            "--out", str(copy)]
+    args = [
+        "run",
+        run_dir,
+        "--backend",
+        "fake_brisbane",
+        "--ideal-simulator",
+        "--shots",
+        "4096",
+        "--out",
+        str(copy),
+    ]
     result = invoke(*args, "--patches", "4")
     assert result.exit_code == 2 and "already holds jobs" in result.output
     assert "--resume" in result.output
@@ -110,8 +146,18 @@ def test_resume_reuses_the_saved_values_and_refuses_other_inputs(ideal_run, tmp_
 
 def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, tmp_path):
     out = tmp_path / "out"
-    result = invoke("run", str(trained), "--backend", "ibm_brisbane", "--patches", "2",
-                    "--shots", "32", "--out", str(out))
+    result = invoke(
+        "run",
+        str(trained),
+        "--backend",
+        "ibm_brisbane",
+        "--patches",
+        "2",
+        "--shots",
+        "32",
+        "--out",
+        str(out),
+    )
     assert result.exit_code == 0, result.output
     assert "local testing mode on FakeBrisbane" in result.output
     assert "no IBM Quantum credentials" in result.output and "unmitigated" in result.output
@@ -126,8 +172,9 @@ def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, tmp_pat
 
 
 def test_device_only_without_credentials_is_refused(trained, tmp_path):
-    result = invoke("run", str(trained), "--backend", "ibm_fez", "--device-only",
-                    "--out", str(tmp_path / "o"))
+    result = invoke(
+        "run", str(trained), "--backend", "ibm_fez", "--device-only", "--out", str(tmp_path / "o")
+    )
     assert result.exit_code == 2
     assert "no IBM Quantum credentials" in result.output and "QISKIT_IBM_TOKEN" in result.output
     assert "FakeFez" in result.output
@@ -147,8 +194,9 @@ def test_unknown_and_non_runtime_backends(trained, tmp_path):
 
 def test_a_device_narrower_than_the_circuit(trained, tmp_path, monkeypatch):
     backends = tmp_path / "backends.toml"
-    backends.write_text('[fake_manila]\nkind = "runtime"\nnoise = "FakeManilaV2"\nlocal = true\n'
-                        'shots = 16\n')
+    backends.write_text(
+        '[fake_manila]\nkind = "runtime"\nnoise = "FakeManilaV2"\nlocal = true\nshots = 16\n'
+    )
     monkeypatch.setenv("HQ_QISKIT_BACKENDS", str(backends))
     result = invoke("run", str(trained), "--backend", "fake_manila", "--out", str(tmp_path / "o"))
     assert result.exit_code == 2

@@ -17,12 +17,33 @@ from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
 
 TINY = [
-    "--width", "4", "--depth", "2", "--patch-px", "64", "--epochs", "1",
-    "--patches-per-epoch", "8", "--batch-size", "4", "--aer-check-samples", "1",
-    "--device", "cpu",
+    "--width",
+    "4",
+    "--depth",
+    "2",
+    "--patch-px",
+    "64",
+    "--epochs",
+    "1",
+    "--patches-per-epoch",
+    "8",
+    "--batch-size",
+    "4",
+    "--aer-check-samples",
+    "1",
+    "--device",
+    "cpu",
 ]
-RUN_FILES = {"config.json", "metrics.jsonl", "curves.png", "confusion.png", "overlays.png",
-             "last.pt", "best.pt", "report.json"}
+RUN_FILES = {
+    "config.json",
+    "metrics.jsonl",
+    "curves.png",
+    "confusion.png",
+    "overlays.png",
+    "last.pt",
+    "best.pt",
+    "report.json",
+}
 
 
 def tiny_loveda(root: Path, train: str = "1_2", val: str = "6_2") -> Path:

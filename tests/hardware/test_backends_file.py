@@ -26,8 +26,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_default_file_has_the_issue_targets():
     backends = load_backends()
-    for name in ("aer", "aer-noisy-brisbane", "fake_brisbane", "ibm_brisbane", "ibm_torino",
-                 "ibm_fez"):
+    for name in (
+        "aer",
+        "aer-noisy-brisbane",
+        "fake_brisbane",
+        "ibm_brisbane",
+        "ibm_torino",
+        "ibm_fez",
+    ):
         assert name in backends
     assert backends["aer"].is_exact and backends["aer"].noise is None
     noisy = backends["aer-noisy-brisbane"]
@@ -82,13 +88,19 @@ def test_runtime_entries_need_a_fake_twin_and_a_budget(tmp_path):
     with pytest.raises(ConfigError, match="needs key 'noise'"):
         load_backends(write(tmp_path, '[r]\nkind = "runtime"\ndevice = "ibm_fez"\nshots = 8\n'))
     with pytest.raises(ConfigError, match="shots > 0 or precision > 0"):
-        load_backends(write(tmp_path, '[r]\nkind = "runtime"\ndevice = "ibm_fez"\n'
-                                      'noise = "FakeFez"\n'))
+        load_backends(
+            write(tmp_path, '[r]\nkind = "runtime"\ndevice = "ibm_fez"\nnoise = "FakeFez"\n')
+        )
     with pytest.raises(ConfigError, match="'mitigation' applies to kind 'runtime' only"):
         load_backends(write(tmp_path, '[a]\nkind = "aer"\nmitigation = ["trex"]\n'))
     with pytest.raises(ConfigError, match="'mitigation'.*'zne'"):
-        load_backends(write(tmp_path, '[r]\nkind = "runtime"\nnoise = "FakeFez"\nlocal = true\n'
-                                      'shots = 8\nmitigation = ["pec"]\n'))
+        load_backends(
+            write(
+                tmp_path,
+                '[r]\nkind = "runtime"\nnoise = "FakeFez"\nlocal = true\n'
+                'shots = 8\nmitigation = ["pec"]\n',
+            )
+        )
 
 
 def test_missing_file_and_bad_toml(tmp_path, monkeypatch):

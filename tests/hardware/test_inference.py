@@ -34,19 +34,38 @@ def test_a_retired_device_with_an_account_lists_the_usable_ones():
 def test_a_noisy_run_checkpoint_loads_as_the_ideal_model(tmp_path):
     torch.manual_seed(0)
     model = build_model("hq-unet", OPTIONS)
-    (block, core), = model.quantum_blocks()
-    cal = NoiseCalibration(key="k", block=block.name, backend="FakeBrisbane",
-                           layout=tuple(range(16)), damping=(0.8,) * 32, offset=(0.0,) * 32,
-                           samples=1, shots=1, seed=0, fit_mad=0.0, seconds=0.0)
+    ((block, core),) = model.quantum_blocks()
+    cal = NoiseCalibration(
+        key="k",
+        block=block.name,
+        backend="FakeBrisbane",
+        layout=tuple(range(16)),
+        damping=(0.8,) * 32,
+        offset=(0.0,) * 32,
+        samples=1,
+        shots=1,
+        seed=0,
+        fit_mad=0.0,
+        seconds=0.0,
+    )
     model.bottleneck.core = NoisyModule(core, cal)  # as a noisy-Aer run saves it
     state = model.state_dict()
     assert "bottleneck.core.inner.weight" in state and "bottleneck.core.damping" in state
     path = tmp_path / "noisy.pt"
-    save_checkpoint(path, {"config": {"model": "hq-unet", "model_options": OPTIONS,
-                                      "backend": "aer-noisy-brisbane"}, "model": state})
+    save_checkpoint(
+        path,
+        {
+            "config": {
+                "model": "hq-unet",
+                "model_options": OPTIONS,
+                "backend": "aer-noisy-brisbane",
+            },
+            "model": state,
+        },
+    )
     ideal, config = load_ideal_model(path)
     assert config["backend"] == "aer-noisy-brisbane"
-    (_, module), = ideal.quantum_blocks()
+    ((_, module),) = ideal.quantum_blocks()
     assert not isinstance(module, NoisyModule)
     assert torch.equal(module.weight, core.weight)
     x = torch.rand(2, 48) * 2 - 1
@@ -54,9 +73,13 @@ def test_a_noisy_run_checkpoint_loads_as_the_ideal_model(tmp_path):
 
 
 def test_patches_are_spread_over_the_tile_grid():
-    config = {"data": None, "class_names": ["background", "building", "woodland", "water",
-                                            "road"],
-              "model_options": {"patch_px": 128}, "mean": [100.0] * 3, "std": [50.0] * 3}
+    config = {
+        "data": None,
+        "class_names": ["background", "building", "woodland", "water", "road"],
+        "model_options": {"patch_px": 128},
+        "mean": [100.0] * 3,
+        "std": [50.0] * 3,
+    }
     patches = select_patches(config, None, "val", n_tiles=1, n_patches=4)
     assert patches.per_tile == 16 and len(patches.tiles) == 1 and patches.split_tiles >= 1
     assert len(patches.dataset) == 4 and patches.ids[0].endswith("@0,0")

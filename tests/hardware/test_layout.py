@@ -32,8 +32,9 @@ def test_enrichment_on_brisbane_matches_the_issue_numbers(brisbane):
     assert (row.count_2q, row.swaps, row.depth_2q) == (81, 19, 30)
     assert row.esp == pytest.approx(0.38, abs=0.005)
     assert row.width == 18 and row.duration_s > 0
-    aware = transpile_block(block.circuit, block.observables, brisbane, optimization_level=3,
-                            strategy="noise_aware")
+    aware = transpile_block(
+        block.circuit, block.observables, brisbane, optimization_level=3, strategy="noise_aware"
+    )
     aware_esp = estimated_success_probability(aware.circuit, brisbane, aware.final_layout)
     assert aware_esp >= row.esp  # the target: at least the preset level-3 ESP
     assert len(aware.active_qubits) == 16  # no routing ancillas to simulate
@@ -77,11 +78,15 @@ def test_mapped_observables_give_the_logical_values(brisbane, strategy):
         small.append(ins.operation, [pos[isa.find_bit(q).index] for q in ins.qubits])
     state = Statevector(small)
     for op_logical, op_isa in zip(obs, mapped.observables, strict=True):
-        (label, qubits, coeff), = op_isa.to_sparse_list()
-        local = SparsePauliOp.from_sparse_list([(label, [pos[q] for q in qubits], coeff)],
-                                               len(active))
-        assert np.isclose(state.expectation_value(local).real,
-                          logical.expectation_value(op_logical).real, atol=1e-9)
+        ((label, qubits, coeff),) = op_isa.to_sparse_list()
+        local = SparsePauliOp.from_sparse_list(
+            [(label, [pos[q] for q in qubits], coeff)], len(active)
+        )
+        assert np.isclose(
+            state.expectation_value(local).real,
+            logical.expectation_value(op_logical).real,
+            atol=1e-9,
+        )
 
 
 def test_too_wide_and_unknown_strategy():

@@ -55,13 +55,22 @@ def test_one_pub_job_record_and_resume(no_account, tmp_path):
     qc.cx(0, 1)
     obs = [SparsePauliOp("IZ"), SparsePauliOp("ZZ"), SparsePauliOp("IX")]
     target = resolve(get_backend("fake_brisbane"))
-    mapped = transpile_block(qc, obs, target.backend.target, optimization_level=1,
-                             strategy="noise_aware")
+    mapped = transpile_block(
+        qc, obs, target.backend.target, optimization_level=1, strategy="noise_aware"
+    )
     xs = np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi / 2]])
     values = parameter_array(mapped, {x[0]: xs[:, 0], x[1]: xs[:, 1]})
     assert values.shape == (3, 1, 2)
-    result = run_block(mapped, values, target, run_dir=tmp_path, tag="blk", shots=64, seed=5,
-                       sample_ids=["a", "b", "c"])
+    result = run_block(
+        mapped,
+        values,
+        target,
+        run_dir=tmp_path,
+        tag="blk",
+        shots=64,
+        seed=5,
+        sample_ids=["a", "b", "c"],
+    )
     assert result.evs.shape == (3, 3)
     exact = np.array([[1, 1, 0], [-1, 1, 0], [1, 0, 0]])  # <Z0>, <Z0 Z1>, <X0>
     assert np.abs(result.evs - exact).mean() < 0.2  # noisy, 64 shots

@@ -34,10 +34,12 @@ def test_shapes_and_parameter_counts(quantum_model):
 
 def test_twin_differs_only_in_the_core(quantum_model):
     twin = HQUNet(**TINY, bottleneck="classical")
-    a = {k: v.shape for k, v in quantum_model.state_dict().items()
-         if not k.startswith("bottleneck.core.")}
-    b = {k: v.shape for k, v in twin.state_dict().items()
-         if not k.startswith("bottleneck.core.")}
+    a = {
+        k: v.shape
+        for k, v in quantum_model.state_dict().items()
+        if not k.startswith("bottleneck.core.")
+    }
+    b = {k: v.shape for k, v in twin.state_dict().items() if not k.startswith("bottleneck.core.")}
     assert a == b
 
 
@@ -47,8 +49,11 @@ def test_every_trainable_parameter_gets_a_gradient(bottleneck):
     model = HQUNet(**TINY, bottleneck=bottleneck)
     x, y = torch.randn(4, 3, 32, 32), torch.randint(0, 5, (4, 32, 32))
     torch.nn.functional.cross_entropy(model(x), y).backward()
-    dead = [n for n, p in model.named_parameters()
-            if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    dead = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
     assert dead == []
     if bottleneck == "quantum":  # the encoder sees the circuit's input gradient
         assert model.bottleneck.core.weight.grad.abs().sum() > 0
@@ -76,8 +81,9 @@ def test_bad_sizes_are_refused(quantum_model):
 
 def test_registry_builds_by_name_and_filters_options():
     assert "hq-unet" in MODELS
-    model = build_model("hq-unet", {**TINY, "bottleneck": "classical", "not_an_option": 1,
-                                    "qcnn_layers": None})
+    model = build_model(
+        "hq-unet", {**TINY, "bottleneck": "classical", "not_an_option": 1, "qcnn_layers": None}
+    )
     assert isinstance(model, HQUNet)
     assert model_options("hq-unet", {"width": 4, "depth": None, "nope": 3}) == {"width": 4}
     with pytest.raises(ConfigError, match="hq-unet"):

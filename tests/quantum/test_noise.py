@@ -55,12 +55,16 @@ def test_calibrated_damping_matches_aer(cache):
     x, w = random_parameters(block, 6, 4242)
     ideal = aer_values(block, None, x, w)
     noisy = aer_values(block, backend, x, w, shots=64, seed=1_000_003)
-    fast = np.stack([
-        NoisyModule(connect_block(block, dtype=torch.float64,
-                                  initial_weights=torch.tensor(w[i])), cal)(
-            torch.tensor(x[i:i + 1])).detach().numpy()[0]
-        for i in range(len(x))
-    ])
+    fast = np.stack(
+        [
+            NoisyModule(
+                connect_block(block, dtype=torch.float64, initial_weights=torch.tensor(w[i])), cal
+            )(torch.tensor(x[i : i + 1]))
+            .detach()
+            .numpy()[0]
+            for i in range(len(x))
+        ]
+    )
     dev_fast, dev_ideal = np.abs(fast - noisy).mean(), np.abs(ideal - noisy).mean()
     assert dev_fast < 0.05
     assert dev_fast < dev_ideal  # the noise mode explains part of the gap to ideal
@@ -69,8 +73,9 @@ def test_calibrated_damping_matches_aer(cache):
 def test_noisy_module_keeps_the_connect_contract(cache):
     block = small_block()
     module = connect_block(block, dtype=torch.float64)
-    noisy = noisy_module(module, block, get_backend("aer-noisy-brisbane"), samples=4,
-                         calibration_shots=8, shots=256)
+    noisy = noisy_module(
+        module, block, get_backend("aer-noisy-brisbane"), samples=4, calibration_shots=8, shots=256
+    )
     assert noisy.weight is module.weight
     x = (torch.rand(3, 8, dtype=torch.float64) * 2 - 1).requires_grad_()
     y = noisy(x)

@@ -20,8 +20,14 @@ OPTIONS = {"width": 4, "depth": 2, "patch_px": 32, "bottleneck": "classical"}
 def _save_tiny(path):
     torch.manual_seed(0)
     model = build_model("hq-unet", OPTIONS).eval()
-    save_checkpoint(path, {"config": {"model": "hq-unet", "model_options": OPTIONS},
-                           "model": model.state_dict(), "epoch": 3})
+    save_checkpoint(
+        path,
+        {
+            "config": {"model": "hq-unet", "model_options": OPTIONS},
+            "model": model.state_dict(),
+            "epoch": 3,
+        },
+    )
     return model
 
 

@@ -41,8 +41,24 @@ layout = "noise_aware"
 calibration_samples = 2
 calibration_shots = 8
 """
-TINY = ["--backend", "aer-noisy-brisbane", "--width", "4", "--depth", "2", "--patch-px", "64",
-        "--epochs", "1", "--patches-per-epoch", "4", "--batch-size", "2", "--device", "cpu"]
+TINY = [
+    "--backend",
+    "aer-noisy-brisbane",
+    "--width",
+    "4",
+    "--depth",
+    "2",
+    "--patch-px",
+    "64",
+    "--epochs",
+    "1",
+    "--patches-per-epoch",
+    "4",
+    "--batch-size",
+    "2",
+    "--device",
+    "cpu",
+]
 
 
 def tiny_data(root: Path, train: str = "1_2", val: str = "6_2") -> Path:
@@ -60,12 +76,14 @@ def tiny_data(root: Path, train: str = "1_2", val: str = "6_2") -> Path:
 @pytest.fixture
 def noisy_entry(tmp_path, monkeypatch):
     """Point hq-qiskit at a backends file with the small-calibration entry and a fresh cache."""
+
     def use(shots: int = 1024) -> Path:
         path = tmp_path / "backends.toml"
         path.write_text(ENTRY.format(shots=shots))
         monkeypatch.setenv("HQ_QISKIT_BACKENDS", str(path))
         monkeypatch.setenv("HQ_QISKIT_CACHE", str(tmp_path / "cache"))
         return tmp_path / "cache"
+
     return use
 
 
@@ -83,8 +101,10 @@ def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(noisy_entry,
     assert 0.5 < damping.mean() < 0.99  # noise damps the signal, but not to nothing
     state = torch.load(run / "best.pt", weights_only=True)
     assert state["config"]["backend"] == "aer-noisy-brisbane"
-    assert torch.allclose(state["model"]["bottleneck.core.damping"].float(),
-                          torch.tensor(damping, dtype=torch.float32))
+    assert torch.allclose(
+        state["model"]["bottleneck.core.damping"].float(),
+        torch.tensor(damping, dtype=torch.float32),
+    )
     inner = state["model"]["bottleneck.core.inner.weight"]
     assert inner.shape == (8,)
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
@@ -132,8 +152,7 @@ def test_stock_path_on_noisy_aer_matches_aer_and_passes_gradients(noisy_entry):
     with torch.no_grad():
         y = forward(x).numpy()  # (1, 2)
     xs, ws = x.numpy(), w0.numpy()[None, :]
-    aer = aer_values(block, get_backend("aer-noisy-brisbane"), xs, ws, shots=2048,
-                     seed=1_000_003)
+    aer = aer_values(block, get_backend("aer-noisy-brisbane"), xs, ws, shots=2048, seed=1_000_003)
     ideal = aer_values(block, None, xs, ws)
     stock_vs_aer, ideal_vs_aer = np.abs(y - aer).mean(), np.abs(ideal - aer).mean()
     assert ideal_vs_aer > 0.01  # the noise model is really on
@@ -144,14 +163,30 @@ def test_stock_path_on_noisy_aer_matches_aer_and_passes_gradients(noisy_entry):
     assert xg.grad.abs().sum() > 0 and backward.weight.grad.abs().sum() > 0
 
 
-@pytest.mark.skipif(os.environ.get("HQ_QISKIT_SLOW") != "1",
-                    reason="stock EstimatorQNN on noisy Aer: tens of minutes per 16-qubit "
-                    "training step on 2 cores; set HQ_QISKIT_SLOW=1 to run it")
+@pytest.mark.skipif(
+    os.environ.get("HQ_QISKIT_SLOW") != "1",
+    reason="stock EstimatorQNN on noisy Aer: tens of minutes per 16-qubit "
+    "training step on 2 cores; set HQ_QISKIT_SLOW=1 to run it",
+)
 def test_stock_engine_trains_on_noisy_aer(noisy_entry, tmp_path):
     noisy_entry(shots=2)
     data, run = tiny_data(tmp_path / "data"), tmp_path / "run"
-    args = ["train", *TINY, "--engine", "qiskit", "--patch-px", "256", "--patches-per-epoch",
-            "1", "--batch-size", "1", "--data", str(data), "--out", str(run)]
+    args = [
+        "train",
+        *TINY,
+        "--engine",
+        "qiskit",
+        "--patch-px",
+        "256",
+        "--patches-per-epoch",
+        "1",
+        "--batch-size",
+        "1",
+        "--data",
+        str(data),
+        "--out",
+        str(run),
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])

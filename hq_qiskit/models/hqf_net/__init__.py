@@ -1,13 +1,13 @@
 """HQF-Net: a DS-conv U-Net guided by a frozen DINOv3, with quantum skips and a quantum MoE.
 
-    backbone.py       frozen DINOv3 ViT from a local Hugging Face folder; taps at blocks
-                      4, 9, 14, 19, 23 (scaled to the depth), SAT-493M normalisation
-    feature_cache.py  the backbone's taps on disk, one file per input image
-    unet.py           Encoder (blocks 1-4 + Conv Block) and Decoder (transposed convs)
-    dmcaf.py          DMCAF: deformable cross-attention + FiLM and gated residual fusion
-    qskip.py          QSkip: out = x + x * a, a from the enrichment QCNN
-    qmoe.py           QMoE: enrichment QCNN, softmax gate over local/global/diagonal experts
-    model.py          HQFNet, with the ablation switches use_dmcaf, use_qskip, use_qmoe
+backbone.py       frozen DINOv3 ViT from a local Hugging Face folder; taps at blocks
+                  4, 9, 14, 19, 23 (scaled to the depth), SAT-493M normalisation
+feature_cache.py  the backbone's taps on disk, one file per input image
+unet.py           Encoder (blocks 1-4 + Conv Block) and Decoder (transposed convs)
+dmcaf.py          DMCAF: deformable cross-attention + FiLM and gated residual fusion
+qskip.py          QSkip: out = x + x * a, a from the enrichment QCNN
+qmoe.py           QMoE: enrichment QCNN, softmax gate over local/global/diagonal experts
+model.py          HQFNet, with the ablation switches use_dmcaf, use_qskip, use_qmoe
 """
 
 from hq_qiskit.models.hqf_net.backbone import (

@@ -46,14 +46,25 @@ def vitl16_sat_config():
     from transformers import DINOv3ViTConfig
 
     return DINOv3ViTConfig(
-        hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-        patch_size=16, num_register_tokens=4, layerscale_value=1e-5, layer_norm_eps=1e-5,
-        rope_theta=100.0, query_bias=True, key_bias=False, value_bias=True, image_size=224,
+        hidden_size=1024,
+        num_hidden_layers=24,
+        num_attention_heads=16,
+        intermediate_size=4096,
+        patch_size=16,
+        num_register_tokens=4,
+        layerscale_value=1e-5,
+        layer_norm_eps=1e-5,
+        rope_theta=100.0,
+        query_bias=True,
+        key_bias=False,
+        value_bias=True,
+        image_size=224,
     )
 
 
-def scale_taps(depth: int, taps: Sequence[int] = PAPER_TAPS, reference_depth: int = PAPER_DEPTH
-               ) -> tuple[int, ...]:
+def scale_taps(
+    depth: int, taps: Sequence[int] = PAPER_TAPS, reference_depth: int = PAPER_DEPTH
+) -> tuple[int, ...]:
     """Map 0-based block indices chosen for a ``reference_depth``-block model to ``depth`` blocks.
 
     Block t becomes round(t * (depth - 1) / (reference_depth - 1)), so the last block stays
@@ -80,7 +91,7 @@ def load_dinov3(path: str | Path) -> nn.Module:
         raise ConfigError(f"--backbone {path}: no such file or folder; {WHERE_TO_PUT_WEIGHTS}")
     folder = path.parent if path.is_file() else path
     if not (folder / "config.json").is_file():
-        hint = (" (a Meta .pth checkpoint is not read directly)" if path.suffix == ".pth" else "")
+        hint = " (a Meta .pth checkpoint is not read directly)" if path.suffix == ".pth" else ""
         raise ConfigError(
             f"--backbone {path}: {folder} has no config.json, so it is not a Hugging Face DINOv3 "
             f"folder{hint}; {WHERE_TO_PUT_WEIGHTS}"
@@ -88,19 +99,23 @@ def load_dinov3(path: str | Path) -> nn.Module:
     try:
         model_type = json.loads((folder / "config.json").read_text()).get("model_type")
     except (OSError, ValueError, AttributeError) as err:
-        raise ConfigError(f"--backbone {folder}/config.json is not readable JSON ({err}); "
-                          f"{WHERE_TO_PUT_WEIGHTS}") from err
+        raise ConfigError(
+            f"--backbone {folder}/config.json is not readable JSON ({err}); {WHERE_TO_PUT_WEIGHTS}"
+        ) from err
     if model_type != "dinov3_vit":
-        raise ConfigError(f"--backbone {folder}: config.json describes a {model_type!r} model, not "
-                          f"a DINOv3 ViT ('dinov3_vit'); {WHERE_TO_PUT_WEIGHTS}")
+        raise ConfigError(
+            f"--backbone {folder}: config.json describes a {model_type!r} model, not "
+            f"a DINOv3 ViT ('dinov3_vit'); {WHERE_TO_PUT_WEIGHTS}"
+        )
     from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
     config = DINOv3ViTConfig.from_pretrained(folder, local_files_only=True)
     try:
         model = DINOv3ViTModel.from_pretrained(folder, config=config, local_files_only=True)
     except OSError as err:
-        raise ConfigError(f"--backbone {folder}: no readable weights ({err}); "
-                          f"{WHERE_TO_PUT_WEIGHTS}") from err
+        raise ConfigError(
+            f"--backbone {folder}: no readable weights ({err}); {WHERE_TO_PUT_WEIGHTS}"
+        ) from err
     return model
 
 
@@ -135,8 +150,10 @@ class DINOv3Taps(nn.Module):
         super().__init__()
         config = vit.config
         if len(pixel_mean) != 3 or len(pixel_std) != 3 or min(pixel_std) <= 0:
-            raise ConfigError(f"pixel_mean/pixel_std need 3 values each with std > 0, got "
-                              f"{tuple(pixel_mean)} / {tuple(pixel_std)}")
+            raise ConfigError(
+                f"pixel_mean/pixel_std need 3 values each with std > 0, got "
+                f"{tuple(pixel_mean)} / {tuple(pixel_std)}"
+            )
         self.vit = vit.eval().requires_grad_(False)
         self.depth = int(config.num_hidden_layers)
         self.taps = scale_taps(self.depth, taps, reference_depth)
@@ -155,8 +172,9 @@ class DINOv3Taps(nn.Module):
         """A hex digest of what fixes these features: config, taps, statistics, every weight."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(self.vit.config.to_json_string(use_diff=False).encode())
-        digest.update(repr((self.taps, self.mean.flatten().tolist(),
-                            self.std.flatten().tolist())).encode())
+        digest.update(
+            repr((self.taps, self.mean.flatten().tolist(), self.std.flatten().tolist())).encode()
+        )
         for name, tensor in self.vit.state_dict().items():
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
@@ -172,13 +190,15 @@ class DINOv3Taps(nn.Module):
         b, _, h, w = x.shape
         p = self.patch_size
         if h % p or w % p:
-            raise ConfigError(f"HQF-Net backbone input {h}x{w} px is not a multiple of its "
-                              f"patch size {p}; use patches whose side is a multiple of {p}")
+            raise ConfigError(
+                f"HQF-Net backbone input {h}x{w} px is not a multiple of its "
+                f"patch size {p}; use patches whose side is a multiple of {p}"
+            )
         pixels = (x.float() - self.mean) / self.std  # (B, 3, H, W), SAT-normalised
         out = self.vit(pixel_values=pixels, output_hidden_states=True)
         states = out.hidden_states  # depth + 1 tensors (B, n_prefix + HW/p^2, D); [0] = embeddings
         maps = []
         for t in self.taps:
-            tokens = self.vit.norm(states[t + 1])[:, self.n_prefix:]  # (B, HW/p^2, D)
+            tokens = self.vit.norm(states[t + 1])[:, self.n_prefix :]  # (B, HW/p^2, D)
             maps.append(tokens.transpose(1, 2).reshape(b, self.width, h // p, w // p).float())
         return maps

@@ -84,8 +84,9 @@ class DeformableCrossAttention(nn.Module):
         # loc (B, heads, hq, wq, points, 2) -> grid (B*heads, hq*wq, points, 2)
         grid = loc.reshape(b * nh, hq * wq, npt, 2)
         v = value.reshape(b * nh, dh, hv, wv)  # heads split along channels
-        sampled = F.grid_sample(v, grid, mode="bilinear", padding_mode="zeros",
-                                align_corners=False)  # (B*heads, dh, hq*wq, points)
+        sampled = F.grid_sample(
+            v, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        )  # (B*heads, dh, hq*wq, points)
         a = att.permute(0, 1, 3, 4, 2).reshape(b * nh, 1, hq * wq, npt)
         ctx = (sampled * a).sum(dim=-1)  # (B*heads, dh, hq*wq)
         return self.out(ctx.reshape(b, self.dim, hq, wq))

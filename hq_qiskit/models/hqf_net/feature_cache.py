@@ -50,7 +50,8 @@ class FeatureCache:
     def __init__(self, root: str | Path, fingerprint: str, dtype: str = "float32") -> None:
         if dtype not in CACHE_DTYPES:
             raise ConfigError(
-                f"feature cache dtype {dtype!r}; choose one of {sorted(CACHE_DTYPES)}")
+                f"feature cache dtype {dtype!r}; choose one of {sorted(CACHE_DTYPES)}"
+            )
         self.root = Path(root).expanduser()
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"--feature-cache {self.root} is a file; give a folder")

@@ -111,13 +111,21 @@ class HQFNet(nn.Module):
         super().__init__()
         widths = check_widths(widths)
         if patch_px < 16 or patch_px % 16:
-            raise ConfigError(f"HQF-Net patch size {patch_px} px is not a multiple of 16 (four "
-                              f"2x poolings); use e.g. --patch-px 224")
+            raise ConfigError(
+                f"HQF-Net patch size {patch_px} px is not a multiple of 16 (four "
+                f"2x poolings); use e.g. --patch-px 224"
+            )
         self.patch_px, self.use_dmcaf, self.use_qskip, self.use_qmoe = (
-            patch_px, use_dmcaf, use_qskip, use_qmoe)
+            patch_px,
+            use_dmcaf,
+            use_qskip,
+            use_qmoe,
+        )
         if use_dmcaf and backbone is None:
-            raise ConfigError(f"HQF-Net with DMCAF needs DINOv3 weights: {WHERE_TO_PUT_WEIGHTS} "
-                              "(or train without it: --no-dmcaf)")
+            raise ConfigError(
+                f"HQF-Net with DMCAF needs DINOv3 weights: {WHERE_TO_PUT_WEIGHTS} "
+                "(or train without it: --no-dmcaf)"
+            )
         self.encoder = Encoder(in_channels, widths)
         self.backbone: nn.Module | None = None
         self.dmcaf: nn.ModuleList | None = None
@@ -126,21 +134,44 @@ class HQFNet(nn.Module):
         self._set_input_statistics(in_channels, input_mean, input_std)
         if use_dmcaf:
             if patch_px % taps_module.patch_size:
-                raise ConfigError(f"HQF-Net patch size {patch_px} px is not a multiple of the "
-                                  f"backbone's patch size {taps_module.patch_size}")
-            self.backbone = (CachedTaps(taps_module, FeatureCache(
-                feature_cache, taps_module.fingerprint(), cache_dtype))
-                if feature_cache is not None else taps_module)
+                raise ConfigError(
+                    f"HQF-Net patch size {patch_px} px is not a multiple of the "
+                    f"backbone's patch size {taps_module.patch_size}"
+                )
+            self.backbone = (
+                CachedTaps(
+                    taps_module, FeatureCache(feature_cache, taps_module.fingerprint(), cache_dtype)
+                )
+                if feature_cache is not None
+                else taps_module
+            )
             self.dmcaf = nn.ModuleList(
-                DMCAF(c, taps_module.width, dim=dmcaf_dim, heads=dmcaf_heads,
-                      points=dmcaf_points, query_grid=dmcaf_query_grid, gate_init=dmcaf_gate_init)
+                DMCAF(
+                    c,
+                    taps_module.width,
+                    dim=dmcaf_dim,
+                    heads=dmcaf_heads,
+                    points=dmcaf_points,
+                    query_grid=dmcaf_query_grid,
+                    gate_init=dmcaf_gate_init,
+                )
                 for c in widths
             )
         q = {"engine": engine, "qcnn_layers": qcnn_layers, "angle_scale": angle_scale}
-        self.qskips = (nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS)
-                       if use_qskip else None)
-        self.qmoe = (QMoE(widths[4], out_grid=qmoe_grid, expert_layers=expert_layers,
-                          balance_weight=balance_weight, **q) if use_qmoe else None)
+        self.qskips = (
+            nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS) if use_qskip else None
+        )
+        self.qmoe = (
+            QMoE(
+                widths[4],
+                out_grid=qmoe_grid,
+                expert_layers=expert_layers,
+                balance_weight=balance_weight,
+                **q,
+            )
+            if use_qmoe
+            else None
+        )
         self.decoder = Decoder(num_classes, widths)
         self.register_state_dict_post_hook(_drop_backbone_keys)
         self.register_load_state_dict_post_hook(_ignore_missing_backbone_keys)
@@ -148,8 +179,10 @@ class HQFNet(nn.Module):
     @staticmethod
     def _backbone(backbone, in_channels, taps, pixel_mean, pixel_std) -> DINOv3Taps:
         if in_channels != 3:
-            raise ConfigError(f"HQF-Net's DINOv3 backbone reads RGB, but the data has "
-                              f"{in_channels} bands; use RGB data or --no-dmcaf")
+            raise ConfigError(
+                f"HQF-Net's DINOv3 backbone reads RGB, but the data has "
+                f"{in_channels} bands; use RGB data or --no-dmcaf"
+            )
         if isinstance(backbone, DINOv3Taps):
             return backbone
         return DINOv3Taps(load_dinov3(backbone), taps, pixel_mean=pixel_mean, pixel_std=pixel_std)
@@ -162,17 +195,21 @@ class HQFNet(nn.Module):
                 "HQF-Net's DINOv3 backbone reads RGB in [0, 1], so it needs the statistics the "
                 "loader normalised with: input_mean and input_std (0..255 units; the training "
                 "runner passes the run's mean/std); for inputs in [0, 1] give (0, 0, 0) and "
-                "(255, 255, 255)")
+                "(255, 255, 255)"
+            )
         mean = [0.0] * in_channels if input_mean is None else [float(v) for v in input_mean]
         std = [255.0] * in_channels if input_std is None else [float(v) for v in input_std]
         if len(mean) != in_channels or len(std) != in_channels or min(std) <= 0:
-            raise ConfigError(f"input_mean/input_std need {in_channels} values with std > 0, got "
-                              f"{mean} / {std}")
+            raise ConfigError(
+                f"input_mean/input_std need {in_channels} values with std > 0, got {mean} / {std}"
+            )
         # x * scale + shift = RGB in [0, 1]
-        self.register_buffer("_rgb_scale", torch.tensor(std).view(1, -1, 1, 1) / 255.0,
-                             persistent=False)
-        self.register_buffer("_rgb_shift", torch.tensor(mean).view(1, -1, 1, 1) / 255.0,
-                             persistent=False)
+        self.register_buffer(
+            "_rgb_scale", torch.tensor(std).view(1, -1, 1, 1) / 255.0, persistent=False
+        )
+        self.register_buffer(
+            "_rgb_shift", torch.tensor(mean).view(1, -1, 1, 1) / 255.0, persistent=False
+        )
 
     def quantum_blocks(self) -> list[tuple[QuantumBlock, nn.Module]]:
         """(block, module running it) for every circuit: the QSkips, then QMoE's QCNN and
@@ -203,8 +240,9 @@ class HQFNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x (B, in_channels, P, P), normalised -> logits (B, num_classes, P, P)."""
         if x.shape[-1] % 16 or x.shape[-2] % 16:
-            raise ValueError(f"HQF-Net needs a patch side that is a multiple of 16, "
-                             f"got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"HQF-Net needs a patch side that is a multiple of 16, got {tuple(x.shape[-2:])}"
+            )
         guides = self.backbone_features(x) if self.backbone is not None else None
         features = []
         y = x
@@ -229,7 +267,10 @@ def _drop_backbone_keys(module: nn.Module, state_dict: dict, prefix: str, local_
 
 def _ignore_missing_backbone_keys(module: nn.Module, incompatible) -> None:
     """load_state_dict post-hook: backbone weights are never in a checkpoint."""
-    missing = [k for k in incompatible.missing_keys
-               if k.startswith(BACKBONE_PREFIX) or f".{BACKBONE_PREFIX}" in k]
+    missing = [
+        k
+        for k in incompatible.missing_keys
+        if k.startswith(BACKBONE_PREFIX) or f".{BACKBONE_PREFIX}" in k
+    ]
     for key in missing:
         incompatible.missing_keys.remove(key)

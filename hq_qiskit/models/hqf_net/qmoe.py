@@ -94,6 +94,7 @@ class QMoE(nn.Module):
         s = self.out_grid
         y = self.post_q(mixed).view(b, self.channels, s, s)  # (B, C, s, s)
         self.last_gates = g.detach()
-        self.balance_loss = (self.balance_weight * balance_loss(g) if self.balance_weight
-                             else g.new_zeros(()))
+        self.balance_loss = (
+            self.balance_weight * balance_loss(g) if self.balance_weight else g.new_zeros(())
+        )
         return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)

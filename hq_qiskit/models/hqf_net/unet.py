@@ -29,8 +29,10 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     """Five positive channel counts (blocks 1-4 and the Conv Block), else ``ConfigError``."""
     widths = tuple(int(w) for w in widths)
     if len(widths) != 5 or min(widths) < 1:
-        raise ConfigError(f"HQF-Net widths must be 5 positive channel counts (blocks 1-4 and the "
-                          f"Conv Block), e.g. {','.join(map(str, PAPER_WIDTHS))}; got {widths}")
+        raise ConfigError(
+            f"HQF-Net widths must be 5 positive channel counts (blocks 1-4 and the "
+            f"Conv Block), e.g. {','.join(map(str, PAPER_WIDTHS))}; got {widths}"
+        )
     return widths
 
 
@@ -92,8 +94,7 @@ class Decoder(nn.Module):
         super().__init__()
         w = check_widths(widths)
         self.fuse = DoubleConv(w[4] + w[4] + w[3], w[3])  # bottleneck + Conv Block + block 4
-        self.ups = nn.ModuleList([Up(w[3], w[2], w[2]), Up(w[2], w[1], w[1]),
-                                  Up(w[1], w[0], w[0])])
+        self.ups = nn.ModuleList([Up(w[3], w[2], w[2]), Up(w[2], w[1], w[1]), Up(w[1], w[0], w[0])])
         head = max(w[0] // 2, 1)
         self.last_up = nn.ConvTranspose2d(w[0], head, 2, stride=2)
         self.last_conv = DoubleConv(head, head)
@@ -107,4 +108,3 @@ class Decoder(nn.Module):
             y = up(y, skip)  # (B, w3, P/8) -> (B, w2, P/4) -> (B, w1, P/2)
         y = self.last_conv(self.last_up(y))  # (B, w1/2, P, P)
         return self.head(y)
-

@@ -18,9 +18,18 @@ COLOURS = np.array([[90, 110, 70], [200, 60, 50], [20, 90, 30], [30, 60, 160], [
 
 with rasterio.open(f"../landcoverai_real/{SHEET}.tif") as src:
     mask = src.read(1, window=WINDOW)  # (SIZE, SIZE) in 0..4
-    profile = {"driver": "GTiff", "crs": src.crs, "transform": src.window_transform(WINDOW),
-               "width": SIZE, "height": SIZE, "dtype": "uint8", "compress": "deflate",
-               "tiled": True, "blockxsize": 256, "blockysize": 256}
+    profile = {
+        "driver": "GTiff",
+        "crs": src.crs,
+        "transform": src.window_transform(WINDOW),
+        "width": SIZE,
+        "height": SIZE,
+        "dtype": "uint8",
+        "compress": "deflate",
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
 ramp = np.linspace(0, 40, SIZE, dtype=np.float32)
 image = COLOURS[mask].transpose(2, 0, 1) + ramp[None, None, :]  # (3, SIZE, SIZE)
 for folder, bands, data in [("images", 3, image), ("masks", 1, mask[None])]:

@@ -9,8 +9,19 @@ import numpy as np
 from PIL import Image
 
 SIZE = 1024
-COLOURS = np.array([[0, 0, 0], [120, 120, 110], [200, 60, 50], [180, 180, 170],
-                    [30, 60, 160], [150, 130, 90], [20, 90, 30], [150, 170, 60]], dtype=np.uint8)
+COLOURS = np.array(
+    [
+        [0, 0, 0],
+        [120, 120, 110],
+        [200, 60, 50],
+        [180, 180, 170],
+        [30, 60, 160],
+        [150, 130, 90],
+        [20, 90, 30],
+        [150, 170, 60],
+    ],
+    dtype=np.uint8,
+)
 
 
 def pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -20,8 +31,12 @@ def pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return COLOURS[mask], mask
 
 
-for split, domain, ids in [("Train", "Rural", [0, 1]), ("Train", "Urban", [1366]),
-                           ("Val", "Rural", [2522]), ("Test", "Rural", [4191])]:
+for split, domain, ids in [
+    ("Train", "Rural", [0, 1]),
+    ("Train", "Urban", [1366]),
+    ("Val", "Rural", [2522]),
+    ("Test", "Rural", [4191]),
+]:
     for i in ids:
         image, mask = pair(i)
         folder = Path(split, domain)

@@ -10,8 +10,15 @@ from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
 from hq_qiskit.models.hqf_net import DINOv3Taps, load_dinov3
 
-TINY_VIT = {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2,
-            "intermediate_size": 64, "patch_size": 8, "num_register_tokens": 4, "image_size": 32}
+TINY_VIT = {
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "patch_size": 8,
+    "num_register_tokens": 4,
+    "image_size": 32,
+}
 
 
 def save_tiny_vit(folder: Path, seed: int = 0) -> Path:

@@ -44,21 +44,26 @@ def test_a_folder_without_weights_or_of_another_model_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "dinov2"}))
     with pytest.raises(ConfigError, match="'dinov2' model, not a DINOv3 ViT"):
         load_dinov3(tmp_path)
-    DINOv3ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                    intermediate_size=64).save_pretrained(tmp_path)
+    DINOv3ViTConfig(
+        hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+    ).save_pretrained(tmp_path)
     with pytest.raises(ConfigError, match="no readable weights.*model.safetensors"):
         load_dinov3(tmp_path)
 
 
-def test_taps_equal_the_library_backbone_with_layernorm_on_sat_normalised_pixels(tiny_vit_dir,
-                                                                                tiny_taps):
+def test_taps_equal_the_library_backbone_with_layernorm_on_sat_normalised_pixels(
+    tiny_vit_dir, tiny_taps
+):
     x = torch.rand(2, 3, 32, 48)  # RGB in [0, 1]; non-square: 4 x 6 tokens
     maps = tiny_taps(x)
     assert tiny_taps.taps == (1, 1, 2, 2, 3)
     assert [tuple(m.shape) for m in maps] == [(2, 32, 4, 6)] * 5
     reference = DINOv3ViTBackbone.from_pretrained(
-        tiny_vit_dir, local_files_only=True, out_indices=[t + 1 for t in (1, 2, 3)],
-        apply_layernorm=True, reshape_hidden_states=True,
+        tiny_vit_dir,
+        local_files_only=True,
+        out_indices=[t + 1 for t in (1, 2, 3)],
+        apply_layernorm=True,
+        reshape_hidden_states=True,
     ).eval()
     pixels = (x - torch.tensor(SAT_MEAN).view(1, 3, 1, 1)) / torch.tensor(SAT_STD).view(1, 3, 1, 1)
     with torch.no_grad():
@@ -72,8 +77,9 @@ def test_statistics_are_an_option(tiny_vit_dir):
     vit = load_dinov3(tiny_vit_dir)
     x = torch.rand(1, 3, 32, 32)
     sat = DINOv3Taps(vit)(x)[-1]
-    imagenet = DINOv3Taps(vit, pixel_mean=(0.485, 0.456, 0.406),
-                          pixel_std=(0.229, 0.224, 0.225))(x)[-1]
+    imagenet = DINOv3Taps(vit, pixel_mean=(0.485, 0.456, 0.406), pixel_std=(0.229, 0.224, 0.225))(
+        x
+    )[-1]
     assert not torch.allclose(sat, imagenet)
     with pytest.raises(ConfigError, match="3 values each"):
         DINOv3Taps(vit, pixel_mean=(0.5, 0.5))

@@ -50,16 +50,25 @@ def grads_after_steps(module: torch.nn.Module, inputs: tuple, steps: int) -> dic
     for _ in range(steps):
         opt.zero_grad()
         module(*inputs).square().mean().backward()
-        grads = {n: p.grad.clone() if p.grad is not None else None
-                 for n, p in module.named_parameters()}
+        grads = {
+            n: p.grad.clone() if p.grad is not None else None for n, p in module.named_parameters()
+        }
         opt.step()
     return grads
 
 
 def test_context_enters_without_identity_init():
     torch.manual_seed(0)
-    fuse = DMCAF(channels=8, vit_width=6, dim=8, heads=2, points=3, gate_init=0.1,
-                 identity_init=False, query_grid=3)
+    fuse = DMCAF(
+        channels=8,
+        vit_width=6,
+        dim=8,
+        heads=2,
+        points=3,
+        gate_init=0.1,
+        identity_init=False,
+        query_grid=3,
+    )
     u, d = torch.rand(2, 8, 12, 12), torch.rand(2, 6, 6, 6)
     out = fuse(u, d)
     assert not torch.allclose(out, u)

@@ -11,8 +11,13 @@ from hq_qiskit.models.hqf_net.backbone import HUB_ID
 from hq_qiskit.training.engine_check import engine_vs_aer
 
 MEAN, STD = (110.0, 120.0, 90.0), (50.0, 40.0, 45.0)  # loader statistics, 0..255 units
-TINY_NET = {"patch_px": 32, "widths": (4, 8, 8, 16, 16), "dmcaf_dim": 16, "dmcaf_heads": 2,
-            "dmcaf_points": 2}
+TINY_NET = {
+    "patch_px": 32,
+    "widths": (4, 8, 8, 16, 16),
+    "dmcaf_dim": 16,
+    "dmcaf_heads": 2,
+    "dmcaf_points": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,8 @@ def test_full_model_shapes_and_quantum_blocks(net):
 def test_backbone_sees_rgb_in_unit_range(net):
     rgb = torch.rand(1, 3, 32, 32)
     normalised = (rgb * 255 - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(
-        1, 3, 1, 1)
+        1, 3, 1, 1
+    )
     for ours, direct in zip(net.backbone_features(normalised), net.backbone(rgb), strict=True):
         torch.testing.assert_close(ours, direct, rtol=1e-4, atol=1e-4)
 
@@ -48,8 +54,11 @@ def test_every_trainable_parameter_learns(net):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         opt.step()
-    dead = [n for n, p in model.named_parameters()
-            if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)]
+    dead = [
+        n
+        for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or p.grad.abs().sum() == 0)
+    ]
     assert dead == []
     quantum = {id(m.weight) for m in model.quantum_modules()}
     assert len(quantum) == 8
@@ -70,11 +79,13 @@ def test_state_dict_leaves_out_the_backbone_and_rebuilds_from_its_path(net, tiny
         fresh.load_state_dict({k: v for k, v in state.items() if not k.startswith("decoder.")})
 
 
-@pytest.mark.parametrize(("switch", "n_blocks"), [("use_dmcaf", 8), ("use_qskip", 4),
-                                                  ("use_qmoe", 4)])
+@pytest.mark.parametrize(
+    ("switch", "n_blocks"), [("use_dmcaf", 8), ("use_qskip", 4), ("use_qmoe", 4)]
+)
 def test_each_ablation_removes_its_component(net, switch, n_blocks):
-    variant = HQFNet(backbone=net.backbone, input_mean=MEAN, input_std=STD, **TINY_NET,
-                     **{switch: False})
+    variant = HQFNet(
+        backbone=net.backbone, input_mean=MEAN, input_std=STD, **TINY_NET, **{switch: False}
+    )
     assert len(variant.quantum_blocks()) == n_blocks
     assert variant(torch.randn(1, 3, 32, 32)).shape == (1, 5, 32, 32)
     trainable = sum(p.numel() for p in variant.parameters() if p.requires_grad)
@@ -90,8 +101,13 @@ def test_without_dmcaf_no_backbone_is_needed():
 
 
 def test_feature_cache_gives_the_same_logits(net, tiny_vit_dir, tmp_path):
-    options = {"input_mean": MEAN, "input_std": STD, "use_qskip": False, "use_qmoe": False,
-               **TINY_NET}
+    options = {
+        "input_mean": MEAN,
+        "input_std": STD,
+        "use_qskip": False,
+        "use_qmoe": False,
+        **TINY_NET,
+    }
     plain = HQFNet(backbone=net.backbone, **options).eval()
     cached = HQFNet(backbone=tiny_vit_dir, feature_cache=tmp_path, **options).eval()
     cached.load_state_dict(plain.state_dict())
@@ -108,8 +124,13 @@ def test_user_errors_name_the_fix(tiny_vit_dir):
     with pytest.raises(ConfigError, match="needs the statistics the loader normalised with"):
         HQFNet(backbone=tiny_vit_dir, **TINY_NET)
     with pytest.raises(ConfigError, match="4 bands; use RGB data or --no-dmcaf"):
-        HQFNet(in_channels=4, backbone=tiny_vit_dir, input_mean=(0,) * 4, input_std=(1,) * 4,
-               **TINY_NET)
+        HQFNet(
+            in_channels=4,
+            backbone=tiny_vit_dir,
+            input_mean=(0,) * 4,
+            input_std=(1,) * 4,
+            **TINY_NET,
+        )
     with pytest.raises(ConfigError, match="multiple of 16"):
         HQFNet(**{**TINY_NET, "patch_px": 40}, use_dmcaf=False)
     with pytest.raises(ConfigError, match="5 positive channel counts"):

@@ -22,10 +22,11 @@ def test_output_is_the_gated_mixture_mapped_back_to_the_map(moe):
     g = moe.last_gates
     assert g.shape == (3, 3) and torch.allclose(g.sum(-1), torch.ones(3))
     f_q = moe.qcnn(moe.pre_q(x))
-    mixed = sum(g[:, k:k + 1] * moe.experts[name](f_q) for k, name in enumerate(EXPERTS))
+    mixed = sum(g[:, k : k + 1] * moe.experts[name](f_q) for k, name in enumerate(EXPERTS))
     y = moe.post_q(mixed).view(3, 16, 2, 2)
-    torch.testing.assert_close(out, torch.nn.functional.interpolate(
-        y, size=(5, 5), mode="bilinear", align_corners=False))
+    torch.testing.assert_close(
+        out, torch.nn.functional.interpolate(y, size=(5, 5), mode="bilinear", align_corners=False)
+    )
 
 
 def test_three_different_expert_circuits(moe):
