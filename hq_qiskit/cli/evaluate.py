@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import data_option, engine_option
+from hq_qiskit.cli.options import data_option, device_option, engine_option
 from hq_qiskit.training.runner import evaluate_run
 
 
@@ -28,7 +28,7 @@ from hq_qiskit.training.runner import evaluate_run
     show_default=True,
     help="Which checkpoint of the run to score.",
 )
-@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@device_option
 def evaluate(
     run_dir: Path, data: Path | None, split: str, engine: str | None, checkpoint: str, device: str
 ) -> None:

@@ -1,5 +1,5 @@
 """Options shared by several commands, defined once: --backend, --engine, --data, --seed,
---overwrite. Use them as decorators: ``@backend_option``."""
+--overwrite, --device. Use them as decorators: ``@backend_option``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,16 @@ def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -
     if not any(path.iterdir()):
         raise click.BadParameter(f"folder {path} is empty; {fix}")
     return path
+
+
+def _check_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--device must be one this machine's torch can use; checked before anything is written."""
+    from hq_qiskit.device import check_device, device_problem
+
+    problem = device_problem(value)
+    if problem is not None:
+        raise click.BadParameter(f"{value!r}: {problem}")
+    return check_device(value)
 
 
 backend_option = click.option(
@@ -76,4 +86,12 @@ feature_cache_option = click.option(
     default=None,
     metavar="DIR",
     help="HQF-Net: cache the frozen backbone's features here, one file per patch.",
+)
+
+device_option = click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    callback=_check_device,
+    help="Where the network runs: auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps.",
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from hq_qiskit.cli.options import device_option
 from hq_qiskit.errors import ConfigError
 
 
@@ -79,13 +80,7 @@ def checkpoint_settings(config: dict) -> dict:
 @click.option("--probabilities", is_flag=True, help="Also write OUT_probs.tif (K bands, x255).")
 @click.option("--overlay", is_flag=True, help="Also write OUT_overlay.png (input + classes).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-@click.option(
-    "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
-    default="auto",
-    show_default=True,
-    help="Where the model runs.",
-)
+@device_option
 @click.option(
     "--engine",
     type=click.Choice(["fast", "qiskit"]),
@@ -117,8 +112,7 @@ def predict(
       hq-qiskit predict best.pt scene.tif -o out.tif --overlap-px 64 --probabilities --overlay
       hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
     """
-    import torch
-
+    from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
     from hq_qiskit.training.checkpoint import load_model
 
@@ -127,11 +121,9 @@ def predict(
     overrides = {"engine": engine} if engine else {}
     model, config = load_model(resolve_checkpoint(checkpoint), **overrides)
     settings = checkpoint_settings(config)
-    patch = patch_px or int(settings["patch_px"])
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    patch = patch_px if patch_px is not None else int(settings["patch_px"])
     result = predict_raster(
-        model.to(device),
+        model.to(resolve_device(device)),
         image,
         output,
         mean=settings["mean"],

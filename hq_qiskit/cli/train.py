@@ -11,6 +11,7 @@ from hq_qiskit.cli.options import (
     backbone_option,
     backend_option,
     data_option,
+    device_option,
     engine_option,
     feature_cache_option,
     overwrite_option,
@@ -158,7 +159,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     show_default=True,
     help="Patches whose quantum outputs are checked against exact Aer at start and end (0: off).",
 )
-@click.option("--device", default=_D.device, show_default=True, help="cpu, cuda, cuda:N or auto.")
+@device_option
 @click.option(
     "--workers",
     type=int,

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hq_qiskit.datasets.classes import class_colours
+from hq_qiskit.device import resolve_device as _resolve_device
 from hq_qiskit.samplers import GridPatches, RandomPatches
 from hq_qiskit.samplers.transforms import check_stats, normalise
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
@@ -51,10 +52,8 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
 
 
 def resolve_device(name: str) -> torch.device:
-    """ "auto" -> CUDA when available, else CPU; otherwise ``torch.device(name)``."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """ "auto" -> CUDA when available, else CPU; otherwise the checked ``torch.device(name)``."""
+    return _resolve_device(name)
 
 
 def train_one_epoch(
