@@ -18,7 +18,6 @@ import logging
 import os
 import time
 import uuid
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -93,6 +92,11 @@ def check_outputs(
     if out_path.resolve() == Path(in_path).resolve():
         raise DataError(f"-o {out_path}: is the input itself; choose another output path")
     for path in [out_path] + [probs_path] * probabilities + [overlay_path] * overlay:
+        if path.is_dir():
+            raise DataError(
+                f"-o {out_path}: {path} is a folder, which --overwrite does not replace; "
+                f"give a file path, e.g. -o {out_path / 'classes.tif'}"
+            )
         if path.exists() and not overwrite:
             raise DataError(f"{path}: already exists; pass --overwrite or choose another -o")
     return probs_path, overlay_path
@@ -124,14 +128,57 @@ class RowWriter:
         self.pending = [data[:, n:]] if data.shape[1] > n else []
 
 
-class Strips:
-    """Normalised full-width strips of an input raster, with their validity masks."""
+def suggest_range(high: float) -> str:
+    """A ``--value-range`` for data whose maximum is ``high``: the smallest usual scale."""
+    for top in (1.0, 255.0, 1023.0, 4095.0, 10000.0, 65535.0):
+        if high <= top:
+            return f"0 {top:g}"
+    return f"0 {high:.6g}"
 
-    def __init__(self, src, bands: list[int], mean, std, value_range) -> None:
+
+def check_value_range(
+    raw: np.ndarray, valid: np.ndarray, value_range: tuple[float, float], path: Path | str
+) -> None:
+    """Refuse float pixels (C, h, W) whose scale clearly differs from ``value_range``.
+
+    Values more than one range width outside it (0..255 data read as 0..1), or all within
+    its lowest 1 % (0..1 data read as 0..255) would give a confident but meaningless map;
+    checked on the first strip, before the model runs. Integer inputs are left alone: their
+    default range is their type's, and an explicit one (0..3000 for Sentinel-2) may clip.
+    """
+    values = raw[:, valid]  # (C, n) valid pixels only
+    if raw.dtype.kind != "f" or values.size == 0:
+        return
+    lo, hi = value_range
+    vmin, vmax, width = float(values.min()), float(values.max()), hi - lo
+    given = f"--value-range {lo:g} {hi:g}"
+    if vmax > hi + width or vmin < lo - width:
+        fix = suggest_range(vmax) if vmin >= 0 else f"{vmin:.6g} {vmax:.6g}"
+        raise DataError(
+            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, far outside "
+            f"{given}; give the data's real range, "
+            f"e.g. --value-range {fix}"
+        )
+    if vmax > vmin and vmax < lo + 0.01 * width:
+        raise DataError(
+            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, within the lowest "
+            f"1 % of {given}; give the data's real range, e.g. --value-range {suggest_range(vmax)}"
+        )
+
+
+class Strips:
+    """Normalised full-width strips of an input raster, with their validity masks.
+
+    The first strip read is checked against ``value_range`` (``check_value_range``).
+    """
+
+    def __init__(self, src, bands: list[int], mean, std, value_range, path=None) -> None:
         self.src, self.bands = src, bands
         self.mean = np.asarray(mean, dtype=np.float32)[:, None, None]  # (C, 1, 1), 0..255 scale
         self.std = np.asarray(std, dtype=np.float32)[:, None, None]
         self.value_range = value_range
+        self.path = path or src.name
+        self.checked = False
         flags = [src.mask_flag_enums[b - 1] for b in bands]
         self.masked = any(MaskFlags.all_valid not in f for f in flags)
 
@@ -145,6 +192,9 @@ class Strips:
             valid = self.src.read_masks(self.bands, window=window).max(axis=0) > 0
         if raw.dtype.kind == "f":
             valid &= np.isfinite(raw).all(axis=0)
+        if not self.checked:
+            check_value_range(raw, valid, self.value_range, self.path)
+            self.checked = True
         x = np.where(valid[None], x, self.mean)  # nodata -> the mean, i.e. 0 after normalising
         return ((x - self.mean) / self.std).astype(np.float32), valid
 
@@ -256,10 +306,12 @@ def predict_raster(
     """
     in_path, out_path = Path(in_path), Path(out_path)
     n_in, n_classes = len(mean), len(classes)
+    if patch_px < 1:
+        raise ConfigError(f"--patch-px {patch_px}: must be >= 1 (the model's training patch side)")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size {batch_size}: must be >= 1")
     if not 0 <= overlap_px < patch_px:
         raise ConfigError(f"--overlap-px {overlap_px}: choose 0..{patch_px - 1} (below --patch-px)")
-    if batch_size < 1 or patch_px < 1:
-        raise ConfigError("--batch-size and --patch-px must be >= 1")
     if len(std) != n_in:
         raise ConfigError(f"mean {list(mean)} and std {list(std)}: give one value per band each")
     probs_path, overlay_path = check_outputs(in_path, out_path, probabilities, overlay, overwrite)
@@ -272,12 +324,10 @@ def predict_raster(
             stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
             chosen = select_bands(src, bands, n_in, in_path)
-            if src.crs is None:
-                msg = f"{in_path}: has no CRS; the prediction will have none either"
-                warnings.warn(msg, stacklevel=2)
-                log.warning(msg)
+            if src.crs is None:  # said once, through logging (the CLI prints it as one line)
+                log.warning(f"{in_path}: has no CRS; the prediction will have none either")
             vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
-            strips = Strips(src, chosen, mean, std, vrange)
+            strips = Strips(src, chosen, mean, std, vrange, in_path)
             big = n_classes > 255
             dtype, nodata = ("uint16", 65535) if big else ("uint8", 255)
             tags = {

@@ -143,10 +143,13 @@ def test_uint16_and_striped_inputs_give_the_same_map(scene, tmp_path):
             assert np.array_equal(dst.read(1), expected)
 
 
-def test_raster_without_crs_is_predicted_with_a_warning(scene, tmp_path):
+def test_raster_without_crs_is_predicted_with_one_warning(scene, tmp_path, caplog):
     bare = rewrite(scene, tmp_path / "bare.tif", crs=None)
-    with pytest.warns(UserWarning, match="has no CRS; the prediction will have none"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, through logging, not also as a warning
         result = predict(pointwise_model(), bare, tmp_path / "out.tif")
+    said = [r for r in caplog.records if "has no CRS; the prediction will have none" in r.message]
+    assert len(said) == 1 and said[0].levelname == "WARNING"
     with rasterio.open(result.classes_path) as dst:
         assert dst.crs is None and dst.width == 300
 

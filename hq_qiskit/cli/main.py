@@ -65,5 +65,6 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:  # the transpiler and the runtime log every pass and request at INFO
-        for noisy in ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore"):
+        # rasterio relays every GDAL error at INFO, already raised as one DataError line
+        for noisy in ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore", "rasterio"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
