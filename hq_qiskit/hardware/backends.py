@@ -111,19 +111,57 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
+@lru_cache(maxsize=1)
+def fake_backend_names() -> tuple[str, ...]:
+    """Class names of qiskit-ibm-runtime's fake backends (FakeBrisbane, FakeFez, ...), sorted.
+
+    Read from ``fake_provider/backends/__init__.py`` without importing it (importing the
+    fake provider takes seconds), so every load of backends.toml can check its ``noise``
+    keys; falls back to importing when that file is not where it is expected.
+    """
+    import ast
+    from importlib.util import find_spec
+
+    spec = find_spec("qiskit_ibm_runtime")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        init = Path(folder) / "fake_provider" / "backends" / "__init__.py"
+        if init.is_file():
+            tree = ast.parse(init.read_text(encoding="utf-8"))
+            names = {
+                alias.asname or alias.name
+                for node in tree.body
+                if isinstance(node, ast.ImportFrom)
+                for alias in node.names
+            }
+            return tuple(sorted(n for n in names if n.startswith("Fake")))
+    from qiskit_ibm_runtime import fake_provider
+
+    return tuple(
+        sorted(n for n in dir(fake_provider) if n.startswith("Fake") and "Provider" not in n)
+    )
+
+
+def _unknown_fake(class_name: str) -> str:
+    """``'FakeBrisbaen' is not a fake backend of qiskit_ibm_runtime.fake_provider; ...``."""
+    import difflib
+
+    valid = fake_backend_names()
+    near = difflib.get_close_matches(class_name, valid, n=1)
+    hint = f"did you mean {near[0]!r}? " if near else ""
+    return (
+        f"{class_name!r} is not a fake backend of qiskit_ibm_runtime.fake_provider; {hint}"
+        f"accepted ({len(valid)}): {', '.join(valid)}"
+    )
+
+
 def fake_backend(class_name: str):
     """Instantiate ``qiskit_ibm_runtime.fake_provider.<class_name>``; ConfigError if unknown."""
     from qiskit_ibm_runtime import fake_provider
 
     cls = getattr(fake_provider, class_name, None)
     if cls is None or not class_name.startswith("Fake"):
-        valid = sorted(
-            n for n in dir(fake_provider) if n.startswith("Fake") and "Provider" not in n
-        )
-        raise ConfigError(
-            f"unknown fake backend {class_name!r}; qiskit-ibm-runtime offers e.g. "
-            f"{', '.join(valid[:8])}, ... ({len(valid)} in all)"
-        )
+        raise ConfigError(_unknown_fake(class_name))
     import warnings
 
     with warnings.catch_warnings():
@@ -173,6 +211,8 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
         if key not in _SCHEMA:
             raise ConfigError(f"{where} unknown key {key!r}; accepted: {', '.join(_SCHEMA)}")
         _check(where, key, value)
+    if "noise" in table and table["noise"] not in fake_backend_names():
+        raise ConfigError(f"{where} key 'noise': {_unknown_fake(table['noise'])}")
     if "kind" not in table:
         raise ConfigError(f"{where} missing key 'kind'; accepted: {_SCHEMA['kind'][1]}")
     values = dict(table)
@@ -210,6 +250,11 @@ def _load(path: Path, mtime_ns: int) -> dict[str, Backend]:
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err}); fix the syntax") from err
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); TOML files are UTF-8, "
+            "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
     if not raw:
         raise ConfigError(f"{path}: no backends defined; add at least one [name] table")
     return {name: _parse_entry(path, name, table) for name, table in raw.items()}

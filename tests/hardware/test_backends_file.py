@@ -11,6 +11,7 @@ from hq_qiskit.hardware.backends import (
     Backend,
     default_path,
     fake_backend,
+    fake_backend_names,
     get_backend,
     load_backends,
 )
@@ -115,5 +116,14 @@ def test_missing_file_and_bad_toml(tmp_path, monkeypatch):
 
 def test_fake_backend_resolves_and_rejects():
     assert fake_backend("FakeFez").num_qubits == 156
-    with pytest.raises(ConfigError, match="unknown fake backend 'FakeAtlantis'"):
+    with pytest.raises(ConfigError, match="'FakeAtlantis' is not a fake backend of .*FakeFez"):
         fake_backend("FakeAtlantis")
+
+
+def test_fake_backend_names_are_the_fake_providers_backends():
+    from qiskit_ibm_runtime import fake_provider
+
+    names = fake_backend_names()
+    assert {"FakeBrisbane", "FakeFez", "FakeTorino", "FakeManilaV2"} <= set(names)
+    for name in names:  # every name offered resolves to a backend class
+        assert isinstance(getattr(fake_provider, name), type)
