@@ -122,7 +122,7 @@ def run(
       hq-qiskit run runs/hq-unet-aer-0/best.pt --backend ibm_fez --tiles 2
       hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
     """
-    from hq_qiskit.hardware.backends import get_backend
+    from hq_qiskit.hardware.backends import get_backend, load_backends
     from hq_qiskit.hardware.inference import RunOptions, run_inference, with_mitigation
     from hq_qiskit.hardware.runtime import resolve
 
@@ -130,6 +130,12 @@ def run(
         entry = get_backend(backend)
     except ConfigError as err:
         raise ConfigError(f"--backend: {err}") from None
+    if entry.kind != "runtime":  # before --shots: an Aer entry's budget is not the problem
+        targets = sorted(n for n, b in load_backends().items() if b.kind == "runtime")
+        raise ConfigError(
+            f"--backend {backend}: is an Aer simulator target (kind {entry.kind!r}); `run` "
+            f"needs a runtime entry: {', '.join(targets)} (Aer targets are for `train --backend`)"
+        )
     entry = with_mitigation(entry, parse_mitigation(mitigation))
     if (shots is not None and shots < 0) or (precision is not None and precision < 0):
         raise ConfigError("--shots and --precision must be >= 0")

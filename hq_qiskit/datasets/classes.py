@@ -64,9 +64,12 @@ def apply_lut(mask: np.ndarray, lut: np.ndarray, where: str) -> np.ndarray:
     out = lut[mask]
     if (out < 0).any():
         bad = sorted(set(np.unique(mask[out < 0]).tolist()))
+        known = np.flatnonzero(lut >= 0).tolist()
         raise DataError(
-            f"{where}: mask values {bad} are not in the class map; add them to class_map "
-            f"(map a value to {IGNORE_INDEX} to ignore it)"
+            f"{where}: mask values {bad} are not in the layout's class map (it maps {known}); "
+            "check that the masks belong to this layout, or map every raw value in Python "
+            f"with open_tiles(..., class_map={{raw: class}}) ({IGNORE_INDEX} ignores a value; "
+            "the command line has no option for this)"
         )
     return out.astype(np.uint8)
 

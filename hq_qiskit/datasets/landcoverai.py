@@ -15,7 +15,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, LANDCOVERAI_IDENTITY
-from hq_qiskit.datasets.raster import check_same_grid, open_raster, select_bands, tile_windows
+from hq_qiskit.datasets.raster import (
+    BANDS_HOW,
+    check_same_grid,
+    open_raster,
+    select_bands,
+    tile_windows,
+)
 from hq_qiskit.datasets.tiles import (
     TILE_PX,
     PngTiles,
@@ -101,7 +107,7 @@ def landcoverai_tiles(
                 with open_raster(image) as isrc, open_raster(mask) as msrc:
                     check_same_grid(isrc, msrc, image, mask)
                     if chosen_bands is None:
-                        chosen_bands = select_bands(isrc, bands, 3, image)
+                        chosen_bands = select_bands(isrc, bands, 3, image, how=BANDS_HOW)
                     windows = tile_windows(isrc.width, isrc.height, TILE_PX)
                 by_sheet[sheet] = {
                     k_: TileRef(f"{sheet}_{k_}", image, mask, int(w.col_off), int(w.row_off))

@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, OPENEARTHMAP_TO_LANDCOVERAI
-from hq_qiskit.datasets.raster import check_same_grid, open_raster, select_bands, tile_windows
+from hq_qiskit.datasets.raster import (
+    BANDS_HOW,
+    check_same_grid,
+    open_raster,
+    select_bands,
+    tile_windows,
+)
 from hq_qiskit.datasets.tiles import (
     TILE_PX,
     RasterTiles,
@@ -63,7 +69,7 @@ def openearthmap_tiles(
         with open_raster(image) as isrc, open_raster(label) as lsrc:
             check_same_grid(isrc, lsrc, image, label, require_crs=False)
             if chosen is None:
-                chosen = select_bands(isrc, bands, 3, image)
+                chosen = select_bands(isrc, bands, 3, image, how=BANDS_HOW)
             width, height = isrc.width, isrc.height
         refs.extend(
             TileRef(

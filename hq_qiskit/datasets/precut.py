@@ -19,7 +19,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from hq_qiskit.datasets.classes import LANDCOVERAI_IDENTITY
-from hq_qiskit.datasets.raster import check_same_grid, open_raster, select_bands, tile_windows
+from hq_qiskit.datasets.raster import (
+    BANDS_HOW,
+    check_same_grid,
+    open_raster,
+    select_bands,
+    tile_windows,
+)
 from hq_qiskit.datasets.tiles import TILE_PX, RasterTiles, TileRef
 from hq_qiskit.errors import DataError
 
@@ -40,7 +46,7 @@ def sheet_tiles(src: Path, sheet: str) -> RasterTiles:
         raise DataError(f"{image}: has no mask {mask}; add it or remove the image")
     with open_raster(image) as isrc, open_raster(mask) as msrc:
         check_same_grid(isrc, msrc, image, mask)
-        bands = select_bands(isrc, None, 3, image)
+        bands = select_bands(isrc, None, 3, image, how=BANDS_HOW)
         windows = tile_windows(isrc.width, isrc.height, TILE_PX)
     refs = [
         TileRef(f"{sheet}_{k}", image, mask, int(w.col_off), int(w.row_off)) for k, w in windows

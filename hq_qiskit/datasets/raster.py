@@ -69,7 +69,23 @@ def tile_windows(width: int, height: int, tile_px: int = 512) -> list[tuple[int,
     return out
 
 
-def select_bands(src, bands: Sequence[int] | None, expected: int, path: str | Path) -> list[int]:
+# How a dataset's bands are chosen (no command-line option: in Python, or by converting files)
+BANDS_HOW = "open_tiles(..., bands=[{}]) in Python, or a 3-band copy (gdal_translate -b)"
+
+
+def band_hint(count: int, expected: int) -> str:
+    """A band choice that exists in a ``count``-band raster: ``1,2,3``, or ``1,1,1`` for grey."""
+    return ",".join(str(min(b, count)) for b in range(1, expected + 1))
+
+
+def select_bands(
+    src,
+    bands: Sequence[int] | None,
+    expected: int,
+    path: str | Path,
+    *,
+    how: str = "--bands {}",
+) -> list[int]:
     """Choose ``expected`` 1-based band indexes of ``src``; refuse a count that does not fit.
 
     Args:
@@ -78,21 +94,33 @@ def select_bands(src, bands: Sequence[int] | None, expected: int, path: str | Pa
             ``expected`` bands.
         expected: how many input channels the consumer (a model, a dataset) needs.
         path: the raster's path, for the message.
+        how: how the caller's user chooses bands, with ``{}`` for the list, for the message
+            (``--bands {}`` on the command line, ``open_tiles(..., bands=[{}])`` in Python).
     """
+    name = how.split()[0] if how.startswith("--") else "bands"
     if bands is None:
         if src.count != expected:
-            hint = ",".join(str(b) for b in range(1, expected + 1))
+            hint = band_hint(src.count, expected)
+            fewer = (
+                f" (repeating a band feeds grey to all {expected} inputs: sensible only "
+                "for imagery like the training data)"
+                if src.count < expected
+                else ""
+            )
             raise DataError(
                 f"{path}: has {src.count} band(s) but {expected} are needed; "
-                f"choose them with --bands (e.g. --bands {hint})"
+                f"choose them with {how.format(hint)}{fewer}"
             )
         return list(range(1, expected + 1))
     chosen = [int(b) for b in bands]
     if len(chosen) != expected:
-        raise DataError(f"--bands {chosen}: give exactly {expected} band indexes for {path}")
+        raise DataError(
+            f"{name} {chosen}: give exactly {expected} band indexes for {path} (it has "
+            f"{src.count}), e.g. {how.format(band_hint(src.count, expected))}"
+        )
     bad = [b for b in chosen if not 1 <= b <= src.count]
     if bad:
-        raise DataError(f"--bands {chosen}: {path} has bands 1..{src.count}, not {bad}")
+        raise DataError(f"{name} {chosen}: {path} has bands 1..{src.count}, not {bad}")
     return chosen
 
 

@@ -89,9 +89,14 @@ class HQUNet(nn.Module):
             )
         if width < 1 or depth < 1:
             raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
-        if patch_px % (2**depth) or patch_px < 2**depth:
+        if patch_px < 2**depth:
             raise ConfigError(
-                f"patch size {patch_px} px is not divisible by 2**depth = {2**depth}; "
+                f"--patch-px {patch_px}: must be at least 2**depth = {2**depth} px and a multiple "
+                f"of it (e.g. --patch-px 128), or choose a smaller --depth"
+            )
+        if patch_px % (2**depth):
+            raise ConfigError(
+                f"--patch-px {patch_px}: is not divisible by 2**depth = {2**depth}; "
                 f"choose a multiple of {2**depth} (e.g. --patch-px 128) or a smaller --depth"
             )
         self.patch_px = patch_px

@@ -55,7 +55,9 @@ def test_class_map_overrides_the_default():
 
 def test_class_map_missing_a_value_names_the_mask_and_the_fix():
     tiles = open_tiles(None, "val", class_map={1: 0, 2: 1})
-    with pytest.raises(DataError, match=r"masks_png/6_2\.png.*not in the class map.*class_map"):
+    with pytest.raises(
+        DataError, match=r"masks_png/6_2\.png.*not in the layout.s class map.*class_map="
+    ):
         tiles[0]
 
 

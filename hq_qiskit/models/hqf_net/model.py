@@ -112,7 +112,7 @@ class HQFNet(nn.Module):
         widths = check_widths(widths)
         if patch_px < 16 or patch_px % 16:
             raise ConfigError(
-                f"HQF-Net patch size {patch_px} px is not a multiple of 16 (four "
+                f"--patch-px {patch_px}: HQF-Net needs a positive multiple of 16 (four "
                 f"2x poolings); use e.g. --patch-px 224"
             )
         self.patch_px, self.use_dmcaf, self.use_qskip, self.use_qmoe = (
