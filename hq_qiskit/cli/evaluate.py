@@ -15,10 +15,10 @@ from hq_qiskit.training.runner import evaluate_run
 @data_option
 @click.option(
     "--split",
-    type=click.Choice(["val", "test", "train"]),
+    type=click.Choice(["val", "test", "train", "all"]),
     default="val",
     show_default=True,
-    help="Split of the data folder to score.",
+    help="Split of the data folder to score; 'all': every image/mask pair, no split lists needed.",
 )
 @engine_option
 @click.option(

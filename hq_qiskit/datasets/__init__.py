@@ -39,6 +39,7 @@ __all__ = [
     "LANDCOVERAI_COLOURS",
     "LOVEDA_TO_LANDCOVERAI",
     "OPENEARTHMAP_TO_LANDCOVERAI",
+    "ALL",
     "SPLITS",
     "PngTiles",
     "RasterTiles",
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 SPLITS = ("train", "val", "test")
+ALL = "all"  # every image/mask pair of a folder, whatever its split lists say (or without them)
 
 LAYOUTS_HELP = (
     "LandCover.ai (images/*.tif, masks/*.tif, train.txt/val.txt/test.txt, or the pre-cut "
@@ -89,7 +91,8 @@ def open_tiles(
     Args:
         data: a folder in LandCover.ai, LoveDA or OpenEarthMap layout; None for the built-in
             LoveDA sample.
-        split: "train", "val" or "test".
+        split: "train", "val" or "test", or "all": every image/mask pair of the folder,
+            in any layout, with or without split lists.
         class_map: raw mask value -> class index (or 255 to ignore); default: the layout's map
             to LandCover.ai (identity for LandCover.ai, ``LOVEDA_TO_LANDCOVERAI``,
             ``OPENEARTHMAP_TO_LANDCOVERAI``).
@@ -99,8 +102,8 @@ def open_tiles(
     Returns:
         Tiles: ``tiles[i] = {"image": uint8 (3, 512, 512), "mask": int64 (512, 512), "id": str}``.
     """
-    if split not in SPLITS:
-        raise DataError(f"split {split!r}: choose one of {', '.join(SPLITS)}")
+    if split not in (*SPLITS, ALL):
+        raise DataError(f"split {split!r}: choose one of {', '.join(SPLITS)} or {ALL}")
     names = list(classes) if classes is not None else LANDCOVERAI_CLASSES
     root = builtin_data_dir() if data is None else Path(data)
     layout = detect_layout(root)

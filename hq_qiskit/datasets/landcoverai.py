@@ -52,8 +52,13 @@ def precut_tiles(
     """Tiles of a split from ``output/<id>.png`` (lossless, ``precut.py``) or ``<id>.jpg``
     (the official cut) + ``output/<id>_m.png``."""
     split_file = root / f"{split}.txt"
-    ids = read_split_list(split_file)
     out = root / "output"
+    if split == "all":  # every pre-cut tile with a mask
+        ids = sorted(m.name.removesuffix("_m.png") for m in out.glob("*_m.png"))
+        if not ids:
+            raise DataError(f"{out}: no <id>_m.png masks; no tiles")
+    else:
+        ids = read_split_list(split_file)
     refs = [TileRef(i, precut_image(out, i), out / f"{i}_m.png", 0, 0) for i in ids]
     missing = [r.id for r in refs if not (r.image.is_file() and r.mask.is_file())]
     if missing:
@@ -78,7 +83,8 @@ def landcoverai_tiles(
 
     Args:
         root: folder holding ``images/``, ``masks/`` and the split lists.
-        split: "train", "val" or "test" (reads ``<split>.txt``).
+        split: "train", "val" or "test" (reads ``<split>.txt``); "all" for every full tile
+            of every sheet with a mask.
         class_map: raw mask value -> class; default identity on 0..4.
         classes: class names.
         bands: 1-based image bands (default 1, 2, 3 of a 3-band sheet).
@@ -86,7 +92,18 @@ def landcoverai_tiles(
     if not (root / "images").is_dir():
         return precut_tiles(root, split, class_map, classes)
     split_file = root / f"{split}.txt"
-    ids = read_split_list(split_file)
+    if split == "all":  # every full window of every sheet that has a mask
+        sheets = sorted(
+            p.stem for p in (root / "images").glob("*.tif") if (root / "masks" / p.name).is_file()
+        )
+        if not sheets:
+            raise DataError(f"{root}: no images/<sheet>.tif has a masks/<sheet>.tif; no tiles")
+        ids = []
+        for sheet in sheets:
+            with open_raster(root / "images" / f"{sheet}.tif") as src:
+                ids += sheet_tile_ids(src.width, src.height, sheet)
+    else:
+        ids = read_split_list(split_file)
     by_sheet: dict[str, dict[int, TileRef]] = {}
     missing: list[str] = []
     why = ""

@@ -68,6 +68,29 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def all_pairs(root: Path) -> list[TileRef]:
+    """Tiles of every image that has a mask: ``images_png/`` (flat), or every split folder's
+    domains (official; a domain without ``masks_png/``, like LoveDA's Test, is skipped)."""
+    if is_loveda_flat(root):
+        folders = [root]
+    else:
+        folders = sorted(
+            d
+            for f in SPLIT_FOLDERS.values()
+            for d in (root / f).glob("*")
+            if (d / "images_png").is_dir() and (d / "masks_png").is_dir()
+        )
+    refs = [
+        ref
+        for folder in folders
+        for image in _images(folder / "images_png")
+        for ref in _image_tiles(image, folder / "masks_png")
+    ]
+    if not refs:
+        raise DataError(f"{root}: no image in images_png/ has a mask in masks_png/; no tiles")
+    return refs
+
+
 def loveda_tiles(
     root: Path,
     split: str,
@@ -79,11 +102,14 @@ def loveda_tiles(
 
     Args:
         root: the folder (see the module docstring for the two forms).
-        split: "train", "val" or "test".
+        split: "train", "val" or "test"; "all" for every image with a mask (no split lists
+            needed).
         class_map: raw LoveDA value -> class; default ``LOVEDA_TO_LANDCOVERAI``.
         classes: class names.
     """
     cmap = class_map if class_map is not None else LOVEDA_TO_LANDCOVERAI
+    if split == "all":
+        return PngTiles(all_pairs(root), cmap, classes)
     if is_loveda_flat(root):
         split_file = root / f"{split}.txt"
         if not split_file.is_file():

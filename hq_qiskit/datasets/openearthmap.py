@@ -48,21 +48,30 @@ def openearthmap_tiles(
 
     Args:
         root: the release folder (regions as subfolders, split lists beside them).
-        split: "train", "val" or "test" (reads ``<split>.txt``).
+        split: "train", "val" or "test" (reads ``<split>.txt``); "all" for every image with
+            a label.
         class_map: raw label -> class; default ``OPENEARTHMAP_TO_LANDCOVERAI``.
         classes: class names.
         bands: 1-based image bands (default 1, 2, 3 of a 3-band image).
     """
-    split_file = root / f"{split}.txt"
-    names = read_split_list(split_file)
     images = {p.name: p for p in root.glob("*/images/*.tif")}
-    missing = [n for n in names if (n if n.endswith(".tif") else f"{n}.tif") not in images]
-    if missing:
-        raise missing_ids_error(split_file, missing, f"no <region>/images/<name>.tif in {root}")
+    if split == "all":  # every image with a label, no split list needed
+        split_file = root
+        chosen_images = [
+            p for _, p in sorted(images.items()) if (p.parent.parent / "labels" / p.name).is_file()
+        ]
+        if not chosen_images:
+            raise DataError(f"{root}: no <region>/images/<name>.tif has a label; no tiles")
+    else:
+        split_file = root / f"{split}.txt"
+        names = read_split_list(split_file)
+        missing = [n for n in names if (n if n.endswith(".tif") else f"{n}.tif") not in images]
+        if missing:
+            raise missing_ids_error(split_file, missing, f"no <region>/images/<name>.tif in {root}")
+        chosen_images = [images[n if n.endswith(".tif") else f"{n}.tif"] for n in names]
     refs: list[TileRef] = []
     chosen: list[int] | None = None
-    for name in names:
-        image = images[name if name.endswith(".tif") else f"{name}.tif"]
+    for image in chosen_images:
         label = image.parent.parent / "labels" / image.name
         if not label.is_file():
             raise DataError(f"{image}: has no label {label}; every image needs its label file")

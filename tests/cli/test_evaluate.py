@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -93,3 +94,38 @@ def test_bad_run_folder_and_corrupt_checkpoint(run, tmp_path):
     assert (copy / "best.pt").read_bytes() == b"not a checkpoint"
     result = invoke("evaluate", str(run), "--data", str(tmp_path / "nowhere"))
     assert result.exit_code == 2 and "--data" in result.output
+
+
+def plain_folder(root: Path, tiles: list[str]) -> Path:
+    """images_png/ + masks_png/ of built-in tiles, with no split lists."""
+    for sub in ("images_png", "masks_png"):
+        (root / sub).mkdir(parents=True)
+        for tile in tiles:
+            shutil.copy(builtin_data_dir() / sub / f"{tile}.png", root / sub / f"{tile}.png")
+    return root
+
+
+def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path):
+    plain = plain_folder(tmp_path / "plain", ["6_2"])  # the run's validation tile
+    result = invoke("evaluate", str(run), "--data", str(plain), "--device", "cpu")
+    assert result.exit_code == 2 and "has no val.txt" in result.output
+    result = invoke("evaluate", str(run), "--data", str(plain), "--split", "all", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    report = json.loads((run / "report.json").read_text())
+    assert evaluation["split"] == "all" and evaluation["tiles"] == 1
+    assert evaluation["confusion"] == report["val"]["confusion"]  # same tile, same model
+
+
+def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path):
+    from PIL import Image
+
+    plain = plain_folder(tmp_path / "plain", ["6_2"])
+    mask = np.array(Image.open(plain / "masks_png" / "6_2.png"))
+    mask[0, 0] = 9  # LoveDA has values 0..7
+    Image.fromarray(mask).save(plain / "masks_png" / "6_2.png")
+    result = invoke("evaluate", str(run), "--data", str(plain), "--split", "all", "--device", "cpu")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and "6_2.png" in lines[0] and "mask values [9]" in lines[0]
+    assert "open_tiles(..., class_map=" in lines[0] and "add them to class_map" not in lines[0]
