@@ -61,6 +61,26 @@ def aer_estimator(precision: float = 0.0, seed: int | None = None, noise_model=N
     return EstimatorV2(options=options)
 
 
+_CONNECTOR_KEYS = ("connector.weight", "connector._weights")
+
+
+def _one_weight_key(module, state_dict, prefix, local_metadata) -> None:
+    """State-dict hook: TorchConnector's two names of the angles -> ``<prefix>weight``."""
+    weight = state_dict.pop(prefix + _CONNECTOR_KEYS[0], None)
+    state_dict.pop(prefix + _CONNECTOR_KEYS[1], None)
+    if weight is not None:
+        state_dict[prefix + "weight"] = weight
+
+
+def _connector_keys(state_dict, prefix, *args) -> None:
+    """Load pre-hook: ``<prefix>weight`` -> TorchConnector's two names (old checkpoints that
+    hold the connector's names load unchanged)."""
+    if prefix + "weight" in state_dict:
+        weight = state_dict.pop(prefix + "weight")
+        for key in _CONNECTOR_KEYS:
+            state_dict[prefix + key] = weight
+
+
 class QiskitEngine(nn.Module):
     """``EstimatorQNN`` + ``TorchConnector``: x (B, n_in) -> (B, n_obs), parameter-shift grads.
 
@@ -108,6 +128,11 @@ class QiskitEngine(nn.Module):
         self.connector = TorchConnector(qnn, initial_weights=init)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
+        # state dicts hold one "weight", as the fast engine's do, so a checkpoint trained on
+        # either engine loads into the other (TorchConnector registers its parameter twice,
+        # as connector.weight and connector._weights)
+        self._register_state_dict_hook(_one_weight_key)
+        self._register_load_state_dict_pre_hook(_connector_keys)
 
     @property
     def weight(self) -> nn.Parameter:
