@@ -218,6 +218,9 @@ def checkpoint(tmp_path) -> Path:
     options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
     torch.manual_seed(0)
     model = HQUNet(num_classes=5, **options)
+    with torch.no_grad():  # untrained logits vary ~1e-3 over a patch: sharpen them, so the
+        model.head.weight.mul_(1000)  # classes depend on the pixels and a misplaced window
+        model.head.bias.zero_()  # shows in the map
     config = {
         "model": "hq-unet",
         "model_options": options,
@@ -231,7 +234,7 @@ def checkpoint(tmp_path) -> Path:
     return path
 
 
-def test_cli_predicts_from_a_checkpoint_or_its_run_folder(checkpoint, scene, tmp_path):
+def test_cli_predicts_from_a_checkpoint_or_its_run_folder(checkpoint, scene, tmp_path, independent):
     out = tmp_path / "classes.tif"
     runner = CliRunner()
     res = runner.invoke(
@@ -243,6 +246,7 @@ def test_cli_predicts_from_a_checkpoint_or_its_run_folder(checkpoint, scene, tmp
             "-o",
             str(out),
             "--overlay",
+            "--probabilities",
             "--no-progress",
             "--device",
             "cpu",
@@ -253,7 +257,18 @@ def test_cli_predicts_from_a_checkpoint_or_its_run_folder(checkpoint, scene, tmp
     with rasterio.open(out) as dst, rasterio.open(scene) as src:
         assert dst.transform == src.transform and dst.crs == src.crs
         assert dst.tags()["OVERLAP_PX"] == "16"  # patch_px / 4 from the checkpoint's 64
-        assert set(np.unique(dst.read(1))) <= set(range(5))
+        got = dst.read(1)
+        image = src.read()  # (3, 220, 300) uint8
+    with rasterio.open(tmp_path / "classes_probs.tif") as dst:
+        probs = dst.read()  # (5, 220, 300) uint8, probability x 255
+    # pixels only the top-left patch covers (the next ones start at 48) carry that patch's own
+    # softmax, from the model run directly on the same window
+    model, config = independent.rebuild(checkpoint)
+    (own,) = independent.patch_logits(model, config, image, [(0, 0)], 64)  # (5, 64, 64)
+    softmax = np.exp(own - own.max(0)) / np.exp(own - own.max(0)).sum(0)
+    assert np.abs(probs[:, :48, :48] - np.rint(255 * softmax[:, :48, :48])).max() <= 1
+    assert np.array_equal(got[:48, :48], own.argmax(0)[:48, :48])
+    assert softmax.std(axis=(1, 2)).max() > 0.05  # the window's content moves the output
     assert (tmp_path / "classes_overlay.png").is_file()
 
     res = runner.invoke(cli, ["predict", str(checkpoint), str(scene), "-o", str(out)])

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 import torch
 from click.testing import CliRunner
+from rasterio.windows import Window
 from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
 from hq_qiskit.cli.main import cli
@@ -60,7 +63,20 @@ def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path):
+def read_test_tile(tile: str = "N-33-96-D-d-1-1_4") -> tuple[np.ndarray, np.ndarray]:
+    """The test split's one tile, image (3, 512, 512) and mask (512, 512), read with rasterio:
+    k = 4 of the 1100-px sheet is the window at (512, 512) (three windows per row, k counting
+    the partial third one)."""
+    sheet = tile.rpartition("_")[0]
+    window = Window(512, 512, 512, 512)
+    with rasterio.open(DATA / "images" / f"{sheet}.tif") as img:
+        image = img.read(window=window)
+    with rasterio.open(DATA / "masks" / f"{sheet}.tif") as msk:
+        mask = msk.read(1, window=window)
+    return image, mask
+
+
+def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path, independent):
     out, cache = tmp_path / "ablation", tmp_path / "cache"
     result = CliRunner().invoke(
         cli,
@@ -84,8 +100,15 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
     rows = table["variants"]
     assert list(rows) == ["full", "no-dmcaf", "no-qskip", "no-qmoe"]
     assert table["split"] == "test" and len(table["classes"]) == 5
+    image, mask = read_test_tile()
     for name, row in rows.items():
-        assert 0 <= row["miou"] <= 1 and 0 <= row["oa"] <= 1, name
+        # each row's scores equal its best.pt's prediction of the test tile (one 512-px patch),
+        # scored again with numpy, outside hq-qiskit's sampler, evaluation loop and metrics
+        model, config = load_model(Path(row["run"]) / "best.pt")
+        pred = independent.predict_patches(model, config, image, [(0, 0)], 512)
+        again = independent.scores(pred, mask[None], 5)
+        assert row["miou"] == pytest.approx(again["miou"], abs=1e-6), name
+        assert row["oa"] == pytest.approx(again["oa"], abs=1e-6), name
         assert set(row["iou"]) == set(table["classes"])
         assert row["step_s_first_epoch"] > 0
         assert (Path(row["run"]) / "evaluation.json").exists()

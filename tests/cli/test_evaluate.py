@@ -74,12 +74,24 @@ def test_evaluate_reproduces_the_validation_report(run):
     assert set(evaluation["iou"]) == {"background", "building", "woodland", "water", "road"}
 
 
-def test_evaluate_another_split(run):
+def test_evaluate_another_split(run, independent):
     result = invoke("evaluate", str(run), "--split", "test", "--device", "cpu")
     assert result.exit_code == 0, result.output
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert evaluation["split"] == "test" and evaluation["tiles"] == 2
-    assert evaluation["pixels"] > 0 and 0 <= evaluation["oa"] <= 1
+    # equal to a recomputation from best.pt on the two test tiles, 64 patches of 64 px each,
+    # without hq-qiskit's sampler, evaluation loop or metrics
+    model, config = independent.rebuild(run / "best.pt")
+    corners = independent.grid(512, 64)
+    preds, truths = [], []
+    for tile in ("11_3", "19_2"):
+        image, mask = independent.loveda_tile(run.parent / "data", tile)
+        preds.append(independent.predict_patches(model, config, image, corners, 64))
+        truths.append(np.stack([mask[y : y + 64, x : x + 64] for y, x in corners]))
+    again = independent.scores(np.concatenate(preds), np.concatenate(truths), 5)
+    assert evaluation["miou"] == pytest.approx(again["miou"], abs=1e-6)
+    assert evaluation["oa"] == pytest.approx(again["oa"], abs=1e-6)
+    assert evaluation["confusion"] == again["confusion"]
 
 
 def test_bad_run_folder_and_corrupt_checkpoint(run, tmp_path):

@@ -73,7 +73,7 @@ def trained(tmp_path_factory) -> tuple[Path, Path, str]:
     return data, base / "run", result.output
 
 
-def test_a_run_writes_its_folder_and_ends_with_a_validation_report(trained):
+def test_a_run_writes_its_folder_and_ends_with_a_validation_report(trained, independent):
     data, run, output = trained
     assert {p.name for p in run.iterdir()} >= RUN_FILES
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
@@ -89,11 +89,21 @@ def test_a_run_writes_its_folder_and_ends_with_a_validation_report(trained):
     (line,) = (run / "metrics.jsonl").read_text().splitlines()
     record = json.loads(line)
     assert record["epoch"] == 1 and record["step"] == 2  # 8 patches / batch 4
-    assert 0 <= record["val_miou"] <= 1 and 0 <= record["val_oa"] <= 1
+    # the scores equal a recomputation from best.pt on the val tile's 64 patches of 64 px, made
+    # without hq-qiskit's sampler, evaluation loop or metrics
+    model, config = independent.rebuild(run / "best.pt")
+    image, mask = independent.loveda_tile(data, "6_2")
+    corners = independent.grid(512, 64)
+    pred = independent.predict_patches(model, config, image, corners, 64)
+    truth = np.stack([mask[y : y + 64, x : x + 64] for y, x in corners])
+    again = independent.scores(pred, truth, 5)
+    assert record["val_miou"] == pytest.approx(again["miou"], abs=1e-6)
+    assert record["val_oa"] == pytest.approx(again["oa"], abs=1e-6)
     assert record["engine_vs_aer_max_abs_start"] < 1e-5
     assert record["engine_vs_aer_max_abs_end"] < 1e-5
     report = json.loads((run / "report.json").read_text())
     assert report["val"]["miou"] == pytest.approx(record["val_miou"])
+    assert report["val"]["confusion"] == again["confusion"]
 
 
 def test_resume_continues_a_run(trained, tmp_path):

@@ -28,6 +28,7 @@ from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.hardware.backends import get_backend
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.noise import aer_values, noisy_module
+from hq_qiskit.training.checkpoint import load_model
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
@@ -87,7 +88,9 @@ def noisy_entry(tmp_path, monkeypatch):
     return use
 
 
-def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(noisy_entry, tmp_path):
+def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(
+    noisy_entry, tmp_path, independent
+):
     cache = noisy_entry()
     data, run = tiny_data(tmp_path / "data"), tmp_path / "run"
     result = CliRunner().invoke(cli, ["train", *TINY, "--data", str(data), "--out", str(run)])
@@ -108,7 +111,15 @@ def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(noisy_entry,
     inner = state["model"]["bottleneck.core.inner.weight"]
     assert inner.shape == (8,)
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
-    assert np.isfinite(record["train_loss"]) and 0 <= record["val_miou"] <= 1
+    assert np.isfinite(record["train_loss"])
+    # val mIoU equals best.pt's noisy model (damped QCNN) on the val tile's 64 patches, scored
+    # again with numpy outside hq-qiskit's sampler, evaluation loop and metrics
+    noisy, config = load_model(run / "best.pt")
+    image, mask = independent.loveda_tile(data, "6_2")
+    corners = independent.grid(512, 64)
+    truth = np.stack([mask[y : y + 64, x : x + 64] for y, x in corners])
+    pred = independent.predict_patches(noisy, config, image, corners, 64)
+    assert record["val_miou"] == pytest.approx(independent.scores(pred, truth, 5)["miou"], abs=1e-6)
     # the run folder rebuilds the same noisy model (calibration from the disk cache)
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu"])
     assert result.exit_code == 0, result.output
