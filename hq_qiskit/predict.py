@@ -137,12 +137,16 @@ def suggest_range(high: float) -> str:
 
 
 def check_value_range(
-    raw: np.ndarray, valid: np.ndarray, value_range: tuple[float, float], path: Path | str
+    raw: np.ndarray,
+    valid: np.ndarray,
+    value_range: tuple[float, float],
+    path: Path | str,
+    assumed: bool = False,
 ) -> None:
     """Refuse float pixels (C, h, W) whose scale clearly differs from ``value_range``.
 
     Values more than one range width outside it (0..255 data read as 0..1), or all within
-    its lowest 1 % (0..1 data read as 0..255) would give a confident but meaningless map;
+    its lowest 0.5 % (0..1 data read as 0..255) would give a confident but meaningless map;
     checked on the first strip, before the model runs. Integer inputs are left alone: their
     default range is their type's, and an explicit one (0..3000 for Sentinel-2) may clip.
     """
@@ -152,6 +156,7 @@ def check_value_range(
     lo, hi = value_range
     vmin, vmax, width = float(values.min()), float(values.max()), hi - lo
     given = f"--value-range {lo:g} {hi:g}"
+    given = f"the float default {given}" if assumed else given
     if vmax > hi + width or vmin < lo - width:
         fix = suggest_range(vmax) if vmin >= 0 else f"{vmin:.6g} {vmax:.6g}"
         raise DataError(
@@ -159,10 +164,11 @@ def check_value_range(
             f"{given}; give the data's real range, "
             f"e.g. --value-range {fix}"
         )
-    if vmax > vmin and vmax < lo + 0.01 * width:
+    if vmax > vmin and vmax < lo + 0.005 * width:
         raise DataError(
             f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, within the lowest "
-            f"1 % of {given}; give the data's real range, e.g. --value-range {suggest_range(vmax)}"
+            f"0.5 % of {given}; give the data's real range, "
+            f"e.g. --value-range {suggest_range(vmax)}"
         )
 
 
@@ -172,13 +178,15 @@ class Strips:
     The first strip read is checked against ``value_range`` (``check_value_range``).
     """
 
-    def __init__(self, src, bands: list[int], mean, std, value_range, path=None) -> None:
+    def __init__(
+        self, src, bands: list[int], mean, std, value_range, path=None, assumed=False
+    ) -> None:
         self.src, self.bands = src, bands
         self.mean = np.asarray(mean, dtype=np.float32)[:, None, None]  # (C, 1, 1), 0..255 scale
         self.std = np.asarray(std, dtype=np.float32)[:, None, None]
         self.value_range = value_range
         self.path = path or src.name
-        self.checked = False
+        self.checked, self.assumed = False, assumed
         flags = [src.mask_flag_enums[b - 1] for b in bands]
         self.masked = any(MaskFlags.all_valid not in f for f in flags)
 
@@ -193,7 +201,7 @@ class Strips:
         if raw.dtype.kind == "f":
             valid &= np.isfinite(raw).all(axis=0)
         if not self.checked:
-            check_value_range(raw, valid, self.value_range, self.path)
+            check_value_range(raw, valid, self.value_range, self.path, self.assumed)
             self.checked = True
         x = np.where(valid[None], x, self.mean)  # nodata -> the mean, i.e. 0 after normalising
         return ((x - self.mean) / self.std).astype(np.float32), valid
@@ -327,7 +335,7 @@ def predict_raster(
             if src.crs is None:  # said once, through logging (the CLI prints it as one line)
                 log.warning(f"{in_path}: has no CRS; the prediction will have none either")
             vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
-            strips = Strips(src, chosen, mean, std, vrange, in_path)
+            strips = Strips(src, chosen, mean, std, vrange, in_path, value_range is None)
             big = n_classes > 255
             dtype, nodata = ("uint16", 65535) if big else ("uint8", 255)
             tags = {
