@@ -180,9 +180,9 @@ def markdown_table(
 
 
 def write_text(path: Path, text: str) -> None:
-    from hq_qiskit.training.checkpoint import atomic_write_bytes
+    from hq_qiskit.atomic import atomic_write
 
-    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    atomic_write(path, text)
 
 
 def run_ablation(

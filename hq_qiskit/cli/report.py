@@ -65,6 +65,7 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
     """
     import logging
 
+    from hq_qiskit.atomic import atomic_write
     from hq_qiskit.errors import ConfigError
     from hq_qiskit.hardware.backends import get_backend, load_backends
     from hq_qiskit.hardware.runtime import resolve
@@ -73,7 +74,6 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
         to_json,
         to_markdown,
         transpile_rows,
-        write_atomic,
     )
 
     if logging.getLogger().level > logging.DEBUG:  # the transpiler logs every pass at INFO
@@ -121,8 +121,9 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
             noise_aware_level=max(level_list),
         )
     markdown = to_markdown(rows)
-    write_atomic(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
-    write_atomic(out / "transpile_report.json", to_json(rows))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
+    atomic_write(out / "transpile_report.json", to_json(rows))
     plot_png(rows, out / "transpile_report.png")
     click.echo(markdown)
     click.echo(f"wrote {out}/transpile_report.md, .json and .png")

@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.errors import CheckpointError, ConfigError, DataError
 from hq_qiskit.hardware.backends import Backend
@@ -47,7 +48,6 @@ from hq_qiskit.hardware.runtime import (
     qpu_seconds_estimate,
     run_block,
 )
-from hq_qiskit.hardware.transpile_report import write_atomic
 
 Echo = Callable[[str], None]
 RESULT_JSON, RESULT_MD = "run.json", "run.md"
@@ -519,8 +519,9 @@ def run_inference(
         ),
         "seconds": time.perf_counter() - start,
     }
-    write_atomic(Path(out) / RESULT_JSON, json.dumps(result, indent=1, default=str))
-    write_atomic(Path(out) / RESULT_MD, markdown(result))
+    Path(out).mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(out) / RESULT_JSON, json.dumps(result, indent=1, default=str))
+    atomic_write(Path(out) / RESULT_MD, markdown(result))
     return result
 
 

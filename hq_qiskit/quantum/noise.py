@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend
@@ -262,9 +263,8 @@ def calibrate(
         cal.seconds,
     )
     if cache:
-        from hq_qiskit.hardware.transpile_report import write_atomic
-
-        write_atomic(path, json.dumps(asdict(cal), indent=1))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(asdict(cal), indent=1))
     _CALIBRATIONS[key] = cal
     return cal
 

@@ -17,45 +17,23 @@ A checkpoint is a dict saved with ``torch.save``:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import CheckpointError
 
 FORMAT = "hq-qiskit-checkpoint"
 VERSION = 1
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it onto ``path``.
-
-    A crash leaves either the old file or the new one, never a half-written file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Save ``state`` (see the module docstring) atomically to ``path``."""
     payload = {"format": FORMAT, "version": VERSION, **state}
-    atomic_write_bytes(Path(path), lambda f: torch.save(payload, f))
+    atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

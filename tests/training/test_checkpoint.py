@@ -8,7 +8,6 @@ import torch
 from hq_qiskit.errors import CheckpointError
 from hq_qiskit.models import build_model
 from hq_qiskit.training.checkpoint import (
-    atomic_write_bytes,
     load_checkpoint,
     load_model,
     save_checkpoint,
@@ -58,18 +57,3 @@ def test_weights_that_do_not_fit_the_config(tmp_path):
     _save_tiny(tmp_path / "best.pt")
     with pytest.raises(CheckpointError, match="do not fit"):
         load_model(tmp_path / "best.pt", width=8)
-
-
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
-    target = tmp_path / "last.pt"
-    _save_tiny(target)
-    before = target.read_bytes()
-
-    def crash(f):
-        f.write(b"half a checkpoint")
-        raise KeyboardInterrupt  # e.g. the user stops the run mid-write
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(target, crash)
-    assert target.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
