@@ -123,8 +123,8 @@ def run(
       hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
     """
     from hq_qiskit.hardware.backends import get_backend
-    from hq_qiskit.hardware.inference import RunOptions, run_inference, with_mitigation
     from hq_qiskit.hardware.runtime import resolve
+    from hq_qiskit.inference import RunOptions, run_inference, with_mitigation
 
     try:
         entry = get_backend(backend)
@@ -153,7 +153,7 @@ def run(
         batch_size=batch_size,
     )
     result = run_inference(checkpoint, entry, target, out, opts, echo=click.echo)
-    from hq_qiskit.hardware.inference import RESULT_MD, markdown
+    from hq_qiskit.inference import RESULT_MD, markdown
 
     click.echo("")
     click.echo(markdown(result))

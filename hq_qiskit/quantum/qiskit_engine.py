@@ -105,13 +105,13 @@ class QiskitEngine(nn.Module):
             "exact" if precision == 0 else "shot noise",
         )
         init = None if initial_weights is None else initial_weights.detach().cpu().numpy()
-        self.connector = TorchConnector(qnn, initial_weights=init)
+        connector = TorchConnector(qnn, initial_weights=init)
+        # held, not registered: the state dict is {"weight"} as for the fast engine, so one
+        # checkpoint loads into either engine
+        object.__setattr__(self, "connector", connector)
+        self.weight = connector.weight
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-
-    @property
-    def weight(self) -> nn.Parameter:
-        return self.connector.weight
 
     def forward(self, x: Tensor) -> Tensor:
         """Map inputs x (B, n_in) to expectation values (B, n_obs) in x's dtype and device."""
