@@ -31,15 +31,15 @@ from hq_qiskit.hardware.layout import (
     estimated_success_probability,
     transpile_block,
 )
-from hq_qiskit.hardware.runtime import parameter_array, resolve, run_block
-from hq_qiskit.quantum import connect_block
-from hq_qiskit.quantum.noise import (
+from hq_qiskit.hardware.noise import (
     NoisyModule,
     aer_values,
     calibrate,
     mapped_block,
     random_parameters,
 )
+from hq_qiskit.hardware.runtime import parameter_array, resolve, run_block
+from hq_qiskit.quantum import connect_block
 
 
 def bench_pub(block, n: int, shots: int) -> None:

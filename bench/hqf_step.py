@@ -33,7 +33,6 @@ from torch import nn
 from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
 from hq_qiskit.datasets import open_tiles
-from hq_qiskit.models import parameter_counts
 from hq_qiskit.models.hqf_net import DINOv3Taps, HQFNet, vitl16_sat_config
 from hq_qiskit.samplers import RandomPatches, channel_stats
 
@@ -175,7 +174,7 @@ def main() -> None:
             Stopwatch([model.backbone], backward=False),
             [],
         )
-    counts = parameter_counts(runs["cache off"][0])
+    counts = runs["cache off"][0].parameter_counts()
     print(f"machine: {describe_machine()}; torch {torch.__version__}, device {device}")
     print(
         f"HQF-Net: B={args.batch}, {args.patch_px} px, widths {widths}, backbone {args.vit} "

@@ -21,7 +21,7 @@ from machine import describe_machine  # bench/machine.py, beside this script
 from torch import nn
 
 from hq_qiskit.datasets import open_tiles
-from hq_qiskit.models import HQUNet, build_model, parameter_counts
+from hq_qiskit.models import HQUNet, build_model
 from hq_qiskit.samplers import RandomPatches
 
 
@@ -95,7 +95,7 @@ def main() -> None:
     med = {}
     for name, (model, _, times) in runs.items():
         med[name] = statistics.median(times)
-        counts = parameter_counts(model)
+        counts = model.parameter_counts()
         print(
             f"  {name:9s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
             f"(min {1e3 * min(times):.1f})  params {counts['classical']:,} classical + "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from qiskit import QuantumCircuit
@@ -40,6 +41,17 @@ class QuantumBlock:
     @property
     def n_outputs(self) -> int:
         return len(self.observables)
+
+    @property
+    def key(self) -> str:
+        """A stable 16-hex-digit hash of the circuit and its observables (OpenQASM 3 text).
+
+        Equal for rebuilt copies of the same block; used to key transpilation and noise caches.
+        """
+        from qiskit import qasm3
+
+        text = qasm3.dumps(self.circuit) + "|" + ",".join(self.observable_names)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def single_qubit_observables(

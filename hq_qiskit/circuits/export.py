@@ -7,23 +7,14 @@ drift from the builders. Regenerate them with ``hq-qiskit export-circuits``.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from qiskit import QuantumCircuit, qasm3, qpy
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits import BLOCKS, QuantumBlock
 
 SUFFIXES = (".qasm", ".qpy", ".txt", ".png")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def block_qasm(block: QuantumBlock) -> str:
@@ -75,7 +66,7 @@ def export_block(block: QuantumBlock, out_dir: Path, *, png: bool = True) -> lis
     paths = []
     for suffix, data in files.items():
         path = out_dir / f"{block.name}{suffix}"
-        _write_atomic(path, data)
+        atomic_write(path, data)
         paths.append(path)
     return paths
 

@@ -1,9 +1,10 @@
 """``hq-qiskit ablation``: train a model's ablation variants on the same data and seed, and write
 one comparison table (ablation.md and ablation.json) beside their run folders.
 
-HQF-Net's variants follow its paper: the full model, then DMCAF, QSkip and QMoE removed in turn.
-Every variant goes through the training library (``prepare``, ``build``, ``fit``) exactly as
-``hq-qiskit train`` does, with one run folder each under ``--out``.
+Each model declares its variants (``HybridSegmenter.ablations``): HQF-Net's follow its paper
+(the full model, then DMCAF, QSkip and QMoE removed in turn), HQ-UNet's compare the quantum
+bottleneck with its classical twin. Every variant starts through ``training.runner.
+start_training``, exactly as ``hq-qiskit train`` does, with one run folder each under ``--out``.
 """
 
 from __future__ import annotations
@@ -16,26 +17,20 @@ from typing import Any
 
 import click
 
+from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
-    backbone_option,
     backend_option,
     data_option,
-    engine_option,
-    feature_cache_option,
     overwrite_option,
     seed_option,
 )
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.models import MODELS
 from hq_qiskit.training.config import TrainConfig
 
-# model -> variant name -> model options that differ from the full model
+# model -> variant name -> model options that differ from the full model (declared by the model)
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
-    "hqf-net": {
-        "full": {},
-        "no-dmcaf": {"use_dmcaf": False},
-        "no-qskip": {"use_qskip": False},
-        "no-qmoe": {"use_qmoe": False},
-    },
+    name: dict(cls.ablations) for name, cls in MODELS.items() if cls.ablations
 }
 TABLE_FILES = ("ablation.md", "ablation.json")
 Echo = Callable[[str], None]
@@ -51,19 +46,6 @@ def parse_variants(model: str, spec: str | None) -> list[str]:
     if unknown or not names:
         raise ConfigError(f"--variants {spec!r}: unknown {unknown}; choose from {', '.join(known)}")
     return list(dict.fromkeys(names))
-
-
-def parse_widths(spec: str | None) -> list[int] | None:
-    """``--widths 64,128,256,512,1024`` -> [64, 128, 256, 512, 1024]."""
-    if spec is None:
-        return None
-    try:
-        widths = [int(v) for v in spec.split(",")]
-    except ValueError:
-        widths = []
-    if len(widths) != 5 or min(widths) < 1:
-        raise ConfigError(f"--widths {spec!r}: give 5 positive integers, e.g. 64,128,256,512,1024")
-    return widths
 
 
 def check_out(out: Path, overwrite: bool) -> None:
@@ -84,31 +66,12 @@ def check_out(out: Path, overwrite: bool) -> None:
 
 
 def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> dict[str, Any]:
-    """Train one variant into ``path`` as ``hq-qiskit train`` would; returns its table row."""
-    from hq_qiskit.models import parameter_counts
-    from hq_qiskit.samplers import GridPatches, RandomPatches
-    from hq_qiskit.training.loop import fit
-    from hq_qiskit.training.run_dir import create_run_dir
-    from hq_qiskit.training.runner import build, prepare
+    """Train one variant into ``path`` through ``start_training``; returns its table row."""
+    from hq_qiskit.training.runner import start_training
 
-    train_tiles, val_tiles = prepare(cfg, echo)
-    # the backbone reads RGB in [0, 1]: tell the model how the loader normalised its input
-    cfg.model_options.update(input_mean=list(cfg.mean), input_std=list(cfg.std))
-    model = build(cfg, echo)
-    train = RandomPatches(
-        train_tiles,
-        cfg.patch_px,
-        cfg.patches_per_epoch,
-        mean=cfg.mean,
-        std=cfg.std,
-        augment=True,
-        seed=cfg.seed,
-    )
-    val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
-    run = create_run_dir(path, overwrite=overwrite)
-    run.write_json("config.json", cfg.to_dict())
-    report = fit(cfg, run, model, train, val, echo=echo)
-    counts = parameter_counts(model)
+    done = start_training(cfg, path, overwrite=overwrite, echo=echo)
+    run, report, model = done.run, done.report, done.model
+    counts = model.parameter_counts()
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     steps_per_epoch = max(1, cfg.patches_per_epoch // cfg.batch_size)
     history = run.read_metrics()
@@ -180,9 +143,9 @@ def markdown_table(
 
 
 def write_text(path: Path, text: str) -> None:
-    from hq_qiskit.training.checkpoint import atomic_write_bytes
+    from hq_qiskit.atomic import atomic_write
 
-    atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    atomic_write(path, text)
 
 
 def run_ablation(
@@ -246,30 +209,12 @@ def run_ablation(
     "--variants",
     default=None,
     metavar="LIST",
-    help="Comma-separated subset of: full, no-dmcaf, no-qskip, no-qmoe. [default: all]",
+    help="Comma-separated subset of the model's variants ("
+    + "; ".join(f"{m}: {', '.join(v)}" for m, v in sorted(ABLATIONS.items()))
+    + "). [default: all]",
 )
-@backbone_option
-@feature_cache_option
-@click.option(
-    "--patch-px",
-    type=int,
-    default=224,
-    show_default=True,
-    help="Patch side in pixels (a multiple of 16 and of the backbone's patch size).",
-)
-@click.option(
-    "--widths",
-    default=None,
-    metavar="LIST",
-    help="Channels of encoder blocks 1-4 and the Conv Block. [default: 64,128,256,512,1024]",
-)
-@click.option("--dmcaf-dim", type=int, default=None, help="DMCAF attention width. [default: 256]")
-@click.option("--dmcaf-heads", type=int, default=None, help="DMCAF heads. [default: 8]")
-@click.option(
-    "--dmcaf-points", type=int, default=None, help="DMCAF sampling points per head. [default: 4]"
-)
+@model_flags
 @backend_option
-@engine_option
 @data_option
 @seed_option
 @click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
@@ -329,19 +274,10 @@ def ablation(**opts: Any) -> None:
 
     model = opts["model"]
     variants = parse_variants(model, opts["variants"])
-    options = {
-        "patch_px": opts["patch_px"],
-        "widths": parse_widths(opts["widths"]),
-        "backbone": opts["backbone"],
-        "feature_cache": opts["feature_cache"],
-        "dmcaf_dim": opts["dmcaf_dim"],
-        "dmcaf_heads": opts["dmcaf_heads"],
-        "dmcaf_points": opts["dmcaf_points"],
-        "engine": opts["engine"],
-    }
+    options = model_options_from(model, opts)
     base = TrainConfig(
         model=model,
-        model_options={k: v for k, v in options.items() if v is not None},
+        model_options=options,
         backend=opts["backend"],
         data=str(opts["data"]) if opts["data"] is not None else None,
         **{

@@ -29,8 +29,20 @@ from hq_qiskit.training.runner import evaluate_run
     help="Which checkpoint of the run to score.",
 )
 @device_option
+@click.option(
+    "--ideal",
+    is_flag=True,
+    help="Score with exact quantum blocks, without the noise a noise-trained run was trained "
+    "with [default: as trained].",
+)
 def evaluate(
-    run_dir: Path, data: Path | None, split: str, engine: str | None, checkpoint: str, device: str
+    run_dir: Path,
+    data: Path | None,
+    split: str,
+    engine: str | None,
+    checkpoint: str,
+    device: str,
+    ideal: bool,
 ) -> None:
     """Rebuild a run's model from config.json + best.pt, score it, write evaluation.json.
 
@@ -47,11 +59,12 @@ def evaluate(
         engine=engine,
         device=device,
         checkpoint=checkpoint,
+        noise="ideal" if ideal else "as_trained",
         echo=click.echo,
     )
     click.echo(
-        f"{result['run']} ({checkpoint}) on {result['data']} / {split}: "
-        f"{result['tiles']} tiles, {result['patches']} patches"
+        f"{result['run']} ({checkpoint}, backend {result['backend']}) on {result['data']} / "
+        f"{split}: {result['tiles']} tiles, {result['patches']} patches"
     )
     click.echo(result["text"])
     click.echo(f"wrote {Path(result['run']) / 'evaluation.json'}")

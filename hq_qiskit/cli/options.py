@@ -1,5 +1,6 @@
 """Options shared by several commands, defined once: --backend, --engine, --data, --seed,
---overwrite, --device. Use them as decorators: ``@backend_option``."""
+--overwrite, --device. Use them as decorators: ``@backend_option``. Model options (--width,
+--no-dmcaf, ...) are generated from the models' declarations in ``model_flags.py``."""
 
 from __future__ import annotations
 
@@ -74,20 +75,6 @@ overwrite_option = click.option(
     is_flag=True,
     help="Replace an existing run folder given by --out (only a folder with config.json).",
 )
-backbone_option = click.option(
-    "--backbone",
-    default=None,
-    metavar="PATH",
-    help="HQF-Net: local Hugging Face folder of DINOv3 ViT-L/16 SAT-493M "
-    "(facebook/dinov3-vitl16-pretrain-sat493m: config.json + model.safetensors).",
-)
-feature_cache_option = click.option(
-    "--feature-cache",
-    default=None,
-    metavar="DIR",
-    help="HQF-Net: cache the frozen backbone's features here, one file per patch.",
-)
-
 device_option = click.option(
     "--device",
     default="auto",

@@ -22,15 +22,6 @@ def parse_bands(text: str | None) -> list[int] | None:
         ) from None
 
 
-def resolve_checkpoint(path: Path) -> Path:
-    """A checkpoint file, or a run folder's best.pt (else last.pt)."""
-    if path.is_dir():
-        for name in ("best.pt", "last.pt"):
-            if (path / name).is_file():
-                return path / name
-    return path
-
-
 def checkpoint_settings(config: dict) -> dict:
     """mean, std, classes and patch_px from a run's config (flat or TrainConfig keys)."""
     options = config.get("model_options", {})
@@ -87,6 +78,12 @@ def checkpoint_settings(config: dict) -> dict:
     default=None,
     help="Executor of the quantum blocks [default: the checkpoint's].",
 )
+@click.option(
+    "--ideal",
+    is_flag=True,
+    help="Run the quantum blocks exactly, without the noise a noise-trained run was trained "
+    "with [default: as trained].",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def predict(
     checkpoint: Path,
@@ -102,6 +99,7 @@ def predict(
     overwrite: bool,
     device: str,
     engine: str | None,
+    ideal: bool,
     no_progress: bool,
 ) -> None:
     """Predict a class map for a raster of any size with a trained checkpoint.
@@ -114,13 +112,13 @@ def predict(
     """
     from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
-    from hq_qiskit.training.checkpoint import load_model
+    from hq_qiskit.training.restore import restore
 
     chosen_bands = parse_bands(bands)
     check_outputs(image, output, probabilities, overlay, overwrite)  # fail before loading
-    overrides = {"engine": engine} if engine else {}
-    model, config = load_model(resolve_checkpoint(checkpoint), **overrides)
-    settings = checkpoint_settings(config)
+    restored = restore(checkpoint, engine=engine, noise="ideal" if ideal else "as_trained")
+    model = restored.model
+    settings = checkpoint_settings(restored.config.to_dict())
     patch = patch_px if patch_px is not None else int(settings["patch_px"])
     result = predict_raster(
         model.to(resolve_device(device)),

@@ -65,15 +65,15 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
     """
     import logging
 
+    from hq_qiskit.atomic import atomic_write
     from hq_qiskit.errors import ConfigError
     from hq_qiskit.hardware.backends import get_backend, load_backends
-    from hq_qiskit.hardware.runtime import resolve
+    from hq_qiskit.hardware.kinds import report_target
     from hq_qiskit.hardware.transpile_report import (
         plot_png,
         to_json,
         to_markdown,
         transpile_rows,
-        write_atomic,
     )
 
     if logging.getLogger().level > logging.DEBUG:  # the transpiler logs every pass at INFO
@@ -93,25 +93,12 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
         raise ConfigError("no backend with a device or noise model to report on; pass --backend")
     rows, done = [], set()
     for b in entries:
-        if b.noise is None:
-            raise ConfigError(
-                f"backend {b.name!r} is an ideal simulator: it has no device to "
-                "transpile for; choose e.g. ibm_brisbane or aer-noisy-brisbane"
-            )
-        if b.kind == "runtime":
-            where = resolve(b)
-            device, target = where.backend, where.backend.target
-            label = b.noise if where.local else b.device
-            click.echo(f"{b.name}: {where.note}")
-        else:
-            from hq_qiskit.hardware.backends import fake_backend
-
-            label, target = b.noise, fake_backend(b.noise).target
-            device = None
+        where = report_target(b)
+        click.echo(where.note)
+        label, target = where.label, where.target
         if label in done:
             continue
         done.add(label)
-        del device
         rows += transpile_rows(
             target,
             label,
@@ -121,8 +108,9 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
             noise_aware_level=max(level_list),
         )
     markdown = to_markdown(rows)
-    write_atomic(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
-    write_atomic(out / "transpile_report.json", to_json(rows))
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
+    atomic_write(out / "transpile_report.json", to_json(rows))
     plot_png(rows, out / "transpile_report.png")
     click.echo(markdown)
     click.echo(f"wrote {out}/transpile_report.md, .json and .png")

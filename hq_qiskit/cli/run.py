@@ -123,15 +123,16 @@ def run(
       hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
     """
     from hq_qiskit.hardware.backends import get_backend, load_backends
-    from hq_qiskit.hardware.inference import RunOptions, run_inference, with_mitigation
+    from hq_qiskit.hardware.kinds import kind_of, names_that
     from hq_qiskit.hardware.runtime import resolve
+    from hq_qiskit.inference import RunOptions, run_inference, with_mitigation
 
     try:
         entry = get_backend(backend)
     except ConfigError as err:
         raise ConfigError(f"--backend: {err}") from None
-    if entry.kind != "runtime":  # before --shots: an Aer entry's budget is not the problem
-        targets = sorted(n for n, b in load_backends().items() if b.kind == "runtime")
+    if not kind_of(entry).device_runs:  # before --shots: an Aer entry's budget is not it
+        targets = names_that(lambda kind: kind.device_runs, load_backends())
         raise ConfigError(
             f"--backend {backend}: is an Aer simulator target (kind {entry.kind!r}); `run` "
             f"needs a runtime entry: {', '.join(targets)} (Aer targets are for `train --backend`)"
@@ -159,7 +160,7 @@ def run(
         batch_size=batch_size,
     )
     result = run_inference(checkpoint, entry, target, out, opts, echo=click.echo)
-    from hq_qiskit.hardware.inference import RESULT_MD, markdown
+    from hq_qiskit.inference import RESULT_MD, markdown
 
     click.echo("")
     click.echo(markdown(result))

@@ -2,45 +2,25 @@
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import click
 
+from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
-    backbone_option,
     backend_option,
     data_option,
     device_option,
-    engine_option,
-    feature_cache_option,
     overwrite_option,
     seed_option,
 )
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
-from hq_qiskit.models.hq_unet import BOTTLENECKS
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.runner import resume_training, start_training
 
 _D = TrainConfig()  # training defaults, shown by --help
-_HQ = {k: p.default for k, p in inspect.signature(MODELS["hq-unet"]).parameters.items()}
 
-# Options that belong to the model: passed to MODELS[--model] when its constructor accepts them
-# (None = the model's own default). A model adds its flags here and to the decorators below.
-MODEL_OPTIONS = (
-    "bottleneck",
-    "width",
-    "depth",
-    "patch_px",
-    "qcnn_layers",
-    "engine",
-    "use_dmcaf",
-    "use_qskip",
-    "use_qmoe",
-    "backbone",
-    "feature_cache",
-)
 # Options --resume may change; every other setting comes from the run's config.json.
 RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 
@@ -53,57 +33,8 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     show_default=True,
     help="Network to train.",
 )
-@click.option(
-    "--bottleneck",
-    type=click.Choice(BOTTLENECKS),
-    default=None,
-    help="HQ-UNet bottleneck: 'quantum' (enrichment QCNN, default) or 'classical' "
-    "(Linear 48->32 + tanh twin: same encoder, decoder and training).",
-)
-@click.option(
-    "--width",
-    type=int,
-    default=None,
-    help=f"Stem channels; stage i has width*2**i. [hq-unet: {_HQ['width']}]",
-)
-@click.option("--depth", type=int, default=None, help=f"Down/Up blocks. [hq-unet: {_HQ['depth']}]")
-@click.option(
-    "--patch-px", type=int, default=None, help=f"Patch side in pixels. [hq-unet: {_HQ['patch_px']}]"
-)
-@click.option(
-    "--qcnn-layers",
-    type=int,
-    default=None,
-    help=f"Repetitions of the QCNN filter pass. [hq-unet: {_HQ['qcnn_layers']}]",
-)
-@click.option(
-    "--no-dmcaf",
-    "use_dmcaf",
-    is_flag=True,
-    flag_value=False,
-    default=None,
-    help="HQF-Net ablation: no DINOv3 guidance (DMCAF off; no backbone needed).",
-)
-@click.option(
-    "--no-qskip",
-    "use_qskip",
-    is_flag=True,
-    flag_value=False,
-    default=None,
-    help="HQF-Net ablation: plain skips instead of the quantum skip gates.",
-)
-@click.option(
-    "--no-qmoe",
-    "use_qmoe",
-    is_flag=True,
-    flag_value=False,
-    default=None,
-    help="HQF-Net ablation: no quantum mixture-of-experts bottleneck.",
-)
-@backbone_option
-@feature_cache_option
+@model_flags
 @backend_option
-@engine_option
 @data_option
 @seed_option
 @click.option("--epochs", type=int, default=_D.epochs, show_default=True)
@@ -212,9 +143,9 @@ def train(ctx: click.Context, **opts) -> None:
                 "change there (only --epochs, --device, --workers); start a new run instead"
             )
         changes = {n: opts[n] for n in RESUME_OPTIONS[1:] if given(n)}
-        run, report = resume_training(opts["resume"], **changes, echo=click.echo)
+        done = resume_training(opts["resume"], **changes, echo=click.echo)
     else:
-        model_opts = {k: opts[k] for k in MODEL_OPTIONS}
+        model_opts = model_options_from(opts["model"], opts)
         cfg = TrainConfig(
             model=opts["model"],
             model_options=model_opts,
@@ -239,13 +170,15 @@ def train(ctx: click.Context, **opts) -> None:
                 )
             },
         )
-        run, report = start_training(
+        done = start_training(
             cfg,
             opts["out"],
             runs_root=opts["runs_dir"],
             overwrite=opts["overwrite"],
             echo=click.echo,
         )
-    if report:
-        click.echo(f"\nValidation report (best epoch {report['best_epoch']}), {run.path}:")
-        click.echo(report["text"])
+    if done.report:
+        click.echo(
+            f"\nValidation report (best epoch {done.report['best_epoch']}), {done.run.path}:"
+        )
+        click.echo(done.report["text"])

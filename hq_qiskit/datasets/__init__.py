@@ -16,7 +16,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
@@ -35,9 +36,11 @@ from hq_qiskit.errors import DataError
 
 __all__ = [
     "IGNORE_INDEX",
+    "LAYOUTS",
     "LANDCOVERAI_CLASSES",
     "LANDCOVERAI_COLOURS",
     "LOVEDA_TO_LANDCOVERAI",
+    "Layout",
     "OPENEARTHMAP_TO_LANDCOVERAI",
     "ALL",
     "SPLITS",
@@ -52,29 +55,62 @@ __all__ = [
 SPLITS = ("train", "val", "test")
 ALL = "all"  # every image/mask pair of a folder, whatever its split lists say (or without them)
 
-LAYOUTS_HELP = (
-    "LandCover.ai (images/*.tif, masks/*.tif, train.txt/val.txt/test.txt, or the pre-cut "
-    "output/<id>.png or .jpg + output/<id>_m.png), "
-    "LoveDA (images_png/ + masks_png/ + <split>.txt, or Train/ Val/ with <domain>/images_png), "
-    "OpenEarthMap (<region>/images/*.tif, <region>/labels/*.tif, <split>.txt)"
-)
-
 
 def builtin_data_dir() -> Path:
     """Folder of the built-in sample: 12 real LoveDA 512-px tiles in the flat LoveDA layout."""
     return Path(str(files("hq_qiskit.data") / "loveda_sample"))
 
 
+@dataclass(frozen=True)
+class Layout:
+    """One dataset layout: how to recognise its folder and open a split of it.
+
+    Attributes:
+        detect: True when a folder is in this layout.
+        open: (root, split, class_map, classes, bands) -> Tiles.
+        help: what the folder holds, for error messages.
+    """
+
+    detect: Callable[[Path], bool]
+    open: Callable[..., Tiles]
+    help: str
+
+
+def _open_loveda(root, split, *, class_map, classes, bands):
+    if bands is not None:
+        raise DataError(f"--data {root}: LoveDA tiles are RGB PNGs; --bands applies to GeoTIFFs")
+    return loveda_tiles(root, split, class_map=class_map, classes=classes)
+
+
+# name -> layout; detection tries them in this order. A new layout is one module + one row.
+LAYOUTS: dict[str, Layout] = {
+    "landcoverai": Layout(
+        is_landcoverai,
+        landcoverai_tiles,
+        "LandCover.ai (images/*.tif, masks/*.tif, train.txt/val.txt/test.txt, or the pre-cut "
+        "output/<id>.png or .jpg + output/<id>_m.png)",
+    ),
+    "loveda": Layout(
+        lambda root: is_loveda_flat(root) or is_loveda_official(root),
+        _open_loveda,
+        "LoveDA (images_png/ + masks_png/ + <split>.txt, or Train/ Val/ with <domain>/images_png)",
+    ),
+    "openearthmap": Layout(
+        is_openearthmap,
+        openearthmap_tiles,
+        "OpenEarthMap (<region>/images/*.tif, <region>/labels/*.tif, <split>.txt)",
+    ),
+}
+LAYOUTS_HELP = ", ".join(layout.help for layout in LAYOUTS.values())
+
+
 def detect_layout(root: Path) -> str:
-    """Name the layout of a data folder: "landcoverai", "loveda" or "openearthmap"."""
+    """Name the layout of a data folder: a key of ``LAYOUTS``."""
     if not root.is_dir():
         raise DataError(f"--data {root}: no such folder; give a folder in one of: {LAYOUTS_HELP}")
-    if is_landcoverai(root):
-        return "landcoverai"
-    if is_loveda_flat(root) or is_loveda_official(root):
-        return "loveda"
-    if is_openearthmap(root):
-        return "openearthmap"
+    for name, layout in LAYOUTS.items():
+        if layout.detect(root):
+            return name
     raise DataError(f"--data {root}: layout not recognised; expected one of: {LAYOUTS_HELP}")
 
 
@@ -89,8 +125,8 @@ def open_tiles(
     """Open one split of a data folder as 512-px tiles, detecting its layout.
 
     Args:
-        data: a folder in LandCover.ai, LoveDA or OpenEarthMap layout; None for the built-in
-            LoveDA sample.
+        data: a folder in one of the ``LAYOUTS`` (LandCover.ai, LoveDA, OpenEarthMap); None
+            for the built-in LoveDA sample.
         split: "train", "val" or "test", or "all": every image/mask pair of the folder,
             in any layout, with or without split lists.
         class_map: raw mask value -> class index (or 255 to ignore); default: the layout's map
@@ -106,9 +142,5 @@ def open_tiles(
         raise DataError(f"split {split!r}: choose one of {', '.join(SPLITS)} or {ALL}")
     names = list(classes) if classes is not None else LANDCOVERAI_CLASSES
     root = builtin_data_dir() if data is None else Path(data)
-    layout = detect_layout(root)
-    if layout == "landcoverai":
-        return landcoverai_tiles(root, split, class_map=class_map, classes=names, bands=bands)
-    if layout == "openearthmap":
-        return openearthmap_tiles(root, split, class_map=class_map, classes=names, bands=bands)
-    return loveda_tiles(root, split, class_map=class_map, classes=names)
+    layout = LAYOUTS[detect_layout(root)]
+    return layout.open(root, split, class_map=class_map, classes=names, bands=bands)

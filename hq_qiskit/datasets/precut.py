@@ -10,14 +10,13 @@ Tiles follow the official tiling rule (``raster.tile_windows``), every full wind
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.datasets.classes import LANDCOVERAI_IDENTITY
 from hq_qiskit.datasets.raster import (
     BANDS_HOW,
@@ -34,9 +33,7 @@ SPLIT_LISTS = ("train.txt", "val.txt", "test.txt")
 
 def write_png(array: np.ndarray, path: Path) -> None:
     """Write a uint8 (H, W, 3) RGB or (H, W) single-band array as PNG, atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: Image.fromarray(array).save(f, format="PNG"))
 
 
 def sheet_tiles(src: Path, sheet: str) -> RasterTiles:
@@ -102,7 +99,5 @@ def precut_landcoverai(
                 write_png(mask, out / f"{ref.id}_m.png")
                 bar.update()
     for split_list in lists:
-        tmp = dst / f".{split_list.name}.tmp"
-        shutil.copyfile(split_list, tmp)
-        os.replace(tmp, dst / split_list.name)
+        atomic_write(dst / split_list.name, split_list.read_bytes())
     return total

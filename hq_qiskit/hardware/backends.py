@@ -56,7 +56,7 @@ class Backend:
         mode: runtime execution mode: "batch", "session" or "job".
         seed_transpiler: transpiler seed (layouts and routing are reproducible).
         calibration_samples, calibration_shots: the fast engine's noise mode fits its damping
-            on this many random samples x noisy Aer trajectories (``quantum/noise.py``).
+            on this many random samples x noisy Aer trajectories (``hardware/noise.py``).
     """
 
     name: str
@@ -84,6 +84,23 @@ class Backend:
     def is_exact(self) -> bool:
         """True for an ideal simulator at precision 0 and no shots."""
         return self.kind == "aer" and self.noise is None and self.shots == 0 and self.precision == 0
+
+    def to_dict(self) -> dict[str, object]:
+        """The entry as JSON types, defaults left out: what a run's config.json stores so the
+        run rebuilds on any machine without reading that machine's ``backends.toml``."""
+        out: dict[str, object] = {"name": self.name, "kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in out and value != f.default:
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object], where: str) -> Backend:
+        """Rebuild from ``to_dict`` output, validated as a ``backends.toml`` entry would be;
+        ``where`` names the file in errors (e.g. a run's config.json)."""
+        table = {k: v for k, v in data.items() if k != "name"}
+        return _parse_entry(Path(where), str(data.get("name", "?")), table)
 
     def fake_backend(self):
         """The fake backend instance named by ``noise`` (qiskit-ibm-runtime's fake provider)."""

@@ -24,12 +24,18 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import Target, generate_preset_pass_manager
 
+from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.errors import CircuitError, ConfigError
+from hq_qiskit.hardware.backends import Backend
+
+if TYPE_CHECKING:
+    from qiskit.providers import BackendV2
 
 STRATEGIES = ("preset", "trivial", "noise_aware")
 _SKIP = ("barrier", "delay")
@@ -319,3 +325,38 @@ def transpile_block(
         swaps=swaps,
         transpile_s=time.perf_counter() - start,
     )
+
+
+_ISA_CACHE: dict[tuple, MappedCircuit] = {}
+
+
+def isa_block(block: QuantumBlock, entry: Backend, device: BackendV2) -> MappedCircuit:
+    """The block transpiled for ``device`` with the entry's level, layout and seed (cached).
+
+    Args:
+        block: the logical block.
+        entry: the ``backends.toml`` entry (optimization_level, layout, seed_transpiler).
+        device: a real device or its fake twin (anything with ``.target``, ``.name``).
+
+    The cache key holds the circuit's hash and its parameters' identities (a rebuilt block has
+    new ``Parameter`` objects, which the mapped circuit must carry).
+    """
+    key = (
+        block.key,
+        tuple(p.uuid for p in block.circuit.parameters),
+        getattr(device, "name", "?"),
+        device.num_qubits,
+        entry.optimization_level,
+        entry.layout,
+        entry.seed_transpiler,
+    )
+    if key not in _ISA_CACHE:
+        _ISA_CACHE[key] = transpile_block(
+            block.circuit,
+            block.observables,
+            device.target,
+            optimization_level=entry.optimization_level,
+            seed=entry.seed_transpiler,
+            strategy=entry.layout,
+        )
+    return _ISA_CACHE[key]

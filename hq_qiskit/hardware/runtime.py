@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from qiskit.circuit import Parameter
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend, fake_backend
 from hq_qiskit.hardware.layout import MappedCircuit
-from hq_qiskit.hardware.transpile_report import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,7 @@ def run_block(
         sample_ids: names of the N samples (tiles), stored with the job record.
     """
     jobs = Path(run_dir) / "jobs"
+    jobs.mkdir(parents=True, exist_ok=True)
     record_path, values_path = jobs / f"{tag}.json", jobs / f"{tag}.npz"
     digest = values_digest(values)
     record = json.loads(record_path.read_text()) if resume and record_path.is_file() else None
@@ -344,13 +345,13 @@ def run_block(
             "values_sha256": digest,
             "submitted": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
-        write_atomic(record_path, json.dumps(record, indent=1, default=str))
+        atomic_write(record_path, json.dumps(record, indent=1, default=str))
     result = job.result()[0]
     evs = np.asarray(result.data.evs, dtype=float)  # (N, n_obs)
     stds = np.asarray(result.data.stds, dtype=float)
     buf = io.BytesIO()
     np.savez(buf, evs=evs, stds=stds)
-    write_atomic(values_path, buf.getvalue())
+    atomic_write(values_path, buf.getvalue())
     return BlockResult(
         evs,
         stds,

@@ -11,8 +11,6 @@ transpile time (seconds).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 from qiskit.transpiler import Target
 from tqdm import tqdm
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits import BLOCKS, build_block
 from hq_qiskit.hardware.layout import (
     MappedCircuit,
@@ -49,19 +48,6 @@ class TranspileRow:
     width: int
     layout: list[int]
     transpile_s: float
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def measure(mapped: MappedCircuit, target: Target, block: str, device: str) -> TranspileRow:
@@ -292,4 +278,4 @@ def plot_png(rows: Sequence[TranspileRow], path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    atomic_write(path, buf.getvalue())

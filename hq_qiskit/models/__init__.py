@@ -1,58 +1,71 @@
 """Segmentation networks and their layers.
 
+    base.py      HybridSegmenter (the interface every model declares) and ModelOption
     layers.py    DSConv, DoubleConv, Down, Up, PreQ (feature map -> 48), PostQ (32 -> map),
                  ClassicalQ (the classical stand-in for a quantum block)
     hq_unet.py   HQUNet: DS-conv U-Net with the enrichment QCNN (or ClassicalQ) at the bottleneck
+    hqf_net/     HQFNet: DINOv3 guidance (DMCAF), QSkip gates, QMoE bottleneck
 
-``MODELS`` maps a model's name (``--model``) to its constructor; ``build_model`` looks a name up
-and passes only the options the constructor accepts.
+``MODELS`` maps a model's name (``--model``) to its class; ``build_model`` looks a name up and
+refuses options the model does not take.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
-from torch import nn
-
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.models.base import HybridSegmenter, ModelOption
 from hq_qiskit.models.hq_unet import HQUNet
 from hq_qiskit.models.hqf_net import HQFNet
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "hq-unet": HQUNet,
-    "hqf-net": HQFNet,
-}
+MODELS: dict[str, type[HybridSegmenter]] = {cls.name: cls for cls in (HQUNet, HQFNet)}
 
 
-def model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Keep the entries of ``options`` that model ``name``'s constructor accepts and that are set.
-
-    ``None`` means "not given": the constructor's own default applies.
-    """
+def get_model_class(name: str) -> type[HybridSegmenter]:
+    """``MODELS[name]``, with the valid names in the error."""
     if name not in MODELS:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(sorted(MODELS))}")
-    accepted = inspect.signature(MODELS[name]).parameters
-    return {k: v for k, v in options.items() if k in accepted and v is not None}
+    return MODELS[name]
 
 
-def build_model(name: str, options: dict[str, Any]) -> nn.Module:
-    """``MODELS[name](**options)``, with a clear error for an unknown name."""
-    accepted = model_options(name, options)  # checks the name first
-    return MODELS[name](**accepted)
+def model_defaults(name: str) -> dict[str, Any]:
+    """The constructor's keyword defaults of model ``name`` (what an unset option becomes)."""
+    params = inspect.signature(get_model_class(name)).parameters
+    return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
-def parameter_counts(model: nn.Module) -> dict[str, int]:
-    """Trainable parameters split into {"classical": n, "quantum": n}.
+def resolve_options(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The full constructor options of model ``name``: ``given`` (None = unset) over defaults.
 
-    Quantum parameters are those of ``model.quantum_modules()`` (the circuits' angles).
+    Raises:
+        ConfigError: an option the constructor does not take, named with the accepted ones.
     """
-    quantum_modules = getattr(model, "quantum_modules", list)()
-    quantum_ids = {id(p) for m in quantum_modules for p in m.parameters() if p.requires_grad}
-    total = {id(p): p.numel() for p in model.parameters() if p.requires_grad}
-    quantum = sum(n for i, n in total.items() if i in quantum_ids)
-    return {"classical": sum(total.values()) - quantum, "quantum": quantum}
+    defaults = model_defaults(name)
+    set_ = {k: v for k, v in given.items() if v is not None}
+    unknown = sorted(set(set_) - set(defaults))
+    if unknown:
+        raise ConfigError(
+            f"model {name!r} takes no option {', '.join(unknown)}; it takes: "
+            f"{', '.join(sorted(defaults))}"
+        )
+    return {**defaults, **set_}
 
 
-__all__ = ["MODELS", "HQUNet", "build_model", "model_options", "parameter_counts"]
+def build_model(name: str, options: dict[str, Any]) -> HybridSegmenter:
+    """``MODELS[name](**options)``; unknown names and options are a ``ConfigError``."""
+    return get_model_class(name)(**resolve_options(name, options))
+
+
+__all__ = [
+    "MODELS",
+    "HQFNet",
+    "HQUNet",
+    "HybridSegmenter",
+    "ModelOption",
+    "build_model",
+    "get_model_class",
+    "model_defaults",
+    "resolve_options",
+]

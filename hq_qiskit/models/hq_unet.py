@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
 from hq_qiskit.models.layers import Q_OUTPUTS, ClassicalQ, DoubleConv, Down, PostQ, PreQ, Up
 from hq_qiskit.quantum import connect_block
 
@@ -47,7 +48,7 @@ class Bottleneck(nn.Module):
         return self.post_q(self.core(q))  # (B, 32) -> (B, C, h, w)
 
 
-class HQUNet(nn.Module):
+class HQUNet(HybridSegmenter):
     """HQ-UNet (or its classical twin): (B, in_channels, P, P) -> logits (B, num_classes, P, P).
 
     Args:
@@ -69,6 +70,22 @@ class HQUNet(nn.Module):
         >>> HQUNet(width=4, patch_px=32, bottleneck="classical")(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 5, 32, 32])
     """
+
+    name = "hq-unet"
+    cli_options = (
+        ModelOption(
+            "bottleneck",
+            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN) or 'classical' (Linear 48->32 + "
+            "tanh twin: same encoder, decoder and training).",
+            choices=BOTTLENECKS,
+        ),
+        ModelOption("width", "Stem channels; stage i has width*2**i.", type=int),
+        ModelOption("depth", "Down/Up blocks.", type=int),
+        ModelOption("patch_px", "Patch side in pixels.", type=int),
+        ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
+        ENGINE_OPTION,
+    )
+    ablations = {"quantum": {}, "classical": {"bottleneck": "classical"}}
 
     def __init__(
         self,
@@ -118,10 +135,6 @@ class HQUNet(nn.Module):
         """(block, module running it) for each quantum block; empty for the classical twin."""
         b = self.bottleneck
         return [(b.block, b.core)] if b.block is not None else []
-
-    def quantum_modules(self) -> list[nn.Module]:
-        """The modules that run a quantum block (empty for the classical twin)."""
-        return [module for _, module in self.quantum_blocks()]
 
     def forward(self, x: Tensor) -> Tensor:
         """x (B, in_channels, P, P), normalised -> logits (B, num_classes, P, P)."""

@@ -61,26 +61,6 @@ def aer_estimator(precision: float = 0.0, seed: int | None = None, noise_model=N
     return EstimatorV2(options=options)
 
 
-_CONNECTOR_KEYS = ("connector.weight", "connector._weights")
-
-
-def _one_weight_key(module, state_dict, prefix, local_metadata) -> None:
-    """State-dict hook: TorchConnector's two names of the angles -> ``<prefix>weight``."""
-    weight = state_dict.pop(prefix + _CONNECTOR_KEYS[0], None)
-    state_dict.pop(prefix + _CONNECTOR_KEYS[1], None)
-    if weight is not None:
-        state_dict[prefix + "weight"] = weight
-
-
-def _connector_keys(state_dict, prefix, *args) -> None:
-    """Load pre-hook: ``<prefix>weight`` -> TorchConnector's two names (old checkpoints that
-    hold the connector's names load unchanged)."""
-    if prefix + "weight" in state_dict:
-        weight = state_dict.pop(prefix + "weight")
-        for key in _CONNECTOR_KEYS:
-            state_dict[prefix + key] = weight
-
-
 class QiskitEngine(nn.Module):
     """``EstimatorQNN`` + ``TorchConnector``: x (B, n_in) -> (B, n_obs), parameter-shift grads.
 
@@ -125,18 +105,13 @@ class QiskitEngine(nn.Module):
             "exact" if precision == 0 else "shot noise",
         )
         init = None if initial_weights is None else initial_weights.detach().cpu().numpy()
-        self.connector = TorchConnector(qnn, initial_weights=init)
+        connector = TorchConnector(qnn, initial_weights=init)
+        # held, not registered: the state dict is {"weight"} as for the fast engine, so one
+        # checkpoint loads into either engine
+        object.__setattr__(self, "connector", connector)
+        self.weight = connector.weight
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        # state dicts hold one "weight", as the fast engine's do, so a checkpoint trained on
-        # either engine loads into the other (TorchConnector registers its parameter twice,
-        # as connector.weight and connector._weights)
-        self._register_state_dict_hook(_one_weight_key)
-        self._register_load_state_dict_pre_hook(_connector_keys)
-
-    @property
-    def weight(self) -> nn.Parameter:
-        return self.connector.weight
 
     def forward(self, x: Tensor) -> Tensor:
         """Map inputs x (B, n_in) to expectation values (B, n_obs) in x's dtype and device."""

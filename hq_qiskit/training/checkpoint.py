@@ -4,7 +4,7 @@ with one clear error when the file is missing, truncated or not an hq-qiskit che
 A checkpoint is a dict saved with ``torch.save``:
 
     format      "hq-qiskit-checkpoint"
-    version     1
+    version     2 (version 1 files are read and upgraded: ``upgrade_v1_weights``)
     config      the run's resolved config (JSON types), enough to rebuild the model
     model       the model's state_dict
     optimizer   the optimiser's state_dict (absent in weights-only exports)
@@ -17,45 +17,23 @@ A checkpoint is a dict saved with ``torch.save``:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import CheckpointError
 
 FORMAT = "hq-qiskit-checkpoint"
-VERSION = 1
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temp file beside ``path``, then rename it onto ``path``.
-
-    A crash leaves either the old file or the new one, never a half-written file.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Save ``state`` (see the module docstring) atomically to ``path``."""
     payload = {"format": FORMAT, "version": VERSION, **state}
-    atomic_write_bytes(Path(path), lambda f: torch.save(payload, f))
+    atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -69,52 +47,48 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a damaged file
+        other = {"best.pt": "last.pt", "last.pt": "best.pt"}.get(path.name)
+        fix = (
+            f"use the run's {other} instead (--checkpoint {other} for evaluate, predict and "
+            f"run; to resume from it, copy it over {path.name})"
+            if other and (path.parent / other).is_file()
+            else "retrain"
+        )
         raise CheckpointError(
             f"{path}: not a readable checkpoint ({type(err).__name__}); the file is damaged or "
-            "truncated: use the run's other checkpoint (best.pt / last.pt) or retrain"
+            f"truncated: {fix}"
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an hq-qiskit checkpoint (no '{FORMAT}' marker)")
-    if state.get("version") != VERSION:
+    if state.get("version") not in READABLE_VERSIONS:
         raise CheckpointError(
             f"{path}: checkpoint version {state.get('version')} is not supported by this "
-            f"hq-qiskit (reads version {VERSION}); use the hq-qiskit release that wrote it"
+            f"hq-qiskit (reads versions {READABLE_VERSIONS}); use the hq-qiskit release that "
+            "wrote it"
         )
     for key in ("config", "model"):
         if key not in state:
             raise CheckpointError(f"{path}: checkpoint has no '{key}' entry; retrain")
+    if state["version"] == 1:
+        state["model"] = upgrade_v1_weights(state["model"])
     return state
 
 
-def load_model(path: Path, **overrides: Any) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model a checkpoint was trained as, with its weights, in eval mode.
+def upgrade_v1_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Version 1 -> 2: quantum modules keep one key, ``<module>.weight``, whatever runs them.
 
-    Args:
-        path: a ``.pt`` file written by ``save_checkpoint``.
-        overrides: model options to change, e.g. ``engine="qiskit"``.
-
-    The quantum blocks run on the config's backend (ideal Aer: the engine as built; a noisy
-    Aer backend: wrapped by ``hq_qiskit.quantum.noise.noisy_module`` as in training).
-
-    Returns:
-        (model, config): config is the run's resolved config stored in the checkpoint.
+    Version 1 stored a noise-mode block as ``<m>.inner.weight`` plus calibration buffers
+    ``<m>.damping`` / ``<m>.offset`` (now rebuilt from the backend entry, not stored), and a
+    stock-engine block as ``<m>.connector.weight``.
     """
-    from hq_qiskit.hardware.backends import get_backend
-    from hq_qiskit.models import build_model
-    from hq_qiskit.training.runner import apply_backend
-
-    state = load_checkpoint(path)
-    config = state["config"]
-    options = {**config.get("model_options", {}), **overrides}
-    model = build_model(config["model"], options)
-    if config.get("backend"):  # a noisy backend wraps the quantum blocks, as in training
-        model = apply_backend(model, get_backend(config["backend"]))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(
-            f"{path}: weights do not fit model {config['model']!r} with options {options} "
-            f"({first}); the config and the weights come from different runs"
-        ) from None
-    return model.eval(), config
+    out = {}
+    for key, value in weights.items():
+        if key.endswith((".damping", ".offset")) and key.rsplit(".", 1)[0] + ".inner.weight" in (
+            weights
+        ):
+            continue
+        for old in (".inner.weight", ".connector.weight"):
+            if key.endswith(old):
+                key = key[: -len(old)] + ".weight"
+        out[key] = value
+    return out

@@ -27,6 +27,8 @@ class TrainConfig:
         model_options: keyword arguments of the model constructor (width, depth, patch_px,
             bottleneck, engine, ...); ``num_classes`` and ``in_channels`` come from the data.
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
+        backend_entry: that entry, resolved (``Backend.to_dict``): the noise spec, shots and
+            transpile settings a run is rebuilt with, whatever the local ``backends.toml`` says.
         data: dataset folder, or None for the built-in LoveDA sample.
         epochs: passes over ``patches_per_epoch`` random training patches.
         patches_per_epoch: random patches drawn per epoch.
@@ -50,6 +52,7 @@ class TrainConfig:
     model: str = "hq-unet"
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
+    backend_entry: dict[str, Any] | None = None
     data: str | None = None
     epochs: int = 16
     patches_per_epoch: int = 384

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hq_qiskit.models import HybridSegmenter
 from hq_qiskit.quantum.qiskit_engine import reference_expectations
 
 
@@ -25,13 +26,13 @@ def _as_dicts(observables) -> list[dict[str, float]]:
 
 
 @torch.no_grad()
-def engine_vs_aer(model: nn.Module, images: Tensor) -> float | None:
+def engine_vs_aer(model: HybridSegmenter, images: Tensor) -> float | None:
     """Max |engine - Aer| over every quantum block's outputs for ``images`` (B, C, P, P).
 
-    Returns None for a model without quantum blocks (``model.quantum_blocks()`` empty or
-    absent). The model is run in eval mode; its training mode is restored afterwards.
+    Returns None for a model without quantum blocks (``model.quantum_blocks()`` empty). The
+    model is run in eval mode; its training mode is restored afterwards.
     """
-    blocks = getattr(model, "quantum_blocks", list)()
+    blocks = model.quantum_blocks()
     if not blocks:
         return None
     seen: list[tuple[Tensor, Tensor]] = [None] * len(blocks)  # type: ignore[list-item]

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from hq_qiskit.datasets.classes import class_colours
 from hq_qiskit.device import resolve_device as _resolve_device
+from hq_qiskit.models import HybridSegmenter
 from hq_qiskit.samplers import GridPatches, RandomPatches
 from hq_qiskit.samplers.transforms import check_stats, normalise
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
@@ -57,7 +58,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def train_one_epoch(
-    model: nn.Module,
+    model: HybridSegmenter,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
     loss_fn: nn.Module,
@@ -79,9 +80,9 @@ def train_one_epoch(
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss = loss_fn(model(x), y)
-        aux_loss = getattr(model, "aux_loss", None)  # e.g. HQF-Net's QMoE load balancing
-        if aux_loss is not None:
-            loss = loss + aux_loss()
+        aux = model.aux_loss()  # e.g. HQF-Net's QMoE load balancing; None: no extra term
+        if aux is not None:
+            loss = loss + aux
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -141,7 +142,7 @@ def predict_tile(
 
 
 def _check_engine(
-    model: nn.Module, images: Tensor, when: str, echo: Callable[[str], None]
+    model: HybridSegmenter, images: Tensor, when: str, echo: Callable[[str], None]
 ) -> dict[str, float]:
     dev = engine_vs_aer(model, images)
     if dev is None:

@@ -20,14 +20,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from hq_qiskit.training.checkpoint import atomic_write_bytes  # noqa: E402
+from hq_qiskit.atomic import atomic_write  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    atomic_write_bytes(Path(path), lambda f: f.write(buf.getvalue()))
+    atomic_write(path, buf.getvalue())
     return Path(path)
 
 

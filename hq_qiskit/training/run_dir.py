@@ -20,8 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.training.checkpoint import atomic_write_bytes
 
 RUN_FILES = (
     "config.json",
@@ -67,7 +67,7 @@ class RunDir:
     def write_json(self, name: str, obj: Any) -> Path:
         """Write ``obj`` as indented JSON to ``name`` in the folder, atomically."""
         text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
-        atomic_write_bytes(self.path / name, lambda f: f.write(text.encode()))
+        atomic_write(self.path / name, text)
         return self.path / name
 
     def read_json(self, name: str) -> Any:
@@ -82,7 +82,7 @@ class RunDir:
     def write_metrics(self, history: list[dict[str, Any]]) -> None:
         """Rewrite metrics.jsonl with one line per epoch record, atomically."""
         text = "".join(json.dumps(rec, allow_nan=True) + "\n" for rec in history)
-        atomic_write_bytes(self.metrics, lambda f: f.write(text.encode()))
+        atomic_write(self.metrics, text)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.exists():

@@ -6,24 +6,25 @@ checked before the run folder is created, so a refused run writes nothing and lo
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hq_qiskit.datasets import open_tiles
-from hq_qiskit.errors import CheckpointError, ConfigError, DataError
-from hq_qiskit.models import MODELS, build_model, model_options, parameter_counts
+from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.hardware.backends import Backend, get_backend, load_backends
+from hq_qiskit.hardware.kinds import kind_of, names_that
+from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
 from hq_qiskit.training.config import TrainConfig, versions
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
+from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.run_dir import (
     RunDir,
     create_run_dir,
@@ -64,28 +65,20 @@ def class_weights_for(
     return [float(w) for w in weights]
 
 
-def check_backend(cfg: TrainConfig):
+def check_backend(cfg: TrainConfig) -> Backend:
     """The ``backends.toml`` entry of ``cfg.backend``; refuse targets training cannot use."""
-    from hq_qiskit.hardware.backends import get_backend
-
     try:
         backend = get_backend(cfg.backend)
     except ConfigError as err:
         raise ConfigError(f"--backend: {err}") from None
-    if backend.kind != "aer":
+    if not kind_of(backend).trains:
+        usable = names_that(lambda kind: kind.trains, load_backends())
         raise ConfigError(
-            f"--backend {backend.name}: an IBM Runtime target; training runs on Aer backends "
-            "(e.g. --backend aer); use a runtime backend for inference only"
+            f"--backend {backend.name}: a {backend.kind} target cannot train; training runs on "
+            f"{', '.join(usable)}; use {backend.name} for inference (hq-qiskit run)"
         )
-    if backend.noise is not None:
-        try:
-            from hq_qiskit.quantum.noise import noisy_module  # noqa: F401
-        except ImportError:
-            raise ConfigError(
-                f"--backend {backend.name}: noisy training is not available yet; "
-                "use --backend aer (ideal, exact)"
-            ) from None
-    elif not backend.is_exact and cfg.model_options.get("engine", "fast") == "fast":
+    exact_engine = cfg.model_options.get("engine", "fast") == "fast"
+    if backend.noise is None and not backend.is_exact and exact_engine:
         raise ConfigError(
             f"--backend {backend.name}: asks for shot noise (precision {backend.precision}, "
             f"shots {backend.shots}) but the fast engine is exact; use --engine qiskit"
@@ -93,30 +86,9 @@ def check_backend(cfg: TrainConfig):
     return backend
 
 
-def _replace_module(root: nn.Module, old: nn.Module, new: nn.Module) -> None:
-    for parent in root.modules():
-        for name, child in parent.named_children():
-            if child is old:
-                setattr(parent, name, new)
-                return
-    raise ValueError("module to replace not found in the model")
-
-
-def apply_backend(model: nn.Module, backend) -> nn.Module:
-    """Run the model's quantum blocks on ``backend``: ideal Aer keeps the engine as built; a
-    noisy Aer backend wraps each block with ``hq_qiskit.quantum.noise.noisy_module``."""
-    if backend.noise is None:
-        return model
-    from hq_qiskit.quantum.noise import noisy_module
-
-    for block, module in getattr(model, "quantum_blocks", list)():
-        _replace_module(model, module, noisy_module(module, block, backend))
-    return model
-
-
-def describe(model: nn.Module, cfg: TrainConfig) -> str:
+def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     """One line: model, parameter counts (classical, quantum), bottleneck and engine."""
-    counts = parameter_counts(model)
+    counts = model.parameter_counts()
     opts = cfg.model_options
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
@@ -125,13 +97,14 @@ def describe(model: nn.Module, cfg: TrainConfig) -> str:
     )
 
 
-def resolve_model_options(name: str, given: dict[str, Any], num_classes: int) -> dict[str, Any]:
-    """The model's full option dict: given values, else the constructor's defaults."""
-    options = model_options(name, {**given, "num_classes": num_classes, "in_channels": 3})
-    for key, param in inspect.signature(MODELS[name]).parameters.items():
-        if key not in options and param.default is not inspect.Parameter.empty:
-            options[key] = param.default
-    return options
+def resolve_model_options(cfg: TrainConfig, num_classes: int) -> dict[str, Any]:
+    """The model's full option dict: the data's class count and, for models that undo the
+    loader's normalisation (``takes_input_stats``), its statistics; then the given values over
+    the constructor's defaults."""
+    given = {**cfg.model_options, "num_classes": num_classes, "in_channels": 3}
+    if get_model_class(cfg.model).takes_input_stats:
+        given.update(input_mean=list(cfg.mean), input_std=list(cfg.std))
+    return resolve_options(cfg.model, given)
 
 
 def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
@@ -151,10 +124,8 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     cfg.class_names = list(train_tiles.classes)
     cfg.ignore_index = int(train_tiles.ignore_index)
     cfg.mean, cfg.std = channel_stats(train_tiles)
-    # models that must undo the loader's normalisation (HQF-Net's backbone) take the statistics;
-    # resolve_model_options drops them for models whose constructor has no such argument
-    given = {**cfg.model_options, "input_mean": list(cfg.mean), "input_std": list(cfg.std)}
-    cfg.model_options = resolve_model_options(cfg.model, given, len(cfg.class_names))
+    cfg.model_options = resolve_model_options(cfg, len(cfg.class_names))
+    cfg.backend_entry = check_backend(cfg).to_dict()
     if cfg.val_stride_px is None:
         cfg.val_stride_px = cfg.patch_px
     cfg.class_weight_values = class_weights_for(
@@ -165,16 +136,15 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     return train_tiles, val_tiles
 
 
-def build(cfg: TrainConfig, echo: Echo) -> nn.Module:
-    """Seed torch, build the model from the config, put its quantum blocks on the backend."""
-    backend = check_backend(cfg)
-    torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, cfg.model_options)
+def build(cfg: TrainConfig, echo: Echo) -> HybridSegmenter:
+    """The config's model, seeded, its quantum blocks on the run's backend (``restore``'s
+    ``build_from_config``); turns the exact Aer check off for a noisy backend."""
+    model, backend = build_from_config(cfg)
     echo(describe(model, cfg))
     if backend.noise is not None and cfg.aer_check_samples:
         echo(f"backend {backend.name} is noisy: the exact engine-vs-Aer check is skipped")
         cfg.aer_check_samples = 0
-    return apply_backend(model, backend)
+    return model
 
 
 def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, GridPatches]:
@@ -191,6 +161,21 @@ def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, 
     return train, val
 
 
+@dataclass
+class TrainedRun:
+    """What a training run leaves: its folder, the final report and the trained model.
+
+    Attributes:
+        run: the run folder (config.json, metrics, checkpoints, plots).
+        report: the validation report of the best checkpoint ({} when no epoch ran).
+        model: the model as trained (best.pt's weights loaded when there is one).
+    """
+
+    run: RunDir
+    report: dict[str, Any]
+    model: HybridSegmenter
+
+
 def start_training(
     cfg: TrainConfig,
     out: Path | None = None,
@@ -198,8 +183,12 @@ def start_training(
     runs_root: Path = Path("runs"),
     overwrite: bool = False,
     echo: Echo = tqdm.write,
-) -> tuple[RunDir, dict[str, Any]]:
-    """Check everything, create the run folder, write config.json, train; (run, report)."""
+) -> TrainedRun:
+    """Check everything, create the run folder, write config.json, train.
+
+    ``hq-qiskit train`` and every variant of ``hq-qiskit ablation`` start here. Everything
+    that can be refused is checked before the run folder is created.
+    """
     check_backend(cfg)  # the cheap checks first
     train_tiles, val_tiles = prepare(cfg, echo)
     model = build(cfg, echo)
@@ -208,7 +197,7 @@ def start_training(
     run = create_run_dir(path, overwrite=overwrite)
     run.write_json("config.json", cfg.to_dict())
     echo(f"run folder: {run.path}")
-    return run, fit(cfg, run, model, train, val, echo=echo)
+    return TrainedRun(run, fit(cfg, run, model, train, val, echo=echo), model)
 
 
 def resume_training(
@@ -218,11 +207,12 @@ def resume_training(
     device: str | None = None,
     workers: int | None = None,
     echo: Echo = tqdm.write,
-) -> tuple[RunDir, dict[str, Any]]:
-    """Continue a run from its last.pt (or from scratch if none landed); (run, report).
+) -> TrainedRun:
+    """Continue a run from its last.pt (or from scratch if none landed).
 
     ``epochs`` raises (or lowers) the total epoch count; ``device`` and ``workers`` change where
-    it runs. Everything else comes from the run's config.json.
+    it runs. Everything else comes from the run's config.json; the model is rebuilt as
+    ``restore`` rebuilds it, and ``fit`` loads last.pt's weights, optimiser and step.
     """
     run = open_run_dir(path)
     cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
@@ -236,7 +226,7 @@ def resume_training(
     model = build(cfg, echo)
     train, val = _datasets(cfg, train_tiles, val_tiles)
     run.write_json("config.json", cfg.to_dict())
-    return run, fit(cfg, run, model, train, val, resume=True, echo=echo)
+    return TrainedRun(run, fit(cfg, run, model, train, val, resume=True, echo=echo), model)
 
 
 def evaluate_run(
@@ -245,24 +235,18 @@ def evaluate_run(
     data: Path | None = None,
     split: str = "val",
     engine: str | None = None,
+    noise: NoiseMode = "as_trained",
     device: str = "auto",
     checkpoint: str = "best.pt",
     echo: Echo = tqdm.write,
 ) -> dict[str, Any]:
-    """Score a run's checkpoint on a split; writes evaluation.json and returns its content."""
+    """Score a run's checkpoint on a split; writes evaluation.json and returns its content.
+
+    The model runs as trained (a noise-trained run keeps its noise) unless ``noise="ideal"``.
+    """
     run = open_run_dir(path)
-    cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
-    if engine is not None:
-        cfg.model_options["engine"] = engine
-    state = load_checkpoint(run / checkpoint)
-    model = build(cfg, echo)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        raise CheckpointError(
-            f"{run / checkpoint}: weights do not fit the model of {run.config} "
-            f"({str(err).strip().splitlines()[0]}); the checkpoint comes from another run"
-        ) from None
+    restored = restore(run.path, checkpoint=checkpoint, engine=engine, noise=noise)
+    cfg, model = restored.config, restored.model
     source = str(Path(data).resolve()) if data is not None else cfg.data
     tiles = open_tiles(source, split)
     if len(tiles) == 0:
@@ -275,11 +259,18 @@ def evaluate_run(
     dev = resolve_device(device)
     loader = DataLoader(patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
     scores, _ = evaluate(
-        model.to(dev), loader, len(cfg.class_names), cfg.ignore_index, dev, desc=f"evaluate {split}"
+        model.to(dev),
+        loader,
+        len(cfg.class_names),
+        cfg.ignore_index,
+        dev,
+        desc=f"evaluate {split}",
     )
     result = {
         "run": str(run.path),
         "checkpoint": checkpoint,
+        "backend": restored.backend.name,
+        "noise": noise,
         "data": source or "built-in",
         "split": split,
         "tiles": len(tiles),

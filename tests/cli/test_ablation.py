@@ -16,7 +16,7 @@ from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
 from hq_qiskit.cli.main import cli
 from hq_qiskit.models.hqf_net.backbone import HUB_ID
-from hq_qiskit.training.checkpoint import load_model
+from hq_qiskit.training.restore import restore
 
 DATA = Path(__file__).parents[1] / "data" / "landcoverai"  # 1 val tile, 1 test tile (512 px)
 TINY = [
@@ -104,7 +104,8 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
     for name, row in rows.items():
         # each row's scores equal its best.pt's prediction of the test tile (one 512-px patch),
         # scored again with numpy, outside hq-qiskit's sampler, evaluation loop and metrics
-        model, config = load_model(Path(row["run"]) / "best.pt")
+        restored = restore(Path(row["run"]) / "best.pt")
+        model, config = restored.model, restored.config.to_dict()
         pred = independent.predict_patches(model, config, image, [(0, 0)], 512)
         again = independent.scores(pred, mask[None], 5)
         assert row["miou"] == pytest.approx(again["miou"], abs=1e-6), name
@@ -119,7 +120,8 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
     md = (out / "ablation.md").read_text()
     assert md.count("\n| ") == 5 and "| no-qmoe | " in md and "IoU woodland" in md
     # each variant's checkpoint rebuilds its own model, backbone from its path
-    model, config = load_model(Path(rows["no-qskip"]["run"]) / "best.pt")
+    restored = restore(Path(rows["no-qskip"]["run"]))
+    model, config = restored.model, restored.config.to_dict()
     assert config["model_options"]["use_qskip"] is False and model.qskips is None
     assert config["model_options"]["input_mean"] == config["mean"]
     assert len(list(cache.rglob("*.pt"))) >= 2  # training and evaluation patches cached

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.models import MODELS, build_model, model_options, parameter_counts
+from hq_qiskit.models import MODELS, build_model, resolve_options
 from hq_qiskit.models.hq_unet import HQUNet
 from hq_qiskit.models.layers import PreQ
 
@@ -25,7 +25,7 @@ def test_shapes_and_parameter_counts(quantum_model):
     x = torch.randn(2, 3, 32, 32)
     assert quantum_model(x).shape == (2, 5, 32, 32)
     assert twin(x).shape == (2, 5, 32, 32)
-    q, c = parameter_counts(quantum_model), parameter_counts(twin)
+    q, c = quantum_model.parameter_counts(), twin.parameter_counts()
     assert q["quantum"] == 8  # F_R and F_C: four angles each
     assert c["quantum"] == 0
     # the twin's core is Linear 48 -> 32: 48 * 32 + 32 parameters, the rest is shared
@@ -79,12 +79,13 @@ def test_bad_sizes_are_refused(quantum_model):
         quantum_model(torch.randn(1, 3, 64, 64))
 
 
-def test_registry_builds_by_name_and_filters_options():
-    assert "hq-unet" in MODELS
-    model = build_model(
-        "hq-unet", {**TINY, "bottleneck": "classical", "not_an_option": 1, "qcnn_layers": None}
-    )
-    assert isinstance(model, HQUNet)
-    assert model_options("hq-unet", {"width": 4, "depth": None, "nope": 3}) == {"width": 4}
-    with pytest.raises(ConfigError, match="hq-unet"):
+def test_registry_builds_by_name_and_refuses_foreign_options():
+    assert MODELS["hq-unet"] is HQUNet
+    model = build_model("hq-unet", {**TINY, "bottleneck": "classical", "qcnn_layers": None})
+    assert isinstance(model, HQUNet) and model.bottleneck.block is None
+    full = resolve_options("hq-unet", {"width": 4, "depth": None})
+    assert full["width"] == 4 and full["depth"] == 4  # None: the constructor's default
+    with pytest.raises(ConfigError, match=r"takes no option nope; it takes: .*width"):
+        build_model("hq-unet", {**TINY, "nope": 3})
+    with pytest.raises(ConfigError, match="choose one of hq-unet, hqf-net"):
         build_model("no-such-net", {})

@@ -8,10 +8,9 @@ import torch
 from hq_qiskit.errors import CheckpointError
 from hq_qiskit.models import build_model
 from hq_qiskit.training.checkpoint import (
-    atomic_write_bytes,
     load_checkpoint,
-    load_model,
     save_checkpoint,
+    upgrade_v1_weights,
 )
 
 OPTIONS = {"width": 4, "depth": 2, "patch_px": 32, "bottleneck": "classical"}
@@ -31,22 +30,23 @@ def _save_tiny(path):
     return model
 
 
-def test_load_model_rebuilds_the_same_network(tmp_path):
-    model = _save_tiny(tmp_path / "best.pt")
-    again, config = load_model(tmp_path / "best.pt")
-    x = torch.randn(2, 3, 32, 32)
-    assert config["model_options"] == OPTIONS
-    assert not again.training
-    assert torch.equal(model(x), again(x))
-    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 3
+def test_a_checkpoint_round_trips(tmp_path):
+    _save_tiny(tmp_path / "best.pt")
+    state = load_checkpoint(tmp_path / "best.pt")
+    assert state["epoch"] == 3 and state["version"] == 2
+    assert state["config"]["model_options"] == OPTIONS
 
 
 def test_damaged_or_foreign_files_give_one_clear_error(tmp_path):
+    _save_tiny(tmp_path / "best.pt")
     _save_tiny(tmp_path / "last.pt")
     data = (tmp_path / "last.pt").read_bytes()
     (tmp_path / "last.pt").write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="last.pt: not a readable checkpoint"):
-        load_model(tmp_path / "last.pt")
+    with pytest.raises(CheckpointError, match=r"last.pt: not a readable .*--checkpoint best.pt"):
+        load_checkpoint(tmp_path / "last.pt")
+    (tmp_path / "best.pt").unlink()
+    with pytest.raises(CheckpointError, match="truncated: retrain"):
+        load_checkpoint(tmp_path / "last.pt")
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="not an hq-qiskit checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
@@ -54,22 +54,17 @@ def test_damaged_or_foreign_files_give_one_clear_error(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
-def test_weights_that_do_not_fit_the_config(tmp_path):
-    _save_tiny(tmp_path / "best.pt")
-    with pytest.raises(CheckpointError, match="do not fit"):
-        load_model(tmp_path / "best.pt", width=8)
-
-
-def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
-    target = tmp_path / "last.pt"
-    _save_tiny(target)
-    before = target.read_bytes()
-
-    def crash(f):
-        f.write(b"half a checkpoint")
-        raise KeyboardInterrupt  # e.g. the user stops the run mid-write
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(target, crash)
-    assert target.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+def test_version_1_noise_and_stock_engine_keys_are_upgraded():
+    w = torch.zeros(8)
+    old = {
+        "stem.0.weight": torch.ones(1),
+        "bottleneck.core.inner.weight": w,
+        "bottleneck.core.damping": torch.ones(32),
+        "bottleneck.core.offset": torch.zeros(32),
+        "qskips.0.qcnn.connector.weight": w + 1,
+    }
+    assert upgrade_v1_weights(old) == {
+        "stem.0.weight": old["stem.0.weight"],
+        "bottleneck.core.weight": w,
+        "qskips.0.qcnn.weight": old["qskips.0.qcnn.connector.weight"],
+    }

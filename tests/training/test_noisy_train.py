@@ -26,9 +26,9 @@ from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.hardware.backends import get_backend
+from hq_qiskit.hardware.noise import aer_values, noisy_module
 from hq_qiskit.quantum import connect_block
-from hq_qiskit.quantum.noise import aer_values, noisy_module
-from hq_qiskit.training.checkpoint import load_model
+from hq_qiskit.training.restore import restore
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
@@ -104,17 +104,16 @@ def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(
     assert 0.5 < damping.mean() < 0.99  # noise damps the signal, but not to nothing
     state = torch.load(run / "best.pt", weights_only=True)
     assert state["config"]["backend"] == "aer-noisy-brisbane"
-    assert torch.allclose(
-        state["model"]["bottleneck.core.damping"].float(),
-        torch.tensor(damping, dtype=torch.float32),
-    )
-    inner = state["model"]["bottleneck.core.inner.weight"]
-    assert inner.shape == (8,)
+    assert state["config"]["backend_entry"]["noise"] == "FakeBrisbane"  # the entry travels
+    # the noisy block's state is the ideal block's: its angles, no calibration buffers
+    assert state["model"]["bottleneck.core.weight"].shape == (8,)
+    assert not [k for k in state["model"] if "damping" in k or ".inner." in k]
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
     assert np.isfinite(record["train_loss"])
     # val mIoU equals best.pt's noisy model (damped QCNN) on the val tile's 64 patches, scored
     # again with numpy outside hq-qiskit's sampler, evaluation loop and metrics
-    noisy, config = load_model(run / "best.pt")
+    restored = restore(run / "best.pt")
+    noisy, config = restored.model, restored.config.to_dict()
     image, mask = independent.loveda_tile(data, "6_2")
     corners = independent.grid(512, 64)
     truth = np.stack([mask[y : y + 64, x : x + 64] for y, x in corners])
@@ -124,7 +123,12 @@ def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     scores = json.loads((run / "evaluation.json").read_text())
+    assert scores["backend"] == "aer-noisy-brisbane" and scores["noise"] == "as_trained"
     assert scores["miou"] == pytest.approx(record["val_miou"], abs=1e-6)
+    result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu", "--ideal"])
+    assert result.exit_code == 0, result.output
+    ideal = json.loads((run / "evaluation.json").read_text())
+    assert ideal["backend"] == "aer" and ideal["noise"] == "ideal"
 
 
 def two_qubit_block(layers: int = 4, observables: int = 2) -> QuantumBlock:

@@ -14,19 +14,16 @@ atomically (temp file + ``os.replace``).
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.hqf_net.backbone import DINOv3Taps
 
 CACHE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 
 def image_key(image: Tensor) -> str:
@@ -77,15 +74,8 @@ class FeatureCache:
         """Store (n_taps, D, h, w) features under ``key`` atomically."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
-        try:
-            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-            with os.fdopen(fd, "wb") as handle:
-                torch.save(features.detach().to("cpu", self.dtype).contiguous().clone(), handle)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        tensor = features.detach().to("cpu", self.dtype).contiguous().clone()
+        atomic_write(path, lambda f: torch.save(tensor, f))
 
 
 class CachedTaps(nn.Module):

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
 from hq_qiskit.models.hqf_net.backbone import (
     PAPER_TAPS,
     SAT_MEAN,
@@ -36,13 +37,19 @@ from hq_qiskit.models.hqf_net.dmcaf import DMCAF
 from hq_qiskit.models.hqf_net.feature_cache import CachedTaps, FeatureCache
 from hq_qiskit.models.hqf_net.qmoe import QMoE
 from hq_qiskit.models.hqf_net.qskip import QSkip
-from hq_qiskit.models.hqf_net.unet import PAPER_WIDTHS, Decoder, Encoder, check_widths
+from hq_qiskit.models.hqf_net.unet import (
+    PAPER_WIDTHS,
+    Decoder,
+    Encoder,
+    check_widths,
+    parse_widths,
+)
 
 QSKIP_LEVELS = (1, 2, 3, 4)  # 0-based encoder stages with a QSkip: blocks 2-4 and the Conv Block
 BACKBONE_PREFIX = "backbone."
 
 
-class HQFNet(nn.Module):
+class HQFNet(HybridSegmenter):
     """HQF-Net: (B, in_channels, P, P) -> logits (B, num_classes, P, P).
 
     Args:
@@ -78,6 +85,62 @@ class HQFNet(nn.Module):
         >>> net(torch.rand(2, 3, 32, 32)).shape
         torch.Size([2, 5, 32, 32])
     """
+
+    name = "hqf-net"
+    takes_input_stats = True
+    cli_options = (
+        ModelOption(
+            "patch_px",
+            "Patch side in pixels (HQF-Net: a multiple of 16 and of the backbone's patch size).",
+            type=int,
+        ),
+        ModelOption(
+            "widths",
+            "HQF-Net: channels of encoder blocks 1-4 and the Conv Block.",
+            parse=parse_widths,
+            metavar="LIST",
+        ),
+        ModelOption(
+            "use_dmcaf",
+            "HQF-Net ablation: no DINOv3 guidance (DMCAF off; no backbone needed).",
+            type=bool,
+            flag="--no-dmcaf",
+        ),
+        ModelOption(
+            "use_qskip",
+            "HQF-Net ablation: plain skips instead of the quantum skip gates.",
+            type=bool,
+            flag="--no-qskip",
+        ),
+        ModelOption(
+            "use_qmoe",
+            "HQF-Net ablation: no quantum mixture-of-experts bottleneck.",
+            type=bool,
+            flag="--no-qmoe",
+        ),
+        ModelOption(
+            "backbone",
+            "HQF-Net: local Hugging Face folder of DINOv3 ViT-L/16 SAT-493M "
+            "(facebook/dinov3-vitl16-pretrain-sat493m: config.json + model.safetensors).",
+            metavar="PATH",
+        ),
+        ModelOption(
+            "feature_cache",
+            "HQF-Net: cache the frozen backbone's features here, one file per patch.",
+            metavar="DIR",
+        ),
+        ModelOption("dmcaf_dim", "HQF-Net: DMCAF attention width.", type=int),
+        ModelOption("dmcaf_heads", "HQF-Net: DMCAF heads.", type=int),
+        ModelOption("dmcaf_points", "HQF-Net: DMCAF sampling points per head.", type=int),
+        ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
+        ENGINE_OPTION,
+    )
+    ablations = {
+        "full": {},
+        "no-dmcaf": {"use_dmcaf": False},
+        "no-qskip": {"use_qskip": False},
+        "no-qmoe": {"use_qmoe": False},
+    }
 
     def __init__(
         self,
@@ -219,10 +282,6 @@ class HQFNet(nn.Module):
             out.append((self.qmoe.block, self.qmoe.qcnn))
             out += [(self.qmoe.expert_blocks[n], m) for n, m in self.qmoe.experts.items()]
         return out
-
-    def quantum_modules(self) -> list[nn.Module]:
-        """The modules that run a circuit."""
-        return [module for _, module in self.quantum_blocks()]
 
     def aux_loss(self) -> Tensor:
         """Extra training loss of the last forward: QMoE's weighted load-balancing loss (a

@@ -36,6 +36,19 @@ def check_widths(widths: Sequence[int]) -> tuple[int, ...]:
     return widths
 
 
+def parse_widths(text: str) -> list[int]:
+    """``--widths 64,128,256,512,1024`` -> [64, 128, 256, 512, 1024], else ``ConfigError``."""
+    try:
+        widths = [int(v) for v in text.split(",")]
+    except ValueError:
+        widths = []
+    if len(widths) != 5 or min(widths) < 1:
+        raise ConfigError(
+            f"--widths {text!r}: give 5 positive integers, e.g. {','.join(map(str, PAPER_WIDTHS))}"
+        )
+    return widths
+
+
 class EncoderBlock(nn.Sequential):
     """DoubleConv then 2x2 max pooling: (B, C_in, H, W) -> (B, C_out, H/2, W/2).
 

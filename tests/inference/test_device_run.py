@@ -9,15 +9,15 @@ import torch
 from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
 
 from hq_qiskit.circuits import enrichment_qcnn
-from hq_qiskit.errors import ConfigError
+from hq_qiskit.errors import CheckpointError, ConfigError
 from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.hardware.inference import load_ideal_model, measurement_groups, select_patches
+from hq_qiskit.hardware.noise import NoiseCalibration, NoisyModule
 from hq_qiskit.hardware.runtime import resolve
+from hq_qiskit.inference.device_run import load_exact_model, measurement_groups
+from hq_qiskit.inference.patches import select_patches
 from hq_qiskit.models import build_model
-from hq_qiskit.quantum.noise import NoiseCalibration, NoisyModule
 from hq_qiskit.training.checkpoint import save_checkpoint
-
-pytest.importorskip("hq_qiskit.quantum.fast.engine")
+from hq_qiskit.training.config import TrainConfig
 
 OPTIONS = {"width": 4, "depth": 2, "patch_px": 128, "num_classes": 5, "in_channels": 3}
 
@@ -31,45 +31,36 @@ def test_a_retired_device_with_an_account_lists_the_usable_ones():
         resolve(get_backend("ibm_fez"), service=service)
 
 
-def test_a_noisy_run_checkpoint_loads_as_the_ideal_model(tmp_path):
+def test_a_noisy_run_checkpoint_loads_as_the_exact_model(tmp_path):
     torch.manual_seed(0)
     model = build_model("hq-unet", OPTIONS)
     ((block, core),) = model.quantum_blocks()
     cal = NoiseCalibration(
-        key="k",
-        block=block.name,
-        backend="FakeBrisbane",
-        layout=tuple(range(16)),
-        damping=(0.8,) * 32,
-        offset=(0.0,) * 32,
-        samples=1,
-        shots=1,
-        seed=0,
-        fit_mad=0.0,
+        key="k", block=block.name, backend="FakeBrisbane", layout=tuple(range(16)),
+        damping=(0.8,) * 32, offset=(0.0,) * 32, samples=1, shots=1, seed=0, fit_mad=0.0,
         seconds=0.0,
-    )
-    model.bottleneck.core = NoisyModule(core, cal)  # as a noisy-Aer run saves it
-    state = model.state_dict()
-    assert "bottleneck.core.inner.weight" in state and "bottleneck.core.damping" in state
-    path = tmp_path / "noisy.pt"
-    save_checkpoint(
-        path,
-        {
-            "config": {
-                "model": "hq-unet",
-                "model_options": OPTIONS,
-                "backend": "aer-noisy-brisbane",
-            },
-            "model": state,
-        },
-    )
-    ideal, config = load_ideal_model(path)
+    )  # fmt: skip
+    model.replace_quantum_module(core, NoisyModule(core, cal))  # as a noisy-Aer run trains it
+    cfg = TrainConfig(model="hq-unet", model_options=OPTIONS, backend="aer-noisy-brisbane")
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"config": cfg.to_dict(), "model": model.state_dict()})
+    exact, found, config = load_exact_model(tmp_path)
+    assert found == path  # a run folder without best.pt falls back to last.pt
     assert config["backend"] == "aer-noisy-brisbane"
-    ((_, module),) = ideal.quantum_blocks()
+    ((_, module),) = exact.quantum_blocks()
     assert not isinstance(module, NoisyModule)
     assert torch.equal(module.weight, core.weight)
     x = torch.rand(2, 48) * 2 - 1
     assert torch.allclose(module(x), core(x))  # exact values, no damping
+
+
+def test_a_classical_model_is_refused(tmp_path):
+    opts = {**OPTIONS, "bottleneck": "classical"}
+    model = build_model("hq-unet", opts)
+    cfg = TrainConfig(model="hq-unet", model_options=opts)
+    save_checkpoint(tmp_path / "best.pt", {"config": cfg.to_dict(), "model": model.state_dict()})
+    with pytest.raises(CheckpointError, match="has no quantum blocks"):
+        load_exact_model(tmp_path)
 
 
 def test_patches_are_spread_over_the_tile_grid():

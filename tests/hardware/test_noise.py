@@ -11,14 +11,14 @@ from qiskit.circuit import ParameterVector
 from hq_qiskit.circuits import QuantumBlock, single_qubit_observables
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.quantum import connect_block
-from hq_qiskit.quantum.noise import (
+from hq_qiskit.hardware.noise import (
     NoisyModule,
     aer_values,
     calibrate,
     noisy_module,
     random_parameters,
 )
+from hq_qiskit.quantum import connect_block
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 

@@ -37,10 +37,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend
-from hq_qiskit.hardware.layout import MappedCircuit, transpile_block
+from hq_qiskit.hardware.layout import MappedCircuit, isa_block
 
 log = logging.getLogger(__name__)
 CACHE_VAR = "HQ_QISKIT_CACHE"
@@ -54,40 +55,11 @@ def noise_model(fake_name: str):
     return NoiseModel.from_backend(fake_backend(fake_name))
 
 
-_MAPPED: dict[tuple, MappedCircuit] = {}
-
-
-def circuit_key(block: QuantumBlock) -> str:
-    """A stable hash of the block's circuit and observables (OpenQASM 3 text)."""
-    from qiskit import qasm3
-
-    text = qasm3.dumps(block.circuit) + "|" + ",".join(block.observable_names)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def mapped_block(block: QuantumBlock, backend: Backend) -> MappedCircuit:
     """The block transpiled for the backend's fake target with its layout (cached)."""
     if backend.noise is None:
         raise ConfigError(f"backend {backend.name!r} is ideal; noise needs an entry with 'noise'")
-    params = tuple(p.uuid for p in block.circuit.parameters)  # a rebuilt block has new ones
-    key = (
-        circuit_key(block),
-        params,
-        backend.noise,
-        backend.optimization_level,
-        backend.layout,
-        backend.seed_transpiler,
-    )
-    if key not in _MAPPED:
-        _MAPPED[key] = transpile_block(
-            block.circuit,
-            block.observables,
-            fake_backend(backend.noise).target,
-            optimization_level=backend.optimization_level,
-            seed=backend.seed_transpiler,
-            strategy=backend.layout,
-        )
-    return _MAPPED[key]
+    return isa_block(block, backend, fake_backend(backend.noise))
 
 
 def _columns(block: QuantumBlock, mapped: MappedCircuit, x: np.ndarray, w: np.ndarray):
@@ -214,7 +186,7 @@ def calibrate(
     """
     mapped = mapped_block(block, backend)
     parts = [
-        circuit_key(block),
+        block.key,
         backend.noise,
         backend.optimization_level,
         backend.layout,
@@ -262,9 +234,8 @@ def calibrate(
         cal.seconds,
     )
     if cache:
-        from hq_qiskit.hardware.transpile_report import write_atomic
-
-        write_atomic(path, json.dumps(asdict(cal), indent=1))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, json.dumps(asdict(cal), indent=1))
     _CALIBRATIONS[key] = cal
     return cal
 
@@ -282,16 +253,18 @@ class NoisyModule(nn.Module):
         self, inner: nn.Module, calibration: NoiseCalibration, shots: int | None = None
     ) -> None:
         super().__init__()
-        self.inner = inner
+        # held, not registered: the state dict is {"weight"}, the ideal module's, so a
+        # noise-trained checkpoint loads into the ideal model and back (the calibration is
+        # rebuilt from the backend entry, not stored)
+        object.__setattr__(self, "inner", inner)
+        self.weight = inner.weight
         self.calibration = calibration
         self.shots = shots
-        self.register_buffer("damping", torch.tensor(calibration.damping, dtype=torch.float64))
-        self.register_buffer("offset", torch.tensor(calibration.offset, dtype=torch.float64))
+        damping = torch.tensor(calibration.damping, dtype=torch.float64)
+        self.register_buffer("damping", damping, persistent=False)
+        offset = torch.tensor(calibration.offset, dtype=torch.float64)
+        self.register_buffer("offset", offset, persistent=False)
         self.engine = f"{getattr(inner, 'engine', 'fast')}+noise"
-
-    @property
-    def weight(self) -> nn.Parameter:
-        return self.inner.weight
 
     def forward(self, x: Tensor) -> Tensor:
         """Noisy expectation values (B, n_obs) for inputs x (B, n_in), in the inner dtype."""

@@ -1,0 +1,86 @@
+"""Backend kinds: what each ``kind`` of ``backends.toml`` entry can do, in one small table.
+
+A command asks the table instead of testing ``entry.kind`` itself, so a new kind of execution
+target is one module with its functions plus one row in ``KINDS``.
+
+    kind      trains   device runs   transpile target for reports
+    aer       yes      no            the fake backend named by ``noise``
+    runtime   no       yes           the device (or its fake twin in local testing mode)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qiskit.transpiler import Target
+
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import Backend, fake_backend
+
+
+@dataclass(frozen=True)
+class ReportTarget:
+    """Where a transpile report is computed: a label for its rows, the target, a note."""
+
+    label: str
+    target: Target
+    note: str
+
+
+def _aer_report_target(entry: Backend) -> ReportTarget:
+    fake = fake_backend(entry.noise)
+    return ReportTarget(entry.noise, fake.target, f"{entry.name}: Aer with {entry.noise}'s target")
+
+
+def _runtime_report_target(entry: Backend) -> ReportTarget:
+    from hq_qiskit.hardware.runtime import resolve
+
+    where = resolve(entry)
+    label = entry.noise if where.local else entry.device
+    return ReportTarget(label, where.backend.target, f"{entry.name}: {where.note}")
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """What entries of one kind can do.
+
+    Attributes:
+        name: the ``kind`` value in ``backends.toml``.
+        trains: training may run its quantum blocks on such an entry.
+        device_runs: ``hq-qiskit run`` can execute blocks on it (IBM Runtime primitives).
+        report_target: the target a transpile report of the entry is computed for.
+    """
+
+    name: str
+    trains: bool
+    device_runs: bool
+    report_target: Callable[[Backend], ReportTarget]
+
+
+KINDS: dict[str, BackendKind] = {
+    "aer": BackendKind("aer", trains=True, device_runs=False, report_target=_aer_report_target),
+    "runtime": BackendKind(
+        "runtime", trains=False, device_runs=True, report_target=_runtime_report_target
+    ),
+}
+
+
+def kind_of(entry: Backend) -> BackendKind:
+    """The ``KINDS`` row of an entry (``backends.toml`` loading guarantees it exists)."""
+    return KINDS[entry.kind]
+
+
+def names_that(can: Callable[[BackendKind], bool], entries: dict[str, Backend]) -> list[str]:
+    """Sorted names of the entries whose kind ``can`` do something, e.g. ``lambda k: k.trains``."""
+    return sorted(n for n, e in entries.items() if can(kind_of(e)))
+
+
+def report_target(entry: Backend) -> ReportTarget:
+    """The transpile target of an entry; an ideal entry has none."""
+    if entry.noise is None:
+        raise ConfigError(
+            f"backend {entry.name!r} is an ideal simulator: it has no device to transpile for; "
+            "choose e.g. ibm_fez or aer-noisy-brisbane"
+        )
+    return kind_of(entry).report_target(entry)

@@ -1,0 +1,17 @@
+"""Training runs and what they leave behind.
+
+    config.py        TrainConfig: every setting of a run, resolved, written to config.json
+    runner.py        start_training (train and every ablation variant), resume, evaluate_run
+    loop.py          fit: AdamW, warm-up + cosine, validation and checkpoints every epoch
+    checkpoint.py    the checkpoint file format (version 2; version 1 read and upgraded)
+    restore.py       restore(): the one way from a run folder or checkpoint back to a model
+    run_dir.py       run folders: next free name, config.json, metrics.jsonl
+    metrics.py       mIoU, overall accuracy, per-class IoU from one confusion matrix
+    plots.py         curves.png, confusion.png, overlays.png
+    engine_check.py  the quantum blocks' outputs against exact Aer at start and end
+
+Submodules are imported where used (``from hq_qiskit.training.restore import restore``), so
+importing the package costs nothing.
+"""
+
+__all__: list[str] = []
