@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import data_option, device_option, engine_option
+from hq_qiskit.cli.options import class_map_option, data_option, device_option, engine_option
+from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.training.runner import evaluate_run
 
 
@@ -29,6 +30,7 @@ from hq_qiskit.training.runner import evaluate_run
     help="Which checkpoint of the run to score.",
 )
 @device_option
+@class_map_option
 @click.option(
     "--ideal",
     is_flag=True,
@@ -42,6 +44,7 @@ def evaluate(
     engine: str | None,
     checkpoint: str,
     device: str,
+    class_map: str | None,
     ideal: bool,
 ) -> None:
     """Rebuild a run's model from config.json + best.pt, score it, write evaluation.json.
@@ -60,6 +63,7 @@ def evaluate(
         device=device,
         checkpoint=checkpoint,
         noise="ideal" if ideal else "as_trained",
+        class_map=read_class_map(class_map) if class_map is not None else None,
         echo=click.echo,
     )
     click.echo(

@@ -82,3 +82,14 @@ device_option = click.option(
     callback=_check_device,
     help="Where the network runs: auto (CUDA when available, else CPU), cpu, cuda, cuda:N, mps.",
 )
+
+
+class_map_option = click.option(
+    "--class-map",
+    "class_map",
+    default=None,
+    metavar="FILE",
+    help="JSON file mapping raw mask values to class indices (255: ignore), e.g. "
+    '{"0": 255, "1": 0, "2": 1}, for masks whose values the layout does not map. '
+    "[default: the layout's map to LandCover.ai's classes]",
+)

@@ -9,11 +9,13 @@ import click
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
     backend_option,
+    class_map_option,
     data_option,
     device_option,
     overwrite_option,
     seed_option,
 )
+from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
 from hq_qiskit.training.config import TrainConfig
@@ -77,6 +79,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     help="Cross-entropy class weights: none, balanced (from training masks) or one "
     "number per class, e.g. 1,2,1,1,3.",
 )
+@class_map_option
 @click.option(
     "--val-stride-px",
     type=int,
@@ -151,6 +154,11 @@ def train(ctx: click.Context, **opts) -> None:
             model_options=model_opts,
             backend=opts["backend"],
             data=str(opts["data"]) if opts["data"] is not None else None,
+            class_map=(
+                {str(k): v for k, v in read_class_map(opts["class_map"]).items()}
+                if opts["class_map"] is not None
+                else None
+            ),
             **{
                 k: opts[k]
                 for k in (

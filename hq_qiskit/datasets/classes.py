@@ -9,7 +9,9 @@ silent ignore.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -67,11 +69,37 @@ def apply_lut(mask: np.ndarray, lut: np.ndarray, where: str) -> np.ndarray:
         known = np.flatnonzero(lut >= 0).tolist()
         raise DataError(
             f"{where}: mask values {bad} are not in the layout's class map (it maps {known}); "
-            "check that the masks belong to this layout, or map every raw value in Python "
-            f"with open_tiles(..., class_map={{raw: class}}) ({IGNORE_INDEX} ignores a value; "
-            "the command line has no option for this)"
+            "check that the masks belong to this layout, or map every raw value: "
+            '--class-map FILE (JSON {"raw": class}) for train and evaluate, '
+            f"open_tiles(..., class_map={{raw: class}}) in Python ({IGNORE_INDEX} ignores a value)"
         )
     return out.astype(np.uint8)
+
+
+def read_class_map(path: Path | str) -> dict[int, int]:
+    """A class map from a JSON file ``{"raw mask value": class index or 255, ...}``.
+
+    Raises:
+        DataError: naming the file, for unreadable JSON or entries that are not integers.
+    """
+    path = Path(path)
+    example = '{"0": 255, "1": 0, "2": 1}'
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(
+            f"--class-map {path}: no such file; give a JSON file like {example}"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise DataError(f"--class-map {path}: not JSON ({err}); write it like {example}") from None
+    if not isinstance(raw, dict) or not raw:
+        raise DataError(f"--class-map {path}: give an object of raw value -> class, e.g. {example}")
+    try:
+        return {int(k): int(v) for k, v in raw.items()}
+    except (TypeError, ValueError):
+        raise DataError(
+            f"--class-map {path}: keys and values must be integers, e.g. {example}"
+        ) from None
 
 
 def class_colours(n_classes: int) -> list[tuple[int, int, int]]:

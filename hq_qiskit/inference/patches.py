@@ -43,7 +43,9 @@ def select_patches(
         n_patches: patches per tile, evenly spaced over the tile's grid (None: all of them).
     """
     source = str(Path(data).resolve()) if data is not None else config.get("data")
-    tiles = open_tiles(source, split)
+    own = source == config.get("data") and config.get("class_map")
+    class_map = {int(k): v for k, v in config["class_map"].items()} if own else None
+    tiles = open_tiles(source, split, class_map=class_map)
     where = f"--data {source or 'built-in'}"
     if len(tiles) == 0:
         raise DataError(f"{where}: the {split} split has no tiles; choose another --split")

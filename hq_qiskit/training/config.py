@@ -30,6 +30,8 @@ class TrainConfig:
         backend_entry: that entry, resolved (``Backend.to_dict``): the noise spec, shots and
             transpile settings a run is rebuilt with, whatever the local ``backends.toml`` says.
         data: dataset folder, or None for the built-in LoveDA sample.
+        class_map: raw mask value (as a string, JSON keys) -> class index or 255; None: the
+            layout's own map to LandCover.ai's classes (``--class-map FILE``).
         epochs: passes over ``patches_per_epoch`` random training patches.
         patches_per_epoch: random patches drawn per epoch.
         batch_size: patches per optimiser step.
@@ -54,6 +56,7 @@ class TrainConfig:
     backend: str = "aer"
     backend_entry: dict[str, Any] | None = None
     data: str | None = None
+    class_map: dict[str, int] | None = None
     epochs: int = 16
     patches_per_epoch: int = 384
     batch_size: int = 16
@@ -74,6 +77,11 @@ class TrainConfig:
     std: list[float] = field(default_factory=list)
     class_weight_values: list[float] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def class_map_ints(self) -> dict[int, int] | None:
+        """``class_map`` with integer keys, as ``open_tiles`` takes it."""
+        return None if self.class_map is None else {int(k): v for k, v in self.class_map.items()}
 
     @property
     def patch_px(self) -> int:

@@ -112,8 +112,8 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     cfg.check()
     if cfg.data is not None:
         cfg.data = str(Path(cfg.data).resolve())
-    train_tiles = open_tiles(cfg.data, "train")
-    val_tiles = open_tiles(cfg.data, "val")
+    train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
+    val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
     for split, tiles in (("train", train_tiles), ("val", val_tiles)):
         if len(tiles) == 0:
             raise DataError(f"--data {cfg.data or 'built-in'}: the {split} split has no tiles")
@@ -222,7 +222,8 @@ def resume_training(
         if value is not None:
             setattr(cfg, key, value)
     cfg.check()
-    train_tiles, val_tiles = open_tiles(cfg.data, "train"), open_tiles(cfg.data, "val")
+    train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
+    val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
     model = build(cfg, echo)
     train, val = _datasets(cfg, train_tiles, val_tiles)
     run.write_json("config.json", cfg.to_dict())
@@ -238,17 +239,22 @@ def evaluate_run(
     noise: NoiseMode = "as_trained",
     device: str = "auto",
     checkpoint: str = "best.pt",
+    class_map: dict[int, int] | None = None,
     echo: Echo = tqdm.write,
 ) -> dict[str, Any]:
     """Score a run's checkpoint on a split; writes evaluation.json and returns its content.
 
     The model runs as trained (a noise-trained run keeps its noise) unless ``noise="ideal"``.
+    ``class_map`` maps another folder's raw mask values (default: the run's own map on the
+    run's own data, else the layout's).
     """
     run = open_run_dir(path)
     restored = restore(run.path, checkpoint=checkpoint, engine=engine, noise=noise)
     cfg, model = restored.config, restored.model
     source = str(Path(data).resolve()) if data is not None else cfg.data
-    tiles = open_tiles(source, split)
+    if class_map is None and source == cfg.data:
+        class_map = cfg.class_map_ints  # the run's own data: the run's own map
+    tiles = open_tiles(source, split, class_map=class_map)
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     if list(tiles.classes) != list(cfg.class_names):
