@@ -15,9 +15,7 @@ leaves no half-written file.
 from __future__ import annotations
 
 import logging
-import os
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from hq_qiskit import __version__
+from hq_qiskit.atomic import atomic_path
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, class_colours
 from hq_qiskit.datasets.raster import default_value_range, open_raster, select_bands, to_255
 from hq_qiskit.errors import ConfigError, DataError
@@ -237,13 +236,6 @@ def _class_profile(src, n_classes: int, **extra) -> dict:
     }
 
 
-def _temp_beside(path: Path, temps: list[Path]) -> Path:
-    """A fresh temp path beside ``path`` (same file system, so os.replace is atomic)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    temps.append(tmp)
-    return tmp
-
-
 def write_overlay(
     image_path: Path,
     classes_path: Path,
@@ -325,9 +317,10 @@ def predict_raster(
     probs_path, overlay_path = check_outputs(in_path, out_path, probabilities, overlay, overwrite)
     out_path.parent.mkdir(parents=True, exist_ok=True)
 
-    temps: list[Path] = []
     start = time.perf_counter()
-    try:
+    # every output is written to a temp path beside it and renamed into place only when all of
+    # them are complete (atomic_path); a failure anywhere leaves the old files untouched
+    with ExitStack() as outputs:
         with ExitStack() as stack:
             stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
@@ -350,7 +343,7 @@ def predict_raster(
                 "SOURCE": in_path.name,
                 "SOFTWARE": f"hq-qiskit {__version__}",
             }
-            tmp_cls = _temp_beside(out_path, temps)
+            tmp_cls = outputs.enter_context(atomic_path(out_path))
             dst = stack.enter_context(
                 rasterio.open(
                     tmp_cls,
@@ -367,7 +360,7 @@ def predict_raster(
                 )
             writers = [RowWriter(dst, BLOCK_PX)]
             if probabilities:
-                tmp_probs = _temp_beside(probs_path, temps)
+                tmp_probs = outputs.enter_context(atomic_path(probs_path))
                 pdst = stack.enter_context(
                     rasterio.open(
                         tmp_probs,
@@ -400,16 +393,9 @@ def predict_raster(
             if max(src.width, src.height) > 4 * BLOCK_PX:
                 factors = [f for f in (2, 4, 8, 16, 32) if max(src.width, src.height) / f >= 256]
                 dst.build_overviews(factors, Resampling.nearest)
-        os.replace(tmp_cls, out_path)
-        if probabilities:
-            os.replace(tmp_probs, probs_path)
         if overlay:
-            tmp_png = _temp_beside(overlay_path, temps)
-            write_overlay(in_path, out_path, tmp_png, chosen, vrange)
-            os.replace(tmp_png, overlay_path)
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
+            tmp_png = outputs.enter_context(atomic_path(overlay_path))
+            write_overlay(in_path, tmp_cls, tmp_png, chosen, vrange)
     with rasterio.open(out_path) as done:
         width, height = done.width, done.height
     return Prediction(
