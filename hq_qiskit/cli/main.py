@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -42,7 +43,9 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HQError as err:
-            click.echo(f"Error: {err}", err=True)
+            # under torchrun every rank raises the same error: rank 0 says it once
+            if os.environ.get("RANK", "0") == "0":
+                click.echo(f"Error: {err}", err=True)
             sys.exit(2)
 
 

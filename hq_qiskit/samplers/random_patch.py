@@ -25,6 +25,12 @@ class RandomPatches(Dataset):
     ``set_epoch(e)`` at the start of each epoch to draw new patches (workers of a DataLoader
     with ``persistent_workers=True`` keep the epoch they started with).
 
+    Under data-parallel training, process ``rank`` of ``world_size`` holds every world_size-th
+    patch of the epoch: its patch i is global patch i * world_size + rank. The processes draw
+    different patches, and their step-k batches of size B together are exactly step k's batch
+    of one process with batch B * world_size. ``patches_per_epoch`` is the global count; the
+    last ``patches_per_epoch % world_size`` patches are not drawn.
+
     Args:
         tiles: the tiles to sample from.
         patch_px: patch side in pixels (at most the tile side).
@@ -33,6 +39,7 @@ class RandomPatches(Dataset):
             ``tiles`` with ``channel_stats`` (read them back from ``.mean`` / ``.std``).
         augment: apply random flips and 90-degree turns.
         seed: base seed.
+        rank, world_size: this process's share of the patches (0, 1: all of them).
 
     Example:
         >>> from hq_qiskit.datasets import open_tiles
@@ -50,6 +57,8 @@ class RandomPatches(Dataset):
         std: Sequence[float] | None = None,
         augment: bool = True,
         seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if len(tiles) == 0:
             raise DataError("RandomPatches: no tiles to sample from; check the split list")
@@ -57,12 +66,20 @@ class RandomPatches(Dataset):
             raise DataError(f"--patch-px {patch_px}: choose 1..{tiles.tile_px} (the tile side)")
         if patches_per_epoch < 1:
             raise DataError(f"patches_per_epoch {patches_per_epoch}: must be at least 1")
+        if not 0 <= rank < world_size:
+            raise DataError(f"rank {rank}: must be in 0..{world_size - 1} (the world size)")
+        if patches_per_epoch < world_size:
+            raise DataError(
+                f"--patches-per-epoch {patches_per_epoch} is fewer than the {world_size} "
+                "training processes: each needs at least one patch"
+            )
         self.mean, self.std, self._m, self._s = sampler_stats(tiles, mean, std)
         self.tiles = tiles
         self.patch_px = patch_px
         self.patches_per_epoch = patches_per_epoch
         self.augment = augment
         self.seed = seed
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -70,11 +87,12 @@ class RandomPatches(Dataset):
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return self.patches_per_epoch
+        return self.patches_per_epoch // self.world_size
 
     def draw(self, i: int) -> tuple[int, int, int, int, bool]:
         """Where patch i comes from: (tile index, top px, left px, turns, flip)."""
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        g = i * self.world_size + self.rank  # the epoch's global patch index
+        rng = np.random.default_rng([self.seed, self.epoch, g])
         span = self.tiles.tile_px - self.patch_px + 1
         tile, top, left = (int(v) for v in rng.integers((len(self.tiles), span, span)))
         turns, flip = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, 0)

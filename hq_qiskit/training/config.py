@@ -46,6 +46,8 @@ class TrainConfig:
         aer_check_samples: patches whose quantum-block inputs are run through exact Aer at the
             start and the end of the run (0 turns the check off).
         workers: DataLoader worker processes.
+        sync_batchnorm: under torchrun, batch norm uses the statistics of the global batch
+            (all processes) instead of each process's own.
         class_names, ignore_index, mean, std, class_weight_values, versions: resolved.
     """
 
@@ -67,6 +69,7 @@ class TrainConfig:
     val_stride_px: int | None = None
     aer_check_samples: int = 4
     workers: int = 0
+    sync_batchnorm: bool = False
     # resolved from the data and the environment
     class_names: list[str] = field(default_factory=list)
     ignore_index: int = 255
