@@ -68,5 +68,5 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:  # the transpiler and the runtime log every pass and request at INFO
-        for noisy in ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore"):
+        for noisy in ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore", "distributed"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
