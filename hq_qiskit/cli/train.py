@@ -98,6 +98,13 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     help="DataLoader worker processes.",
 )
 @click.option(
+    "--precision",
+    type=click.Choice(["32", "bf16-mixed", "16-mixed"]),
+    default=_D.precision,
+    show_default=True,
+    help="Classical layers under autocast (bf16/fp16); quantum blocks stay float32/64.",
+)
+@click.option(
     "--sync-batchnorm",
     is_flag=True,
     help="Under torchrun: batch norm over the global batch of all processes.",
@@ -176,6 +183,7 @@ def train(ctx: click.Context, **opts) -> None:
                     "aer_check_samples",
                     "workers",
                     "sync_batchnorm",
+                    "precision",
                 )
             },
         )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from hq_qiskit.datasets.tiles import Tiles
 from hq_qiskit.errors import DataError
@@ -89,23 +89,44 @@ class RandomPatches(Dataset):
     def __len__(self) -> int:
         return self.patches_per_epoch // self.world_size
 
-    def draw(self, i: int) -> tuple[int, int, int, int, bool]:
-        """Where patch i comes from: (tile index, top px, left px, turns, flip)."""
+    def draw(self, i: int, epoch: int | None = None) -> tuple[int, int, int, int, bool]:
+        """Where patch i (of ``epoch``, default the current one) comes from: (tile index, top
+        px, left px, turns, flip)."""
         g = i * self.world_size + self.rank  # the epoch's global patch index
-        rng = np.random.default_rng([self.seed, self.epoch, g])
+        rng = np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, g])
         span = self.tiles.tile_px - self.patch_px + 1
         tile, top, left = (int(v) for v in rng.integers((len(self.tiles), span, span)))
         turns, flip = (int(rng.integers(4)), bool(rng.integers(2))) if self.augment else (0, 0)
         return tile, top, left, turns, bool(flip)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
-        """Patch i: image float32 (3, P, P) normalised, mask int64 (P, P) (255 = ignore)."""
+    def __getitem__(self, i: int | tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """Patch i: image float32 (3, P, P) normalised, mask int64 (P, P) (255 = ignore).
+
+        ``i`` may be an (epoch, i) pair (``EpochIndices``): patch i of that epoch.
+        """
+        epoch, i = i if isinstance(i, tuple) else (self.epoch, i)
         if not 0 <= i < len(self):
             raise IndexError(f"patch {i} out of range for {len(self)} patches")
-        tile, top, left, turns, flip = self.draw(i)
+        tile, top, left, turns, flip = self.draw(i, epoch)
         image, mask = self.tiles.arrays(tile)  # (3, T, T), (T, T)
         p = self.patch_px
         image, mask = image[:, top : top + p, left : left + p], mask[top : top + p, left : left + p]
         image, mask = dihedral(image, mask, turns, flip)
         x = normalise(image, self._m, self._s)  # (3, P, P)
         return torch.from_numpy(x), torch.from_numpy(mask.astype(np.int64))
+
+
+class EpochIndices(Sampler):
+    """Indices (epoch, i) of ``patches``' current epoch, read when each epoch's iteration
+    starts, so DataLoader workers that persist across epochs still draw the new epoch's
+    patches (they hold a copy of the dataset whose ``set_epoch`` never reaches them)."""
+
+    def __init__(self, patches: RandomPatches) -> None:
+        self.patches = patches
+
+    def __len__(self) -> int:
+        return len(self.patches)
+
+    def __iter__(self):
+        epoch = self.patches.epoch
+        return iter([(epoch, i) for i in range(len(self.patches))])

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from hq_qiskit.datasets.classes import class_colours
 from hq_qiskit.models import HybridSegmenter
-from hq_qiskit.samplers import GridPatches, RandomPatches
+from hq_qiskit.samplers import EpochIndices, GridPatches, RandomPatches
 from hq_qiskit.samplers.transforms import check_stats, normalise
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
@@ -28,6 +28,7 @@ from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
+from hq_qiskit.training.precision import autocast, grad_scaler, quantum_full_precision
 from hq_qiskit.training.run_dir import RunDir
 
 ENGINE_TOLERANCE = 1e-4  # max |engine - Aer| above which a run prints a warning
@@ -91,13 +92,16 @@ def train_one_epoch(
     device: torch.device,
     desc: str = "train",
     dist: Dist | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> tuple[float, int]:
     """One pass over ``loader``; returns (mean loss, optimiser steps done so far).
 
     ``model`` may be wrapped in DistributedDataParallel (``dist`` says the world); the
-    returned loss is then the mean over all processes.
+    returned loss is then the mean over all processes. The forward pass runs under
+    ``cfg.precision``'s autocast, the loss in float32; ``scaler`` scales it for "16-mixed".
     """
     dist = dist or Dist(device=device)
+    scaler = scaler or grad_scaler(cfg.precision, device)
     model.train()
     losses: list[float] = []
     bar = tqdm(
@@ -116,13 +120,16 @@ def train_one_epoch(
         lr = cfg.lr * lr_factor(step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = global_mean_loss(loss_fn, model(x), y, dist)
+        with autocast(cfg.precision, device):
+            logits = model(x)  # (B, K, P, P), bf16/fp16 under mixed precision
+        loss = global_mean_loss(loss_fn, logits.float(), y, dist)
         aux = unwrap(model).aux_loss()  # e.g. QMoE load balancing; None: no extra term
         if aux is not None:
-            loss = loss + aux
+            loss = loss + aux.float()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         step += 1
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr:.2e}")
@@ -139,6 +146,7 @@ def evaluate(
     loss_fn: nn.Module | None = None,
     desc: str = "val",
     dist: Dist | None = None,
+    precision: str = "32",
 ) -> tuple[Scores, float]:
     """Score ``model`` on every patch of ``loader``: (Scores, mean loss or NaN).
 
@@ -157,7 +165,8 @@ def evaluate(
         dynamic_ncols=True,
         disable=None if dist.is_main else True,
     ):
-        logits = model(x.to(device))  # (B, K, P, P)
+        with autocast(precision, device):
+            logits = model(x.to(device)).float()  # (B, K, P, P)
         metrics.update(logits.argmax(1), y)
         if loss_fn is not None and bool((y != ignore_index).any()):
             losses.append(float(loss_fn(logits, y.to(device)).detach()))
@@ -226,7 +235,17 @@ def fit(
     share): the model trains inside DistributedDataParallel, each process scores its share of
     ``val_patches``, and only rank 0 reads and writes the run folder (the others receive what
     it read and wait while it writes). ``cfg.sync_batchnorm`` synchronises batch norm.
+
+    ``cfg.precision`` "bf16-mixed" or "16-mixed" runs the classical layers under autocast and
+    keeps the quantum blocks in their own float type (``training.precision``).
     """
+    mixed = cfg.precision != "32"
+    quantum = getattr(model, "quantum_modules", list)() if mixed else []
+    with quantum_full_precision(quantum):
+        return _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist)
+
+
+def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dict[str, Any]:
     dist = dist or Dist(device=resolve_device(cfg.device))
     device = dist.device
     model.to(device)
@@ -236,15 +255,21 @@ def fit(
     if cfg.class_weight_values is not None:
         weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=cfg.ignore_index)
+    loading = {  # workers live across epochs; pinned host memory when copying to a GPU
+        "num_workers": cfg.workers,
+        "persistent_workers": cfg.workers > 0,
+        "pin_memory": device.type == "cuda",
+    }
     train_loader = DataLoader(
         train_patches,
         batch_size=cfg.batch_size,
-        shuffle=False,
-        num_workers=cfg.workers,
+        sampler=EpochIndices(train_patches),  # tells persistent workers the epoch
         drop_last=len(train_patches) >= cfg.batch_size,
+        **loading,
     )
     val_share = Subset(val_patches, range(dist.rank, len(val_patches), dist.world_size))
-    val_loader = DataLoader(val_share, batch_size=cfg.batch_size, num_workers=cfg.workers)
+    val_loader = DataLoader(val_share, batch_size=cfg.batch_size, **loading)
+    scaler = grad_scaler(cfg.precision, device)
     total_steps = cfg.epochs * len(train_loader)
     epoch, step, best, history = 0, 0, -math.inf, []
     state = None
@@ -290,10 +315,18 @@ def fit(
             device,
             desc=f"epoch {epoch}/{cfg.epochs}",
             dist=dist,
+            scaler=scaler,
         )
         train_s = time.perf_counter() - t0
         scores, val_loss = evaluate(
-            model, val_loader, len(cfg.class_names), cfg.ignore_index, device, loss_fn, dist=dist
+            model,
+            val_loader,
+            len(cfg.class_names),
+            cfg.ignore_index,
+            device,
+            loss_fn,
+            dist=dist,
+            precision=cfg.precision,
         )
         record = {
             "epoch": epoch,
