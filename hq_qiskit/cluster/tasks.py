@@ -28,8 +28,10 @@ def run_tasks(
     items: Sequence[tuple[str, tuple]],
     *,
     on_done: Callable[[str, Any, str | None], None] | None = None,
+    retries: int = RETRIES,
 ) -> Outcome:
-    """Run ``fn(*args)`` for each ``(name, args)`` of ``items`` on ``client``'s cluster.
+    """Run ``fn(*args)`` for each ``(name, args)`` of ``items`` on ``client``'s cluster; a
+    task that raises runs again up to ``retries`` times.
 
     ``on_done(name, result, error)`` is called as each task ends (error is None on success,
     else "ExceptionType: message"); the returned ``Outcome`` holds them all.
@@ -40,7 +42,7 @@ def run_tasks(
     futures = {}
     for name, args in items:
         key = f"{fn.__name__}-{name}-{run}"
-        future = client.submit(fn, *args, key=key, retries=RETRIES)
+        future = client.submit(fn, *args, key=key, retries=retries)
         futures[future] = name
     outcome = Outcome()
     for future in as_completed(futures):
