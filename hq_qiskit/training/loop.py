@@ -246,6 +246,7 @@ def fit(
 
 
 def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dict[str, Any]:
+    """``fit``'s body, run inside its quantum precision guard."""
     dist = dist or Dist(device=resolve_device(cfg.device))
     device = dist.device
     model.to(device)
