@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -42,7 +43,9 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except HQError as err:
-            click.echo(f"Error: {err}", err=True)
+            # under torchrun every rank raises the same error: rank 0 says it once
+            if os.environ.get("RANK", "0") == "0":
+                click.echo(f"Error: {err}", err=True)
             sys.exit(2)
 
 
@@ -66,5 +69,6 @@ def cli(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if verbose < 2:  # the transpiler and the runtime log every pass and request at INFO
         # rasterio relays every GDAL error at INFO, already raised as one DataError line
-        for noisy in ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore", "rasterio"):
+        quiet_loggers = ("qiskit", "qiskit_ibm_runtime", "qiskit_aer", "stevedore", "rasterio")
+        for noisy in (*quiet_loggers, "distributed"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

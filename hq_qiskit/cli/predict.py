@@ -42,13 +42,14 @@ def checkpoint_settings(config: dict) -> dict:
 
 @click.command("predict")
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.argument("image", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("images", metavar="INPUT...", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="Class GeoTIFF to write (same CRS, transform and size as INPUT).",
+    help="Class GeoTIFF to write (same CRS, transform and size as INPUT); with several "
+    "inputs or a pattern, a folder of <sheet>.tif and mosaic.vrt.",
 )
 @click.option("--patch-px", type=int, default=None, help="Patch side [default: the checkpoint's].")
 @click.option(
@@ -85,9 +86,21 @@ def checkpoint_settings(config: dict) -> dict:
     "with [default: as trained].",
 )
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Several inputs: local Dask worker processes [default: one per CPU core].",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Several inputs: an existing Dask scheduler (e.g. tcp://10.0.0.5:8786).",
+)
 def predict(
     checkpoint: Path,
-    image: Path,
+    images: tuple[str, ...],
     output: Path,
     patch_px: int | None,
     overlap_px: int | None,
@@ -101,15 +114,27 @@ def predict(
     engine: str | None,
     ideal: bool,
     no_progress: bool,
+    workers: int | None,
+    scheduler: str | None,
 ) -> None:
     """Predict a class map for a raster of any size with a trained checkpoint.
+
+    Several inputs (or a quoted glob pattern) run one task per sheet on a Dask cluster
+    and write OUT_DIR/<sheet>.tif for each plus OUT_DIR/mosaic.vrt.
 
     \b
     Examples:
       hq-qiskit predict runs/hq_unet-aer-0 sheet.tif -o sheet_classes.tif
       hq-qiskit predict best.pt scene.tif -o out.tif --overlap-px 64 --probabilities --overlay
       hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
+      hq-qiskit predict best.pt 'sheets/*.tif' -o maps/ --workers 4
     """
+    from hq_qiskit.cluster.sheets import is_many
+
+    if is_many(images) or workers is not None or scheduler is not None:
+        predict_many(checkpoint, images, output, workers, scheduler, **locals_for_many(locals()))
+        return
+    image = Path(images[0])
     from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
     from hq_qiskit.training.restore import restore
@@ -144,3 +169,44 @@ def predict(
     for extra in (result.probabilities_path, result.overlay_path):
         if extra is not None:
             click.echo(f"wrote {extra}")
+
+
+def locals_for_many(given: dict) -> dict:
+    """The per-sheet settings among ``predict``'s arguments."""
+    keys = ("patch_px", "overlap_px", "batch_size", "bands", "value_range", "probabilities")
+    keys += ("overlay", "overwrite", "device", "engine", "ideal")
+    return {k: given[k] for k in keys}
+
+
+def predict_many(
+    checkpoint: Path,
+    images: tuple[str, ...],
+    out_dir: Path,
+    workers: int | None,
+    scheduler: str | None,
+    bands: str | None,
+    **settings,
+) -> None:
+    """Several sheets on a Dask cluster: one line per sheet, the mosaic, failures by name."""
+    from hq_qiskit.cluster.sheets import SheetOptions, predict_sheets
+    from hq_qiskit.errors import DataError
+
+    chosen = parse_bands(bands)
+    opts = SheetOptions(
+        checkpoint=str(checkpoint), bands=tuple(chosen) if chosen else None, **settings
+    )
+    done = predict_sheets(
+        checkpoint, images, out_dir, opts, workers=workers, scheduler=scheduler, echo=click.echo
+    )
+    n = len(done.outputs) + len(done.failures)
+    click.echo(
+        f"wrote {len(done.outputs)} of {n} sheets to {out_dir} in {done.seconds:.1f} s "
+        f"({60 * len(done.outputs) / max(done.seconds, 1e-9):.1f} sheets/min, {done.where})"
+    )
+    if done.mosaic is not None:
+        click.echo(f"wrote {done.mosaic}")
+    elif done.mosaic_note:
+        click.echo(f"no mosaic: {done.mosaic_note}")
+    if done.failures:
+        names = ", ".join(sorted(done.failures))
+        raise DataError(f"{len(done.failures)} of {n} sheets failed twice: {names} (see above)")

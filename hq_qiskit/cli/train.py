@@ -102,6 +102,18 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     help="DataLoader worker processes.",
 )
 @click.option(
+    "--precision",
+    type=click.Choice(["32", "bf16-mixed", "16-mixed"]),
+    default=_D.precision,
+    show_default=True,
+    help="Classical layers under autocast (bf16/fp16); quantum blocks stay float32/64.",
+)
+@click.option(
+    "--sync-batchnorm",
+    is_flag=True,
+    help="Under torchrun: batch norm over the global batch of all processes.",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=None,
@@ -127,11 +139,15 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 def train(ctx: click.Context, **opts) -> None:
     """Train HQ-UNet (or another --model) and end with a validation report.
 
+    Under torchrun each process trains one replica on its share of the patches
+    (--batch-size is per process); only rank 0 writes the run folder.
+
     \b
     Examples:
       hq-qiskit train --backend aer
       hq-qiskit train --bottleneck classical --epochs 20 --data /data/landcoverai
       hq-qiskit train --resume runs/hq-unet-aer-0 --epochs 12
+      torchrun --nproc_per_node=4 -m hq_qiskit train --sync-batchnorm --data /data/lcai
     """
 
     def given(name: str) -> bool:
@@ -175,6 +191,8 @@ def train(ctx: click.Context, **opts) -> None:
                     "val_stride_px",
                     "aer_check_samples",
                     "workers",
+                    "sync_batchnorm",
+                    "precision",
                 )
             },
         )
@@ -185,7 +203,7 @@ def train(ctx: click.Context, **opts) -> None:
             overwrite=opts["overwrite"],
             echo=click.echo,
         )
-    if done.report:
+    if done.report and done.main:
         click.echo(
             f"\nValidation report (best epoch {done.report['best_epoch']}), {done.run.path}:"
         )

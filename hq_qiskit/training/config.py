@@ -14,6 +14,7 @@ from importlib import metadata
 from typing import Any
 
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.training.precision import check_precision
 
 CLASS_WEIGHTS = ("none", "balanced")
 
@@ -48,6 +49,10 @@ class TrainConfig:
         aer_check_samples: patches whose quantum-block inputs are run through exact Aer at the
             start and the end of the run (0 turns the check off).
         workers: DataLoader worker processes.
+        sync_batchnorm: under torchrun, batch norm uses the statistics of the global batch
+            (all processes) instead of each process's own.
+        precision: "32", "bf16-mixed" or "16-mixed": autocast for the classical layers;
+            the quantum blocks keep their float32/64 (``training.precision``).
         class_names, ignore_index, mean, std, class_weight_values, versions: resolved.
     """
 
@@ -70,6 +75,8 @@ class TrainConfig:
     val_stride_px: int | None = None
     aer_check_samples: int = 4
     workers: int = 0
+    sync_batchnorm: bool = False
+    precision: str = "32"
     # resolved from the data and the environment
     class_names: list[str] = field(default_factory=list)
     ignore_index: int = 255
@@ -110,6 +117,7 @@ class TrainConfig:
             raise ConfigError("--lr must be > 0")
         if self.aer_check_samples < 0 or self.workers < 0 or self.warmup_steps < 0:
             raise ConfigError("--aer-check-samples, --workers and --warmup-steps must be >= 0")
+        check_precision(self.precision)
         if self.class_weights not in CLASS_WEIGHTS:
             try:
                 [float(v) for v in self.class_weights.split(",")]

@@ -15,19 +15,21 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from hq_qiskit.datasets.classes import class_colours
 from hq_qiskit.device import resolve_device as _resolve_device
 from hq_qiskit.models import HybridSegmenter
-from hq_qiskit.samplers import GridPatches, RandomPatches
+from hq_qiskit.samplers import EpochIndices, GridPatches, RandomPatches
 from hq_qiskit.samplers.transforms import check_stats, normalise
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
+from hq_qiskit.training.precision import autocast, grad_scaler, quantum_full_precision
 from hq_qiskit.training.run_dir import RunDir
 
 ENGINE_TOLERANCE = 1e-4  # max |engine - Aer| above which a run prints a warning
@@ -57,39 +59,80 @@ def resolve_device(name: str) -> torch.device:
     return _resolve_device(name)
 
 
+def global_mean_loss(loss_fn: nn.CrossEntropyLoss, logits: Tensor, y: Tensor, dist: Dist) -> Tensor:
+    """Cross-entropy averaged over the valid pixels of the global batch, times the world size.
+
+    Each process sums its pixels' (weighted) losses and divides by the global (weighted) count
+    of valid pixels; DistributedDataParallel then averages the gradients over the processes
+    (divides by the world size, hence the factor), so the step is the one a single process takes
+    on the global batch, also when the processes' batches hold different numbers of ignored
+    pixels. One process: ``loss_fn(logits, y)`` unchanged.
+    """
+    if not dist.active:
+        return loss_fn(logits, y)
+    valid = y != loss_fn.ignore_index  # (B, P, P)
+    w = loss_fn.weight
+    local = w[y[valid]].sum() if w is not None else valid.sum().to(logits.dtype)
+    total = dist.sum(local.detach().reshape(1).to(logits.dtype))[0]
+    summed = nn.functional.cross_entropy(
+        logits, y, weight=w, ignore_index=loss_fn.ignore_index, reduction="sum"
+    )
+    return summed * dist.world_size / total
+
+
 def train_one_epoch(
-    model: HybridSegmenter,
+    model: nn.Module,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.Module,
+    loss_fn: nn.CrossEntropyLoss,
     cfg: TrainConfig,
     step: int,
     total_steps: int,
     device: torch.device,
     desc: str = "train",
+    dist: Dist | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> tuple[float, int]:
-    """One pass over ``loader``; returns (mean loss, optimiser steps done so far)."""
+    """One pass over ``loader``; returns (mean loss, optimiser steps done so far).
+
+    ``model`` may be wrapped in DistributedDataParallel (``dist`` says the world); the
+    returned loss is then the mean over all processes. The forward pass runs under
+    ``cfg.precision``'s autocast, the loss in float32; ``scaler`` scales it for "16-mixed".
+    """
+    dist = dist or Dist(device=device)
+    scaler = scaler or grad_scaler(cfg.precision, device)
     model.train()
     losses: list[float] = []
-    bar = tqdm(loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None)
+    bar = tqdm(
+        loader,
+        desc=desc,
+        unit="batch",
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if dist.is_main else True,
+    )
     for x, y in bar:  # (B, 3, P, P), (B, P, P)
-        if not bool((y != cfg.ignore_index).any()):
+        valid = (y != cfg.ignore_index).sum().reshape(1)
+        if int(dist.sum(valid)[0]) == 0:  # every process agrees, or DDP would wait forever
             continue  # every pixel ignore: no loss to learn from
-        x, y = x.to(device), y.to(device)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         lr = cfg.lr * lr_factor(step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        loss = loss_fn(model(x), y)
-        aux = model.aux_loss()  # e.g. HQF-Net's QMoE load balancing; None: no extra term
+        with autocast(cfg.precision, device):
+            logits = model(x)  # (B, K, P, P), bf16/fp16 under mixed precision
+        loss = global_mean_loss(loss_fn, logits.float(), y, dist)
+        aux = unwrap(model).aux_loss()  # e.g. QMoE load balancing; None: no extra term
         if aux is not None:
-            loss = loss + aux
+            loss = loss + aux.float()
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
         step += 1
         losses.append(float(loss.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3f}", lr=f"{lr:.2e}")
-    return (float(np.mean(losses)) if losses else math.nan), step
+    return dist.mean(float(np.mean(losses)) if losses else math.nan), step
 
 
 @torch.no_grad()
@@ -101,19 +144,36 @@ def evaluate(
     device: torch.device,
     loss_fn: nn.Module | None = None,
     desc: str = "val",
+    dist: Dist | None = None,
+    precision: str = "32",
 ) -> tuple[Scores, float]:
-    """Score ``model`` on every patch of ``loader``: (Scores, mean loss or NaN)."""
+    """Score ``model`` on every patch of ``loader``: (Scores, mean loss or NaN).
+
+    With several processes (``dist``) each scores its share of the patches and the confusion
+    matrices and losses are summed over the processes; every process gets the same result.
+    """
+    dist = dist or Dist(device=device)
     model.eval()
     metrics = SegmentationMetrics(num_classes, ignore_index)
     losses: list[float] = []
     for x, y in tqdm(
-        loader, desc=desc, unit="batch", leave=False, dynamic_ncols=True, disable=None
+        loader,
+        desc=desc,
+        unit="batch",
+        leave=False,
+        dynamic_ncols=True,
+        disable=None if dist.is_main else True,
     ):
-        logits = model(x.to(device))  # (B, K, P, P)
+        with autocast(precision, device):
+            logits = model(x.to(device)).float()  # (B, K, P, P)
         metrics.update(logits.argmax(1), y)
         if loss_fn is not None and bool((y != ignore_index).any()):
             losses.append(float(loss_fn(logits, y.to(device)).detach()))
-    return metrics.compute(), (float(np.mean(losses)) if losses else math.nan)
+    if not dist.active:
+        return metrics.compute(), (float(np.mean(losses)) if losses else math.nan)
+    confusion = dist.sum(metrics.confusion_matrix())  # (K, K) pixel counts, all processes
+    loss_sum, n = dist.sum(torch.tensor([sum(losses), len(losses)], dtype=torch.float64))
+    return Scores.from_confusion(confusion), (float(loss_sum / n) if n else math.nan)
 
 
 @torch.no_grad()
@@ -161,6 +221,7 @@ def fit(
     *,
     resume: bool = False,
     echo: Callable[[str], None] = tqdm.write,
+    dist: Dist | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` for ``cfg.epochs`` epochs into ``run``; returns the final report.
 
@@ -168,32 +229,60 @@ def fit(
     Writes after every epoch: last.pt, best.pt (when val mIoU improves), metrics.jsonl and
     curves.png; at the end: confusion.png, overlays.png and report.json for the best
     checkpoint.
+
+    Data-parallel (``dist`` with several processes, ``train_patches`` holding this rank's
+    share): the model trains inside DistributedDataParallel, each process scores its share of
+    ``val_patches``, and only rank 0 reads and writes the run folder (the others receive what
+    it read and wait while it writes). ``cfg.sync_batchnorm`` synchronises batch norm.
+
+    ``cfg.precision`` "bf16-mixed" or "16-mixed" runs the classical layers under autocast and
+    keeps the quantum blocks in their own float type (``training.precision``).
     """
-    device = resolve_device(cfg.device)
+    mixed = cfg.precision != "32"
+    quantum = getattr(model, "quantum_modules", list)() if mixed else []
+    with quantum_full_precision(quantum):
+        return _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist)
+
+
+def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dict[str, Any]:
+    """``fit``'s body, run inside its quantum precision guard."""
+    dist = dist or Dist(device=resolve_device(cfg.device))
+    device = dist.device
     model.to(device)
+    net = dist.wrap(model, cfg.sync_batchnorm)  # trains; ``model`` is scored and saved
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
     weight = None
     if cfg.class_weight_values is not None:
         weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
     loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=cfg.ignore_index)
+    loading = {  # workers live across epochs; pinned host memory when copying to a GPU
+        "num_workers": cfg.workers,
+        "persistent_workers": cfg.workers > 0,
+        "pin_memory": device.type == "cuda",
+    }
     train_loader = DataLoader(
         train_patches,
         batch_size=cfg.batch_size,
-        shuffle=False,
-        num_workers=cfg.workers,
+        sampler=EpochIndices(train_patches),  # tells persistent workers the epoch
         drop_last=len(train_patches) >= cfg.batch_size,
+        **loading,
     )
-    val_loader = DataLoader(val_patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
+    val_share = Subset(val_patches, range(dist.rank, len(val_patches), dist.world_size))
+    val_loader = DataLoader(val_share, batch_size=cfg.batch_size, **loading)
+    scaler = grad_scaler(cfg.precision, device)
     total_steps = cfg.epochs * len(train_loader)
     epoch, step, best, history = 0, 0, -math.inf, []
-    if resume and run.last.exists():
-        state = load_checkpoint(run.last)
+    state = None
+    if resume:  # rank 0 reads last.pt; the others get it from rank 0
+        state = dist.on_main(lambda: load_checkpoint(run.last) if run.last.exists() else None)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         epoch, step, best = state["epoch"], state["step"], state["best"]
         history = list(state["history"])
         torch.set_rng_state(state["torch_rng"])
-        run.write_metrics(history)  # drop lines of an epoch whose checkpoint never landed
+        # drop lines of an epoch whose checkpoint never landed
+        dist.on_main(lambda: run.write_metrics(history))
         echo(f"resuming {run.path} after epoch {epoch} of {cfg.epochs} (step {step})")
 
     def checkpoint_state() -> dict[str, Any]:
@@ -208,7 +297,7 @@ def fit(
             "torch_rng": torch.get_rng_state(),
         }
 
-    n_check = min(cfg.aer_check_samples, len(val_patches))
+    n_check = min(cfg.aer_check_samples, len(val_patches)) if dist.is_main else 0
     check_images = torch.stack([val_patches[i][0] for i in range(n_check)]) if n_check else None
     pending = _check_engine(model, check_images, "start", echo) if n_check else {}
     done = epoch
@@ -216,7 +305,7 @@ def fit(
         t0 = time.perf_counter()
         train_patches.set_epoch(epoch)
         train_loss, step = train_one_epoch(
-            model,
+            net,
             train_loader,
             optimizer,
             loss_fn,
@@ -225,10 +314,19 @@ def fit(
             total_steps,
             device,
             desc=f"epoch {epoch}/{cfg.epochs}",
+            dist=dist,
+            scaler=scaler,
         )
         train_s = time.perf_counter() - t0
         scores, val_loss = evaluate(
-            model, val_loader, len(cfg.class_names), cfg.ignore_index, device, loss_fn
+            model,
+            val_loader,
+            len(cfg.class_names),
+            cfg.ignore_index,
+            device,
+            loss_fn,
+            dist=dist,
+            precision=cfg.precision,
         )
         record = {
             "epoch": epoch,
@@ -250,10 +348,8 @@ def fit(
         improved = not math.isnan(scores.miou) and scores.miou > best
         if improved:
             best = scores.miou
-            save_checkpoint(run.best, checkpoint_state())
-        save_checkpoint(run.last, checkpoint_state())
-        run.write_metrics(history)
-        plot_curves(history, run / "curves.png")
+        snapshot = checkpoint_state() if dist.is_main else {}
+        dist.on_main(lambda: _write_epoch(run, snapshot, improved))  # noqa: B023 (called now)
         echo(
             f"epoch {epoch}/{cfg.epochs}  train loss {train_loss:.4f}  val loss {val_loss:.4f}"
             f"  val mIoU {scores.miou:.4f}  OA {100 * scores.oa:.2f} %"
@@ -263,7 +359,16 @@ def fit(
         history[-1].update(_check_engine(model, check_images, "end", echo))
         save_checkpoint(run.last, checkpoint_state())
         run.write_metrics(history)
-    return finish(cfg, run, model, val_patches, history, device)
+    return dist.on_main(lambda: finish(cfg, run, model, val_patches, history, device))
+
+
+def _write_epoch(run: RunDir, state: dict[str, Any], improved: bool) -> None:
+    """An epoch's files: best.pt (when improved), last.pt, metrics.jsonl, curves.png."""
+    if improved:
+        save_checkpoint(run.best, state)
+    save_checkpoint(run.last, state)
+    run.write_metrics(state["history"])
+    plot_curves(state["history"], run / "curves.png")
 
 
 def finish(

@@ -92,13 +92,20 @@ class SegmentationMetrics:
     """
 
     def __init__(self, num_classes: int, ignore_index: int | None = 255) -> None:
-        self.confusion = MulticlassConfusionMatrix(num_classes, ignore_index=ignore_index)
+        # summed over processes by the caller (training.loop.evaluate), on the right device
+        self.confusion = MulticlassConfusionMatrix(
+            num_classes, ignore_index=ignore_index, sync_on_compute=False
+        )
 
     def update(self, pred: Tensor, target: Tensor) -> None:
         """Add predicted labels (B, H, W) (or logits (B, K, H, W)) against truth (B, H, W)."""
         if pred.dim() == target.dim() + 1:
             pred = pred.argmax(1)
         self.confusion.update(pred.detach().cpu(), target.detach().cpu())
+
+    def confusion_matrix(self) -> Tensor:
+        """The (K, K) matrix of pixel counts so far (rows truth, columns prediction)."""
+        return self.confusion.compute()
 
     def compute(self) -> Scores:
         return Scores.from_confusion(self.confusion.compute())

@@ -23,6 +23,7 @@ from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
 from hq_qiskit.training.config import TrainConfig, versions
+from hq_qiskit.training.distributed import Dist, check_world, env_world, session
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.run_dir import (
@@ -147,7 +148,23 @@ def build(cfg: TrainConfig, echo: Echo) -> HybridSegmenter:
     return model
 
 
-def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, GridPatches]:
+def describe_world(cfg: TrainConfig, dist: Dist) -> str:
+    """One line: processes, device, global batch and the learning rate as used."""
+    w, dev = dist.world_size, dist.device.type
+    where, share = dev, ""
+    if w > 1:
+        where = f"{w} processes ({'NCCL' if dev == 'cuda' else 'gloo'}, {dev})"
+        share = f", {cfg.patches_per_epoch // w} of {cfg.patches_per_epoch} patches each"
+    return (
+        f"training on {where}: global batch {cfg.batch_size * w} ({cfg.batch_size} per process"
+        f" x {w}){share}, peak lr {cfg.lr:g} (as given, not scaled with the world size)"
+        f"{', SyncBatchNorm' if cfg.sync_batchnorm else ''}"
+    )
+
+
+def _datasets(
+    cfg: TrainConfig, train_tiles, val_tiles, dist: Dist
+) -> tuple[RandomPatches, GridPatches]:
     train = RandomPatches(
         train_tiles,
         cfg.patch_px,
@@ -156,6 +173,8 @@ def _datasets(cfg: TrainConfig, train_tiles, val_tiles) -> tuple[RandomPatches, 
         std=cfg.std,
         augment=True,
         seed=cfg.seed,
+        rank=dist.rank,
+        world_size=dist.world_size,
     )
     val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
     return train, val
@@ -168,12 +187,15 @@ class TrainedRun:
     Attributes:
         run: the run folder (config.json, metrics, checkpoints, plots).
         report: the validation report of the best checkpoint ({} when no epoch ran).
-        model: the model as trained (best.pt's weights loaded when there is one).
+        model: the model as trained (best.pt's weights loaded when there is one; on ranks
+            other than 0 of a torchrun run, the last epoch's weights).
+        main: False on the ranks other than 0 of a torchrun run (they print nothing).
     """
 
     run: RunDir
     report: dict[str, Any]
     model: HybridSegmenter
+    main: bool = True
 
 
 def start_training(
@@ -187,17 +209,29 @@ def start_training(
     """Check everything, create the run folder, write config.json, train.
 
     ``hq-qiskit train`` and every variant of ``hq-qiskit ablation`` start here. Everything
-    that can be refused is checked before the run folder is created.
+    that can be refused is checked before the run folder is created. Under torchrun every
+    process calls this; rank 0 alone creates and writes the run folder.
     """
-    check_backend(cfg)  # the cheap checks first
-    train_tiles, val_tiles = prepare(cfg, echo)
-    model = build(cfg, echo)
-    train, val = _datasets(cfg, train_tiles, val_tiles)
-    path = Path(out) if out is not None else next_run_path(Path(runs_root), cfg.model, cfg.backend)
-    run = create_run_dir(path, overwrite=overwrite)
-    run.write_json("config.json", cfg.to_dict())
-    echo(f"run folder: {run.path}")
-    return TrainedRun(run, fit(cfg, run, model, train, val, echo=echo), model)
+    check_world(cfg.patches_per_epoch, env_world()[1])  # before joining the group
+    with session(cfg.device) as dist:
+        echo = dist.echo(echo)
+        check_backend(cfg)  # the cheap checks first
+        train_tiles, val_tiles = prepare(cfg, echo)
+        model = build(cfg, echo)
+        train, val = _datasets(cfg, train_tiles, val_tiles, dist)
+        echo(describe_world(cfg, dist))
+
+        def create() -> RunDir:
+            root = Path(runs_root)
+            path = Path(out) if out is not None else next_run_path(root, cfg.model, cfg.backend)
+            run = create_run_dir(path, overwrite=overwrite)
+            run.write_json("config.json", cfg.to_dict())
+            return run
+
+        run = dist.on_main(create)
+        echo(f"run folder: {run.path}")
+        report = fit(cfg, run, model, train, val, echo=echo, dist=dist)
+        return TrainedRun(run, report, model, dist.is_main)
 
 
 def resume_training(
@@ -214,20 +248,38 @@ def resume_training(
     it runs. Everything else comes from the run's config.json; the model is rebuilt as
     ``restore`` rebuilds it, and ``fit`` loads last.pt's weights, optimiser and step.
     """
-    run = open_run_dir(path)
-    cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
-    if run.last.exists():
-        load_checkpoint(run.last)  # refuse a damaged checkpoint before touching anything
-    for key, value in (("epochs", epochs), ("device", device), ("workers", workers)):
-        if value is not None:
-            setattr(cfg, key, value)
-    cfg.check()
-    train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
-    val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
-    model = build(cfg, echo)
-    train, val = _datasets(cfg, train_tiles, val_tiles)
-    run.write_json("config.json", cfg.to_dict())
-    return TrainedRun(run, fit(cfg, run, model, train, val, resume=True, echo=echo), model)
+
+    def read() -> tuple[RunDir, TrainConfig]:
+        run = open_run_dir(path)
+        cfg = TrainConfig.from_dict(run.read_json("config.json"), where=str(run.config))
+        if run.last.exists():
+            load_checkpoint(run.last)  # refuse a damaged checkpoint before touching anything
+        return run, cfg
+
+    with session(device or _trained_device(path)) as dist:
+        echo = dist.echo(echo)
+        run, cfg = dist.on_main(read)  # only rank 0 needs the run folder
+        for key, value in (("epochs", epochs), ("device", device), ("workers", workers)):
+            if value is not None:
+                setattr(cfg, key, value)
+        cfg.check()
+        check_world(cfg.patches_per_epoch, dist.world_size)
+        train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
+        val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
+        model = build(cfg, echo)
+        train, val = _datasets(cfg, train_tiles, val_tiles, dist)
+        echo(describe_world(cfg, dist))
+        dist.on_main(lambda: run.write_json("config.json", cfg.to_dict()))
+        report = fit(cfg, run, model, train, val, resume=True, echo=echo, dist=dist)
+        return TrainedRun(run, report, model, dist.is_main)
+
+
+def _trained_device(path: Path) -> str:
+    """The run's --device from its config.json ("auto" where this machine lacks the file)."""
+    try:
+        return str(open_run_dir(path).read_json("config.json").get("device", "auto"))
+    except ConfigError:
+        return "auto"  # rank 0 reports the missing folder
 
 
 def evaluate_run(

@@ -1,0 +1,53 @@
+"""A sweep (e.g. ablation variants x seeds) as Dask tasks: one training run per task.
+
+``run_sweep(train_variant, {"full-s0": (cfg, path, ...), ...}, workers=4)`` is what a command
+such as ``hq-qiskit ablation`` calls to spread its runs over a local cluster or a scheduler.
+Each run trains in its own worker process (one thread of Dask's, torch's own threads
+``cpu_count // workers``), so seeds and results are those of a sequential run. A run that
+raises is not retried by default (it would redo the whole training to hit the same error);
+a run whose worker dies is given to another worker once (``client.ALLOWED_FAILURES``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hq_qiskit.cluster.client import open_client
+from hq_qiskit.cluster.tasks import Outcome, run_tasks
+
+
+def _with_threads(fn: Callable[..., Any], threads: int | None, *args: Any) -> Any:
+    """Run ``fn(*args)`` with torch limited to ``threads`` threads (None: as it is)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return fn(*args)
+
+
+def run_sweep(
+    fn: Callable[..., Any],
+    jobs: Mapping[str, tuple],
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retries: int = 0,
+    echo: Callable[[str], None] = print,
+) -> Outcome:
+    """Run ``fn(*args)`` for each ``name: args`` of ``jobs`` as one Dask task each.
+
+    ``fn`` and its arguments must pickle (a module-level function; configs, paths). Returns
+    the results and failures by name; one line is echoed as each run ends.
+    """
+    with open_client(workers, scheduler) as cluster:
+        echo(f"{len(jobs)} runs on a {cluster.where}")
+        done = 0
+
+        def report(name: str, result: Any, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            echo(f"[{done}/{len(jobs)}] {name}: {'done' if error is None else 'FAILED: ' + error}")
+
+        items = [(name, (fn, cluster.torch_threads, *args)) for name, args in jobs.items()]
+        return run_tasks(cluster.client, _with_threads, items, on_done=report, retries=retries)

@@ -1,0 +1,29 @@
+"""run_tasks on a local cluster of worker processes: a worker that dies mid-task is replaced
+and the task rerun once; a task that kills its worker twice is reported by name."""
+
+from __future__ import annotations
+
+
+def test_a_killed_worker_is_replaced_and_its_task_rerun_once(tmp_path):
+    from hq_qiskit.cluster.client import open_client
+    from hq_qiskit.cluster.tasks import run_tasks
+
+    def dies(name: str, marks: str, times: int) -> str:  # local: Dask ships it by value
+        import os
+        from pathlib import Path
+
+        tries = Path(marks) / name
+        n = len(tries.read_text()) if tries.exists() else 0
+        tries.write_text("x" * (n + 1))
+        if n < times:
+            os._exit(1)  # the worker process dies mid-task
+        return name
+
+    with open_client(workers=1) as cluster:
+        once = [("once", ("once", str(tmp_path), 1))]
+        got = run_tasks(cluster.client, dies, once)
+        assert got.results == {"once": "once"}  # rerun on the restarted worker
+        always = [("always", ("always", str(tmp_path), 9))]
+        got = run_tasks(cluster.client, dies, always)
+    assert list(got.failures) == ["always"] and "KilledWorker" in got.failures["always"]
+    assert (tmp_path / "always").read_text() == "xx"  # two tries, then reported

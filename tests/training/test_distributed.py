@@ -1,0 +1,157 @@
+"""Data-parallel training with 2 CPU processes (gloo): rank-aware patches, SyncBatchNorm steps
+equal to one process on the global batch, a torchrun run and its --resume, and the world-size
+error."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as td
+import torch.multiprocessing as mp
+from click.testing import CliRunner
+from torch.utils.data import DataLoader
+
+from hq_qiskit.cli.main import cli
+from hq_qiskit.datasets import open_tiles
+from hq_qiskit.errors import DataError
+from hq_qiskit.models import HQUNet
+from hq_qiskit.samplers import RandomPatches
+from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.distributed import Dist, GlooSyncBatchNorm, unwrap
+from hq_qiskit.training.loop import train_one_epoch
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"width": 4, "depth": 2, "patch_px": 64}
+CFG = TrainConfig(lr=0.05, warmup_steps=0, ignore_index=255, epochs=1)
+PATCHES, BATCH = 8, 2  # per process in the 2-process run; one process takes 2 * BATCH
+
+
+def test_each_rank_draws_every_other_patch_of_the_single_process_epoch():
+    tiles = open_tiles(None, "train")
+    one = RandomPatches(tiles, 64, PATCHES, seed=3)
+    ranks = [RandomPatches(tiles, 64, PATCHES, seed=3, rank=r, world_size=2) for r in (0, 1)]
+    for p in (one, *ranks):
+        p.set_epoch(2)
+    assert [len(p) for p in ranks] == [PATCHES // 2] * 2
+    assert [ranks[g % 2].draw(g // 2) for g in range(PATCHES)] == [
+        one.draw(g) for g in range(PATCHES)
+    ]
+    assert ranks[0].draw(0) != ranks[1].draw(0)  # different patches per rank
+    before = ranks[0].draw(0)
+    ranks[0].set_epoch(3)
+    assert ranks[0].draw(0) != before  # new patches each epoch
+    with pytest.raises(DataError, match="fewer than the 3 training processes"):
+        RandomPatches(tiles, 64, 2, rank=0, world_size=3)
+
+
+def _steps(rank: int, world: int, init: str, out: str) -> None:
+    """Two SGD steps of the real loop (train_one_epoch) on this rank's share; rank 0 saves."""
+    torch.manual_seed(0)
+    model = HQUNet(**TINY)  # quantum bottleneck, batch norm in every DS-conv
+    if world > 1:
+        td.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    dist = Dist(rank=rank, world_size=world)
+    net = dist.wrap(model, sync_batchnorm=world > 1)
+    patches = RandomPatches(
+        open_tiles(None, "train"), 64, PATCHES, seed=1, rank=rank, world_size=world
+    )
+    patches.set_epoch(1)
+    loader = DataLoader(patches, batch_size=BATCH * 2 // world)
+    optimizer = torch.optim.SGD(model.parameters(), lr=CFG.lr)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=CFG.ignore_index)
+    loss, steps = train_one_epoch(
+        net, loader, optimizer, loss_fn, CFG, 0, 2, torch.device("cpu"), dist=dist
+    )
+    if rank == 0:
+        torch.save({"state": unwrap(net).state_dict(), "loss": loss, "steps": steps}, out)
+    if world > 1:
+        td.destroy_process_group()
+
+
+def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(tmp_path):
+    """Compared with SGD, not the runs' AdamW: AdamW's first step is lr * g / (|g| + eps), which
+    turns float noise in gradients that are mathematically zero (a conv bias right before batch
+    norm) into +-lr, so AdamW weights of two exact-equal computations differ by float noise
+    magnified to the learning rate. SGD shows the gradients themselves agree."""
+    mp.start_processes(  # fork: the children reuse this process's imports (seconds, not tens)
+        _steps,
+        args=(2, f"file://{tmp_path / 'rendezvous'}", str(tmp_path / "two.pt")),
+        nprocs=2,
+        start_method="fork",
+    )
+    _steps(0, 1, "", str(tmp_path / "one.pt"))
+    two, one = torch.load(tmp_path / "two.pt"), torch.load(tmp_path / "one.pt")
+    assert two["steps"] == one["steps"] == 2
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
+    start = HQUNet(**TINY).state_dict()
+    for key, value in one["state"].items():
+        if value.is_floating_point():
+            assert torch.allclose(two["state"][key], value, atol=1e-5), key
+    moved = [k for k, v in one["state"].items() if v.is_floating_point()]
+    assert any(not torch.equal(one["state"][k], start[k]) for k in moved)  # steps were taken
+
+
+def test_sync_batchnorm_outside_a_group_is_plain_batchnorm():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm2d(3)
+    sync = GlooSyncBatchNorm.convert(torch.nn.Sequential(torch.nn.BatchNorm2d(3)))[0]
+    assert isinstance(sync, GlooSyncBatchNorm) and set(sync.state_dict()) == set(bn.state_dict())
+    x = torch.randn(4, 3, 5, 5)
+    assert torch.allclose(sync(x), bn(x))
+
+
+def test_more_processes_than_patches_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "4")  # as torchrun --nproc_per_node=4 sets it
+    monkeypatch.setenv("RANK", "0")
+    args = ["train", "--patches-per-epoch", "3", "--device", "cpu", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "Error: --patches-per-epoch 3 is fewer than the 4 training processes: each needs at "
+        "least one patch; draw at least 4 patches per epoch or start fewer processes "
+        "(torchrun --nproc_per_node)"
+    ]
+    assert not (tmp_path / "r").exists()
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    return subprocess.run(
+        [*cmd, "-m", "hq_qiskit", "train", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
+    run = tmp_path / "run"
+    tiny = ["--width", "4", "--depth", "2", "--patch-px", "64", "--batch-size", "2"]
+    tiny += ["--patches-per-epoch", "8", "--aer-check-samples", "0", "--device", "cpu"]
+    done = _torchrun(*tiny, "--epochs", "1", "--sync-batchnorm", "--out", str(run))
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert "training on 2 processes (gloo, cpu): global batch 4 (2 per process x 2)" in out
+    assert "peak lr 0.01" in out
+    assert out.count("Validation report") == 1  # rank 0 speaks once
+    assert {"config.json", "last.pt", "best.pt", "metrics.jsonl", "report.json"} <= {
+        p.name for p in run.iterdir()
+    }
+    assert not [p for p in run.iterdir() if ".tmp" in p.name]
+    assert json.loads((run / "config.json").read_text())["sync_batchnorm"] is True
+
+    again = _torchrun("--resume", str(run), "--epochs", "2")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming" in again.stdout and "after epoch 1 of 2" in again.stdout
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    assert np.isfinite(json.loads(lines[-1])["train_loss"])
