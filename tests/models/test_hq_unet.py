@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 
@@ -88,3 +91,31 @@ def test_registry_builds_by_name_and_filters_options():
     assert model_options("hq-unet", {"width": 4, "depth": None, "nope": 3}) == {"width": 4}
     with pytest.raises(ConfigError, match="hq-unet"):
         build_model("no-such-net", {})
+
+
+def test_double_runs_the_whole_network_in_float64(quantum_model):
+    model = copy.deepcopy(quantum_model).eval().double()
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    out = model(x)
+    assert out.dtype == torch.float64
+    assert model.bottleneck.core.weight.dtype == torch.float64
+    single = copy.deepcopy(quantum_model).eval()
+    torch.testing.assert_close(out.float(), single(x.float()), atol=1e-4, rtol=1e-4)
+
+
+def test_state_dict_deepcopy_and_pickle_round_trips(quantum_model):
+    model = quantum_model.eval()
+    x = torch.randn(2, 3, 32, 32)
+    want = model(x)
+    torch.manual_seed(9)
+    fresh = HQUNet(**TINY, bottleneck="quantum").eval()
+    fresh.load_state_dict(model.state_dict())
+    torch.testing.assert_close(fresh(x), want)
+    torch.testing.assert_close(copy.deepcopy(model)(x), want)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(model))(x), want)
+
+
+def test_half_precision_names_the_quantum_block(quantum_model):
+    model = copy.deepcopy(quantum_model).eval().half()
+    with pytest.raises(ConfigError, match="float32 or float64"):
+        model(torch.randn(1, 3, 32, 32, dtype=torch.float16))

@@ -10,6 +10,14 @@ blocks up to the last cut any term needs, trace each block down to the cones and
 reduced density matrices through the cones' remaining groups, then read the Pauli terms off.
 Everything is a torch operation, so autograd gives exact gradients for inputs and weights; no
 sampling or approximation is involved.
+
+Torch conventions: the module computes in the dtype and on the device of its one parameter
+``weight``, so ``.double()``, ``.float()``, ``.to(dtype or device)`` and ``.cuda()`` work as on
+any layer (float32 computes in complex64, float64 in complex128). Derived constants (gate
+coefficients, angle maps, Pauli matrices) are cached per (device, dtype), rebuilt after every
+conversion and left out of ``state_dict``, ``copy.deepcopy`` and pickles, whose state is the
+weight and the compiled plan. Half precision is refused with a message: 11 bits of mantissa
+cannot carry exact expectation values. Autocast is switched off inside the engine.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor, nn
 
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast.fusion import Group, fuse
 from hq_qiskit.quantum.fast.plan import Plan, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
@@ -36,6 +45,15 @@ _PAULI = {
     "Z": np.diag([1.0, -1.0]),
 }
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+
+
+def _check_dtype(dtype: torch.dtype) -> None:
+    if dtype not in _COMPLEX:
+        raise ConfigError(
+            f"the fast engine computes in float32 or float64 (complex64 or complex128 amplitudes), "
+            f"not {dtype}; keep its module in one of them, e.g. model.half() then "
+            "quantum_module.float(): its outputs are cast by the layer that reads them"
+        )
 
 
 class FastEngine(nn.Module):
@@ -66,21 +84,36 @@ class FastEngine(nn.Module):
         max_fused_qubits: int = 4,
     ) -> None:
         super().__init__()
-        if dtype not in _COMPLEX:
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        _check_dtype(dtype)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         self.plan: Plan = make_plan(self.groups, self.program.terms, self.program.num_qubits)
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        self.real_dtype = dtype
         n_w = len(weight_params)
         init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
         if init.shape != (n_w,):
             raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
         self.weight = nn.Parameter(init.detach().clone().to(dtype))
         self._constants: dict[tuple, dict] = {}
+
+    # ----------------------------------------------------------------- torch conventions
+    @property
+    def real_dtype(self) -> torch.dtype:
+        """The real dtype the engine computes in: always ``weight.dtype``."""
+        return self.weight.dtype
+
+    def _apply(self, fn, recurse: bool = True):
+        """``.to()``, ``.double()``, ``.cuda()``, ...: convert the weight, drop cached constants."""
+        self._constants = {}
+        return super()._apply(fn, recurse)
+
+    def __getstate__(self) -> dict:
+        """Pickle and deepcopy state without the cached constants (rebuilt on first use)."""
+        state = self.__dict__.copy()
+        state["_constants"] = {}
+        return state
 
     # ----------------------------------------------------------------- compiled constants
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
@@ -123,13 +156,27 @@ class FastEngine(nn.Module):
         return self._constants[key]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Expectation values for inputs x (B, n_in); returns (B, n_obs) in the engine's dtype."""
+        """Expectation values for inputs x (B, n_in); returns (B, n_obs) in ``weight``'s dtype.
+
+        x is cast to the weight's dtype; it must be on the weight's device.
+        """
         if x.dim() != 2 or x.shape[1] != self.n_inputs:
             raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
-        dtype, device = self.real_dtype, x.device
+        w = self.weight
+        dtype, device = w.dtype, w.device
+        _check_dtype(dtype)
+        if x.device != device:
+            raise ValueError(
+                f"inputs are on {x.device} but the engine's weight is on {device}; "
+                f"move the module with .to('{x.device}') or the inputs with .to('{device}')"
+            )
+        with torch.autocast(device.type, enabled=False):
+            return self._forward(x.to(dtype), w)
+
+    def _forward(self, x: Tensor, w: Tensor) -> Tensor:
+        """forward() without the checks: x (B, n_in) and w (n_w,) in one real dtype and device."""
+        dtype, device = w.dtype, w.device
         consts = self._consts(device, dtype)
-        x = x.to(dtype)
-        w = self.weight.to(device)
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         cdtype = _COMPLEX[dtype]
