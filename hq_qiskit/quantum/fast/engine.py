@@ -2,12 +2,14 @@
 
 Compilation (once per circuit): read the circuit's instructions and affine angle maps
 (``program.py``), fuse gates into groups of at most four qubits (``fusion.py``), and choose for
-every Pauli term of the observables the cheapest exact contraction (``plan.py``).
+every Pauli term of the observables the cheapest exact contraction (``plan.py``): a cut with
+density matrices on the light cone, or a tensor network of the pruned cone (``network.py``).
 
 Forward pass (per batch): compute every angle with two small matrix products, build each
 group's matrix (shared by the batch when it depends on weights only), simulate the product
 blocks up to the last cut any term needs, trace each block down to the cones and evolve the
-reduced density matrices through the cones' remaining groups, then read the Pauli terms off.
+reduced density matrices through the cones' remaining groups, then read the Pauli terms off;
+contract the networks of the terms that took the tensor-network route.
 Everything is a torch operation, so autograd gives exact gradients for inputs and weights; no
 sampling or approximation is involved.
 
@@ -33,7 +35,8 @@ from torch import Tensor, nn
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast.fusion import Group, fuse
-from hq_qiskit.quantum.fast.plan import Plan, make_plan
+from hq_qiskit.quantum.fast.network import contract_network
+from hq_qiskit.quantum.fast.plan import Plan, Route, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
 from hq_qiskit.quantum.fast.tensor_ops import apply_matrix, kron_density, reduced_density
@@ -47,6 +50,11 @@ _PAULI = {
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
+def _letter(term, qubit: int) -> str:
+    """The Pauli letter of ``term`` on ``qubit``."""
+    return term.letters[term.support.index(qubit)]
+
+
 def _check_dtype(dtype: torch.dtype) -> None:
     if dtype not in _COMPLEX:
         raise ConfigError(
@@ -58,6 +66,15 @@ def _check_dtype(dtype: torch.dtype) -> None:
 
 class FastEngine(nn.Module):
     """Exact expectation values of a parametrised circuit: x (B, n_in) -> (B, n_obs).
+
+    Args:
+        circuit, input_params, weight_params, observables: as ``connect``.
+        dtype: the weight's initial real dtype, float32 or float64; afterwards the module
+            follows its weight (``.double()``, ``.to(...)``).
+        initial_weights: (n_w,) radians; default zeros.
+        max_fused_qubits: the largest fused gate group, qubits.
+        route: "auto" (the planner's cheapest estimate per group of terms), "cut" (density
+            matrices on light cones only) or "network" (tensor networks only).
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -82,12 +99,15 @@ class FastEngine(nn.Module):
         dtype: torch.dtype = torch.float32,
         initial_weights: Tensor | None = None,
         max_fused_qubits: int = 4,
+        route: Route = "auto",
     ) -> None:
         super().__init__()
         _check_dtype(dtype)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
-        self.plan: Plan = make_plan(self.groups, self.program.terms, self.program.num_qubits)
+        self.plan: Plan = make_plan(
+            self.groups, self.program.terms, self.program.num_qubits, route=route
+        )
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
@@ -137,6 +157,16 @@ class FastEngine(nn.Module):
                         m = np.kron(m, _PAULI[letters.get(q, "I")])
                     mats.append(m.T)  # transposed: value = sum(P.T * rho)
                 pauli.append(torch.as_tensor(np.stack(mats), dtype=cdtype, device=device))
+            factors = [
+                torch.as_tensor(
+                    np.array(
+                        [[_PAULI[_letter(prog.terms[t], q)] for q in n.support] for t in n.terms]
+                    ),
+                    dtype=cdtype,
+                    device=device,
+                )  # (T, |S|, 2, 2)
+                for n in self.plan.networks
+            ]
             weights = np.zeros((len(prog.terms), prog.num_observables))
             for t, term in enumerate(prog.terms):
                 weights[t, term.observable] += term.coeff
@@ -148,6 +178,8 @@ class FastEngine(nn.Module):
                     for stack in self.stacks
                 ],
                 "pauli": pauli,
+                "factors": factors,
+                "zero": torch.tensor([1.0, 0.0], dtype=cdtype, device=device),
                 "term_weights": torch.as_tensor(weights, **as_real),
                 "const": torch.as_tensor(prog.angle_const, **as_real),
                 "a_in": torch.as_tensor(prog.angle_in, **as_real),
@@ -251,8 +283,13 @@ class FastEngine(nn.Module):
                 rho = tensor.reshape(rho.shape[0], 2**n, 2**n)
             vals = torch.einsum("tij,bij->bt", paulis, rho).real  # (B, T_c)
             values.append(vals.expand(x.shape[0], -1))
-        term_values = torch.cat(values, dim=1)  # (B, T) in contraction order
+        # 3. tensor networks of the terms that took that route
+        for n, factors in zip(plan.networks, consts["factors"], strict=True):
+            vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
+            values.append(vals.expand(x.shape[0], -1))
+        term_values = torch.cat(values, dim=1)  # (B, T) in route order
         order = [t for c in plan.contractions for t in c.terms]
+        order += [t for n in plan.networks for t in n.terms]
         weights = consts["term_weights"][order]  # (T, n_obs)
         return term_values @ weights
 
@@ -267,4 +304,11 @@ class FastEngine(nn.Module):
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",
         ]
+        if plan.networks:
+            lines.append(
+                f"{sum(len(n.terms) for n in plan.networks)} Pauli terms in "
+                f"{len(plan.networks)} tensor networks of "
+                f"{sorted({len(n.groups) for n in plan.networks})} cone groups, estimated cost "
+                f"{sum(n.cost for n in plan.networks):.3g} complex MACs per sample"
+            )
         return "\n".join(lines)

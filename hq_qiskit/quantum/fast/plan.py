@@ -14,18 +14,29 @@ size), traces them down to C, and applies the cone's remaining groups to the den
 (dimension 2^|C|). Every cut from 0 (pure density-matrix evolution from the product state) to
 the end (state vectors, C = S) is exact; a cost model in complex multiply-adds picks the
 cheapest. Terms that pick the same cut and the same C share one density matrix.
+
+3. Tensor networks. When the cones cover the register, every cut needs large state vectors;
+   contracting the cone-pruned network <0|U^dagger O U|0> with an optimised path
+   (``network.py``) is then far cheaper. Per support, the planner compares the best cut with
+   the network's path cost (both per sample at a batch of 64) and keeps the cheaper; the
+   ``route`` option forces one of them ("cut" or "network"), e.g. for tests.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
-from hq_qiskit.errors import CircuitError
+from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
+from hq_qiskit.quantum.fast.network import Network, build_network
 from hq_qiskit.quantum.fast.program import PauliTerm
 
 MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
+ROUTES = ("auto", "cut", "network")
+Route = Literal["auto", "cut", "network"]
+SCREEN = 4.0  # refine a network's path only if a greedy path costs < SCREEN x the best cut
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,17 @@ class Contraction:
 
 @dataclass(frozen=True)
 class Plan:
-    """The contractions of a program, and how far the block simulation must run."""
+    """The contractions of a program, how far the block simulation must run, and networks.
+
+    Attributes:
+        contractions: the cut routes (density matrices on cones).
+        cuts: the cuts they need, sorted.
+        networks: the tensor-network routes, one per support that took one.
+    """
 
     contractions: tuple[Contraction, ...]
     cuts: tuple[int, ...]
+    networks: tuple[Network, ...] = ()
 
     @property
     def last_cut(self) -> int:
@@ -91,43 +109,72 @@ def _cones(
     return out
 
 
+def _best_cut(
+    groups: list[Group],
+    support: tuple[int, ...],
+    history: list[dict[int, frozenset]],
+    sizes: list[int],
+    max_rdm_qubits: int,
+) -> tuple[float, int, tuple[int, ...], tuple[int, ...]] | None:
+    """(cost, cut, cone, cone groups after the cut) of the cheapest cut, or None if none fits."""
+    best = None
+    for t, (cone, members) in enumerate(_cones(groups, support)):
+        if len(cone) > max_rdm_qubits:
+            continue
+        blocks = {history[t][q] for q in cone}
+        dim2 = 4 ** len(cone)
+        simulate = sum(
+            2 ** sizes[i] * 2 ** len(groups[i].qubits)
+            for i in range(t)
+            if history[t][groups[i].qubits[0]] in blocks
+        )
+        trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
+        evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
+        cost = simulate + trace + evolve + dim2
+        if best is None or cost < best[0]:
+            best = (cost, t, tuple(sorted(cone)), members)
+    return best
+
+
 def make_plan(
     groups: list[Group],
     terms: tuple[PauliTerm, ...],
     num_qubits: int,
     max_rdm_qubits: int = MAX_RDM_QUBITS,
+    route: Route = "auto",
 ) -> Plan:
-    """Pick the cheapest cut for every distinct support and group terms by (cut, cone)."""
+    """Pick the cheapest route for every distinct support; group terms by (cut, cone).
+
+    Raises:
+        ConfigError: ``route`` is not one of ``ROUTES``.
+        CircuitError: ``route="cut"`` and a term is wider than ``max_rdm_qubits``.
+    """
+    if route not in ROUTES:
+        raise ConfigError(f"unknown route {route!r}; choose one of {', '.join(ROUTES)}")
     history, sizes = _block_history(groups, num_qubits)
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, term in enumerate(terms):
         by_support[term.support].append(k)
     chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
     costs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
+    networks = []
     for support, term_ids in by_support.items():
-        if len(support) > max_rdm_qubits:
-            raise CircuitError(
-                f"observable term on {len(support)} qubits {support}: the fast engine supports "
-                f"Pauli terms of weight <= {max_rdm_qubits}"
-            )
         best = None
-        for t, (cone, members) in enumerate(_cones(groups, support)):
-            if len(cone) > max_rdm_qubits:
-                continue
-            blocks = {history[t][q] for q in cone}
-            dim2 = 4 ** len(cone)
-            simulate = sum(
-                2 ** sizes[i] * 2 ** len(groups[i].qubits)
-                for i in range(t)
-                if history[t][groups[i].qubits[0]] in blocks
+        if route != "network":
+            best = _best_cut(groups, support, history, sizes, max_rdm_qubits)
+        if best is None and route == "cut":
+            raise CircuitError(
+                f"observable term on {len(support)} qubits {support}: the cut route supports "
+                f"Pauli terms of weight <= {max_rdm_qubits}; use route='auto' or 'network'"
             )
-            trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
-            evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
-            cost = simulate + trace + evolve + dim2
-            if best is None or cost < best[0]:
-                best = (cost, t, tuple(sorted(cone)), members)
-        if best is None:  # only reachable if the support itself is too wide
-            raise CircuitError(f"no exact contraction found for the term on {support}")
+        if route != "cut":
+            cone = _cones(groups, support)[0][1]
+            net = build_network(groups, cone, support, tuple(term_ids), refine=False)
+            if best is None or net.cost < SCREEN * best[0]:
+                net = build_network(groups, cone, support, tuple(term_ids), refine=True)
+                if best is None or net.cost < best[0]:
+                    networks.append(net)
+                    continue
         cost, t, cone, members = best
         chosen[(t, cone, members)].extend(term_ids)
         costs[(t, cone, members)] = cost
@@ -135,4 +182,4 @@ def make_plan(
         Contraction(t, cone, members, tuple(ids), costs[(t, cone, members)])
         for (t, cone, members), ids in chosen.items()
     )
-    return Plan(contractions, tuple(sorted({c.cut for c in contractions})))
+    return Plan(contractions, tuple(sorted({c.cut for c in contractions})), tuple(networks))
