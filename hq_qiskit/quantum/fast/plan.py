@@ -17,9 +17,11 @@ cheapest. Terms that pick the same cut and the same C share one density matrix.
 
 3. Tensor networks. When the cones cover the register, every cut needs large state vectors;
    contracting the cone-pruned network <0|U^dagger O U|0> with an optimised path
-   (``network.py``) is then far cheaper. Per support, the planner compares the best cut with
-   the network's path cost (both per sample at a batch of 64) and keeps the cheaper; the
-   ``route`` option forces one of them ("cut" or "network"), e.g. for tests.
+   (``network.py``) is then far cheaper. The planner first picks the best cut per support;
+   the supports that share one density matrix form a group, and the group moves to tensor
+   networks (one per support) if their path costs, times ``NETWORK_OVERHEAD``, add up to less
+   than the shared contraction's cost (both per sample at a batch of 64). The ``route``
+   option forces one route ("cut" or "network"), e.g. for tests.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from hq_qiskit.quantum.fast.program import PauliTerm
 MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
 ROUTES = ("auto", "cut", "network")
 Route = Literal["auto", "cut", "network"]
-SCREEN = 4.0  # refine a network's path only if a greedy path costs < SCREEN x the best cut
+SCREEN = 4.0  # search networks' paths properly only if greedy paths cost < SCREEN x the cut
+# Measured time per estimated multiply-add, tensor network / cut route (ring circuit and
+# enrichment QCNN, B=64, one thread): opt_einsum's many small pairwise steps cost more each.
+NETWORK_OVERHEAD = 4.0
 
 
 @dataclass(frozen=True)
@@ -155,31 +160,40 @@ def make_plan(
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, term in enumerate(terms):
         by_support[term.support].append(k)
-    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple]] = defaultdict(list)
     costs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
-    networks = []
-    for support, term_ids in by_support.items():
-        best = None
-        if route != "network":
-            best = _best_cut(groups, support, history, sizes, max_rdm_qubits)
-        if best is None and route == "cut":
-            raise CircuitError(
-                f"observable term on {len(support)} qubits {support}: the cut route supports "
-                f"Pauli terms of weight <= {max_rdm_qubits}; use route='auto' or 'network'"
-            )
-        if route != "cut":
-            cone = _cones(groups, support)[0][1]
-            net = build_network(groups, cone, support, tuple(term_ids), refine=False)
-            if best is None or net.cost < SCREEN * best[0]:
-                net = build_network(groups, cone, support, tuple(term_ids), refine=True)
-                if best is None or net.cost < best[0]:
-                    networks.append(net)
-                    continue
+    wide = []  # supports no cut can take
+    for support in by_support:
+        best = None if route == "network" else _best_cut(groups, support, history, sizes,
+                                                         max_rdm_qubits)  # fmt: skip
+        if best is None:
+            if route == "cut":
+                raise CircuitError(
+                    f"observable term on {len(support)} qubits {support}: the cut route supports "
+                    f"Pauli terms of weight <= {max_rdm_qubits}; use route='auto' or 'network'"
+                )
+            wide.append(support)
+            continue
         cost, t, cone, members = best
-        chosen[(t, cone, members)].extend(term_ids)
+        chosen[(t, cone, members)].append(support)
         costs[(t, cone, members)] = cost
+
+    def network(support: tuple[int, ...], refine: bool) -> Network:
+        cone = _cones(groups, support)[0][1]
+        return build_network(groups, cone, support, tuple(by_support[support]), refine)
+
+    networks = [network(s, refine=True) for s in wide]
+    for key in list(chosen) if route == "auto" else []:
+        supports, cut_cost = chosen[key], costs[key] / NETWORK_OVERHEAD
+        if sum(network(s, refine=False).cost for s in supports) >= SCREEN * cut_cost:
+            continue
+        refined = [network(s, refine=True) for s in supports]
+        if sum(n.cost for n in refined) < cut_cost:
+            networks += refined
+            del chosen[key]
     contractions = tuple(
-        Contraction(t, cone, members, tuple(ids), costs[(t, cone, members)])
-        for (t, cone, members), ids in chosen.items()
+        Contraction(t, cone, members, tuple(k for s in ss for k in by_support[s]), costs[key])
+        for key, ss in chosen.items()
+        for t, cone, members in [key]
     )
     return Plan(contractions, tuple(sorted({c.cut for c in contractions})), tuple(networks))
