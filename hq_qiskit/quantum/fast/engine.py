@@ -35,6 +35,11 @@ from torch import Tensor, nn
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast.fusion import Group, fuse
+from hq_qiskit.quantum.fast.memory import (
+    DEFAULT_MAX_MEMORY_GB,
+    check_memory,
+    elements_per_sample,
+)
 from hq_qiskit.quantum.fast.network import contract_network
 from hq_qiskit.quantum.fast.plan import Plan, Route, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
@@ -75,6 +80,10 @@ class FastEngine(nn.Module):
         max_fused_qubits: the largest fused gate group, qubits.
         route: "auto" (the planner's cheapest estimate per group of terms), "cut" (density
             matrices on light cones only) or "network" (tensor networks only).
+        max_memory_gb: the most a forward+backward may take, GB (estimated before anything is
+            allocated, ``memory.py``). A circuit whose route needs more for one sample is
+            refused here (``CircuitError``), a batch that needs more in ``forward``
+            (``ConfigError``); "auto" falls back to tensor networks if they fit.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -100,14 +109,23 @@ class FastEngine(nn.Module):
         initial_weights: Tensor | None = None,
         max_fused_qubits: int = 4,
         route: Route = "auto",
+        max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
     ) -> None:
         super().__init__()
         _check_dtype(dtype)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
-        self.plan: Plan = make_plan(
-            self.groups, self.program.terms, self.program.num_qubits, route=route
-        )
+        n = self.program.num_qubits
+        self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route)
+        self.max_memory_gb = max_memory_gb
+        bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
+        if route == "auto" and self._needs_gb(1, bytes_per) > max_memory_gb:
+            networks = make_plan(self.groups, self.program.terms, n, route="network")
+            if elements_per_sample(networks, self.groups, n) < elements_per_sample(
+                self.plan, self.groups, n
+            ):
+                self.plan = networks  # slower perhaps, but it fits
+        check_memory(self.plan, self.groups, n, 1, bytes_per, max_memory_gb)
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
@@ -117,6 +135,11 @@ class FastEngine(nn.Module):
             raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
         self.weight = nn.Parameter(init.detach().clone().to(dtype))
         self._constants: dict[tuple, dict] = {}
+
+    def _needs_gb(self, batch: int, bytes_per_element: int) -> float:
+        """Estimated memory of a forward+backward at ``batch`` samples, GB (``memory.py``)."""
+        per = elements_per_sample(self.plan, self.groups, self.program.num_qubits)
+        return per * bytes_per_element * batch / 1e9
 
     # ----------------------------------------------------------------- torch conventions
     @property
@@ -202,6 +225,10 @@ class FastEngine(nn.Module):
                 f"inputs are on {x.device} but the engine's weight is on {device}; "
                 f"move the module with .to('{x.device}') or the inputs with .to('{device}')"
             )
+        bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
+        if self._needs_gb(x.shape[0], bytes_per) > self.max_memory_gb:
+            check_memory(self.plan, self.groups, self.program.num_qubits, x.shape[0],
+                         bytes_per, self.max_memory_gb)  # fmt: skip
         with torch.autocast(device.type, enabled=False):
             return self._forward(x.to(dtype), w)
 

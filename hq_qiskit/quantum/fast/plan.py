@@ -98,6 +98,11 @@ def _block_history(
     return history, sizes
 
 
+def block_sizes(groups: list[Group], num_qubits: int) -> list[int]:
+    """For every group, the size of the product block it acts on (after it merges blocks)."""
+    return _block_history(groups, num_qubits)[1]
+
+
 def _cones(
     groups: list[Group], support: tuple[int, ...]
 ) -> list[tuple[frozenset, tuple[int, ...]]]:
