@@ -24,7 +24,7 @@ cannot carry exact expectation values. Autocast is switched off inside the engin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -41,10 +41,15 @@ from hq_qiskit.quantum.fast.memory import (
     elements_per_sample,
 )
 from hq_qiskit.quantum.fast.network import contract_network
-from hq_qiskit.quantum.fast.plan import Plan, Route, make_plan
+from hq_qiskit.quantum.fast.plan import Contraction, Plan, Route, heisenberg, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
-from hq_qiskit.quantum.fast.tensor_ops import apply_matrix, kron_density, reduced_density
+from hq_qiskit.quantum.fast.tensor_ops import (
+    apply_matrix,
+    expect_product,
+    kron_density,
+    reduced_density,
+)
 
 _PAULI = {
     "I": np.eye(2),
@@ -67,6 +72,28 @@ def _check_dtype(dtype: torch.dtype) -> None:
             f"not {dtype}; keep its module in one of them, e.g. model.half() then "
             "quantum_module.float(): its outputs are cast by the layer that reads them"
         )
+
+
+def evolve_observables(
+    paulis: Tensor, c: Contraction, groups: list[Group], matrix: Callable[[int], Tensor]
+) -> Tensor:
+    """Heisenberg picture: the transposed observables (T, d, d) of ``c`` as U^dagger P U.
+
+    For a cone whose remaining groups do not depend on the inputs, Tr(P U rho U^dagger) =
+    Tr(U^dagger P U rho): the T observables are evolved once per forward pass instead of the B
+    density matrices (an 8-qubit column of the 8x8 QCNN: 16 matrices of 256 x 256 instead of
+    64). Matrices keep the order of ``c.qubits`` (the first most significant).
+    """
+    n, qubits = len(c.qubits), list(c.qubits)
+    obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
+    for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
+        u = matrix(i)  # (d_g, d_g): no input dependence
+        tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
+        rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
+        tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P
+        tensor = apply_matrix(tensor, u.transpose(-1, -2), [a + n for a in rows])  # (.) U
+        obs = tensor.reshape(obs.shape[0], 2**n, 2**n)
+    return obs.transpose(-1, -2)
 
 
 class FastEngine(nn.Module):
@@ -284,7 +311,7 @@ class FastEngine(nn.Module):
         values = []
         for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
             snap = snapshots[c.cut]
-            rho, rho_order, seen = None, [], []
+            parts, seen = [], []  # (reduced state on the block's part of the cone, its qubits)
             for q in c.qubits:
                 entry = snap[q]
                 if any(entry is s for s in seen):
@@ -292,8 +319,15 @@ class FastEngine(nn.Module):
                 seen.append(entry)
                 order, state = entry
                 keep = [p for p in order if p in c.qubits]
-                part = reduced_density(state, order, keep)
-                rho = part if rho is None else kron_density(rho, part)
+                parts.append((reduced_density(state, order, keep), keep))
+            if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
+                paulis = evolve_observables(paulis, c, groups, matrix)
+                vals = expect_product(paulis, list(c.qubits), parts).real  # (B, T_c)
+                values.append(vals.expand(x.shape[0], -1))
+                continue
+            rho, rho_order = parts[0][0], list(parts[0][1])
+            for part, keep in parts[1:]:
+                rho = kron_density(rho, part)
                 rho_order += keep
             n = len(rho_order)
             for i in c.groups:

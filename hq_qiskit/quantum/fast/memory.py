@@ -6,7 +6,8 @@ training step is about the sum of the intermediates, per sample, times the batch
 - cut route: every group simulated before the last cut writes a new state of its block
   (2**size complex numbers); every contraction builds the Kronecker product of the reduced
   states and writes two density matrices (4**|C| numbers) per evolved group, then one more
-  for the order of the Pauli matrices;
+  for the order of the Pauli matrices (when the observables are evolved instead, in the
+  Heisenberg picture, the product is never built: about one 4**|C| intermediate);
 - tensor-network route: the sum of the intermediates of the path (``opt_einsum``'s sizes at
   the planning batch, per sample).
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
-from hq_qiskit.quantum.fast.plan import Plan, block_sizes
+from hq_qiskit.quantum.fast.plan import Plan, block_sizes, heisenberg
 
 COPY_FACTOR = 2.0
 DEFAULT_MAX_MEMORY_GB = 4.0
@@ -29,7 +30,10 @@ def elements_per_sample(plan: Plan, groups: list[Group], num_qubits: int) -> flo
     """Complex numbers the forward pass keeps for autograd, per sample (see module docstring)."""
     sizes = block_sizes(groups, num_qubits)
     simulate = sum(2.0 ** sizes[i] for i in range(plan.last_cut))
-    matrices = sum(4.0 ** len(c.qubits) * (2 * len(c.groups) + 2) for c in plan.contractions)
+    matrices = sum(
+        4.0 ** len(c.qubits) * (1 if heisenberg(groups, c.groups) else 2 * len(c.groups) + 2)
+        for c in plan.contractions
+    )
     networks = sum(n.elements_per_sample for n in plan.networks)
     return COPY_FACTOR * (simulate + matrices + networks)
 

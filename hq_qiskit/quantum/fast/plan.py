@@ -9,9 +9,12 @@ Two facts make exact expectation values cheap:
    merges only when a group acts across blocks). The reduced density matrix on C is then the
    Kronecker product of each block's reduced state on its part of C.
 
-So for a cut t the engine simulates the blocks that meet C up to t (state vectors of the block
-size), traces them down to C, and applies the cone's remaining groups to the density matrix on C
-(dimension 2^|C|). Every cut from 0 (pure density-matrix evolution from the product state) to
+So for a cut t the engine simulates the blocks up to t (state vectors of the block size; all
+groups before the last cut any term takes, so a cut's cost counts them all), traces the blocks
+that meet C down to C, and applies the cone's remaining groups to the density matrix on C
+(dimension 2^|C|), or, when those groups do not depend on the inputs, evolves the observables
+backwards once (Heisenberg picture) and reads them off each sample's density matrix at the
+cut. Every cut from 0 (pure density-matrix evolution from the product state) to
 the end (state vectors, C = S) is exact; a cost model in complex multiply-adds picks the
 cheapest. Terms that pick the same cut and the same C share one density matrix.
 
@@ -32,7 +35,7 @@ from typing import Literal
 
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
-from hq_qiskit.quantum.fast.network import Network, build_network
+from hq_qiskit.quantum.fast.network import PLAN_BATCH, Network, build_network
 from hq_qiskit.quantum.fast.program import PauliTerm
 
 MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
@@ -42,6 +45,11 @@ SCREEN = 4.0  # search networks' paths properly only if greedy paths cost < SCRE
 # Measured time per estimated multiply-add, tensor network / cut route (ring circuit and
 # enrichment QCNN, B=64, one thread): opt_einsum's many small pairwise steps cost more each.
 NETWORK_OVERHEAD = 4.0
+# Below this cost (complex multiply-adds per sample) a contraction runs in well under a
+# millisecond per sample and a path search (up to seconds) cannot pay off: networks are not
+# tried (measured: the 8x8 QCNN's column matrices, <= 2.4e5, are as fast as networks and
+# build in 0.1 s instead of 8 s; the ring's 3.3e5 state-vector cut is 1.2x slower).
+NETWORK_MIN_COST = 3e5
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,12 @@ def _block_history(
     return history, sizes
 
 
+def heisenberg(groups: list[Group], members: tuple[int, ...]) -> bool:
+    """Whether a cone's remaining groups are the same for every sample (no input in them):
+    then the observables are evolved backwards once instead of a density matrix per sample."""
+    return bool(members) and not any(groups[i].batched for i in members)
+
+
 def block_sizes(groups: list[Group], num_qubits: int) -> list[int]:
     """For every group, the size of the product block it acts on (after it merges blocks)."""
     return _block_history(groups, num_qubits)[1]
@@ -127,19 +141,20 @@ def _best_cut(
     max_rdm_qubits: int,
 ) -> tuple[float, int, tuple[int, ...], tuple[int, ...]] | None:
     """(cost, cut, cone, cone groups after the cut) of the cheapest cut, or None if none fits."""
+    prefix = [0]
+    for i, g in enumerate(groups):
+        prefix.append(prefix[-1] + 2 ** sizes[i] * 2 ** len(g.qubits))
     best = None
     for t, (cone, members) in enumerate(_cones(groups, support)):
         if len(cone) > max_rdm_qubits:
             continue
         blocks = {history[t][q] for q in cone}
         dim2 = 4 ** len(cone)
-        simulate = sum(
-            2 ** sizes[i] * 2 ** len(groups[i].qubits)
-            for i in range(t)
-            if history[t][groups[i].qubits[0]] in blocks
-        )
+        simulate = prefix[t]  # the engine simulates every group before its last cut
         trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
         evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
+        if heisenberg(groups, members):  # once per batch for the observables, not per sample
+            evolve /= PLAN_BATCH
         cost = simulate + trace + evolve + dim2
         if best is None or cost < best[0]:
             best = (cost, t, tuple(sorted(cone)), members)
@@ -190,6 +205,8 @@ def make_plan(
     networks = [network(s, refine=True) for s in wide]
     for key in list(chosen) if route == "auto" else []:
         supports, cut_cost = chosen[key], costs[key] / NETWORK_OVERHEAD
+        if costs[key] < NETWORK_MIN_COST:
+            continue
         if sum(network(s, refine=False).cost for s in supports) >= SCREEN * cut_cost:
             continue
         refined = [network(s, refine=True) for s in supports]
