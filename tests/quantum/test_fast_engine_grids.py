@@ -49,3 +49,22 @@ def test_8x8_keeps_rows_apart_and_fits_in_memory() -> None:
     engine(xg).sum().backward()
     assert (xg.grad.abs().sum(0) > 0).all()  # every input reaches some output
     assert engine.weight.grad is not None and (engine.weight.grad != 0).all()
+
+
+def test_5x5_grid_matches_aer_matrix_product_state() -> None:
+    from qiskit_aer.primitives import EstimatorV2
+
+    from hq_qiskit.quantum.qiskit_engine import reference_expectations
+
+    b = enrichment_qcnn(rows=5, cols=5)  # 25 qubits: Aer's MPS method, no state vector
+    rng = np.random.default_rng(5)
+    x, w = rng.uniform(-1, 1, (2, b.n_inputs)), rng.uniform(-np.pi, np.pi, b.n_weights)
+    pick = [0, 12, 24, 25 + 7, 25 + 18]  # Z0, Z12, Z24, X7, X18
+    observables = [b.observables[i] for i in pick]
+    mps = EstimatorV2(options={"default_precision": 0.0,
+                               "backend_options": {"method": "matrix_product_state"}})  # fmt: skip
+    want = reference_expectations(b.circuit, b.inputs, b.weights, observables, x, w,
+                                  estimator=mps)  # fmt: skip
+    engine = engine_for(5, 5, w, dtype=torch.float64)
+    got = engine(torch.tensor(x)).detach().numpy()[:, pick]
+    np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
