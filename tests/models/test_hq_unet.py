@@ -119,3 +119,23 @@ def test_half_precision_names_the_quantum_block(quantum_model):
     model = copy.deepcopy(quantum_model).eval().half()
     with pytest.raises(ConfigError, match="float32 or float64"):
         model(torch.randn(1, 3, 32, 32, dtype=torch.float16))
+
+
+@pytest.mark.parametrize("bottleneck", ["quantum", "classical"])
+def test_qubit_grid_sizes_the_bottleneck(bottleneck):
+    torch.manual_seed(2)
+    model = HQUNet(**TINY, bottleneck=bottleneck, qubit_grid=[3, 5])  # a list, as from JSON
+    assert model.qubit_grid == (3, 5)
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x).shape == (2, 5, 32, 32)
+    assert model.bottleneck.pre_q(torch.randn(2, 16, 8, 8)).shape == (2, 45)
+    assert model.bottleneck.post_q.linear.in_features == 30
+    if bottleneck == "quantum":  # (8, 8) runs too: tests/quantum/test_fast_engine_grids.py
+        block = model.bottleneck.block
+        assert block.circuit.num_qubits == 15 and block.n_inputs == 45
+        model(x).sum().backward()
+        assert model.bottleneck.core.weight.grad.abs().sum() > 0
+    default = HQUNet(**TINY, bottleneck=bottleneck)
+    assert default.qubit_grid == (4, 4) and default.bottleneck.post_q.linear.in_features == 32
+    with pytest.raises(ConfigError, match="qubit_grid must be two positive integers"):
+        HQUNet(**TINY, bottleneck=bottleneck, qubit_grid=(0, 4))
