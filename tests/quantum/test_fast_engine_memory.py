@@ -53,3 +53,12 @@ def test_auto_route_falls_back_to_networks_that_fit() -> None:
     assert engine.plan.networks
     out = engine(torch.zeros(3, 40, dtype=torch.float32))
     torch.testing.assert_close(out, torch.ones(3, 1))  # |0...0> is a CX eigenstate
+
+
+def test_connect_passes_the_limit_and_route() -> None:
+    from hq_qiskit.quantum import connect_block
+
+    block = enrichment_qcnn()
+    with pytest.raises(CircuitError, match="max_memory_gb=1e-06"):
+        connect_block(block, max_memory_gb=1e-6)
+    assert connect_block(block, route="network").plan.networks
