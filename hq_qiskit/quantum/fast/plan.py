@@ -180,12 +180,15 @@ def make_plan(
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, term in enumerate(terms):
         by_support[term.support].append(k)
-    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple]] = defaultdict(list)
+    # (cut, cone, cone groups) -> the supports that share that density matrix
+    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple[int, ...]]]
+    chosen = defaultdict(list)
     costs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
     wide = []  # supports no cut can take
     for support in by_support:
-        best = None if route == "network" else _best_cut(groups, support, history, sizes,
-                                                         max_rdm_qubits)  # fmt: skip
+        best = None
+        if route != "network":
+            best = _best_cut(groups, support, history, sizes, max_rdm_qubits)
         if best is None:
             if route == "cut":
                 raise CircuitError(
