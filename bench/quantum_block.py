@@ -19,6 +19,7 @@ one forward+backward, measured in a fresh process. Usage:
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
     python bench/quantum_block.py --blocks ring_96 enrichment_qcnn --batches 64 --no-stock
+    python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
 """
 
 from __future__ import annotations
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> str:
         block = CIRCUITS[name]()
         fast = connect_block(block)
         naive = None
-        if block.circuit.num_qubits <= MAX_GATE_BY_GATE_QUBITS:
+        if block.circuit.num_qubits <= MAX_GATE_BY_GATE_QUBITS and not args.no_gate_by_gate:
             naive = GateByGate(block, fast.weight)
         stock = None
         stock_fits = block.circuit.num_qubits <= MAX_GATE_BY_GATE_QUBITS  # Aer: a state vector
@@ -228,6 +229,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")
+    parser.add_argument(
+        "--no-gate-by-gate", action="store_true", help="skip the gate-by-gate baseline"
+    )
     parser.add_argument(
         "--no-stock-backward", nargs="*", metavar="BLOCK",
         default=["expert_global", "ring_96", "enrichment_qcnn_8x8"],
