@@ -1,5 +1,9 @@
 """Benchmark: one quantum block, forward and forward+backward, three executors, one run.
 
+Circuits: the registered blocks, ``ring_96`` (a general 16-qubit circuit whose light cones cover
+the register: RY/RZ encoding of 32 inputs, a CX ring, RY layer, RZZ ring, RY layer; <Z> and <X>
+on every qubit; 96 gates) and ``enrichment_qcnn_8x8`` (the QCNN on an 8x8 grid, 64 qubits).
+
 Executors, all exact and all reading the same circuit object:
 - fast: ``connect(..., engine="fast")``, hq-qiskit's engine (light cones, product blocks).
 - gate-by-gate: a plain batched torch state vector, one gate at a time (the textbook way).
@@ -14,23 +18,59 @@ one forward+backward, measured in a fresh process. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
+    python bench/quantum_block.py --blocks ring_96 enrichment_qcnn --batches 64 --no-stock
+    python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from machine import describe_machine  # bench/machine.py, beside this script
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
 from torch import nn
 
-from hq_qiskit.circuits import BLOCKS, QuantumBlock
+from hq_qiskit.circuits import BLOCKS, QuantumBlock, enrichment_qcnn, single_qubit_observables
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.fast.program import read_circuit
 from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
+
+MAX_GATE_BY_GATE_QUBITS = 20  # the baseline's state vector is (B, 2**n)
+
+
+def ring_96(n: int = 16) -> QuantumBlock:
+    """RY/RZ encoding of 2n inputs, CX ring, RY layer, RZZ ring, RY layer; <Z>, <X> per qubit."""
+    x, w = ParameterVector("x", 2 * n), ParameterVector("w", 3 * n)
+    qc = QuantumCircuit(n, name="ring_96")
+    for q in range(n):
+        qc.ry(math.pi * x[q], q)
+        qc.rz(math.pi * x[n + q], q)
+    for q in range(n):
+        qc.cx(q, (q + 1) % n)
+    for q in range(n):
+        qc.ry(w[q], q)
+    for q in range(n):
+        qc.rzz(w[n + q], q, (q + 1) % n)
+    for q in range(n):
+        qc.ry(w[2 * n + q], q)
+    observables, names = single_qubit_observables(n, "ZX")
+    return QuantumBlock("ring_96", qc, x, w, observables, names)
+
+
+CIRCUITS: dict[str, Callable[[], QuantumBlock]] = {
+    **BLOCKS,
+    "ring_96": ring_96,
+    "enrichment_qcnn_8x8": lambda: enrichment_qcnn(rows=8, cols=8),
+}
+
 
 PAULI = {
     "X": torch.tensor([[0, 1], [1, 0]], dtype=torch.complex64),
@@ -76,7 +116,8 @@ class GateByGate(nn.Module):
 PEAK_SCRIPT = """
 import sys, torch
 from pathlib import Path
-from hq_qiskit.circuits import BLOCKS
+sys.path.insert(0, sys.argv[3])
+from quantum_block import CIRCUITS
 from hq_qiskit.quantum import connect_block
 def hwm():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -84,7 +125,7 @@ def hwm():
             return int(line.split()[1]) / 1024
 torch.set_num_threads(1)
 name, batch = sys.argv[1], int(sys.argv[2])
-module = connect_block(BLOCKS[name]())
+module = connect_block(CIRCUITS[name]())
 x = torch.rand(batch, module.n_inputs)
 module(x[:1])  # compile-time constants, imports
 Path("/proc/self/clear_refs").write_text("5")
@@ -97,7 +138,7 @@ print(hwm() - base)
 def fast_peak_mb(name: str, batch: int) -> float:
     """Peak resident-memory growth of one fast forward+backward, in a fresh process (MB)."""
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch)],
+        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch), str(Path(__file__).parent)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
@@ -132,11 +173,14 @@ def run(args: argparse.Namespace) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in args.blocks:
-        block = BLOCKS[name]()
+        block = CIRCUITS[name]()
         fast = connect_block(block)
-        naive = GateByGate(block, fast.weight)
+        naive = None
+        if block.circuit.num_qubits <= MAX_GATE_BY_GATE_QUBITS and not args.no_gate_by_gate:
+            naive = GateByGate(block, fast.weight)
         stock = None
-        if not args.no_stock:  # Aer on one thread too, so that every column is one core's work
+        stock_fits = block.circuit.num_qubits <= MAX_GATE_BY_GATE_QUBITS  # Aer: a state vector
+        if not args.no_stock and stock_fits:  # Aer on one thread too: one core's work per column
             from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator
 
             estimator = aer_estimator(0.0)
@@ -154,7 +198,9 @@ def run(args: argparse.Namespace) -> str:
             for backward in (False, True):
                 pass_name = "fwd+bwd" if backward else "fwd"
                 t_fast = measure(fast, batch, block.n_inputs, backward, args.repeats)
-                t_naive = measure(naive, batch, block.n_inputs, backward, 1)
+                t_naive = float("nan")
+                if naive is not None:
+                    t_naive = measure(naive, batch, block.n_inputs, backward, 1)
                 mem = fast_peak_mb(name, batch) if backward else float("nan")
                 t_stock = stock_per_sample.get(backward)
                 stock_cell = "-" if t_stock is None else f"{t_stock * batch:.3g}*"
@@ -174,13 +220,21 @@ def run(args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--blocks", nargs="+", default=["enrichment_qcnn", "expert_global"])
+    parser.add_argument(
+        "--blocks", nargs="+",
+        default=["enrichment_qcnn", "expert_global", "ring_96", "enrichment_qcnn_8x8"],
+        choices=sorted(CIRCUITS),
+    )  # fmt: skip
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")
     parser.add_argument(
-        "--no-stock-backward", nargs="*", default=["expert_global"], metavar="BLOCK",
+        "--no-gate-by-gate", action="store_true", help="skip the gate-by-gate baseline"
+    )
+    parser.add_argument(
+        "--no-stock-backward", nargs="*", metavar="BLOCK",
+        default=["expert_global", "ring_96", "enrichment_qcnn_8x8"],
         help="blocks whose stock engine is timed forward only (its backward costs minutes)",
     )  # fmt: skip
     print(run(parser.parse_args()))

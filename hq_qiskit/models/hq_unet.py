@@ -1,10 +1,11 @@
 """HQ-UNet: a depthwise-separable U-Net whose bottleneck is the enrichment QCNN.
 
 Stem DoubleConv, ``depth`` Down blocks (MaxPool + DoubleConv), a bottleneck that squeezes the
-deepest feature map through 48 numbers -> quantum block -> 32 numbers and maps them linearly back
-to that map's channels and size, ``depth`` Up blocks (transposed conv, skip concat, DoubleConv)
-and a 1x1 head. ``bottleneck="classical"`` swaps the quantum block for ``ClassicalQ`` (Linear
-48 -> 32, tanh) and changes nothing else, so the two networks measure the block's contribution.
+deepest feature map through 48 numbers -> quantum block -> 32 numbers (on the papers' 4x4 qubit
+grid; 3RC -> 2RC on an R x C grid) and maps them linearly back to that map's channels and size,
+``depth`` Up blocks (transposed conv, skip concat, DoubleConv) and a 1x1 head.
+``bottleneck="classical"`` swaps the quantum block for ``ClassicalQ`` (Linear 3RC -> 2RC, tanh)
+and changes nothing else, so the two networks measure the block's contribution.
 """
 
 from __future__ import annotations
@@ -17,35 +18,61 @@ from torch import Tensor, nn
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
-from hq_qiskit.models.layers import Q_OUTPUTS, ClassicalQ, DoubleConv, Down, PostQ, PreQ, Up
+from hq_qiskit.models.layers import (
+    Q_CHANNELS,
+    Q_GRID,
+    ClassicalQ,
+    DoubleConv,
+    Down,
+    PostQ,
+    PreQ,
+    Up,
+)
 from hq_qiskit.quantum import connect_block
 
 BOTTLENECKS = ("quantum", "classical")
+
+
+def parse_qubit_grid(text: str) -> list[int]:
+    """``--qubit-grid 8x8`` -> [8, 8] (rows, cols), else ``ConfigError`` naming the flag."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        grid = [int(p) for p in parts]
+    except ValueError:
+        grid = []
+    if len(grid) != 2 or min(grid) < 1:
+        raise ConfigError(f"--qubit-grid {text!r}: give rows x cols, e.g. 4x4 or 8x8")
+    return grid
 
 
 class Bottleneck(nn.Module):
     """PreQ -> core -> PostQ: (B, C, h, w) -> (B, C, h, w).
 
     Attributes:
-        pre_q: (B, C, h, w) -> (B, 48) in [-1, 1].
-        core: the enrichment QCNN module (``connect_block``) or ``ClassicalQ``; (B, 48) -> (B, 32).
-        post_q: (B, 32) -> (B, C, h, w).
+        pre_q: (B, C, h, w) -> (B, 3n) in [-1, 1], n = R * C qubits (48 on the 4x4 grid).
+        core: the enrichment QCNN module (``connect_block``) or ``ClassicalQ``; (B, 3n) -> (B, 2n).
+        post_q: (B, 2n) -> (B, C, h, w).
         block: the ``QuantumBlock`` the core runs, or None for the classical core.
     """
 
     def __init__(
-        self, channels: int, size_px: int, core: nn.Module, block: QuantumBlock | None
+        self,
+        channels: int,
+        size_px: int,
+        core: nn.Module,
+        block: QuantumBlock | None,
+        grid: tuple[int, int] = (Q_GRID, Q_GRID),
     ) -> None:
         super().__init__()
-        self.pre_q = PreQ(channels)
+        self.pre_q = PreQ(channels, grid)
         self.core = core
-        self.post_q = PostQ(Q_OUTPUTS, channels, size_px, size_px)
+        self.post_q = PostQ(2 * grid[0] * grid[1], channels, size_px, size_px)
         self.block = block
 
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C, h, w) -> (B, C, h, w)."""
-        q = self.pre_q(x)  # (B, 48) in [-1, 1]: pool to 4x4, 1x1 conv to 3, tanh
-        return self.post_q(self.core(q))  # (B, 32) -> (B, C, h, w)
+        q = self.pre_q(x)  # (B, 3n) in [-1, 1]: pool to R x C, 1x1 conv to 3, tanh
+        return self.post_q(self.core(q))  # (B, 2n) -> (B, C, h, w)
 
 
 class HQUNet(HybridSegmenter):
@@ -65,6 +92,9 @@ class HQUNet(HybridSegmenter):
             (EstimatorQNN + TorchConnector on Aer; minutes per sample).
         qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
         angle_scale: encoding angle per unit pre-Q output, radians (pi: [-1, 1] -> [-pi, pi]).
+        qubit_grid: (R, C), the qubit grid of the QCNN (and of the classical twin's sizes): the
+            bottleneck map is pooled to R x C; 3RC inputs, 2RC outputs, R * C qubits. (4, 4) is
+            the papers' block; (8, 8) runs 64 qubits exactly in the fast engine.
 
     Example:
         >>> HQUNet(width=4, patch_px=32, bottleneck="classical")(torch.rand(2, 3, 32, 32)).shape
@@ -83,6 +113,13 @@ class HQUNet(HybridSegmenter):
         ModelOption("depth", "Down/Up blocks.", type=int),
         ModelOption("patch_px", "Patch side in pixels.", type=int),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
+        ModelOption(
+            "qubit_grid",
+            "Qubit grid RxC of the enrichment QCNN (pre-Q pools to RxC; R*C qubits, 3RC "
+            "inputs, 2RC outputs), e.g. 8x8 for 64 qubits.",
+            parse=parse_qubit_grid,
+            metavar="RxC",
+        ),
         ENGINE_OPTION,
     )
     ablations = {"quantum": {}, "classical": {"bottleneck": "classical"}}
@@ -98,8 +135,15 @@ class HQUNet(HybridSegmenter):
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
         angle_scale: float = math.pi,
+        qubit_grid: tuple[int, int] = (Q_GRID, Q_GRID),
     ) -> None:
         super().__init__()
+        grid = tuple(int(v) for v in qubit_grid)  # a list from a JSON config works too
+        if len(grid) != 2 or min(grid) < 1:
+            raise ConfigError(
+                f"qubit_grid must be two positive integers (rows, cols), got {qubit_grid!r}; "
+                "e.g. (4, 4) as in the papers or (8, 8)"
+            )
         if bottleneck not in BOTTLENECKS:
             raise ConfigError(
                 f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"
@@ -120,12 +164,16 @@ class HQUNet(HybridSegmenter):
         channels = [width * 2**i for i in range(depth + 1)]
         self.stem = DoubleConv(in_channels, channels[0])
         self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(depth))
+        rows, cols = grid
         if bottleneck == "quantum":
-            block = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale)
+            block = enrichment_qcnn(
+                rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale
+            )
             core = connect_block(block, engine=engine)
         else:
-            block, core = None, ClassicalQ()
-        self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block)
+            block, core = None, ClassicalQ(Q_CHANNELS * rows * cols, 2 * rows * cols)
+        self.qubit_grid = grid
+        self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block, grid)
         self.ups = nn.ModuleList(
             Up(channels[i + 1], channels[i], channels[i]) for i in reversed(range(depth))
         )

@@ -76,25 +76,28 @@ class Up(nn.Module):
 
 
 class PreQ(nn.Module):
-    """Pre-Q interface: pool to 4x4, 1x1 conv to 3 channels, tanh, flatten.
+    """Pre-Q interface: pool to the qubit grid (4x4), 1x1 conv to 3 channels, tanh, flatten.
 
-    The output column ``c * 16 + q`` is channel c of grid cell q = 4 * row + col, which is the
-    input layout of ``enrichment_qcnn``.
+    The output column ``c * n + q`` is channel c of grid cell q = C * row + col (n = R * C
+    qubits on an R x C grid; 16 and 4 * row + col on 4x4), which is the input layout of
+    ``enrichment_qcnn(rows=R, cols=C)``.
 
     Example:
         >>> PreQ(64)(torch.rand(2, 64, 8, 8)).shape
         torch.Size([2, 48])
+        >>> PreQ(64, grid=(8, 8))(torch.rand(2, 64, 8, 8)).shape
+        torch.Size([2, 192])
     """
 
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, grid: tuple[int, int] = (Q_GRID, Q_GRID)) -> None:
         super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(Q_GRID)
+        self.pool = nn.AdaptiveAvgPool2d(tuple(grid))
         self.conv = nn.Conv2d(in_channels, Q_CHANNELS, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x (B, C, H, W) -> (B, 48) in [-1, 1]."""
-        q = torch.tanh(self.conv(self.pool(x)))  # (B, 3, 4, 4)
-        return q.flatten(1)  # (B, 48)
+        """x (B, C, H, W) -> (B, 3 * R * C) in [-1, 1] (48 on the 4x4 grid)."""
+        q = torch.tanh(self.conv(self.pool(x)))  # (B, 3, R, C)
+        return q.flatten(1)  # (B, 3 * R * C)
 
 
 class PostQ(nn.Module):

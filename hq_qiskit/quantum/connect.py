@@ -28,6 +28,8 @@ def connect(
     dtype: torch.dtype = torch.float32,
     initial_weights: Tensor | None = None,
     precision: float = 0.0,
+    route: Literal["auto", "cut", "network"] = "auto",
+    max_memory_gb: float = 4.0,
 ) -> nn.Module:
     """Wrap this circuit object as a module: x (B, n_in) -> (B, n_obs) in [-1, 1].
 
@@ -44,6 +46,10 @@ def connect(
         dtype: real dtype of the fast engine's outputs (float32 or float64).
         initial_weights: (n_w,) radians; default uniform in [-pi, pi) from torch's generator.
         precision: only for engine "qiskit": the estimator precision; 0 is exact.
+        route: only for engine "fast": "auto" (the planner's cheapest estimate), "cut" or
+            "network" (see ``hq_qiskit.quantum.fast.plan``).
+        max_memory_gb: only for engine "fast": the most a forward+backward may take, GB; a
+            circuit or batch over it is refused before anything is allocated.
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
@@ -57,6 +63,8 @@ def connect(
             observables,
             dtype=dtype,
             initial_weights=initial_weights,
+            route=route,
+            max_memory_gb=max_memory_gb,
         )
     if engine == "qiskit":
         from hq_qiskit.quantum.qiskit_engine import QiskitEngine

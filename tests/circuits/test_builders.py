@@ -52,6 +52,23 @@ def test_enrichment_qcnn_options() -> None:
         enrichment_qcnn(layers=0)
 
 
+def test_enrichment_qcnn_on_any_grid() -> None:
+    block = enrichment_qcnn(rows=2, cols=3)  # q = 3 * row + col
+    assert (block.n_inputs, block.n_weights, block.n_outputs) == (18, 8, 12)
+    assert block.observable_names[6] == "X0"
+    pairs = [
+        tuple(block.circuit.find_bit(q).index for q in inst.qubits)
+        for inst in block.circuit.data
+        if inst.operation.name == "cx"
+    ]
+    # rows: (0,1), (1,2), (3,4), (4,5); then columns: (0,3), (1,4), (2,5)
+    assert pairs == [(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5)]
+    assert block.circuit.data[2].operation.params[0] == math.pi * block.inputs[12]  # RZ, q 0
+    assert str(enrichment_qcnn(rows=4, cols=4).circuit) == str(enrichment_qcnn().circuit)
+    with pytest.raises(ValueError, match="1x1"):
+        enrichment_qcnn(rows=0, cols=4)
+
+
 @pytest.mark.parametrize("kind, n_cx", [("local", 24), ("global", 24), ("diagonal", 18)])
 def test_experts(kind: str, n_cx: int) -> None:
     block = expert_circuit(kind, layers=2)

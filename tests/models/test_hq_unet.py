@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 import torch
 
@@ -89,3 +92,51 @@ def test_registry_builds_by_name_and_refuses_foreign_options():
         build_model("hq-unet", {**TINY, "nope": 3})
     with pytest.raises(ConfigError, match="choose one of hq-unet, hqf-net"):
         build_model("no-such-net", {})
+
+
+def test_double_runs_the_whole_network_in_float64(quantum_model):
+    model = copy.deepcopy(quantum_model).eval().double()
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    out = model(x)
+    assert out.dtype == torch.float64
+    assert model.bottleneck.core.weight.dtype == torch.float64
+    single = copy.deepcopy(quantum_model).eval()
+    torch.testing.assert_close(out.float(), single(x.float()), atol=1e-4, rtol=1e-4)
+
+
+def test_state_dict_deepcopy_and_pickle_round_trips(quantum_model):
+    model = quantum_model.eval()
+    x = torch.randn(2, 3, 32, 32)
+    want = model(x)
+    torch.manual_seed(9)
+    fresh = HQUNet(**TINY, bottleneck="quantum").eval()
+    fresh.load_state_dict(model.state_dict())
+    torch.testing.assert_close(fresh(x), want)
+    torch.testing.assert_close(copy.deepcopy(model)(x), want)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(model))(x), want)
+
+
+def test_half_precision_names_the_quantum_block(quantum_model):
+    model = copy.deepcopy(quantum_model).eval().half()
+    with pytest.raises(ConfigError, match="float32 or float64"):
+        model(torch.randn(1, 3, 32, 32, dtype=torch.float16))
+
+
+@pytest.mark.parametrize("bottleneck", ["quantum", "classical"])
+def test_qubit_grid_sizes_the_bottleneck(bottleneck):
+    torch.manual_seed(2)
+    model = HQUNet(**TINY, bottleneck=bottleneck, qubit_grid=[3, 5])  # a list, as from JSON
+    assert model.qubit_grid == (3, 5)
+    x = torch.randn(2, 3, 32, 32)
+    assert model(x).shape == (2, 5, 32, 32)
+    assert model.bottleneck.pre_q(torch.randn(2, 16, 8, 8)).shape == (2, 45)
+    assert model.bottleneck.post_q.linear.in_features == 30
+    if bottleneck == "quantum":  # (8, 8) runs too: tests/quantum/test_fast_engine_grids.py
+        block = model.bottleneck.block
+        assert block.circuit.num_qubits == 15 and block.n_inputs == 45
+        model(x).sum().backward()
+        assert model.bottleneck.core.weight.grad.abs().sum() > 0
+    default = HQUNet(**TINY, bottleneck=bottleneck)
+    assert default.qubit_grid == (4, 4) and default.bottleneck.post_q.linear.in_features == 32
+    with pytest.raises(ConfigError, match="qubit_grid must be two positive integers"):
+        HQUNet(**TINY, bottleneck=bottleneck, qubit_grid=(0, 4))

@@ -2,19 +2,29 @@
 
 Compilation (once per circuit): read the circuit's instructions and affine angle maps
 (``program.py``), fuse gates into groups of at most four qubits (``fusion.py``), and choose for
-every Pauli term of the observables the cheapest exact contraction (``plan.py``).
+every Pauli term of the observables the cheapest exact contraction (``plan.py``): a cut with
+density matrices on the light cone, or a tensor network of the pruned cone (``network.py``).
 
 Forward pass (per batch): compute every angle with two small matrix products, build each
 group's matrix (shared by the batch when it depends on weights only), simulate the product
 blocks up to the last cut any term needs, trace each block down to the cones and evolve the
-reduced density matrices through the cones' remaining groups, then read the Pauli terms off.
+reduced density matrices through the cones' remaining groups, then read the Pauli terms off;
+contract the networks of the terms that took the tensor-network route.
 Everything is a torch operation, so autograd gives exact gradients for inputs and weights; no
 sampling or approximation is involved.
+
+Torch conventions: the module computes in the dtype and on the device of its one parameter
+``weight``, so ``.double()``, ``.float()``, ``.to(dtype or device)`` and ``.cuda()`` work as on
+any layer (float32 computes in complex64, float64 in complex128). Derived constants (gate
+coefficients, angle maps, Pauli matrices) are cached per (device, dtype), rebuilt after every
+conversion and left out of ``state_dict``, ``copy.deepcopy`` and pickles, whose state is the
+weight and the compiled plan. Half precision is refused with a message: 11 bits of mantissa
+cannot carry exact expectation values. Autocast is switched off inside the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -23,11 +33,23 @@ from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor, nn
 
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast.fusion import Group, fuse
-from hq_qiskit.quantum.fast.plan import Plan, make_plan
+from hq_qiskit.quantum.fast.memory import (
+    DEFAULT_MAX_MEMORY_GB,
+    check_memory,
+    elements_per_sample,
+)
+from hq_qiskit.quantum.fast.network import contract_network
+from hq_qiskit.quantum.fast.plan import Contraction, Plan, Route, heisenberg, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
-from hq_qiskit.quantum.fast.tensor_ops import apply_matrix, kron_density, reduced_density
+from hq_qiskit.quantum.fast.tensor_ops import (
+    apply_matrix,
+    expect_product,
+    kron_density,
+    reduced_density,
+)
 
 _PAULI = {
     "I": np.eye(2),
@@ -38,8 +60,57 @@ _PAULI = {
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
+def _letter(term, qubit: int) -> str:
+    """The Pauli letter of ``term`` on ``qubit``."""
+    return term.letters[term.support.index(qubit)]
+
+
+def _check_dtype(dtype: torch.dtype) -> None:
+    if dtype not in _COMPLEX:
+        raise ConfigError(
+            f"the fast engine computes in float32 or float64 (complex64 or complex128 amplitudes), "
+            f"not {dtype}; keep its module in one of them, e.g. model.half() then "
+            "quantum_module.float(): its outputs are cast by the layer that reads them"
+        )
+
+
+def evolve_observables(
+    paulis: Tensor, c: Contraction, groups: list[Group], matrix: Callable[[int], Tensor]
+) -> Tensor:
+    """Heisenberg picture: the transposed observables (T, d, d) of ``c`` as U^dagger P U.
+
+    For a cone whose remaining groups do not depend on the inputs, Tr(P U rho U^dagger) =
+    Tr(U^dagger P U rho): the T observables are evolved once per forward pass instead of the B
+    density matrices (an 8-qubit column of the 8x8 QCNN: 16 matrices of 256 x 256 instead of
+    64). Matrices keep the order of ``c.qubits`` (the first most significant).
+    """
+    n, qubits = len(c.qubits), list(c.qubits)
+    obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
+    for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
+        u = matrix(i)  # (d_g, d_g): no input dependence
+        tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
+        rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
+        tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P
+        tensor = apply_matrix(tensor, u.transpose(-1, -2), [a + n for a in rows])  # (.) U
+        obs = tensor.reshape(obs.shape[0], 2**n, 2**n)
+    return obs.transpose(-1, -2)
+
+
 class FastEngine(nn.Module):
     """Exact expectation values of a parametrised circuit: x (B, n_in) -> (B, n_obs).
+
+    Args:
+        circuit, input_params, weight_params, observables: as ``connect``.
+        dtype: the weight's initial real dtype, float32 or float64; afterwards the module
+            follows its weight (``.double()``, ``.to(...)``).
+        initial_weights: (n_w,) radians; default zeros.
+        max_fused_qubits: the largest fused gate group, qubits.
+        route: "auto" (the planner's cheapest estimate per group of terms), "cut" (density
+            matrices on light cones only) or "network" (tensor networks only).
+        max_memory_gb: the most a forward+backward may take, GB (estimated before anything is
+            allocated, ``memory.py``). A circuit whose route needs more for one sample is
+            refused here (``CircuitError``), a batch that needs more in ``forward``
+            (``ConfigError``); "auto" falls back to tensor networks if they fit.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -64,23 +135,55 @@ class FastEngine(nn.Module):
         dtype: torch.dtype = torch.float32,
         initial_weights: Tensor | None = None,
         max_fused_qubits: int = 4,
+        route: Route = "auto",
+        max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
     ) -> None:
         super().__init__()
-        if dtype not in _COMPLEX:
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        _check_dtype(dtype)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
-        self.plan: Plan = make_plan(self.groups, self.program.terms, self.program.num_qubits)
+        n = self.program.num_qubits
+        self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route)
+        self.max_memory_gb = max_memory_gb
+        bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
+        if route == "auto" and self._needs_gb(1, bytes_per) > max_memory_gb:
+            networks = make_plan(self.groups, self.program.terms, n, route="network")
+            if elements_per_sample(networks, self.groups, n) < elements_per_sample(
+                self.plan, self.groups, n
+            ):
+                self.plan = networks  # slower perhaps, but it fits
+        check_memory(self.plan, self.groups, n, 1, bytes_per, max_memory_gb)
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        self.real_dtype = dtype
         n_w = len(weight_params)
         init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
         if init.shape != (n_w,):
             raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
         self.weight = nn.Parameter(init.detach().clone().to(dtype))
         self._constants: dict[tuple, dict] = {}
+
+    def _needs_gb(self, batch: int, bytes_per_element: int) -> float:
+        """Estimated memory of a forward+backward at ``batch`` samples, GB (``memory.py``)."""
+        per = elements_per_sample(self.plan, self.groups, self.program.num_qubits)
+        return per * bytes_per_element * batch / 1e9
+
+    # ----------------------------------------------------------------- torch conventions
+    @property
+    def real_dtype(self) -> torch.dtype:
+        """The real dtype the engine computes in: always ``weight.dtype``."""
+        return self.weight.dtype
+
+    def _apply(self, fn, recurse: bool = True):
+        """``.to()``, ``.double()``, ``.cuda()``, ...: convert the weight, drop cached constants."""
+        self._constants = {}
+        return super()._apply(fn, recurse)
+
+    def __getstate__(self) -> dict:
+        """Pickle and deepcopy state without the cached constants (rebuilt on first use)."""
+        state = self.__dict__.copy()
+        state["_constants"] = {}
+        return state
 
     # ----------------------------------------------------------------- compiled constants
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
@@ -104,6 +207,16 @@ class FastEngine(nn.Module):
                         m = np.kron(m, _PAULI[letters.get(q, "I")])
                     mats.append(m.T)  # transposed: value = sum(P.T * rho)
                 pauli.append(torch.as_tensor(np.stack(mats), dtype=cdtype, device=device))
+            factors = [
+                torch.as_tensor(
+                    np.array(
+                        [[_PAULI[_letter(prog.terms[t], q)] for q in n.support] for t in n.terms]
+                    ),
+                    dtype=cdtype,
+                    device=device,
+                )  # (T, |S|, 2, 2)
+                for n in self.plan.networks
+            ]
             weights = np.zeros((len(prog.terms), prog.num_observables))
             for t, term in enumerate(prog.terms):
                 weights[t, term.observable] += term.coeff
@@ -115,6 +228,8 @@ class FastEngine(nn.Module):
                     for stack in self.stacks
                 ],
                 "pauli": pauli,
+                "factors": factors,
+                "zero": torch.tensor([1.0, 0.0], dtype=cdtype, device=device),
                 "term_weights": torch.as_tensor(weights, **as_real),
                 "const": torch.as_tensor(prog.angle_const, **as_real),
                 "a_in": torch.as_tensor(prog.angle_in, **as_real),
@@ -123,13 +238,31 @@ class FastEngine(nn.Module):
         return self._constants[key]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Expectation values for inputs x (B, n_in); returns (B, n_obs) in the engine's dtype."""
+        """Expectation values for inputs x (B, n_in); returns (B, n_obs) in ``weight``'s dtype.
+
+        x is cast to the weight's dtype; it must be on the weight's device.
+        """
         if x.dim() != 2 or x.shape[1] != self.n_inputs:
             raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
-        dtype, device = self.real_dtype, x.device
+        w = self.weight
+        dtype, device = w.dtype, w.device
+        _check_dtype(dtype)
+        if x.device != device:
+            raise ValueError(
+                f"inputs are on {x.device} but the engine's weight is on {device}; "
+                f"move the module with .to('{x.device}') or the inputs with .to('{device}')"
+            )
+        bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
+        if self._needs_gb(x.shape[0], bytes_per) > self.max_memory_gb:
+            check_memory(self.plan, self.groups, self.program.num_qubits, x.shape[0],
+                         bytes_per, self.max_memory_gb)  # fmt: skip
+        with torch.autocast(device.type, enabled=False):
+            return self._forward(x.to(dtype), w)
+
+    def _forward(self, x: Tensor, w: Tensor) -> Tensor:
+        """forward() without the checks: x (B, n_in) and w (n_w,) in one real dtype and device."""
+        dtype, device = w.dtype, w.device
         consts = self._consts(device, dtype)
-        x = x.to(dtype)
-        w = self.weight.to(device)
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         cdtype = _COMPLEX[dtype]
@@ -178,7 +311,7 @@ class FastEngine(nn.Module):
         values = []
         for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
             snap = snapshots[c.cut]
-            rho, rho_order, seen = None, [], []
+            parts, seen = [], []  # (reduced state on the block's part of the cone, its qubits)
             for q in c.qubits:
                 entry = snap[q]
                 if any(entry is s for s in seen):
@@ -186,8 +319,15 @@ class FastEngine(nn.Module):
                 seen.append(entry)
                 order, state = entry
                 keep = [p for p in order if p in c.qubits]
-                part = reduced_density(state, order, keep)
-                rho = part if rho is None else kron_density(rho, part)
+                parts.append((reduced_density(state, order, keep), keep))
+            if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
+                paulis = evolve_observables(paulis, c, groups, matrix)
+                vals = expect_product(paulis, list(c.qubits), parts).real  # (B, T_c)
+                values.append(vals.expand(x.shape[0], -1))
+                continue
+            rho, rho_order = parts[0][0], list(parts[0][1])
+            for part, keep in parts[1:]:
+                rho = kron_density(rho, part)
                 rho_order += keep
             n = len(rho_order)
             for i in c.groups:
@@ -204,8 +344,13 @@ class FastEngine(nn.Module):
                 rho = tensor.reshape(rho.shape[0], 2**n, 2**n)
             vals = torch.einsum("tij,bij->bt", paulis, rho).real  # (B, T_c)
             values.append(vals.expand(x.shape[0], -1))
-        term_values = torch.cat(values, dim=1)  # (B, T) in contraction order
+        # 3. tensor networks of the terms that took that route
+        for n, factors in zip(plan.networks, consts["factors"], strict=True):
+            vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
+            values.append(vals.expand(x.shape[0], -1))
+        term_values = torch.cat(values, dim=1)  # (B, T) in route order
         order = [t for c in plan.contractions for t in c.terms]
+        order += [t for n in plan.networks for t in n.terms]
         weights = consts["term_weights"][order]  # (T, n_obs)
         return term_values @ weights
 
@@ -220,4 +365,11 @@ class FastEngine(nn.Module):
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",
         ]
+        if plan.networks:
+            lines.append(
+                f"{sum(len(n.terms) for n in plan.networks)} Pauli terms in "
+                f"{len(plan.networks)} tensor networks of "
+                f"{sorted({len(n.groups) for n in plan.networks})} cone groups, estimated cost "
+                f"{sum(n.cost for n in plan.networks):.3g} complex MACs per sample"
+            )
         return "\n".join(lines)

@@ -9,23 +9,47 @@ Two facts make exact expectation values cheap:
    merges only when a group acts across blocks). The reduced density matrix on C is then the
    Kronecker product of each block's reduced state on its part of C.
 
-So for a cut t the engine simulates the blocks that meet C up to t (state vectors of the block
-size), traces them down to C, and applies the cone's remaining groups to the density matrix on C
-(dimension 2^|C|). Every cut from 0 (pure density-matrix evolution from the product state) to
+So for a cut t the engine simulates the blocks up to t (state vectors of the block size; all
+groups before the last cut any term takes, so a cut's cost counts them all), traces the blocks
+that meet C down to C, and applies the cone's remaining groups to the density matrix on C
+(dimension 2^|C|), or, when those groups do not depend on the inputs, evolves the observables
+backwards once (Heisenberg picture) and reads them off each sample's density matrix at the
+cut. Every cut from 0 (pure density-matrix evolution from the product state) to
 the end (state vectors, C = S) is exact; a cost model in complex multiply-adds picks the
 cheapest. Terms that pick the same cut and the same C share one density matrix.
+
+3. Tensor networks. When the cones cover the register, every cut needs large state vectors;
+   contracting the cone-pruned network <0|U^dagger O U|0> with an optimised path
+   (``network.py``) is then far cheaper. The planner first picks the best cut per support;
+   the supports that share one density matrix form a group, and the group moves to tensor
+   networks (one per support) if their path costs, times ``NETWORK_OVERHEAD``, add up to less
+   than the shared contraction's cost (both per sample at a batch of 64). The ``route``
+   option forces one route ("cut" or "network"), e.g. for tests.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
-from hq_qiskit.errors import CircuitError
+from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
+from hq_qiskit.quantum.fast.network import PLAN_BATCH, Network, build_network
 from hq_qiskit.quantum.fast.program import PauliTerm
 
 MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
+ROUTES = ("auto", "cut", "network")
+Route = Literal["auto", "cut", "network"]
+SCREEN = 4.0  # search networks' paths properly only if greedy paths cost < SCREEN x the cut
+# Measured time per estimated multiply-add, tensor network / cut route (ring circuit and
+# enrichment QCNN, B=64, one thread): opt_einsum's many small pairwise steps cost more each.
+NETWORK_OVERHEAD = 4.0
+# Below this cost (complex multiply-adds per sample) a contraction runs in well under a
+# millisecond per sample and a path search (up to seconds) cannot pay off: networks are not
+# tried (measured: the 8x8 QCNN's column matrices, <= 2.4e5, are as fast as networks and
+# build in 0.1 s instead of 8 s; the ring's 3.3e5 state-vector cut is 1.2x slower).
+NETWORK_MIN_COST = 3e5
 
 
 @dataclass(frozen=True)
@@ -49,10 +73,17 @@ class Contraction:
 
 @dataclass(frozen=True)
 class Plan:
-    """The contractions of a program, and how far the block simulation must run."""
+    """The contractions of a program, how far the block simulation must run, and networks.
+
+    Attributes:
+        contractions: the cut routes (density matrices on cones).
+        cuts: the cuts they need, sorted.
+        networks: the tensor-network routes, one per support that took one.
+    """
 
     contractions: tuple[Contraction, ...]
     cuts: tuple[int, ...]
+    networks: tuple[Network, ...] = ()
 
     @property
     def last_cut(self) -> int:
@@ -75,6 +106,17 @@ def _block_history(
     return history, sizes
 
 
+def heisenberg(groups: list[Group], members: tuple[int, ...]) -> bool:
+    """Whether a cone's remaining groups are the same for every sample (no input in them):
+    then the observables are evolved backwards once instead of a density matrix per sample."""
+    return bool(members) and not any(groups[i].batched for i in members)
+
+
+def block_sizes(groups: list[Group], num_qubits: int) -> list[int]:
+    """For every group, the size of the product block it acts on (after it merges blocks)."""
+    return _block_history(groups, num_qubits)[1]
+
+
 def _cones(
     groups: list[Group], support: tuple[int, ...]
 ) -> list[tuple[frozenset, tuple[int, ...]]]:
@@ -91,48 +133,92 @@ def _cones(
     return out
 
 
+def _best_cut(
+    groups: list[Group],
+    support: tuple[int, ...],
+    history: list[dict[int, frozenset]],
+    sizes: list[int],
+    max_rdm_qubits: int,
+) -> tuple[float, int, tuple[int, ...], tuple[int, ...]] | None:
+    """(cost, cut, cone, cone groups after the cut) of the cheapest cut, or None if none fits."""
+    prefix = [0]
+    for i, g in enumerate(groups):
+        prefix.append(prefix[-1] + 2 ** sizes[i] * 2 ** len(g.qubits))
+    best = None
+    for t, (cone, members) in enumerate(_cones(groups, support)):
+        if len(cone) > max_rdm_qubits:
+            continue
+        blocks = {history[t][q] for q in cone}
+        dim2 = 4 ** len(cone)
+        simulate = prefix[t]  # the engine simulates every group before its last cut
+        trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
+        evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
+        if heisenberg(groups, members):  # once per batch for the observables, not per sample
+            evolve /= PLAN_BATCH
+        cost = simulate + trace + evolve + dim2
+        if best is None or cost < best[0]:
+            best = (cost, t, tuple(sorted(cone)), members)
+    return best
+
+
 def make_plan(
     groups: list[Group],
     terms: tuple[PauliTerm, ...],
     num_qubits: int,
     max_rdm_qubits: int = MAX_RDM_QUBITS,
+    route: Route = "auto",
 ) -> Plan:
-    """Pick the cheapest cut for every distinct support and group terms by (cut, cone)."""
+    """Pick the cheapest route for every distinct support; group terms by (cut, cone).
+
+    Raises:
+        ConfigError: ``route`` is not one of ``ROUTES``.
+        CircuitError: ``route="cut"`` and a term is wider than ``max_rdm_qubits``.
+    """
+    if route not in ROUTES:
+        raise ConfigError(f"unknown route {route!r}; choose one of {', '.join(ROUTES)}")
     history, sizes = _block_history(groups, num_qubits)
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, term in enumerate(terms):
         by_support[term.support].append(k)
-    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[int]] = defaultdict(list)
+    # (cut, cone, cone groups) -> the supports that share that density matrix
+    chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple[int, ...]]]
+    chosen = defaultdict(list)
     costs: dict[tuple[int, tuple[int, ...], tuple[int, ...]], float] = {}
-    for support, term_ids in by_support.items():
-        if len(support) > max_rdm_qubits:
-            raise CircuitError(
-                f"observable term on {len(support)} qubits {support}: the fast engine supports "
-                f"Pauli terms of weight <= {max_rdm_qubits}"
-            )
+    wide = []  # supports no cut can take
+    for support in by_support:
         best = None
-        for t, (cone, members) in enumerate(_cones(groups, support)):
-            if len(cone) > max_rdm_qubits:
-                continue
-            blocks = {history[t][q] for q in cone}
-            dim2 = 4 ** len(cone)
-            simulate = sum(
-                2 ** sizes[i] * 2 ** len(groups[i].qubits)
-                for i in range(t)
-                if history[t][groups[i].qubits[0]] in blocks
-            )
-            trace = sum(2 ** len(b) * 2 ** len(b & cone) for b in blocks) + dim2
-            evolve = sum(2 * dim2 * 2 ** len(groups[i].qubits) for i in members)
-            cost = simulate + trace + evolve + dim2
-            if best is None or cost < best[0]:
-                best = (cost, t, tuple(sorted(cone)), members)
-        if best is None:  # only reachable if the support itself is too wide
-            raise CircuitError(f"no exact contraction found for the term on {support}")
+        if route != "network":
+            best = _best_cut(groups, support, history, sizes, max_rdm_qubits)
+        if best is None:
+            if route == "cut":
+                raise CircuitError(
+                    f"observable term on {len(support)} qubits {support}: the cut route supports "
+                    f"Pauli terms of weight <= {max_rdm_qubits}; use route='auto' or 'network'"
+                )
+            wide.append(support)
+            continue
         cost, t, cone, members = best
-        chosen[(t, cone, members)].extend(term_ids)
+        chosen[(t, cone, members)].append(support)
         costs[(t, cone, members)] = cost
+
+    def network(support: tuple[int, ...], refine: bool) -> Network:
+        cone = _cones(groups, support)[0][1]
+        return build_network(groups, cone, support, tuple(by_support[support]), refine)
+
+    networks = [network(s, refine=True) for s in wide]
+    for key in list(chosen) if route == "auto" else []:
+        supports, cut_cost = chosen[key], costs[key] / NETWORK_OVERHEAD
+        if costs[key] < NETWORK_MIN_COST:
+            continue
+        if sum(network(s, refine=False).cost for s in supports) >= SCREEN * cut_cost:
+            continue
+        refined = [network(s, refine=True) for s in supports]
+        if sum(n.cost for n in refined) < cut_cost:
+            networks += refined
+            del chosen[key]
     contractions = tuple(
-        Contraction(t, cone, members, tuple(ids), costs[(t, cone, members)])
-        for (t, cone, members), ids in chosen.items()
+        Contraction(t, cone, members, tuple(k for s in ss for k in by_support[s]), costs[key])
+        for key, ss in chosen.items()
+        for t, cone, members in [key]
     )
-    return Plan(contractions, tuple(sorted({c.cut for c in contractions})))
+    return Plan(contractions, tuple(sorted({c.cut for c in contractions})), tuple(networks))
