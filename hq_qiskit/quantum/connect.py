@@ -28,6 +28,9 @@ def connect(
     dtype: torch.dtype = torch.float32,
     initial_weights: Tensor | None = None,
     precision: float = 0.0,
+    noise=None,
+    shots: int | None = None,
+    seed: int = 0,
 ) -> nn.Module:
     """Wrap this circuit object as a module: x (B, n_in) -> (B, n_obs) in [-1, 1].
 
@@ -44,9 +47,31 @@ def connect(
         dtype: real dtype of the fast engine's outputs (float32 or float64).
         initial_weights: (n_w,) radians; default uniform in [-pi, pi) from torch's generator.
         precision: only for engine "qiskit": the estimator precision; 0 is exact.
+        noise: a ``qiskit_aer.noise.NoiseModel`` or None (ideal). Engine "fast" applies its
+            errors exactly (``quantum/noisy/``: density matrices on light cones, readout errors
+            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``
+            (trajectories; Aer's estimator leaves readout error out).
+        shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
+            of N sampled eigenvalues (seeded, gradients of the exact mean); engine "qiskit"
+            runs Aer at precision 1/sqrt(N).
+        seed: seed of the shot-noise generator (and of Aer's simulator for engine "qiskit").
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
+    if engine == "fast" and (noise is not None or shots):
+        from hq_qiskit.quantum.noisy import NoisyEngine
+
+        return NoisyEngine(
+            circuit,
+            input_params,
+            weight_params,
+            observables,
+            noise=noise,
+            shots=shots,
+            seed=seed,
+            dtype=dtype,
+            initial_weights=initial_weights,
+        )
     if engine == "fast":
         from hq_qiskit.quantum.fast import FastEngine
 
@@ -59,8 +84,13 @@ def connect(
             initial_weights=initial_weights,
         )
     if engine == "qiskit":
-        from hq_qiskit.quantum.qiskit_engine import QiskitEngine
+        from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator
 
+        if shots:
+            precision = 1.0 / shots**0.5
+        estimator = None
+        if noise is not None or shots:
+            estimator = aer_estimator(precision, seed=seed, noise_model=noise)
         return QiskitEngine(
             circuit,
             input_params,
@@ -68,6 +98,7 @@ def connect(
             observables,
             initial_weights=initial_weights,
             precision=precision,
+            estimator=estimator,
         )
     raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
