@@ -1,0 +1,467 @@
+"""Device noise for a block's own logical circuit: an Aer ``NoiseModel`` built from a target.
+
+What a device does to a logical circuit is decided by its ISA circuit: the layout, the routing
+SWAPs and the native gates each logical gate becomes, each with its calibrated error and
+duration. This module builds a ``NoiseModel`` on the *logical* qubits that carries those errors,
+so the exact noisy engine (``quantum/noisy/``) can run the logical circuit, 16 qubits wide,
+without simulating the 127- or 156-qubit ISA circuit.
+
+How it is built (once per circuit, backend, transpile settings and calibration snapshot):
+
+1. Layout: the block is transpiled as the device would run it (``layout.transpile_block`` with
+   the entry's optimisation level, layout strategy and seed). Its initial layout and active
+   qubits are kept; the logical circuit is then re-routed (layout and routing stages only, same
+   seed) on the target restricted to those qubits, which shows where every logical gate runs
+   and which SWAPs routing inserts.
+2. Native gates: each run of consecutive one-qubit gates on a qubit, each two-qubit gate and
+   each routing SWAP is translated alone to the target's basis (same optimisation level) on its
+   physical qubits. Every native gate brings the error Aer's ``NoiseModel.from_backend`` gives
+   it: a depolarising error fitted to the target's gate error, composed with thermal relaxation
+   over the gate's duration from the qubits' T1 and T2 (Aer's own helper functions).
+3. Attribution: a one-qubit run's native errors follow its last gate; a two-qubit gate's follow
+   the gate; a SWAP's errors follow the next logical gate on its qubits (whole, when that gate
+   acts on both of the SWAP's logical qubits; otherwise each logical qubit receives the SWAP
+   error's marginal, the reduced channel with the other qubit maximally mixed; a SWAP's part on
+   an ancilla is dropped).
+4. Aer's rules: errors attach to (instruction name, ordered qubits), not to single occurrences.
+   Where occurrences of one key differ (a qubit moved by routing, one occurrence needed SWAPs),
+   the key gets the mean of their channels (a convex mixture, still a channel): to first order
+   in the error rates the circuit's total error is kept, its position within the circuit is not.
+5. Readout: the measure error of the physical qubit holding each logical qubit at the end
+   (``final_layout``), as Aer builds it from a target (symmetric unless the target gives
+   P(1|0) and P(0|1)).
+
+What the approximation leaves out, plainly: the native gates' errors are moved to the end of
+their logical gate (they act between its native pieces on the device), the transpiler's merging
+of one-qubit gates across two-qubit gates is not seen (slightly more one-qubit error), idle-time
+relaxation, crosstalk and leakage are not modelled (as in ``NoiseModel.from_backend``), and
+correlated readout is not. ``bench/noise.py`` measures the cost against Aer's noisy simulation
+of the ISA circuit with ``NoiseModel.from_backend``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterExpression
+from qiskit.transpiler import Target, generate_preset_pass_manager
+
+from hq_qiskit.circuits.block import QuantumBlock
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
+from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
+from hq_qiskit.quantum.noisy.channels import superop
+
+log = logging.getLogger(__name__)
+_SKIP = ("barrier", "delay")
+
+
+@dataclass(frozen=True)
+class DeviceNoise:
+    """A logical-circuit noise model and where it came from.
+
+    Attributes:
+        noise_model: Aer ``NoiseModel`` on the block's logical qubits.
+        mapped: the ISA transpilation whose layout was used.
+        device: the fake backend's name, e.g. "fake_brisbane".
+        snapshot: the calibration snapshot, e.g. "fake_brisbane 1.1.79 2025-02-26 14:33:06-05:00".
+        swaps: routing SWAPs in the re-routed logical circuit.
+        native_gates: native gates whose errors were attributed (rz included).
+        build_s: seconds spent building (transpile, routing, translations).
+    """
+
+    noise_model: object
+    mapped: MappedCircuit
+    device: str
+    snapshot: str
+    swaps: int
+    native_gates: int
+    build_s: float
+
+
+# --------------------------------------------------------------------- small pieces
+def snapshot_of(device) -> str:
+    """'name version date' of a (fake) backend's calibration data."""
+    date = (getattr(device, "_props_dict", None) or {}).get("last_update_date", "")
+    return f"{device.name} {getattr(device, 'backend_version', '')} {date}".strip()
+
+
+def _embed(m: np.ndarray, positions: Sequence[int], n: int) -> np.ndarray:
+    """A row-major k-qubit superoperator acting on local ``positions`` of n qubits."""
+    k = len(positions)
+    big = np.eye(4**n, dtype=complex).reshape((2,) * (2 * n) + (4**n,))
+    rows = [n - 1 - p for p in reversed(positions)]  # axis a holds local qubit n - 1 - a
+    axes = rows + [a + n for a in rows]
+    t = m.reshape((2,) * (4 * k))
+    out = np.tensordot(t, big, axes=(list(range(2 * k, 4 * k)), axes))
+    out = np.moveaxis(out, list(range(2 * k)), axes)
+    return out.reshape(4**n, 4**n)
+
+
+def _marginal(m: np.ndarray, keep: int) -> np.ndarray:
+    """One-qubit marginal of a two-qubit row-major channel: the other qubit maximally mixed."""
+    t = m.reshape((2,) * 8)  # (i1, i0, j1, j0, i1', i0', j1', j0')
+    if keep == 0:
+        out = np.einsum("aiajbkbl->ijkl", t) / 2
+    else:
+        out = np.einsum("iajakblb->ijkl", t) / 2
+    return out.reshape(4, 4)
+
+
+def _to_error(m: np.ndarray):
+    """Row-major superoperator -> Aer ``QuantumError`` (via Qiskit's column-stacked SuperOp)."""
+    from qiskit.quantum_info import Kraus, SuperOp
+    from qiskit_aer.noise import QuantumError
+
+    d = int(round(np.sqrt(m.shape[0])))
+    s = m.reshape(d, d, d, d).transpose(1, 0, 3, 2).reshape(d * d, d * d)
+    return QuantumError(Kraus(SuperOp(s)))
+
+
+class _Natives:
+    """Native-gate errors and translations of one target, cached."""
+
+    def __init__(self, target: Target, optimization_level: int) -> None:
+        self.target = target
+        self.level = optimization_level
+        self._errors: dict[tuple, np.ndarray | None] = {}
+        self._translations: dict[tuple, list[tuple[str, tuple[int, ...]]]] = {}
+        self.count = 0
+
+    def error(self, name: str, qubits: tuple[int, ...]) -> np.ndarray | None:
+        """Row-major superoperator of Aer's from_backend error for one native gate, or None."""
+        key = (name, qubits)
+        if key not in self._errors:
+            from qiskit_aer.noise.device.models import (
+                _combine_depol_and_relax_error,
+                _device_depolarizing_error,
+                _device_thermal_relaxation_error,
+            )
+
+            props = self.target[name].get(qubits) if name in self.target else None
+            combined = None
+            if props is not None:
+                relax = depol = None
+                if props.duration:
+                    params = {
+                        q: (
+                            self.target.qubit_properties[q].t1,
+                            self.target.qubit_properties[q].t2,
+                            self.target.qubit_properties[q].frequency,
+                        )
+                        for q in qubits
+                    }
+                    relax = _device_thermal_relaxation_error(qubits, props.duration, params, 0)
+                if props.error:
+                    depol = _device_depolarizing_error(qubits, props.error, relax)
+                combined = _combine_depol_and_relax_error(depol, relax)
+            self._errors[key] = None if combined is None else superop(combined)
+        return self._errors[key]
+
+    def _orientation(self, phys: tuple[int, ...]) -> tuple:
+        """What translation depends on: native gates on these qubits, both directions."""
+        names = []
+        for name in self.target.operation_names:
+            props = self.target[name]
+            if props is None or None in props:
+                continue
+            for qargs in props:
+                if qargs is not None and set(qargs) <= set(phys):
+                    names.append((name, tuple(phys.index(q) for q in qargs)))
+        return tuple(sorted(names))
+
+    def translate(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> list:
+        """Native gates (name, local qubits) of a 1-2 qubit fragment placed on ``phys``."""
+        shape = tuple(
+            (
+                inst.operation.name,
+                tuple(fragment.find_bit(q).index for q in inst.qubits),
+                tuple(
+                    "p" if isinstance(v, ParameterExpression) else round(float(v), 12)
+                    for v in inst.operation.params
+                ),
+            )
+            for inst in fragment.data
+        )
+        key = (shape, self._orientation(phys))
+        if key not in self._translations:
+            sub = restrict_target(self.target, phys)
+            pm = generate_preset_pass_manager(
+                optimization_level=self.level,
+                target=sub,
+                initial_layout=list(range(len(phys))),
+                seed_transpiler=0,
+            )
+            isa = pm.run(fragment)
+            self._translations[key] = [
+                (inst.operation.name, tuple(isa.find_bit(q).index for q in inst.qubits))
+                for inst in isa.data
+                if inst.operation.name not in _SKIP
+            ]
+        return self._translations[key]
+
+    def channel(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> np.ndarray:
+        """The composed native errors of a fragment on ``phys``: (4**k, 4**k) row-major."""
+        k = len(phys)
+        total = np.eye(4**k, dtype=complex)
+        for name, local in self.translate(fragment, phys):
+            self.count += 1
+            err = self.error(name, tuple(phys[i] for i in local))
+            if err is not None:
+                total = _embed(err, local, k) @ total
+        return total
+
+
+def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: int):
+    """Layout and routing only, on the target restricted to the ISA circuit's active qubits."""
+    from qiskit.transpiler import StagedPassManager
+
+    region = tuple(sorted(set(mapped.active_qubits) | set(mapped.initial_layout)))
+    sub = restrict_target(target, region)
+    initial = [region.index(p) for p in mapped.initial_layout]
+    pm = generate_preset_pass_manager(
+        optimization_level=level, target=sub, initial_layout=initial, seed_transpiler=mapped.seed
+    )
+    staged = StagedPassManager(["layout", "routing"], layout=pm.layout, routing=pm.routing)
+    routed = staged.run(block.circuit)
+    if routed.layout is not None:  # the layout routing actually used (sub-target indices)
+        initial = list(routed.layout.initial_index_layout(filter_ancillas=True))
+    return routed, region, initial[: block.circuit.num_qubits]
+
+
+# --------------------------------------------------------------------------- builder
+def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) -> DeviceNoise:
+    from qiskit_aer.noise import NoiseModel, ReadoutError
+
+    start = time.perf_counter()
+    target = device.target
+    mapped = transpile_block(
+        block.circuit,
+        block.observables,
+        target,
+        optimization_level=level,
+        seed=seed,
+        strategy=strategy,
+    )
+    routed, region, initial = _route(block, target, mapped, level)
+    natives = _Natives(target, level)
+    logical = [
+        (i, inst) for i, inst in enumerate(block.circuit.data) if inst.operation.name not in _SKIP
+    ]
+    qubits_of = {
+        i: tuple(block.circuit.find_bit(q).index for q in inst.qubits) for i, inst in logical
+    }
+    queues: dict[int, list[int]] = {q: [] for q in range(block.circuit.num_qubits)}
+    for i, _ in logical:
+        for q in qubits_of[i]:
+            queues[q].append(i)
+    phys_of = {v: initial[v] for v in range(block.circuit.num_qubits)}  # logical -> sub index
+    log_at = {p: v for v, p in phys_of.items()}
+
+    # walk the routed circuit: where each logical gate runs, and the routing SWAPs
+    placed: dict[int, tuple[int, ...]] = {}  # logical index -> device qubits
+    events: list[tuple] = []  # ("gate", index) or ("swap", device pair, logical occupants)
+    swaps = 0
+    for inst in routed.data:
+        name = inst.operation.name
+        if name in _SKIP:
+            continue
+        sub_q = tuple(routed.find_bit(q).index for q in inst.qubits)
+        occupants = tuple(log_at.get(p) for p in sub_q)
+        heads = {queues[v][0] if v is not None and queues[v] else None for v in occupants}
+        if name == "swap" and (len(heads) != 1 or None in heads):
+            swaps += 1
+            events.append(("swap", tuple(region[p] for p in sub_q), occupants))
+            a, b = sub_q
+            va, vb = log_at.get(a), log_at.get(b)
+            for p, v in ((b, va), (a, vb)):
+                if v is None:
+                    log_at.pop(p, None)
+                else:
+                    log_at[p] = v
+                    phys_of[v] = p
+            continue
+        (index,) = heads
+        if block.circuit.data[index].operation.name != name:
+            raise ConfigError(f"device noise: routed gate {name!r} does not match the circuit")
+        for v in occupants:
+            queues[v].pop(0)
+        placed[index] = tuple(region[p] for p in sub_q)
+        events.append(("gate", index))
+
+    # native errors per logical occurrence, in the logical gate's own qubit order
+    per_gate: dict[int, np.ndarray] = {}
+    pending: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}  # logical qubit -> swap parts
+    run: dict[int, list[int]] = {}  # logical qubit -> open run of 1q gate indices
+
+    def close_run(v: int) -> None:
+        ids = run.pop(v, [])
+        if not ids:
+            return
+        frag = QuantumCircuit(1)
+        for i in ids:
+            frag.append(block.circuit.data[i].operation, [0])
+        m = natives.channel(frag, placed[ids[-1]])
+        per_gate[ids[-1]] = m @ per_gate.get(ids[-1], np.eye(4, dtype=complex))
+
+    for event in events:
+        if event[0] == "swap":
+            _, pair, occupants = event
+            for v in occupants:
+                if v is not None:
+                    close_run(v)
+            frag = QuantumCircuit(2)
+            frag.swap(0, 1)
+            m = natives.channel(frag, pair)
+            # errors moved after the swap: local qubit 0 then holds what pair[1] held
+            post = (occupants[1], occupants[0])
+            for v in post:
+                if v is not None:
+                    pending.setdefault(v, []).append((id(event), m, post))
+            continue
+        index = event[1]
+        qs = qubits_of[index]
+        if len(qs) == 1:
+            v = qs[0]
+            if run.get(v) and placed[run[v][-1]] != placed[index]:
+                close_run(v)
+            run.setdefault(v, []).append(index)
+        else:
+            for v in qs:
+                close_run(v)
+            frag = QuantumCircuit(len(qs))
+            frag.append(block.circuit.data[index].operation, list(range(len(qs))))
+            per_gate[index] = natives.channel(frag, placed[index])
+        # swap errors waiting on this gate's qubits (applied after it: an approximation)
+        k = len(qs)
+        extra = np.eye(4**k, dtype=complex)
+        for v in qs:
+            for sid, m, post in pending.pop(v, []):
+                partner = post[1 - post.index(v)]
+                waiting = pending.get(partner, []) if partner in qs else []
+                if any(entry[0] == sid for entry in waiting):  # the partner's next gate too
+                    pending[partner] = [e for e in waiting if e[0] != sid]
+                    extra = _embed(m, [qs.index(u) for u in post], k) @ extra
+                else:  # post[0] is the channel's bit 0
+                    extra = _embed(_marginal(m, post.index(v)), [qs.index(v)], k) @ extra
+        if not np.allclose(extra, np.eye(4**k)):
+            per_gate[index] = extra @ per_gate.get(index, np.eye(4**k, dtype=complex))
+    for v in list(run):
+        close_run(v)
+
+    # Aer attaches errors per (name, qubits): mean channel over the occurrences of each key
+    groups: dict[tuple, list[int]] = {}
+    for i, _ in logical:
+        groups.setdefault((block.circuit.data[i].operation.name, qubits_of[i]), []).append(i)
+    nm = NoiseModel()
+    for (name, qs), ids in sorted(groups.items()):
+        eye = np.eye(4 ** len(qs), dtype=complex)
+        mean = sum(per_gate.get(i, eye) for i in ids) / len(ids)
+        if not np.allclose(mean, eye, atol=1e-14):
+            nm.add_quantum_error(_to_error(mean), name, list(qs), warnings=False)
+    for v, p in enumerate(mapped.final_layout):
+        props = target["measure"].get((p,)) if "measure" in target else None
+        if props is None or not props.error:
+            continue
+        p10 = getattr(props, "prob_meas1_prep0", None) or props.error
+        p01 = getattr(props, "prob_meas0_prep1", None) or props.error
+        nm.add_readout_error(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]), [v], warnings=False)
+    return DeviceNoise(
+        noise_model=nm,
+        mapped=mapped,
+        device=device.name,
+        snapshot=snapshot_of(device),
+        swaps=swaps,
+        native_gates=natives.count,
+        build_s=time.perf_counter() - start,
+    )
+
+
+_CACHE: dict[tuple, DeviceNoise] = {}
+
+
+def _circuit_key(block: QuantumBlock) -> str:
+    """A stable hash of the block's circuit, parameters and observables."""
+    from qiskit import qasm3
+
+    text = qasm3.dumps(block.circuit) + "|" + ",".join(block.observable_names)
+    text += "|" + ",".join(str(p.uuid) for p in block.circuit.parameters)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def device_noise(
+    block: QuantumBlock,
+    backend: Backend | str | object,
+    *,
+    optimization_level: int | None = None,
+    layout: str | None = None,
+    seed: int | None = None,
+) -> DeviceNoise:
+    """The device noise of ``block``'s logical circuit on ``backend`` (cached per process).
+
+    Args:
+        block: the quantum block.
+        backend: a ``backends.toml`` entry (``Backend`` or its name) with a ``noise`` fake
+            backend, or a backend object with a ``target`` (e.g. ``FakeFez()``).
+        optimization_level, layout, seed: transpile settings; default to the entry's
+            (for a backend object: 3, "noise_aware", 0).
+
+    Returns:
+        The ``DeviceNoise``; its ``noise_model`` goes to ``connect_block(block, noise=...)``.
+        The cache key is (circuit hash, device name, snapshot, level, layout, seed).
+
+    Raises:
+        ConfigError: an ideal entry (no ``noise``) or an unknown name.
+    """
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    if isinstance(backend, Backend):
+        if backend.noise is None:
+            raise ConfigError(
+                f"backend {backend.name!r} is ideal: device noise needs an entry with 'noise'"
+            )
+        level = backend.optimization_level if optimization_level is None else optimization_level
+        strategy = backend.layout if layout is None else layout
+        seed = backend.seed_transpiler if seed is None else seed
+        device = _fake(backend.noise)
+    else:
+        device = backend
+        level = 3 if optimization_level is None else optimization_level
+        strategy = "noise_aware" if layout is None else layout
+        seed = 0 if seed is None else seed
+    key = (_circuit_key(block), device.name, snapshot_of(device), level, strategy, seed)
+    if key not in _CACHE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _CACHE[key] = _build(block, device, level, strategy, seed)
+        info = _CACHE[key]
+        log.info(
+            "device noise for %s on %s: %d swaps, %d native gates, %.1f s",
+            block.name,
+            info.snapshot,
+            info.swaps,
+            info.native_gates,
+            info.build_s,
+        )
+    return _CACHE[key]
+
+
+_FAKES: dict[str, object] = {}
+
+
+def _fake(name: str):
+    if name not in _FAKES:
+        _FAKES[name] = fake_backend(name)
+    return _FAKES[name]
+
+
+def device_noise_model(block: QuantumBlock, backend: Backend | str | object, **kwargs):
+    """``device_noise(block, backend, **kwargs).noise_model``: an Aer NoiseModel, cached."""
+    return device_noise(block, backend, **kwargs).noise_model
