@@ -73,7 +73,8 @@ class DeviceNoise:
         device: the fake backend's name, e.g. "fake_brisbane".
         snapshot: the calibration snapshot, e.g. "fake_brisbane 1.1.79 2025-02-26 14:33:06-05:00".
         swaps: routing SWAPs in the re-routed logical circuit.
-        native_gates: native gates whose errors were attributed (rz included).
+        native_gates: native gate name -> how many had their errors attributed (compare with
+            ``mapped.circuit.count_ops()``, the transpiler's own ISA circuit).
         build_s: seconds spent building (transpile, routing, translations).
     """
 
@@ -82,7 +83,7 @@ class DeviceNoise:
     device: str
     snapshot: str
     swaps: int
-    native_gates: int
+    native_gates: dict[str, int]
     build_s: float
 
 
@@ -133,7 +134,7 @@ class _Natives:
         self.level = optimization_level
         self._errors: dict[tuple, np.ndarray | None] = {}
         self._translations: dict[tuple, list[tuple[str, tuple[int, ...]]]] = {}
-        self.count = 0
+        self.counts: dict[str, int] = {}
 
     def error(self, name: str, qubits: tuple[int, ...]) -> np.ndarray | None:
         """Row-major superoperator of Aer's from_backend error for one native gate, or None."""
@@ -212,7 +213,7 @@ class _Natives:
         k = len(phys)
         total = np.eye(4**k, dtype=complex)
         for name, local in self.translate(fragment, phys):
-            self.count += 1
+            self.counts[name] = self.counts.get(name, 0) + 1
             err = self.error(name, tuple(phys[i] for i in local))
             if err is not None:
                 total = _embed(err, local, k) @ total
@@ -262,12 +263,10 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
     for i, _ in logical:
         for q in qubits_of[i]:
             queues[q].append(i)
-    phys_of = {v: initial[v] for v in range(block.circuit.num_qubits)}  # logical -> sub index
-    log_at = {p: v for v, p in phys_of.items()}
+    log_at = {initial[v]: v for v in range(block.circuit.num_qubits)}  # sub qubit -> logical
 
     # walk the routed circuit: where each logical gate runs, and the routing SWAPs
-    placed: dict[int, tuple[int, ...]] = {}  # logical index -> device qubits
-    events: list[tuple] = []  # ("gate", index) or ("swap", device pair, logical occupants)
+    events: list[dict] = []  # index (logical gate, or None for a routing SWAP), sub qubits
     swaps = 0
     for inst in routed.data:
         name = inst.operation.name
@@ -278,7 +277,6 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
         heads = {queues[v][0] if v is not None and queues[v] else None for v in occupants}
         if name == "swap" and (len(heads) != 1 or None in heads):
             swaps += 1
-            events.append(("swap", tuple(region[p] for p in sub_q), occupants))
             a, b = sub_q
             va, vb = log_at.get(a), log_at.get(b)
             for p, v in ((b, va), (a, vb)):
@@ -286,75 +284,99 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
                     log_at.pop(p, None)
                 else:
                     log_at[p] = v
-                    phys_of[v] = p
+            events.append({"index": None, "sub": sub_q, "op": inst.operation, "at": dict(log_at)})
             continue
         (index,) = heads
         if block.circuit.data[index].operation.name != name:
             raise ConfigError(f"device noise: routed gate {name!r} does not match the circuit")
         for v in occupants:
             queues[v].pop(0)
-        placed[index] = tuple(region[p] for p in sub_q)
-        events.append(("gate", index))
+        events.append({"index": index, "sub": sub_q, "op": inst.operation, "at": dict(log_at)})
+
+    # two-qubit blocks, as the transpiler consolidates them: everything on one physical pair
+    # between two-qubit operations that leave it, with the one-qubit gates around them
+    blocks: list[tuple[tuple[int, int], list[int]]] = []
+    open_block: dict[int, int] = {}  # sub qubit -> block
+    loose: dict[int, list[int]] = {}  # sub qubit -> one-qubit events not in a block yet
+    for e, ev in enumerate(events):
+        sq = ev["sub"]
+        if len(sq) == 1:
+            if sq[0] in open_block:
+                blocks[open_block[sq[0]]][1].append(e)
+            else:
+                loose.setdefault(sq[0], []).append(e)
+            continue
+        a, b = sq
+        if a in open_block and open_block.get(b) == open_block[a]:
+            blocks[open_block[a]][1].append(e)
+            continue
+        for p in (a, b):
+            old = open_block.get(p)
+            if old is not None:
+                for r in blocks[old][0]:
+                    open_block.pop(r, None)
+        blocks.append(((a, b), sorted(loose.pop(a, []) + loose.pop(b, [])) + [e]))
+        open_block[a] = open_block[b] = len(blocks) - 1
 
     # native errors per logical occurrence, in the logical gate's own qubit order
     per_gate: dict[int, np.ndarray] = {}
-    pending: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}  # logical qubit -> swap parts
-    run: dict[int, list[int]] = {}  # logical qubit -> open run of 1q gate indices
+    pend_at: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}  # event -> errors to pass on
 
-    def close_run(v: int) -> None:
-        ids = run.pop(v, [])
-        if not ids:
-            return
-        frag = QuantumCircuit(1)
-        for i in ids:
-            frag.append(block.circuit.data[i].operation, [0])
-        m = natives.channel(frag, placed[ids[-1]])
-        per_gate[ids[-1]] = m @ per_gate.get(ids[-1], np.eye(4, dtype=complex))
-
-    for event in events:
-        if event[0] == "swap":
-            _, pair, occupants = event
-            for v in occupants:
-                if v is not None:
-                    close_run(v)
-            frag = QuantumCircuit(2)
-            frag.swap(0, 1)
-            m = natives.channel(frag, pair)
-            # errors moved after the swap: local qubit 0 then holds what pair[1] held
-            post = (occupants[1], occupants[0])
-            for v in post:
-                if v is not None:
-                    pending.setdefault(v, []).append((id(event), m, post))
-            continue
-        index = event[1]
+    def attach(index: int, m: np.ndarray, holders: Sequence[int]) -> None:
         qs = qubits_of[index]
-        if len(qs) == 1:
-            v = qs[0]
-            if run.get(v) and placed[run[v][-1]] != placed[index]:
-                close_run(v)
-            run.setdefault(v, []).append(index)
-        else:
-            for v in qs:
-                close_run(v)
-            frag = QuantumCircuit(len(qs))
-            frag.append(block.circuit.data[index].operation, list(range(len(qs))))
-            per_gate[index] = natives.channel(frag, placed[index])
-        # swap errors waiting on this gate's qubits (applied after it: an approximation)
         k = len(qs)
-        extra = np.eye(4**k, dtype=complex)
-        for v in qs:
-            for sid, m, post in pending.pop(v, []):
-                partner = post[1 - post.index(v)]
-                waiting = pending.get(partner, []) if partner in qs else []
-                if any(entry[0] == sid for entry in waiting):  # the partner's next gate too
-                    pending[partner] = [e for e in waiting if e[0] != sid]
-                    extra = _embed(m, [qs.index(u) for u in post], k) @ extra
-                else:  # post[0] is the channel's bit 0
-                    extra = _embed(_marginal(m, post.index(v)), [qs.index(v)], k) @ extra
-        if not np.allclose(extra, np.eye(4**k)):
-            per_gate[index] = extra @ per_gate.get(index, np.eye(4**k, dtype=complex))
-    for v in list(run):
-        close_run(v)
+        full = _embed(m, [qs.index(v) for v in holders], k)
+        per_gate[index] = full @ per_gate.get(index, np.eye(4**k, dtype=complex))
+
+    for bid, ((a, b), members) in enumerate(blocks):
+        frag = QuantumCircuit(2)
+        for e in members:
+            ev = events[e]
+            local = [(a, b).index(p) for p in ev["sub"]]
+            if ev["index"] is None:  # a routing SWAP as three CX: a final swap would be elided
+                frag.cx(local[0], local[1])
+                frag.cx(local[1], local[0])
+                frag.cx(local[0], local[1])
+            else:
+                frag.append(ev["op"], local)
+        m = natives.channel(frag, (region[a], region[b]))
+        at = events[members[-1]]["at"]
+        holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
+        last_2q = [
+            events[e]["index"]
+            for e in members
+            if events[e]["index"] is not None and len(events[e]["sub"]) == 2
+        ]
+        if last_2q and set(holders) == set(qubits_of[last_2q[-1]]):
+            attach(last_2q[-1], m, holders)
+        else:  # routing SWAPs only: the errors go to the next gates on the qubits
+            pend_at.setdefault(members[-1], []).append((bid, m, holders))
+    for p, members in loose.items():  # one-qubit runs after the last block on a qubit
+        frag = QuantumCircuit(1)
+        for e in members:
+            frag.append(events[e]["op"], [0])
+        m = natives.channel(frag, (region[p],))
+        attach(events[members[-1]]["index"], m, qubits_of[events[members[-1]]["index"]])
+
+    # errors of SWAP-only blocks follow the next logical gate on each qubit (an approximation)
+    pending: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}
+    for e, ev in enumerate(events):
+        index = ev["index"]
+        if index is not None:
+            qs = qubits_of[index]
+            for v in qs:
+                for sid, m, holders in pending.pop(v, []):
+                    partner = holders[1 - holders.index(v)]
+                    waiting = pending.get(partner, []) if partner in qs else []
+                    if any(entry[0] == sid for entry in waiting):  # the partner's next gate too
+                        pending[partner] = [x for x in waiting if x[0] != sid]
+                        attach(index, m, holders)
+                    else:  # holders[0] is the channel's bit 0
+                        attach(index, _marginal(m, holders.index(v)), [v])
+        for sid, m, holders in pend_at.get(e, []):
+            for v in holders:
+                if v is not None:
+                    pending.setdefault(v, []).append((sid, m, holders))
 
     # Aer attaches errors per (name, qubits): mean channel over the occurrences of each key
     groups: dict[tuple, list[int]] = {}
@@ -379,7 +401,7 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
         device=device.name,
         snapshot=snapshot_of(device),
         swaps=swaps,
-        native_gates=natives.count,
+        native_gates=dict(sorted(natives.counts.items())),
         build_s=time.perf_counter() - start,
     )
 
@@ -443,7 +465,7 @@ def device_noise(
             _CACHE[key] = _build(block, device, level, strategy, seed)
         info = _CACHE[key]
         log.info(
-            "device noise for %s on %s: %d swaps, %d native gates, %.1f s",
+            "device noise for %s on %s: %d swaps, native gates %s, %.1f s",
             block.name,
             info.snapshot,
             info.swaps,
