@@ -20,7 +20,7 @@ from qiskit_aer.noise import (
 )
 
 from hq_qiskit.circuits import enrichment_qcnn
-from hq_qiskit.errors import CircuitError
+from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum import connect, connect_block
 from hq_qiskit.quantum.fast import FastEngine
 from hq_qiskit.quantum.noisy import NoisyEngine
@@ -267,6 +267,12 @@ def test_unsupported_noise_raises_naming_it() -> None:
     nm._custom_noise_passes.append(RelaxationNoisePass([50e-6] * 2, [40e-6] * 2, dt=1e-9))
     with pytest.raises(CircuitError, match="custom noise pass RelaxationNoisePass"):
         NoisyEngine(qc, x_p, [], obs, noise=nm)
+
+
+def test_noise_must_be_a_noise_model() -> None:
+    qc, x_p = _two_qubit_circuit()
+    with pytest.raises(ConfigError, match="device_noise_model"):
+        NoisyEngine(qc, x_p, [], [SparsePauliOp("ZZ")], noise="aer-noisy-fez")
 
 
 def test_memory_is_refused_before_allocating() -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit import QuantumCircuit
 
-from hq_qiskit.errors import CircuitError
+from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.program import Program
 from hq_qiskit.quantum.noisy.channels import readout_factors, superop
 
@@ -83,6 +83,14 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
     """
     if noise_model is None:
         return NoiseTable((None,) * len(program.ops), {}, ("",) * len(program.ops))
+    from qiskit_aer.noise import NoiseModel
+
+    if not isinstance(noise_model, NoiseModel):
+        raise ConfigError(
+            f"noise must be a qiskit_aer.noise.NoiseModel, got {type(noise_model).__name__}; "
+            "for a backends.toml entry or a device use "
+            "hq_qiskit.hardware.device_noise.device_noise_model(block, backend)"
+        )
     _check_passes(noise_model, circuit)
     if noise_model._local_quantum_errors.get("measure") or (
         "measure" in noise_model._default_quantum_errors
