@@ -220,21 +220,53 @@ class _Natives:
         return total
 
 
-def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: int):
-    """Layout and routing only, on the target restricted to the ISA circuit's active qubits."""
+def _stages(block: QuantumBlock, target: Target, level: int, seed: int, initial=None):
+    """The preset pass manager's layout and routing stages only: logical gates plus SWAPs."""
     from qiskit.transpiler import StagedPassManager
 
-    region = tuple(sorted(set(mapped.active_qubits) | set(mapped.initial_layout)))
-    sub = restrict_target(target, region)
-    initial = [region.index(p) for p in mapped.initial_layout]
     pm = generate_preset_pass_manager(
-        optimization_level=level, target=sub, initial_layout=initial, seed_transpiler=mapped.seed
+        optimization_level=level, target=target, initial_layout=initial, seed_transpiler=seed
     )
     staged = StagedPassManager(["layout", "routing"], layout=pm.layout, routing=pm.routing)
     routed = staged.run(block.circuit)
-    if routed.layout is not None:  # the layout routing actually used (sub-target indices)
-        initial = list(routed.layout.initial_index_layout(filter_ancillas=True))
-    return routed, region, initial[: block.circuit.num_qubits]
+    n = block.circuit.num_qubits
+    if routed.layout is None:
+        return routed, list(range(n)), list(range(n))
+    first = list(routed.layout.initial_index_layout(filter_ancillas=True))[:n]
+    last = list(routed.layout.final_index_layout(filter_ancillas=True))[:n]
+    return routed, first, last
+
+
+def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: int):
+    """Where the transpiler put every logical gate: its layout and routing stages, replayed.
+
+    The run that produced ``mapped`` is replayed (same target or the same region of it, same
+    seed, no initial layout), so the SWAPs are the transpiler's own; it is kept when its initial
+    and final layouts are the ISA circuit's. Otherwise the logical circuit is routed afresh from
+    the ISA circuit's initial layout on its active qubits.
+
+    Returns:
+        The routed circuit, the device qubit of each of its qubits, and the routed circuit's
+        qubit holding each logical qubit at the start.
+    """
+    region = tuple(sorted(set(mapped.active_qubits) | set(mapped.initial_layout)))
+    candidates = [(region, restrict_target(target, region))]  # noise_aware: its region
+    whole = (tuple(range(target.num_qubits)), target)  # preset runs: the whole device
+    candidates.insert(0 if mapped.strategy != "noise_aware" else 1, whole)
+    for qubits, sub in candidates:
+        try:
+            routed, first, last = _stages(block, sub, level, mapped.seed)
+        except Exception:  # noqa: BLE001 - a replay that fails falls back to fresh routing
+            continue
+        if [qubits[i] for i in first] == list(mapped.initial_layout) and [
+            qubits[i] for i in last
+        ] == list(mapped.final_layout):
+            return routed, qubits, first
+    sub = restrict_target(target, region)
+    initial = [region.index(p) for p in mapped.initial_layout]
+    routed, first, _ = _stages(block, sub, level, mapped.seed, initial)
+    log.info("device noise: the transpiler's routing was not reproduced; routed afresh")
+    return routed, region, first
 
 
 # --------------------------------------------------------------------------- builder
