@@ -57,7 +57,7 @@ from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
-from hq_qiskit.quantum.noisy.channels import superop
+from hq_qiskit.quantum.noisy.channels import superop, unitary_superop
 
 log = logging.getLogger(__name__)
 _SKIP = ("barrier", "delay")
@@ -178,8 +178,12 @@ class _Natives:
                     names.append((name, tuple(phys.index(q) for q in qargs)))
         return tuple(sorted(names))
 
-    def translate(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> list:
-        """Native gates (name, local qubits) of a 1-2 qubit fragment placed on ``phys``."""
+    def translate(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> tuple[list, tuple]:
+        """Native gates (name, local qubits, operation) of a fragment placed on ``phys``.
+
+        Returns the gates and the parameters their angles depend on (the translation is cached
+        per fragment shape, so these are the first such fragment's parameters).
+        """
         shape = tuple(
             (
                 inst.operation.name,
@@ -201,23 +205,63 @@ class _Natives:
                 seed_transpiler=0,
             )
             isa = pm.run(fragment)
-            self._translations[key] = [
-                (inst.operation.name, tuple(isa.find_bit(q).index for q in inst.qubits))
+            gates = [
+                (
+                    inst.operation.name,
+                    tuple(isa.find_bit(q).index for q in inst.qubits),
+                    inst.operation,
+                )
                 for inst in isa.data
                 if inst.operation.name not in _SKIP
             ]
+            self._translations[key] = (gates, tuple(isa.parameters))
         return self._translations[key]
 
-    def channel(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> np.ndarray:
-        """The composed native errors of a fragment on ``phys``: (4**k, 4**k) row-major."""
+    @staticmethod
+    def _unitary(op, values: dict, local: tuple[int, ...], k: int) -> np.ndarray:
+        """Row-major superoperator of one native gate at the given parameter values."""
+        angles = [
+            float(v.bind({p: values[p] for p in v.parameters}))
+            if isinstance(v, ParameterExpression)
+            else float(v)
+            for v in op.params
+        ]
+        gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
+        gate.params = angles
+        return _embed(unitary_superop(np.asarray(gate.to_matrix(), dtype=complex)), local, k)
+
+    def channel(
+        self, fragment: QuantumCircuit, phys: tuple[int, ...], draws: int = 16
+    ) -> np.ndarray:
+        """The fragment's native errors as one channel after it: (4**k, 4**k) row-major.
+
+        Each native error is carried to the end of the fragment through the native gates that
+        follow it (conjugated by them), so ``F @ U_total`` equals the noisy native sequence.
+        Where those gates have parameters, F depends on them: it is averaged over ``draws``
+        uniform angle draws of the fragment's parameters (a mixture of channels).
+        """
         k = len(phys)
-        total = np.eye(4**k, dtype=complex)
-        for name, local in self.translate(fragment, phys):
+        gates, params = self.translate(fragment, phys)
+        errors = []
+        for name, local, _ in gates:
             self.counts[name] = self.counts.get(name, 0) + 1
             err = self.error(name, tuple(phys[i] for i in local))
-            if err is not None:
-                total = _embed(err, local, k) @ total
-        return total
+            errors.append(None if err is None else _embed(err, local, k))
+        eye = np.eye(4**k, dtype=complex)
+        if all(e is None for e in errors):
+            return eye
+        rng = np.random.default_rng(0)
+        total = np.zeros_like(eye)
+        n_draws = draws if params else 1
+        for _ in range(n_draws):
+            values = dict(zip(params, rng.uniform(-np.pi, np.pi, len(params)), strict=True))
+            f, suffix = eye, eye  # suffix: the native gates after the current one
+            for (_, local, op), err in zip(reversed(gates), reversed(errors), strict=True):
+                if err is not None:
+                    f = f @ (suffix @ err @ suffix.conj().T)
+                suffix = suffix @ self._unitary(op, values, local, k)
+            total += f
+        return total / n_draws
 
 
 def _stages(block: QuantumBlock, target: Target, level: int, seed: int, initial=None):
