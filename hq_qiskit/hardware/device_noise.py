@@ -9,34 +9,40 @@ without simulating the 127- or 156-qubit ISA circuit.
 How it is built (once per circuit, backend, transpile settings and calibration snapshot):
 
 1. Layout: the block is transpiled as the device would run it (``layout.transpile_block`` with
-   the entry's optimisation level, layout strategy and seed). Its initial layout and active
-   qubits are kept; the logical circuit is then re-routed (layout and routing stages only, same
-   seed) on the target restricted to those qubits, which shows where every logical gate runs
-   and which SWAPs routing inserts.
-2. Native gates: each run of consecutive one-qubit gates on a qubit, each two-qubit gate and
-   each routing SWAP is translated alone to the target's basis (same optimisation level) on its
-   physical qubits. Every native gate brings the error Aer's ``NoiseModel.from_backend`` gives
-   it: a depolarising error fitted to the target's gate error, composed with thermal relaxation
-   over the gate's duration from the qubits' T1 and T2 (Aer's own helper functions).
-3. Attribution: a one-qubit run's native errors follow its last gate; a two-qubit gate's follow
-   the gate; a SWAP's errors follow the next logical gate on its qubits (whole, when that gate
-   acts on both of the SWAP's logical qubits; otherwise each logical qubit receives the SWAP
-   error's marginal, the reduced channel with the other qubit maximally mixed; a SWAP's part on
-   an ancilla is dropped).
-4. Aer's rules: errors attach to (instruction name, ordered qubits), not to single occurrences.
-   Where occurrences of one key differ (a qubit moved by routing, one occurrence needed SWAPs),
-   the key gets the mean of their channels (a convex mixture, still a channel): to first order
-   in the error rates the circuit's total error is kept, its position within the circuit is not.
+   the entry's optimisation level, layout strategy and seed). The transpiler's layout and
+   routing stages are then replayed on the logical circuit (same target or region, same seed),
+   which shows where every logical gate runs and which SWAPs routing inserted; the replay is
+   kept when its layouts are the ISA circuit's (otherwise the circuit is routed afresh from the
+   ISA circuit's initial layout, and a log line says so).
+2. Native gates: the routed circuit is cut into two-qubit blocks as the transpiler consolidates
+   them (everything on one physical pair, with the one-qubit gates around it; a SWAP as three
+   CX), plus one-qubit runs after a qubit's last block, and each piece is translated alone to
+   the target's basis at the entry's optimisation level. Every native gate brings the error
+   Aer's ``NoiseModel.from_backend`` gives it: a depolarising error fitted to the target's gate
+   error, composed with thermal relaxation over the gate's duration from the qubits' T1 and T2
+   (Aer's own helper functions). For the enrichment QCNN this attributes exactly the ISA
+   circuit's two-qubit gates (69 CZ on FakeFez, 87 ECR on FakeBrisbane).
+3. One channel per piece: each native error is carried to the end of its piece through the
+   native gates after it (conjugated by them), so the channel F satisfies F . U = the noisy
+   native sequence. Where those gates have parametrised angles F depends on them, and it is
+   averaged over uniform angle draws (a mixture of channels).
+4. Attribution: a block's channel follows its last logical two-qubit gate; a block of routing
+   SWAPs only passes its channel to the next logical gate on its qubits (whole, when that gate
+   acts on both; otherwise each logical qubit receives the marginal, the reduced channel with
+   the other qubit maximally mixed; a part on an ancilla is dropped). Aer attaches errors to
+   (instruction name, ordered qubits), not to single occurrences: where occurrences of one key
+   differ, the key gets the mean of their channels, which keeps the circuit's total error to
+   first order but not its position in the circuit.
 5. Readout: the measure error of the physical qubit holding each logical qubit at the end
    (``final_layout``), as Aer builds it from a target (symmetric unless the target gives
    P(1|0) and P(0|1)).
 
-What the approximation leaves out, plainly: the native gates' errors are moved to the end of
-their logical gate (they act between its native pieces on the device), the transpiler's merging
-of one-qubit gates across two-qubit gates is not seen (slightly more one-qubit error), idle-time
-relaxation, crosstalk and leakage are not modelled (as in ``NoiseModel.from_backend``), and
-correlated readout is not. ``bench/noise.py`` measures the cost against Aer's noisy simulation
-of the ISA circuit with ``NoiseModel.from_backend``.
+What the approximation leaves out, plainly: the angle average in 3 (thermal relaxation acts in
+a frame set by the data and weights; depolarising errors are unaffected), the position of
+errors shared by occurrences of one key (4), one-qubit gates the transpiler merges across
+pieces (about 15-20 % more one-qubit native gates are counted), idle-time relaxation,
+crosstalk and leakage (as in ``NoiseModel.from_backend``), and correlated readout.
+``bench/noise.py`` measures the cost against Aer's noisy simulation of the ISA circuit.
 """
 
 from __future__ import annotations
