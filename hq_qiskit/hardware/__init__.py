@@ -4,6 +4,8 @@
     transpile_report.py  transpile every block per backend, level and seed: depth, 2q gates,
                          swaps, duration, ESP; Markdown, JSON and PNG
     layout.py            noise-aware layout: candidate layouts scored by the target's error rates
+    device_noise.py      a device's errors (layout, routing SWAPs, native gates, readout) as an
+                         Aer NoiseModel on a block's logical qubits, for the exact noisy engine
     runtime.py           ISA circuits, PUBs with parameter arrays, job ids, local testing mode
     inference.py         a trained model's inference with its quantum blocks on a runtime backend
 

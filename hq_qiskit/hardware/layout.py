@@ -112,11 +112,16 @@ def estimated_success_probability(
 def restrict_target(target: Target, qubits: Sequence[int]) -> Target:
     """A Target on ``len(qubits)`` qubits: sub-qubit i is the device's ``qubits[i]``.
 
-    Instructions, durations and errors are copied for every qubit tuple inside ``qubits``;
-    control-flow and other global entries are left out.
+    Instructions, durations and errors are copied for every qubit tuple inside ``qubits``, and
+    the qubits' properties (T1, T2, frequency); control-flow and other global entries are left out.
     """
     index = {q: i for i, q in enumerate(qubits)}
-    sub = Target(num_qubits=len(qubits), dt=target.dt)
+    props = target.qubit_properties
+    sub = Target(
+        num_qubits=len(qubits),
+        dt=target.dt,
+        qubit_properties=None if props is None else [props[q] for q in qubits],
+    )
     for name in target.operation_names:
         props = target[name]
         if props is None or None in props:  # a global instruction (control flow): skip

@@ -30,6 +30,9 @@ def connect(
     precision: float = 0.0,
     route: Literal["auto", "cut", "network"] = "auto",
     max_memory_gb: float = 4.0,
+    noise=None,
+    shots: int | None = None,
+    seed: int = 0,
 ) -> nn.Module:
     """Wrap this circuit object as a module: x (B, n_in) -> (B, n_obs) in [-1, 1].
 
@@ -50,9 +53,32 @@ def connect(
             "network" (see ``hq_qiskit.quantum.fast.plan``).
         max_memory_gb: only for engine "fast": the most a forward+backward may take, GB; a
             circuit or batch over it is refused before anything is allocated.
+        noise: a ``qiskit_aer.noise.NoiseModel`` or None (ideal). Engine "fast" applies its
+            errors exactly (``quantum/noisy/``: density matrices on light cones, readout errors
+            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``
+            (trajectories; Aer's estimator leaves readout error out).
+        shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
+            of N sampled eigenvalues (seeded, gradients of the exact mean); engine "qiskit"
+            runs Aer at precision 1/sqrt(N).
+        seed: seed of the shot-noise generator (and of Aer's simulator for engine "qiskit").
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
+    if engine == "fast" and (noise is not None or shots):
+        from hq_qiskit.quantum.noisy import NoisyEngine
+
+        return NoisyEngine(
+            circuit,
+            input_params,
+            weight_params,
+            observables,
+            noise=noise,
+            shots=shots,
+            seed=seed,
+            dtype=dtype,
+            initial_weights=initial_weights,
+            max_memory_bytes=int(max_memory_gb * 2**30),
+        )
     if engine == "fast":
         from hq_qiskit.quantum.fast import FastEngine
 
@@ -67,8 +93,13 @@ def connect(
             max_memory_gb=max_memory_gb,
         )
     if engine == "qiskit":
-        from hq_qiskit.quantum.qiskit_engine import QiskitEngine
+        from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator
 
+        if shots:
+            precision = 1.0 / shots**0.5
+        estimator = None
+        if noise is not None or shots:
+            estimator = aer_estimator(precision, seed=seed, noise_model=noise)
         return QiskitEngine(
             circuit,
             input_params,
@@ -76,6 +107,7 @@ def connect(
             observables,
             initial_weights=initial_weights,
             precision=precision,
+            estimator=estimator,
         )
     raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 

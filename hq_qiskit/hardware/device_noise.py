@@ -1,0 +1,571 @@
+"""Device noise for a block's own logical circuit: an Aer ``NoiseModel`` built from a target.
+
+What a device does to a logical circuit is decided by its ISA circuit: the layout, the routing
+SWAPs and the native gates each logical gate becomes, each with its calibrated error and
+duration. This module builds a ``NoiseModel`` on the *logical* qubits that carries those errors,
+so the exact noisy engine (``quantum/noisy/``) can run the logical circuit, 16 qubits wide,
+without simulating the 127- or 156-qubit ISA circuit.
+
+How it is built (once per circuit, backend, transpile settings and calibration snapshot):
+
+1. Layout: the block is transpiled as the device would run it (``layout.transpile_block`` with
+   the entry's optimisation level, layout strategy and seed). The transpiler's layout and
+   routing stages are then replayed on the logical circuit (same target or region, same seed),
+   which shows where every logical gate runs and which SWAPs routing inserted; the replay is
+   kept when its layouts are the ISA circuit's (otherwise the circuit is routed afresh from the
+   ISA circuit's initial layout, and a log line says so).
+2. Native gates: the routed circuit is cut into two-qubit blocks as the transpiler consolidates
+   them (everything on one physical pair, with the one-qubit gates around it; a SWAP as three
+   CX), plus one-qubit runs after a qubit's last block, and each piece is translated alone to
+   the target's basis at the entry's optimisation level. Every native gate brings the error
+   Aer's ``NoiseModel.from_backend`` gives it: a depolarising error fitted to the target's gate
+   error, composed with thermal relaxation over the gate's duration from the qubits' T1 and T2
+   (Aer's own helper functions). For the enrichment QCNN this attributes exactly the ISA
+   circuit's two-qubit gates (69 CZ on FakeFez, 87 ECR on FakeBrisbane).
+3. One channel per piece: each native error is carried to the end of its piece through the
+   native gates after it (conjugated by them), so the channel F satisfies F . U = the noisy
+   native sequence. Where those gates have parametrised angles F depends on them, and it is
+   averaged over uniform angle draws (a mixture of channels).
+4. Attribution: a block's channel follows its last logical two-qubit gate; a block of routing
+   SWAPs only passes its channel to the next logical gate on its qubits (whole, when that gate
+   acts on both; otherwise each logical qubit receives the marginal, the reduced channel with
+   the other qubit maximally mixed; a part on an ancilla is dropped). Aer attaches errors to
+   (instruction name, ordered qubits), not to single occurrences: where occurrences of one key
+   differ, the key gets the mean of their channels, which keeps the circuit's total error to
+   first order but not its position in the circuit.
+5. Readout: the measure error of the physical qubit holding each logical qubit at the end
+   (``final_layout``), as Aer builds it from a target (symmetric unless the target gives
+   P(1|0) and P(0|1)).
+
+What the approximation leaves out, plainly: the angle average in 3 (thermal relaxation acts in
+a frame set by the data and weights; depolarising errors are unaffected), the position of
+errors shared by occurrences of one key (4), one-qubit gates the transpiler merges across
+pieces (about 15-20 % more one-qubit native gates are counted), idle-time relaxation,
+crosstalk and leakage (as in ``NoiseModel.from_backend``), and correlated readout.
+``bench/noise.py`` measures the cost against Aer's noisy simulation of the ISA circuit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterExpression
+from qiskit.transpiler import Target, generate_preset_pass_manager
+
+from hq_qiskit.circuits.block import QuantumBlock
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
+from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
+from hq_qiskit.quantum.noisy.channels import superop, unitary_superop
+
+log = logging.getLogger(__name__)
+_SKIP = ("barrier", "delay")
+
+
+@dataclass(frozen=True)
+class DeviceNoise:
+    """A logical-circuit noise model and where it came from.
+
+    Attributes:
+        noise_model: Aer ``NoiseModel`` on the block's logical qubits.
+        mapped: the ISA transpilation whose layout was used.
+        device: the fake backend's name, e.g. "fake_brisbane".
+        snapshot: the calibration snapshot, e.g. "fake_brisbane 1.1.79 2025-02-26 14:33:06-05:00".
+        swaps: routing SWAPs in the re-routed logical circuit.
+        native_gates: native gate name -> how many had their errors attributed (compare with
+            ``mapped.circuit.count_ops()``, the transpiler's own ISA circuit).
+        build_s: seconds spent building (transpile, routing, translations).
+    """
+
+    noise_model: object
+    mapped: MappedCircuit
+    device: str
+    snapshot: str
+    swaps: int
+    native_gates: dict[str, int]
+    build_s: float
+
+
+# --------------------------------------------------------------------- small pieces
+def snapshot_of(device) -> str:
+    """'name version date' of a (fake) backend's calibration data."""
+    date = (getattr(device, "_props_dict", None) or {}).get("last_update_date", "")
+    return f"{device.name} {getattr(device, 'backend_version', '')} {date}".strip()
+
+
+def _embed(m: np.ndarray, positions: Sequence[int], n: int) -> np.ndarray:
+    """A row-major k-qubit superoperator acting on local ``positions`` of n qubits."""
+    k = len(positions)
+    big = np.eye(4**n, dtype=complex).reshape((2,) * (2 * n) + (4**n,))
+    rows = [n - 1 - p for p in reversed(positions)]  # axis a holds local qubit n - 1 - a
+    axes = rows + [a + n for a in rows]
+    t = m.reshape((2,) * (4 * k))
+    out = np.tensordot(t, big, axes=(list(range(2 * k, 4 * k)), axes))
+    out = np.moveaxis(out, list(range(2 * k)), axes)
+    return out.reshape(4**n, 4**n)
+
+
+def _marginal(m: np.ndarray, keep: int) -> np.ndarray:
+    """One-qubit marginal of a two-qubit row-major channel: the other qubit maximally mixed."""
+    t = m.reshape((2,) * 8)  # (i1, i0, j1, j0, i1', i0', j1', j0')
+    if keep == 0:
+        out = np.einsum("aiajbkbl->ijkl", t) / 2
+    else:
+        out = np.einsum("iajakblb->ijkl", t) / 2
+    return out.reshape(4, 4)
+
+
+def _to_error(m: np.ndarray):
+    """Row-major superoperator -> Aer ``QuantumError`` (via Qiskit's column-stacked SuperOp)."""
+    from qiskit.quantum_info import Kraus, SuperOp
+    from qiskit_aer.noise import QuantumError
+
+    d = int(round(np.sqrt(m.shape[0])))
+    s = m.reshape(d, d, d, d).transpose(1, 0, 3, 2).reshape(d * d, d * d)
+    return QuantumError(Kraus(SuperOp(s)))
+
+
+class _Natives:
+    """Native-gate errors and translations of one target, cached."""
+
+    def __init__(self, target: Target, optimization_level: int) -> None:
+        self.target = target
+        self.level = optimization_level
+        self._errors: dict[tuple, np.ndarray | None] = {}
+        self._translations: dict[tuple, list[tuple[str, tuple[int, ...]]]] = {}
+        self.counts: dict[str, int] = {}
+
+    def error(self, name: str, qubits: tuple[int, ...]) -> np.ndarray | None:
+        """Row-major superoperator of Aer's from_backend error for one native gate, or None."""
+        key = (name, qubits)
+        if key not in self._errors:
+            from qiskit_aer.noise.device.models import (
+                _combine_depol_and_relax_error,
+                _device_depolarizing_error,
+                _device_thermal_relaxation_error,
+            )
+
+            props = self.target[name].get(qubits) if name in self.target else None
+            combined = None
+            if props is not None:
+                relax = depol = None
+                if props.duration:
+                    params = {
+                        q: (
+                            self.target.qubit_properties[q].t1,
+                            self.target.qubit_properties[q].t2,
+                            self.target.qubit_properties[q].frequency,
+                        )
+                        for q in qubits
+                    }
+                    relax = _device_thermal_relaxation_error(qubits, props.duration, params, 0)
+                if props.error:
+                    depol = _device_depolarizing_error(qubits, props.error, relax)
+                combined = _combine_depol_and_relax_error(depol, relax)
+            self._errors[key] = None if combined is None else superop(combined)
+        return self._errors[key]
+
+    def _orientation(self, phys: tuple[int, ...]) -> tuple:
+        """What translation depends on: native gates on these qubits, both directions."""
+        names = []
+        for name in self.target.operation_names:
+            props = self.target[name]
+            if props is None or None in props:
+                continue
+            for qargs in props:
+                if qargs is not None and set(qargs) <= set(phys):
+                    names.append((name, tuple(phys.index(q) for q in qargs)))
+        return tuple(sorted(names))
+
+    def translate(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> tuple[list, tuple]:
+        """Native gates (name, local qubits, operation) of a fragment placed on ``phys``.
+
+        Returns the gates and the parameters their angles depend on (the translation is cached
+        per fragment shape, so these are the first such fragment's parameters).
+        """
+        shape = tuple(
+            (
+                inst.operation.name,
+                tuple(fragment.find_bit(q).index for q in inst.qubits),
+                tuple(
+                    "p" if isinstance(v, ParameterExpression) else round(float(v), 12)
+                    for v in inst.operation.params
+                ),
+            )
+            for inst in fragment.data
+        )
+        key = (shape, self._orientation(phys))
+        if key not in self._translations:
+            sub = restrict_target(self.target, phys)
+            pm = generate_preset_pass_manager(
+                optimization_level=self.level,
+                target=sub,
+                initial_layout=list(range(len(phys))),
+                seed_transpiler=0,
+            )
+            isa = pm.run(fragment)
+            gates = [
+                (
+                    inst.operation.name,
+                    tuple(isa.find_bit(q).index for q in inst.qubits),
+                    inst.operation,
+                )
+                for inst in isa.data
+                if inst.operation.name not in _SKIP
+            ]
+            self._translations[key] = (gates, tuple(isa.parameters))
+        return self._translations[key]
+
+    @staticmethod
+    def _unitary(op, values: dict, local: tuple[int, ...], k: int) -> np.ndarray:
+        """Row-major superoperator of one native gate at the given parameter values."""
+        angles = [
+            float(v.bind({p: values[p] for p in v.parameters}))
+            if isinstance(v, ParameterExpression)
+            else float(v)
+            for v in op.params
+        ]
+        gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
+        gate.params = angles
+        return _embed(unitary_superop(np.asarray(gate.to_matrix(), dtype=complex)), local, k)
+
+    def channel(
+        self, fragment: QuantumCircuit, phys: tuple[int, ...], draws: int = 16
+    ) -> np.ndarray:
+        """The fragment's native errors as one channel after it: (4**k, 4**k) row-major.
+
+        Each native error is carried to the end of the fragment through the native gates that
+        follow it (conjugated by them), so ``F @ U_total`` equals the noisy native sequence.
+        Where those gates have parameters, F depends on them: it is averaged over ``draws``
+        uniform angle draws of the fragment's parameters (a mixture of channels).
+        """
+        k = len(phys)
+        gates, params = self.translate(fragment, phys)
+        errors = []
+        for name, local, _ in gates:
+            self.counts[name] = self.counts.get(name, 0) + 1
+            err = self.error(name, tuple(phys[i] for i in local))
+            errors.append(None if err is None else _embed(err, local, k))
+        eye = np.eye(4**k, dtype=complex)
+        if all(e is None for e in errors):
+            return eye
+        rng = np.random.default_rng(0)
+        total = np.zeros_like(eye)
+        n_draws = draws if params else 1
+        for _ in range(n_draws):
+            values = dict(zip(params, rng.uniform(-np.pi, np.pi, len(params)), strict=True))
+            f, suffix = eye, eye  # suffix: the native gates after the current one
+            for (_, local, op), err in zip(reversed(gates), reversed(errors), strict=True):
+                if err is not None:
+                    f = f @ (suffix @ err @ suffix.conj().T)
+                suffix = suffix @ self._unitary(op, values, local, k)
+            total += f
+        return total / n_draws
+
+
+def _stages(block: QuantumBlock, target: Target, level: int, seed: int, initial=None):
+    """The preset pass manager's layout and routing stages only: logical gates plus SWAPs."""
+    from qiskit.transpiler import StagedPassManager
+
+    pm = generate_preset_pass_manager(
+        optimization_level=level, target=target, initial_layout=initial, seed_transpiler=seed
+    )
+    staged = StagedPassManager(["layout", "routing"], layout=pm.layout, routing=pm.routing)
+    routed = staged.run(block.circuit)
+    n = block.circuit.num_qubits
+    if routed.layout is None:
+        return routed, list(range(n)), list(range(n))
+    first = list(routed.layout.initial_index_layout(filter_ancillas=True))[:n]
+    last = list(routed.layout.final_index_layout(filter_ancillas=True))[:n]
+    return routed, first, last
+
+
+def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: int):
+    """Where the transpiler put every logical gate: its layout and routing stages, replayed.
+
+    The run that produced ``mapped`` is replayed (same target or the same region of it, same
+    seed, no initial layout), so the SWAPs are the transpiler's own; it is kept when its initial
+    and final layouts are the ISA circuit's. Otherwise the logical circuit is routed afresh from
+    the ISA circuit's initial layout on its active qubits.
+
+    Returns:
+        The routed circuit, the device qubit of each of its qubits, and the routed circuit's
+        qubit holding each logical qubit at the start.
+    """
+    region = tuple(sorted(set(mapped.active_qubits) | set(mapped.initial_layout)))
+    candidates = [(region, restrict_target(target, region))]  # noise_aware: its region
+    whole = (tuple(range(target.num_qubits)), target)  # preset runs: the whole device
+    candidates.insert(0 if mapped.strategy != "noise_aware" else 1, whole)
+    for qubits, sub in candidates:
+        try:
+            routed, first, last = _stages(block, sub, level, mapped.seed)
+        except Exception:  # noqa: BLE001 - a replay that fails falls back to fresh routing
+            continue
+        if [qubits[i] for i in first] == list(mapped.initial_layout) and [
+            qubits[i] for i in last
+        ] == list(mapped.final_layout):
+            return routed, qubits, first
+    sub = restrict_target(target, region)
+    initial = [region.index(p) for p in mapped.initial_layout]
+    routed, first, _ = _stages(block, sub, level, mapped.seed, initial)
+    log.info("device noise: the transpiler's routing was not reproduced; routed afresh")
+    return routed, region, first
+
+
+# --------------------------------------------------------------------------- builder
+def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) -> DeviceNoise:
+    from qiskit_aer.noise import NoiseModel, ReadoutError
+
+    start = time.perf_counter()
+    target = device.target
+    mapped = transpile_block(
+        block.circuit,
+        block.observables,
+        target,
+        optimization_level=level,
+        seed=seed,
+        strategy=strategy,
+    )
+    routed, region, initial = _route(block, target, mapped, level)
+    natives = _Natives(target, level)
+    logical = [
+        (i, inst) for i, inst in enumerate(block.circuit.data) if inst.operation.name not in _SKIP
+    ]
+    qubits_of = {
+        i: tuple(block.circuit.find_bit(q).index for q in inst.qubits) for i, inst in logical
+    }
+    queues: dict[int, list[int]] = {q: [] for q in range(block.circuit.num_qubits)}
+    for i, _ in logical:
+        for q in qubits_of[i]:
+            queues[q].append(i)
+    log_at = {initial[v]: v for v in range(block.circuit.num_qubits)}  # sub qubit -> logical
+
+    # walk the routed circuit: where each logical gate runs, and the routing SWAPs
+    events: list[dict] = []  # index (logical gate, or None for a routing SWAP), sub qubits
+    swaps = 0
+    for inst in routed.data:
+        name = inst.operation.name
+        if name in _SKIP:
+            continue
+        sub_q = tuple(routed.find_bit(q).index for q in inst.qubits)
+        occupants = tuple(log_at.get(p) for p in sub_q)
+        heads = {queues[v][0] if v is not None and queues[v] else None for v in occupants}
+        if name == "swap" and (len(heads) != 1 or None in heads):
+            swaps += 1
+            a, b = sub_q
+            va, vb = log_at.get(a), log_at.get(b)
+            for p, v in ((b, va), (a, vb)):
+                if v is None:
+                    log_at.pop(p, None)
+                else:
+                    log_at[p] = v
+            events.append({"index": None, "sub": sub_q, "op": inst.operation, "at": dict(log_at)})
+            continue
+        (index,) = heads
+        if block.circuit.data[index].operation.name != name:
+            raise ConfigError(f"device noise: routed gate {name!r} does not match the circuit")
+        for v in occupants:
+            queues[v].pop(0)
+        events.append({"index": index, "sub": sub_q, "op": inst.operation, "at": dict(log_at)})
+
+    # two-qubit blocks, as the transpiler consolidates them: everything on one physical pair
+    # between two-qubit operations that leave it, with the one-qubit gates around them
+    blocks: list[tuple[tuple[int, int], list[int]]] = []
+    open_block: dict[int, int] = {}  # sub qubit -> block
+    loose: dict[int, list[int]] = {}  # sub qubit -> one-qubit events not in a block yet
+    for e, ev in enumerate(events):
+        sq = ev["sub"]
+        if len(sq) == 1:
+            if sq[0] in open_block:
+                blocks[open_block[sq[0]]][1].append(e)
+            else:
+                loose.setdefault(sq[0], []).append(e)
+            continue
+        a, b = sq
+        if a in open_block and open_block.get(b) == open_block[a]:
+            blocks[open_block[a]][1].append(e)
+            continue
+        for p in (a, b):
+            old = open_block.get(p)
+            if old is not None:
+                for r in blocks[old][0]:
+                    open_block.pop(r, None)
+        blocks.append(((a, b), sorted(loose.pop(a, []) + loose.pop(b, [])) + [e]))
+        open_block[a] = open_block[b] = len(blocks) - 1
+
+    # native errors per logical occurrence, in the logical gate's own qubit order
+    per_gate: dict[int, np.ndarray] = {}
+    pend_at: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}  # event -> errors to pass on
+
+    def attach(index: int, m: np.ndarray, holders: Sequence[int]) -> None:
+        qs = qubits_of[index]
+        k = len(qs)
+        full = _embed(m, [qs.index(v) for v in holders], k)
+        per_gate[index] = full @ per_gate.get(index, np.eye(4**k, dtype=complex))
+
+    for bid, ((a, b), members) in enumerate(blocks):
+        frag = QuantumCircuit(2)
+        for e in members:
+            ev = events[e]
+            local = [(a, b).index(p) for p in ev["sub"]]
+            if ev["index"] is None:  # a routing SWAP as three CX: a final swap would be elided
+                frag.cx(local[0], local[1])
+                frag.cx(local[1], local[0])
+                frag.cx(local[0], local[1])
+            else:
+                frag.append(ev["op"], local)
+        m = natives.channel(frag, (region[a], region[b]))
+        at = events[members[-1]]["at"]
+        holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
+        last_2q = [
+            events[e]["index"]
+            for e in members
+            if events[e]["index"] is not None and len(events[e]["sub"]) == 2
+        ]
+        if last_2q and set(holders) == set(qubits_of[last_2q[-1]]):
+            attach(last_2q[-1], m, holders)
+        else:  # routing SWAPs only: the errors go to the next gates on the qubits
+            pend_at.setdefault(members[-1], []).append((bid, m, holders))
+    for p, members in loose.items():  # one-qubit runs after the last block on a qubit
+        frag = QuantumCircuit(1)
+        for e in members:
+            frag.append(events[e]["op"], [0])
+        m = natives.channel(frag, (region[p],))
+        attach(events[members[-1]]["index"], m, qubits_of[events[members[-1]]["index"]])
+
+    # errors of SWAP-only blocks follow the next logical gate on each qubit (an approximation)
+    pending: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}
+    for e, ev in enumerate(events):
+        index = ev["index"]
+        if index is not None:
+            qs = qubits_of[index]
+            for v in qs:
+                for sid, m, holders in pending.pop(v, []):
+                    partner = holders[1 - holders.index(v)]
+                    waiting = pending.get(partner, []) if partner in qs else []
+                    if any(entry[0] == sid for entry in waiting):  # the partner's next gate too
+                        pending[partner] = [x for x in waiting if x[0] != sid]
+                        attach(index, m, holders)
+                    else:  # holders[0] is the channel's bit 0
+                        attach(index, _marginal(m, holders.index(v)), [v])
+        for sid, m, holders in pend_at.get(e, []):
+            for v in holders:
+                if v is not None:
+                    pending.setdefault(v, []).append((sid, m, holders))
+
+    # Aer attaches errors per (name, qubits): mean channel over the occurrences of each key
+    groups: dict[tuple, list[int]] = {}
+    for i, _ in logical:
+        groups.setdefault((block.circuit.data[i].operation.name, qubits_of[i]), []).append(i)
+    nm = NoiseModel()
+    for (name, qs), ids in sorted(groups.items()):
+        eye = np.eye(4 ** len(qs), dtype=complex)
+        mean = sum(per_gate.get(i, eye) for i in ids) / len(ids)
+        if not np.allclose(mean, eye, atol=1e-14):
+            nm.add_quantum_error(_to_error(mean), name, list(qs), warnings=False)
+    for v, p in enumerate(mapped.final_layout):
+        props = target["measure"].get((p,)) if "measure" in target else None
+        if props is None or not props.error:
+            continue
+        p10 = getattr(props, "prob_meas1_prep0", None) or props.error
+        p01 = getattr(props, "prob_meas0_prep1", None) or props.error
+        nm.add_readout_error(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]), [v], warnings=False)
+    return DeviceNoise(
+        noise_model=nm,
+        mapped=mapped,
+        device=device.name,
+        snapshot=snapshot_of(device),
+        swaps=swaps,
+        native_gates=dict(sorted(natives.counts.items())),
+        build_s=time.perf_counter() - start,
+    )
+
+
+_CACHE: dict[tuple, DeviceNoise] = {}
+
+
+def _circuit_key(block: QuantumBlock) -> str:
+    """A stable hash of the block's circuit, parameters and observables."""
+    from qiskit import qasm3
+
+    text = qasm3.dumps(block.circuit) + "|" + ",".join(block.observable_names)
+    text += "|" + ",".join(str(p.uuid) for p in block.circuit.parameters)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def device_noise(
+    block: QuantumBlock,
+    backend: Backend | str | object,
+    *,
+    optimization_level: int | None = None,
+    layout: str | None = None,
+    seed: int | None = None,
+) -> DeviceNoise:
+    """The device noise of ``block``'s logical circuit on ``backend`` (cached per process).
+
+    Args:
+        block: the quantum block.
+        backend: a ``backends.toml`` entry (``Backend`` or its name) with a ``noise`` fake
+            backend, or a backend object with a ``target`` (e.g. ``FakeFez()``).
+        optimization_level, layout, seed: transpile settings; default to the entry's
+            (for a backend object: 3, "noise_aware", 0).
+
+    Returns:
+        The ``DeviceNoise``; its ``noise_model`` goes to ``connect_block(block, noise=...)``.
+        The cache key is (circuit hash, device name, snapshot, level, layout, seed).
+
+    Raises:
+        ConfigError: an ideal entry (no ``noise``) or an unknown name.
+    """
+    if isinstance(backend, str):
+        backend = get_backend(backend)
+    if isinstance(backend, Backend):
+        if backend.noise is None:
+            raise ConfigError(
+                f"backend {backend.name!r} is ideal: device noise needs an entry with 'noise'"
+            )
+        level = backend.optimization_level if optimization_level is None else optimization_level
+        strategy = backend.layout if layout is None else layout
+        seed = backend.seed_transpiler if seed is None else seed
+        device = _fake(backend.noise)
+    else:
+        device = backend
+        level = 3 if optimization_level is None else optimization_level
+        strategy = "noise_aware" if layout is None else layout
+        seed = 0 if seed is None else seed
+    key = (_circuit_key(block), device.name, snapshot_of(device), level, strategy, seed)
+    if key not in _CACHE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _CACHE[key] = _build(block, device, level, strategy, seed)
+        info = _CACHE[key]
+        log.info(
+            "device noise for %s on %s: %d swaps, native gates %s, %.1f s",
+            block.name,
+            info.snapshot,
+            info.swaps,
+            info.native_gates,
+            info.build_s,
+        )
+    return _CACHE[key]
+
+
+_FAKES: dict[str, object] = {}
+
+
+def _fake(name: str):
+    if name not in _FAKES:
+        _FAKES[name] = fake_backend(name)
+    return _FAKES[name]
+
+
+def device_noise_model(block: QuantumBlock, backend: Backend | str | object, **kwargs):
+    """``device_noise(block, backend, **kwargs).noise_model``: an Aer NoiseModel, cached."""
+    return device_noise(block, backend, **kwargs).noise_model

@@ -1,0 +1,12 @@
+"""Exact noisy execution: an Aer ``NoiseModel`` applied as channels, in torch.
+
+channels.py     Aer errors as row-major superoperators; readout errors as Pauli factors
+noise_table.py  Aer's rules: which error follows which gate, readout per qubit
+plan.py         light cones and mixed product blocks: the cheapest exact cut per term
+density_ops.py  batched channels, partial traces and Kronecker products on qubit axes
+engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)
+"""
+
+from hq_qiskit.quantum.noisy.engine import NoisyEngine, sample_terms
+
+__all__ = ["NoisyEngine", "sample_terms"]

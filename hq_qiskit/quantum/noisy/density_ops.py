@@ -1,0 +1,56 @@
+"""Batched density-matrix operations on qubit axes: channels, partial traces, Kronecker products.
+
+A density matrix of n qubits is a tensor (B, 2, ..., 2, 2, ..., 2): n row axes, then n column
+axes, axis ``1 + i`` (row) and ``1 + n + i`` (column) for the qubit ``order[i]``. A channel on k
+qubits is a row-major superoperator (``channels.py``), applied to the 2k axes of its qubits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def apply_superop(rho: Tensor, m: Tensor, order: Sequence[int], qubits: Sequence[int]) -> Tensor:
+    """Apply a channel to the qubits ``qubits`` (Qiskit order) of a density tensor.
+
+    Args:
+        rho: (Bs, 2,...,2, 2,...,2) with axes as in the module docstring.
+        m: (4**k, 4**k) or (Bm, 4**k, 4**k) superoperator, Bm broadcastable against Bs.
+        order: the qubit of each row axis.
+        qubits: the channel's qargs; the first is the least significant bit of its index.
+
+    Returns:
+        The new density tensor, batch broadcast.
+    """
+    n = len(order)
+    rows = [1 + order.index(q) for q in reversed(qubits)]
+    axes = rows + [a + n for a in rows]
+    k2 = len(axes)
+    end = list(range(rho.dim() - k2, rho.dim()))
+    moved = torch.movedim(rho, axes, end)
+    shape = moved.shape
+    flat = moved.reshape(shape[0], -1, 4 ** len(qubits))  # (Bs, R, 4**k)
+    out = torch.matmul(flat, m.transpose(-1, -2))  # (B, R, 4**k)
+    out = out.reshape(out.shape[0], *shape[1:])
+    return torch.movedim(out, end, axes)
+
+
+def kron_state(a: Tensor, na: int, b: Tensor, nb: int) -> Tensor:
+    """Density tensors on na and nb qubits -> one on na + nb (a's qubits first)."""
+    da, db = 2**na, 2**nb
+    out = a.reshape(a.shape[0], da, 1, da, 1) * b.reshape(b.shape[0], 1, db, 1, db)
+    return out.reshape(out.shape[0], *([2] * (2 * (na + nb))))
+
+
+def partial_trace(rho: Tensor, order: Sequence[int], keep: Sequence[int]) -> Tensor:
+    """Reduced density matrix on ``keep`` (most significant first): (Bs, 2**k, 2**k)."""
+    n = len(order)
+    rest = [q for q in order if q not in keep]
+    rows = [1 + order.index(q) for q in list(keep) + rest]
+    perm = [0, *rows, *[r + n for r in rows]]
+    dk, dr = 2 ** len(keep), 2 ** len(rest)
+    t = rho.permute(perm).reshape(rho.shape[0], dk, dr, dk, dr)
+    return torch.einsum("bijkj->bik", t)

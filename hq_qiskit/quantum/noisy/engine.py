@@ -1,0 +1,326 @@
+"""NoisyEngine: exact expectation values of a circuit under an Aer ``NoiseModel``, in torch.
+
+Compilation (once per circuit and noise model): read the circuit (``fast/program.py``: gates,
+affine angle tables, Pauli terms), attach Aer's errors to each gate (``noise_table.py``), fold
+the readout errors into each term's observable (``channels.py``), and choose for every term the
+cheapest exact contraction over mixed product blocks and light cones (``plan.py``).
+
+Forward pass (per batch): compute every angle, build each gate's superoperator
+``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
+evolve the blocks' density matrices up to the last cut, trace down to each cone, evolve the cone
+through its remaining channels, and read ``Tr(O rho)``. No sampling: the values are exact
+(mixed-state) expectation values and autograd gives exact gradients for inputs and weights.
+
+Shot noise (``shots=N``): each Pauli term's value is replaced by the mean of N eigenvalue draws,
+``2 * Binomial(N, (1 + v) / 2) / N - 1`` with v the exact noisy value, drawn from the module's
+own seeded generator; the gradient is that of v (straight-through). Observables then combine
+their terms' sampled values with their coefficients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.quantum_info import SparsePauliOp
+from torch import Tensor, nn
+
+from hq_qiskit.errors import CircuitError
+from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
+from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
+from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
+
+log = logging.getLogger(__name__)
+
+_PAULI = {
+    "I": np.eye(2),
+    "X": np.array([[0, 1], [1, 0]]),
+    "Y": np.array([[0, -1j], [1j, 0]]),
+    "Z": np.diag([1.0, -1.0]),
+}
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+MAX_MEMORY_BYTES = 4 * 2**30
+
+
+def sample_terms(values: Tensor, shots: int, generator: torch.Generator) -> Tensor:
+    """Shot estimates of Pauli terms with straight-through gradients.
+
+    Args:
+        values: (B, T) exact expectation values in [-1, 1].
+        shots: measurements per term, >= 1.
+        generator: a CPU generator; the draws advance it.
+
+    Returns:
+        (B, T): ``2 * k / shots - 1`` with k ~ Binomial(shots, (1 + v) / 2), carrying the
+        gradient of ``values``.
+    """
+    p = ((1 + values.detach().double().cpu()) / 2).clamp(0.0, 1.0)
+    k = torch.binomial(torch.full_like(p, float(shots)), p, generator=generator)
+    sampled = (2 * k / shots - 1).to(dtype=values.dtype, device=values.device)
+    return values + (sampled - values).detach()
+
+
+class NoisyEngine(nn.Module):
+    """Exact noisy expectation values: x (B, n_in) -> (B, n_obs), optional shot noise.
+
+    Attributes:
+        weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
+        program, table, plan: the circuit as read, its noise, and the contractions.
+        shots: measurements per Pauli term; 0 means exact values.
+
+    Example:
+        >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
+        >>> from hq_qiskit.circuits import enrichment_qcnn
+        >>> nm = NoiseModel()
+        >>> nm.add_all_qubit_quantum_error(depolarizing_error(0.01, 2), ["cx"])
+        >>> b = enrichment_qcnn()
+        >>> m = NoisyEngine(b.circuit, b.inputs, b.weights, b.observables, noise=nm)
+        >>> m(torch.rand(2, 48)).shape
+        torch.Size([2, 32])
+    """
+
+    engine = "fast"
+
+    def __init__(
+        self,
+        circuit: QuantumCircuit,
+        input_params: Sequence[Parameter],
+        weight_params: Sequence[Parameter],
+        observables: Sequence[SparsePauliOp],
+        *,
+        noise=None,
+        shots: int | None = None,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+        initial_weights: Tensor | None = None,
+        max_memory_bytes: int = MAX_MEMORY_BYTES,
+    ) -> None:
+        super().__init__()
+        if dtype not in _COMPLEX:
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        if shots is not None and shots < 0:
+            raise ValueError(f"shots must be >= 0 or None, got {shots}")
+        self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
+        self.table: NoiseTable = noise_table(noise, self.program, circuit)
+        prog = self.program
+        self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
+        self.plan: NoisyPlan = make_noisy_plan(
+            [op.qubits for op in prog.ops],
+            [prog.terms[t].support for t in self.live_terms],
+            prog.num_qubits,
+        )
+        self.max_memory_bytes = max_memory_bytes
+        self._check_memory(1)
+        self.shots = int(shots or 0)
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
+        self.n_inputs = len(input_params)
+        self.n_outputs = len(observables)
+        self.real_dtype = dtype
+        n_w = len(weight_params)
+        init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
+        if init.shape != (n_w,):
+            raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
+        self.weight = nn.Parameter(init.detach().clone().to(dtype))
+        self._constants: dict[tuple, dict] = {}
+        self._classes = self._gate_classes()
+
+    # ------------------------------------------------------------------ compile-time pieces
+    def _gate_classes(self) -> list[tuple[object, bool, list[int]]]:
+        """Ops grouped by (gate model, batched): their superoperators are built together."""
+        classes: dict[tuple[int, bool], tuple[object, bool, list[int]]] = {}
+        for i, op in enumerate(self.program.ops):
+            key = (id(op.model), op.batched)
+            classes.setdefault(key, (op.model, op.batched, []))[2].append(i)
+        return list(classes.values())
+
+    def _observable(self, term_index: int, qubits: tuple[int, ...]) -> np.ndarray:
+        """The term's Pauli on ``qubits`` (most significant first), readout folded in."""
+        term = self.program.terms[term_index]
+        letters = dict(zip(term.support, term.letters, strict=True))
+        m = np.ones((1, 1))
+        for q in qubits:
+            if q in letters:
+                factor = _PAULI[letters[q]]
+                if q in self.table.readout:
+                    offset, scale = self.table.readout[q]
+                    factor = offset * np.eye(2) + scale * factor
+            else:
+                factor = np.eye(2)
+            m = np.kron(m, factor)
+        return m
+
+    def _check_memory(self, batch: int) -> None:
+        itemsize = 16 if getattr(self, "real_dtype", torch.float64) == torch.float64 else 8
+        need = self.plan.entries_per_sample * batch * itemsize
+        if need > self.max_memory_bytes:
+            widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
+            raise CircuitError(
+                f"noisy engine: a batch of {batch} needs about {need / 2**30:.2f} GiB of density "
+                f"matrices (widest cone {widest} qubits), over the limit of "
+                f"{self.max_memory_bytes / 2**30:.2f} GiB; use a smaller batch, raise "
+                "max_memory_bytes, or a circuit with narrower light cones"
+            )
+
+    def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
+        key = (device, dtype)
+        if key not in self._constants:
+            cdtype = _COMPLEX[dtype]
+            prog = self.program
+            as_c = {"dtype": cdtype, "device": device}
+            classes = []
+            for model, _batched, ids in self._classes:
+                d2 = 4**model.num_qubits
+                noisy = [self.table.channels[i] for i in ids]
+                stack = None
+                if any(c is not None for c in noisy):
+                    stack = np.stack([np.eye(d2) if c is None else c for c in noisy])
+                    stack = torch.as_tensor(stack, **as_c)  # (n_ops, d2, d2)
+                slots = torch.as_tensor(
+                    np.array([prog.ops[i].slots for i in ids], dtype=np.int64).reshape(
+                        len(ids), model.num_params
+                    ),
+                    device=device,
+                )
+                classes.append(
+                    {"coef": torch.as_tensor(model.coef, **as_c), "noise": stack, "slots": slots}
+                )
+            observables = [
+                torch.as_tensor(
+                    np.stack([self._observable(self.live_terms[t], c.qubits).T for t in c.terms]),
+                    **as_c,
+                )
+                for c in self.plan.contractions
+            ]
+            weights = np.zeros((len(prog.terms), prog.num_observables))
+            for t, term in enumerate(prog.terms):
+                weights[t, term.observable] += term.coeff
+            as_real = {"dtype": dtype, "device": device}
+            self._constants[key] = {
+                "classes": classes,
+                "observables": observables,
+                "term_weights": torch.as_tensor(weights, **as_real),
+                "const": torch.as_tensor(prog.angle_const, **as_real),
+                "a_in": torch.as_tensor(prog.angle_in, **as_real),
+                "a_w": torch.as_tensor(prog.angle_w, **as_real),
+            }
+        return self._constants[key]
+
+    # ------------------------------------------------------------------------- forward
+    def _superops(self, consts: dict, angles_b: Tensor, angles_u: Tensor) -> list[Tensor]:
+        """Every op's channel ``N @ (U (x) conj U)``, (Bm, 4**k, 4**k) with Bm in {1, B}."""
+        out: list[Tensor | None] = [None] * len(self.program.ops)
+        for (model, batched, ids), c in zip(self._classes, consts["classes"], strict=True):
+            d = 2**model.num_qubits
+            if model.num_params == 0:
+                u = c["coef"][0].expand(1, len(ids), d, d)
+            elif batched:
+                u = model.matrix(angles_b[:, c["slots"]], c["coef"])  # (B, n, d, d)
+            else:
+                u = model.matrix(angles_u[c["slots"]], c["coef"])[None]  # (1, n, d, d)
+            g = torch.einsum("...ac,...bd->...abcd", u, u.conj()).reshape(*u.shape[:2], d * d, -1)
+            if c["noise"] is not None:
+                g = torch.matmul(c["noise"], g)
+            for j, i in enumerate(ids):
+                out[i] = g[:, j]
+        return out  # type: ignore[return-value]
+
+    def term_values(self, x: Tensor) -> Tensor:
+        """Exact noisy values of every Pauli term (readout included): (B, T), program order."""
+        if x.dim() != 2 or x.shape[1] != self.n_inputs:
+            raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
+        self._check_memory(x.shape[0])
+        dtype, device = self.real_dtype, x.device
+        consts = self._consts(device, dtype)
+        cdtype = _COMPLEX[dtype]
+        x = x.to(dtype)
+        w = self.weight.to(device)
+        angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
+        angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
+        sup = self._superops(consts, angles_b, angles_u)
+        ops, plan = self.program.ops, self.plan
+
+        # 1. mixed product blocks up to the last cut, snapshots at every cut used
+        zero = torch.zeros(1, 2, 2, dtype=cdtype, device=device)
+        zero[0, 0, 0] = 1.0  # |0><0|
+        blocks: dict[int, tuple[list[int], Tensor]] = {
+            q: ([q], zero) for q in range(self.program.num_qubits)
+        }
+        snapshots = {t: None for t in plan.cuts}
+        if 0 in snapshots:
+            snapshots[0] = dict(blocks)
+        todo = list(plan.block_ops)
+        for t in plan.cuts:
+            while todo and todo[0] < t:
+                i = todo.pop(0)
+                parts: list[tuple[list[int], Tensor]] = []
+                for q in ops[i].qubits:
+                    if all(blocks[q] is not p for p in parts):
+                        parts.append(blocks[q])
+                order, state = parts[0]
+                for other_order, other in parts[1:]:
+                    state = kron_state(state, len(order), other, len(other_order))
+                    order = order + other_order
+                entry = (order, apply_superop(state, sup[i], order, ops[i].qubits))
+                for q in order:
+                    blocks[q] = entry
+            snapshots[t] = dict(blocks)
+
+        # 2. reduced density matrices on each cone, evolved through the cone's channels
+        values = []
+        for c, obs in zip(plan.contractions, consts["observables"], strict=True):
+            snap = snapshots[c.cut]
+            rho, rho_order, n, seen = None, [], 0, []
+            for q in c.qubits:
+                entry = snap[q]
+                if any(entry is s for s in seen):
+                    continue
+                seen.append(entry)
+                order, state = entry
+                keep = [p for p in order if p in c.qubits]
+                part = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
+                rho = part if rho is None else kron_state(rho, n, part, len(keep))
+                rho_order, n = rho_order + keep, n + len(keep)
+            for i in c.ops:
+                rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
+            rho = partial_trace(rho, rho_order, list(c.qubits))  # sorted order, (Bs, d, d)
+            vals = torch.einsum("tij,bij->bt", obs, rho).real  # (Bs, T_c)
+            values.append(vals.expand(x.shape[0], -1))
+        out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
+        if values:
+            order = [self.live_terms[t] for c in plan.contractions for t in c.terms]
+            out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
+        return out
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Expectation values for inputs x (B, n_in): (B, n_obs), sampled if ``shots`` > 0."""
+        terms = self.term_values(x)
+        if self.shots:
+            live = torch.zeros(terms.shape[1], dtype=torch.bool)
+            live[self.live_terms] = True
+            sampled = sample_terms(terms[:, live], self.shots, self.generator)
+            terms = terms.clone()
+            terms[:, live] = sampled
+        return terms @ self._consts(x.device, self.real_dtype)["term_weights"]
+
+    def describe(self) -> str:
+        """A few lines: noisy gates, readout, contractions, memory per sample."""
+        plan, table = self.plan, self.table
+        noisy = sum(c is not None for c in table.channels)
+        sizes = sorted({len(c.qubits) for c in plan.contractions})
+        itemsize = 16 if self.real_dtype == torch.float64 else 8
+        return "\n".join(
+            [
+                f"{len(self.program.ops)} gates, {noisy} with an error channel; readout error "
+                f"on {len(table.readout)} qubits; shots {self.shots or 'exact'}",
+                f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
+                f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
+                f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
+                "per sample",
+            ]
+        )

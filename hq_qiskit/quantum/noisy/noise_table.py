@@ -1,0 +1,133 @@
+"""Read an Aer ``NoiseModel`` against a program: the channel after each gate, readout per qubit.
+
+Aer's rules, followed here:
+
+- A quantum error attaches to an instruction name and is applied after the ideal instruction.
+- An error added for specific qubits (``add_quantum_error``) applies to that instruction on that
+  ordered qubit tuple only, and replaces the all-qubit error (``add_all_qubit_quantum_error``)
+  there; elsewhere the all-qubit error applies. Errors added twice were already composed by Aer.
+- A readout error on a qubit (``add_readout_error``) replaces the all-qubit readout error there.
+
+What cannot be applied exactly raises ``CircuitError`` naming it: correlated (multi-qubit)
+readout errors, custom noise passes other than Aer's relaxation-on-delay pass (which
+``NoiseModel.from_backend`` adds, and which does nothing to a circuit without delays), errors
+on delays in a circuit that has delays, quantum errors on ``measure``, and errors whose size
+does not match their instruction. Aer keeps these tables in private attributes
+(``_default_quantum_errors``, ``_local_quantum_errors``, ``_default_readout_error``,
+``_local_readout_errors``, ``_custom_noise_passes``); there is no public accessor in 0.18.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from qiskit import QuantumCircuit
+
+from hq_qiskit.errors import CircuitError, ConfigError
+from hq_qiskit.quantum.fast.program import Program
+from hq_qiskit.quantum.noisy.channels import readout_factors, superop
+
+
+@dataclass(frozen=True)
+class NoiseTable:
+    """The noise a program meets.
+
+    Attributes:
+        channels: one entry per program op: the error's row-major superoperator
+            (4**k, 4**k) complex128, or None where the op is noiseless.
+        readout: qubit -> (offset, scale) of its readout error (``channels.readout_factors``);
+            qubits without readout error are absent.
+        names: per op, a short description of its error for ``describe()`` ("" if none).
+    """
+
+    channels: tuple[np.ndarray | None, ...]
+    readout: dict[int, tuple[float, float]]
+    names: tuple[str, ...]
+
+    @property
+    def is_noiseless(self) -> bool:
+        return all(c is None for c in self.channels) and not self.readout
+
+
+def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
+    from qiskit.circuit import Delay
+    from qiskit_aer.noise.passes import RelaxationNoisePass
+
+    has_delay = any(inst.operation.name == "delay" for inst in circuit.data)
+    for p in getattr(noise_model, "_custom_noise_passes", []):
+        delay_only = isinstance(p, RelaxationNoisePass) and all(
+            issubclass(t, Delay) for t in getattr(p, "_ops", ())
+        )
+        if not (delay_only and getattr(p, "_ops", ())) or has_delay:
+            raise CircuitError(
+                f"noise: the noise model has a custom noise pass {type(p).__name__} that the "
+                "exact engine cannot apply; remove the delays from the circuit or build the "
+                "noise model without custom passes"
+            )
+    if has_delay and (
+        "delay" in noise_model._default_quantum_errors
+        or "delay" in noise_model._local_quantum_errors
+    ):
+        raise CircuitError(
+            "noise: the noise model has errors on 'delay' and the circuit has delays, which the "
+            "engine drops; remove the delays or the delay errors"
+        )
+
+
+def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> NoiseTable:
+    """The channel after each op of ``program`` and the readout of each qubit, Aer's rules.
+
+    Raises:
+        CircuitError: an error the exact engine cannot apply (see the module docstring).
+    """
+    if noise_model is None:
+        return NoiseTable((None,) * len(program.ops), {}, ("",) * len(program.ops))
+    from qiskit_aer.noise import NoiseModel
+
+    if not isinstance(noise_model, NoiseModel):
+        raise ConfigError(
+            f"noise must be a qiskit_aer.noise.NoiseModel, got {type(noise_model).__name__}; "
+            "for a backends.toml entry or a device use "
+            "hq_qiskit.hardware.device_noise.device_noise_model(block, backend)"
+        )
+    _check_passes(noise_model, circuit)
+    if noise_model._local_quantum_errors.get("measure") or (
+        "measure" in noise_model._default_quantum_errors
+    ):
+        raise CircuitError(
+            "noise: quantum errors on 'measure' are not supported by the exact engine (Pauli "
+            "terms are measured without measure instructions); model them as ReadoutError"
+        )
+    cache: dict[int, np.ndarray] = {}
+    channels, names = [], []
+    for position, op in enumerate(program.ops):
+        name = op.model.name
+        local = noise_model._local_quantum_errors.get(name, {})
+        error = local.get(op.qubits, noise_model._default_quantum_errors.get(name))
+        if error is None:
+            channels.append(None)
+            names.append("")
+            continue
+        if error.num_qubits != len(op.qubits):
+            raise CircuitError(
+                f"noise: a {error.num_qubits}-qubit error is attached to {name!r} on qubits "
+                f"{list(op.qubits)} (op {position}); errors must act on their gate's own qubits"
+            )
+        if id(error) not in cache:
+            cache[id(error)] = superop(error)
+        channels.append(cache[id(error)])
+        names.append(f"{name}{list(op.qubits)}")
+    readout = {}
+    default = noise_model._default_readout_error
+    for qubits in noise_model._local_readout_errors:
+        if len(qubits) != 1:
+            raise CircuitError(
+                f"noise: correlated readout error on qubits {list(qubits)} is not supported by "
+                "the exact engine; give one ReadoutError per qubit"
+            )
+    for q in range(program.num_qubits):
+        error = noise_model._local_readout_errors.get((q,), default)
+        if error is not None:
+            readout[q] = readout_factors(error)
+    return NoiseTable(tuple(channels), readout, tuple(names))
