@@ -81,6 +81,14 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 )
 @class_map_option
 @click.option(
+    "--shots",
+    type=int,
+    default=None,
+    help="Noisy backends: shots per Pauli term the quantum blocks sample in training and "
+    "evaluation (gradients of the exact noisy mean); 0 gives the exact noisy values. "
+    "[default: the backend entry's shots]",
+)
+@click.option(
     "--val-stride-px",
     type=int,
     default=None,
@@ -186,6 +194,7 @@ def train(ctx: click.Context, **opts) -> None:
                     "warmup_steps",
                     "min_lr_ratio",
                     "class_weights",
+                    "shots",
                     "seed",
                     "device",
                     "val_stride_px",

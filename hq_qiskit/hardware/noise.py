@@ -1,4 +1,8 @@
-"""The fast engine's noise mode: device noise as calibrated per-observable damping.
+"""Baseline for the benchmarks: device noise as calibrated per-observable damping.
+
+Training no longer uses this (``hardware/noisy_block.py`` applies the device noise exactly):
+a damping factor per output is absorbed by the next linear layer, so it does not change the
+function class a model can learn (issue 12). It stays as the baseline ``bench/`` compares with.
 
 Approximation. For each observable k of a block, transpiled for a backend with its layout, the
 noisy expectation value is modelled as ``d_k * <O_k>_ideal``: a damping factor d_k, the signal
@@ -302,7 +306,7 @@ def _stock_noisy(
     )
 
 
-def noisy_module(
+def damped_module(
     module: nn.Module,
     block: QuantumBlock,
     backend: Backend,

@@ -110,17 +110,20 @@ class HybridSegmenter(nn.Module):
         for parent, name in slots:  # found first, replaced after: ``new`` may wrap ``old``
             setattr(parent, name, new)
 
-    def use_backend(self, backend: Any) -> HybridSegmenter:
+    def use_backend(self, backend: Any, *, seed: int = 0) -> HybridSegmenter:
         """Run the quantum blocks on a ``backends.toml`` entry; returns ``self``.
 
-        An ideal entry keeps the modules as built; a noisy Aer entry wraps each block's module
-        with the entry's device noise (``hq_qiskit.hardware.noise.noisy_module``). The state
-        dict is the same either way, so weights move freely between ideal and noisy models.
+        An ideal entry keeps the modules as built; a noisy Aer entry rebuilds each block's
+        module with the entry's device noise applied exactly and its shots sampled
+        (``hq_qiskit.hardware.noisy_block.noisy_module``; block i seeded ``seed + i``). The
+        state dict is the same either way, so weights move freely between ideal and noisy
+        models.
         """
         if backend.noise is None:
             return self
-        from hq_qiskit.hardware.noise import noisy_module
+        from hq_qiskit.hardware.noisy_block import noisy_module
 
-        for block, module in self.quantum_blocks():
-            self.replace_quantum_module(module, noisy_module(module, block, backend))
+        for i, (block, module) in enumerate(self.quantum_blocks()):
+            noisy = noisy_module(module, block, backend, seed=seed + i)
+            self.replace_quantum_module(module, noisy)
         return self

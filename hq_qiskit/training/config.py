@@ -28,6 +28,8 @@ class TrainConfig:
         model_options: keyword arguments of the model constructor (width, depth, patch_px,
             bottleneck, engine, ...); ``num_classes`` and ``in_channels`` come from the data.
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
+        shots: shots per Pauli term a noisy backend samples in training and evaluation
+            (None: the entry's ``shots``; 0: exact noisy values, no shot noise).
         backend_entry: that entry, resolved (``Backend.to_dict``): the noise spec, shots and
             transpile settings a run is rebuilt with, whatever the local ``backends.toml`` says.
         data: dataset folder, or None for the built-in LoveDA sample.
@@ -60,6 +62,7 @@ class TrainConfig:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     backend_entry: dict[str, Any] | None = None
+    shots: int | None = None
     data: str | None = None
     class_map: dict[str, int] | None = None
     epochs: int = 16
@@ -115,6 +118,8 @@ class TrainConfig:
                 raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
         if self.lr <= 0:
             raise ConfigError("--lr must be > 0")
+        if self.shots is not None and self.shots < 0:
+            raise ConfigError(f"--shots {self.shots}: give 0 (exact noisy values) or more shots")
         if self.aer_check_samples < 0 or self.workers < 0 or self.warmup_steps < 0:
             raise ConfigError("--aer-check-samples, --workers and --warmup-steps must be >= 0")
         check_precision(self.precision)

@@ -18,6 +18,7 @@ directly.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -111,12 +112,14 @@ def build_from_config(
     if noise not in NOISE_MODES:
         raise ConfigError(f"noise {noise!r}: choose one of {', '.join(NOISE_MODES)}")
     backend = run_backend(cfg, where) if noise == "as_trained" else ideal_backend()
+    if cfg.shots is not None and backend.noise is not None:
+        backend = dataclasses.replace(backend, shots=cfg.shots)  # --shots wins over the entry
     options = dict(cfg.model_options)
     if engine is not None:
         options["engine"] = engine
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, options)
-    return model.use_backend(backend), backend
+    return model.use_backend(backend, seed=cfg.seed), backend
 
 
 def restore(

@@ -78,6 +78,12 @@ def check_backend(cfg: TrainConfig) -> Backend:
             f"--backend {backend.name}: a {backend.kind} target cannot train; training runs on "
             f"{', '.join(usable)}; use {backend.name} for inference (hq-qiskit run)"
         )
+    if cfg.shots is not None and backend.noise is None:
+        noisy = names_that(lambda kind: kind.trains, load_backends())
+        raise ConfigError(
+            f"--shots {cfg.shots}: backend {backend.name} is ideal and exact; shots apply to "
+            f"noisy backends ({', '.join(n for n in noisy if n != backend.name)})"
+        )
     exact_engine = cfg.model_options.get("engine", "fast") == "fast"
     if backend.noise is None and not backend.is_exact and exact_engine:
         raise ConfigError(

@@ -15,7 +15,7 @@ from hq_qiskit.hardware.noise import (
     NoisyModule,
     aer_values,
     calibrate,
-    noisy_module,
+    damped_module,
     random_parameters,
 )
 from hq_qiskit.quantum import connect_block
@@ -73,7 +73,7 @@ def test_calibrated_damping_matches_aer(cache):
 def test_noisy_module_keeps_the_connect_contract(cache):
     block = small_block()
     module = connect_block(block, dtype=torch.float64)
-    noisy = noisy_module(
+    noisy = damped_module(
         module, block, get_backend("aer-noisy-brisbane"), samples=4, calibration_shots=8, shots=256
     )
     assert noisy.weight is module.weight
@@ -82,6 +82,6 @@ def test_noisy_module_keeps_the_connect_contract(cache):
     assert y.shape == (3, 8) and y.abs().max() <= 1
     y.sum().backward()
     assert x.grad.abs().sum() > 0 and module.weight.grad.abs().sum() > 0
-    assert noisy_module(module, block, get_backend("aer")) is module  # ideal: unchanged
+    assert damped_module(module, block, get_backend("aer")) is module  # ideal: unchanged
     with pytest.raises(ConfigError, match="is ideal"):
         calibrate(block, get_backend("aer"))

@@ -1,6 +1,6 @@
-"""Noisy training end to end: ``hq-qiskit train --backend aer-noisy-brisbane`` with the fast
-engine's noise mode (a real, small calibration against Aer's FakeBrisbane noise model), the
-run's checkpoint evaluated and rebuilt, and the stock path (EstimatorQNN on noisy Aer).
+"""Noisy training end to end: ``hq-qiskit train --backend aer-noisy-fez`` on the exact noisy
+engine with FakeFez's device noise, the run's checkpoint evaluated and rebuilt with its noise
+(or without, ``--ideal``), and the stock path (EstimatorQNN on noisy Aer, the ISA circuit).
 
 The entry is read from a test backends file (``HQ_QISKIT_BACKENDS``) that keeps the shipped
 entry's noise, level and layout but calibrates on 2 samples x 8 trajectories (the shipped
@@ -25,10 +25,13 @@ from qiskit.quantum_info import SparsePauliOp
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.hardware.noise import aer_values, noisy_module
+from hq_qiskit.hardware.noise import aer_values, damped_module
 from hq_qiskit.quantum import connect_block
-from hq_qiskit.training.restore import restore
+from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.restore import build_from_config, restore
+from hq_qiskit.training.runner import check_backend
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
@@ -88,47 +91,63 @@ def noisy_entry(tmp_path, monkeypatch):
     return use
 
 
-def test_fast_noise_mode_trains_evaluates_and_keeps_its_calibration(
-    noisy_entry, tmp_path, independent
-):
-    cache = noisy_entry()
+def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(tmp_path, independent):
+    """`train --backend aer-noisy-fez` (the shipped entry): the exact noisy engine with FakeFez's
+    device noise; `--shots 0` so that the run's scores can be recomputed exactly."""
     data, run = tiny_data(tmp_path / "data"), tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", *TINY, "--data", str(data), "--out", str(run)])
+    fez = ["--backend", "aer-noisy-fez", "--shots", "0", *TINY[2:]]
+    result = CliRunner().invoke(cli, ["train", *fez, "--data", str(data), "--out", str(run)])
     assert result.exit_code == 0, result.output
-    assert "backend aer-noisy-brisbane is noisy" in result.output
-    (cal_file,) = (cache / "noise").glob("enrichment_qcnn-FakeBrisbane-*.json")
-    cal = json.loads(cal_file.read_text())
-    assert (cal["samples"], cal["shots"]) == (2, 8) and len(cal["damping"]) == 32
-    assert len(set(cal["layout"])) == 16
-    damping = np.array(cal["damping"])
-    assert 0.5 < damping.mean() < 0.99  # noise damps the signal, but not to nothing
+    assert "backend aer-noisy-fez is noisy" in result.output
     state = torch.load(run / "best.pt", weights_only=True)
-    assert state["config"]["backend"] == "aer-noisy-brisbane"
-    assert state["config"]["backend_entry"]["noise"] == "FakeBrisbane"  # the entry travels
-    # the noisy block's state is the ideal block's: its angles, no calibration buffers
-    assert state["model"]["bottleneck.core.weight"].shape == (8,)
-    assert not [k for k in state["model"] if "damping" in k or ".inner." in k]
+    assert state["config"]["backend_entry"]["noise"] == "FakeFez"  # the entry travels
+    assert state["config"]["shots"] == 0
+    # the noisy block's state is the ideal block's: its angles and nothing else
+    assert [k for k in state["model"] if k.startswith("bottleneck.core.")] == [
+        "bottleneck.core.weight"
+    ]
+    noisy = restore(run)  # as trained: the exact noisy engine
+    ideal = restore(run, noise="ideal")
+    ((_, noisy_core),) = noisy.model.quantum_blocks()
+    ((_, ideal_core),) = ideal.model.quantum_blocks()
+    assert type(noisy_core).__name__ == "NoisyEngine" and not noisy_core.shots
+    assert type(ideal_core).__name__ == "FastEngine"
+    assert torch.equal(noisy_core.weight, ideal_core.weight)
+    x = torch.rand(8, 48, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        yn, yi = noisy_core(x).double(), ideal_core(x).double()
+    assert (yn - yi).abs().mean() > 1e-3  # the device noise is really on
+    assert yn.abs().mean() < yi.abs().mean()  # and it damps the signal on average
+    # val mIoU equals best.pt's noisy model on the val tile's 64 patches, scored again with
+    # numpy outside hq-qiskit's sampler, evaluation loop and metrics
     record = json.loads((run / "metrics.jsonl").read_text().splitlines()[0])
-    assert np.isfinite(record["train_loss"])
-    # val mIoU equals best.pt's noisy model (damped QCNN) on the val tile's 64 patches, scored
-    # again with numpy outside hq-qiskit's sampler, evaluation loop and metrics
-    restored = restore(run / "best.pt")
-    noisy, config = restored.model, restored.config.to_dict()
+    config = noisy.config.to_dict()
     image, mask = independent.loveda_tile(data, "6_2")
     corners = independent.grid(512, 64)
     truth = np.stack([mask[y : y + 64, x : x + 64] for y, x in corners])
-    pred = independent.predict_patches(noisy, config, image, corners, 64)
+    pred = independent.predict_patches(noisy.model, config, image, corners, 64)
     assert record["val_miou"] == pytest.approx(independent.scores(pred, truth, 5)["miou"], abs=1e-6)
-    # the run folder rebuilds the same noisy model (calibration from the disk cache)
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     scores = json.loads((run / "evaluation.json").read_text())
-    assert scores["backend"] == "aer-noisy-brisbane" and scores["noise"] == "as_trained"
+    assert scores["backend"] == "aer-noisy-fez" and scores["noise"] == "as_trained"
     assert scores["miou"] == pytest.approx(record["val_miou"], abs=1e-6)
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu", "--ideal"])
     assert result.exit_code == 0, result.output
-    ideal = json.loads((run / "evaluation.json").read_text())
-    assert ideal["backend"] == "aer" and ideal["noise"] == "ideal"
+    assert json.loads((run / "evaluation.json").read_text())["backend"] == "aer"
+
+
+def test_noisy_entries_sample_their_shots_unless_told_otherwise():
+    entry = get_backend("aer-noisy-fez")
+    opts = {"width": 4, "depth": 2, "patch_px": 64}
+    cfg = TrainConfig(backend=entry.name, backend_entry=entry.to_dict(), model_options=opts)
+    model, _ = build_from_config(cfg)
+    ((_, core),) = model.quantum_blocks()
+    assert core.shots == entry.shots == 1024  # the entry's budget, sampled in training
+    x = torch.rand(4, 48) * 2 - 1
+    assert not torch.equal(core(x), core(x))  # fresh shots each call
+    with pytest.raises(ConfigError, match="--shots 8: backend aer is ideal"):
+        check_backend(TrainConfig(backend="aer", shots=8))
 
 
 def two_qubit_block(layers: int = 4, observables: int = 2) -> QuantumBlock:
@@ -159,7 +178,7 @@ def test_stock_path_on_noisy_aer_matches_aer_and_passes_gradients(noisy_entry):
     def stock(shots: int, block: QuantumBlock = block):
         noisy_entry(shots=shots)  # the entry's shots are the stock path's trajectories
         module = connect_block(block, engine="qiskit", initial_weights=w0)
-        return noisy_module(module, block, get_backend("aer-noisy-brisbane"), seed=11)
+        return damped_module(module, block, get_backend("aer-noisy-brisbane"), seed=11)
 
     forward = stock(512)
     assert getattr(forward, "engine", None) == "qiskit"
