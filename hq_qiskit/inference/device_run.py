@@ -21,7 +21,9 @@ backend is loaded without its noise-mode wrappers: "ideal" always means exact va
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import math
 import time
@@ -38,14 +40,18 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.errors import CheckpointError, ConfigError
+from hq_qiskit.errors import CheckpointError, ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.layout import MappedCircuit, isa_block
 from hq_qiskit.hardware.runtime import (
     RuntimeTarget,
+    observable_array,
+    open_mode,
     parameter_array,
     qpu_seconds_estimate,
+    rep_delay_s,
     run_block,
+    runtime_estimate,
 )
 from hq_qiskit.inference.patches import select_patches
 from hq_qiskit.inference.report import RESULT_JSON, RESULT_MD, markdown
@@ -55,7 +61,19 @@ from hq_qiskit.training.metrics import SegmentationMetrics
 from hq_qiskit.training.restore import restore
 
 Echo = Callable[[str], None]
+Confirm = Callable[[str], bool]
 __all__ = ["RESULT_JSON", "RESULT_MD", "RunOptions", "markdown", "run_inference"]
+
+# Local testing mode simulates a noisy circuit one trajectory per shot. Measured for the
+# 16-qubit enrichment QCNN on FakeBrisbane, 2 shared CPU cores (docs/benchmarks.md): about
+# 0.28 s per trajectory, plus ~10 s to build the device noise model for each job. Each extra
+# active qubit doubles the trajectory cost.
+LOCAL_S_PER_TRAJECTORY_16Q = 0.28
+LOCAL_NOISE_MODEL_S = 10.0
+LOCAL_IDEAL_S_PER_CIRCUIT = 0.02
+# laptop-sized defaults for local testing mode on a noisy fake twin (flags win)
+LOCAL_PATCHES, LOCAL_SHOTS = 2, 64
+LOCAL_SLOW_S = 300.0  # a local run estimated longer than this says so before it starts
 
 
 def load_exact_model(source: Path) -> tuple[HybridSegmenter, Path, dict[str, Any]]:
@@ -111,6 +129,10 @@ class RunOptions:
         resume: reuse saved values or finished device jobs in ``out/jobs``.
         seed: simulator seed in local testing mode.
         batch_size: patches per classical forward call.
+        max_qpu_seconds: refuse a device run whose estimated QPU time is above this.
+        yes: submit to a device without asking.
+        max_execution_time: each job's QPU time limit, seconds (None: IBM's default).
+        result_timeout_s: stop waiting for a job after this many seconds (None: wait).
     """
 
     shots: int
@@ -122,6 +144,47 @@ class RunOptions:
     resume: bool = False
     seed: int = 0
     batch_size: int = 16
+    max_qpu_seconds: float | None = None
+    yes: bool = False
+    max_execution_time: int | None = None
+    result_timeout_s: float | None = None
+
+
+def laptop_sizes(
+    target: RuntimeTarget, shots: int | None, precision: float | None, patches: int | None
+) -> tuple[int | None, float | None, int | None, str]:
+    """Defaults for local testing mode on a noisy fake twin, sized for a laptop: a device
+    entry's 4096 shots x a whole tile takes hours of noisy trajectories. Values given on the
+    command line (not None) are kept.
+
+    Returns:
+        (shots, precision, patches, a line saying what was chosen; "" when nothing changed).
+    """
+    if not target.local or target.ideal:
+        return shots, precision, patches, ""
+    said = []
+    if shots is None and precision is None:
+        shots = LOCAL_SHOTS
+        said.append(f"--shots {LOCAL_SHOTS}")
+    if patches is None:
+        patches = LOCAL_PATCHES
+        said.append(f"--patches {LOCAL_PATCHES}")
+    if not said:
+        return shots, precision, patches, ""
+    return (
+        shots,
+        precision,
+        patches,
+        f"local testing mode defaults, sized for a laptop: {' '.join(said)} (noisy simulation "
+        "costs ~0.3 s per shot and sample; give --shots/--patches for more)",
+    )
+
+
+def local_seconds_estimate(target: RuntimeTarget, width: int, circuits: int, shots: int) -> float:
+    """Rough wall time of one block's job in local testing mode, seconds (2 CPU cores)."""
+    if target.ideal:
+        return circuits * LOCAL_IDEAL_S_PER_CIRCUIT
+    return LOCAL_NOISE_MODEL_S + circuits * shots * LOCAL_S_PER_TRAJECTORY_16Q * 2.0 ** (width - 16)
 
 
 def shots_per_circuit(opts: RunOptions) -> int:
@@ -145,7 +208,13 @@ def cost_rows(
     for scope, n in samples.items():
         circuits = sum(n * b["groups"] for b in blocks)
         seconds = sum(
-            qpu_seconds_estimate(m, target.backend.target, n * b["groups"], shots)
+            qpu_seconds_estimate(
+                m,
+                target.backend.target,
+                n * b["groups"],
+                shots,
+                rep_delay=rep_delay_s(target.backend),
+            )
             for b, m in zip(blocks, mapped, strict=True)
         )
         rows[scope] = {
@@ -157,6 +226,124 @@ def cost_rows(
     return rows
 
 
+def plan_cost(
+    target: RuntimeTarget,
+    names: Sequence[str],
+    mapped: Sequence[MappedCircuit],
+    pubs: Sequence[tuple],
+    groups: Sequence[int],
+    shots: int,
+    precision: float,
+) -> list[dict[str, Any]]:
+    """Per block, before anything is submitted: samples, circuits (samples x measurement
+    groups), shots, our QPU lower bound (rep_delay from the backend), the runtime's own
+    estimate where it offers one, and the expected local wall time."""
+    rows = []
+    for name, m, pub, g in zip(names, mapped, pubs, groups, strict=True):
+        n = pub[2].shape[0]
+        rows.append(
+            {
+                "block": name,
+                "samples": n,
+                "circuits": n * g,
+                "shots": n * g * shots,
+                "qpu_seconds_lower_bound": qpu_seconds_estimate(
+                    m, target.backend.target, n * g, shots, rep_delay=rep_delay_s(target.backend)
+                ),
+                "qpu_seconds_runtime": runtime_estimate(target, pub, shots, precision),
+                "local_seconds": local_seconds_estimate(target, len(m.active_qubits), n * g, shots),
+            }
+        )
+    return rows
+
+
+def plan_lines(plan: list[dict[str, Any]], target: RuntimeTarget) -> list[str]:
+    """The cost plan as lines for the terminal (and run.md)."""
+    lines = [
+        "cost before submission (QPU s: IBM's baseline, a lower bound; runtime: the "
+        "service's dry-run estimate where offered):",
+        "| block | samples | circuits | shots | QPU s (lower bound) | QPU s (runtime) |"
+        + (" local s (est.) |" if target.local else ""),
+        "|---|---|---|---|---|---|" + ("---|" if target.local else ""),
+    ]
+    total = {k: 0.0 for k in ("samples", "circuits", "shots", "qpu", "rt", "local")}
+    for r in plan:
+        rt = r["qpu_seconds_runtime"]
+        lines.append(
+            f"| {r['block']} | {r['samples']} | {r['circuits']} | {r['shots']} | "
+            f"{r['qpu_seconds_lower_bound']:.1f} | {'-' if rt is None else f'{rt:.1f}'} |"
+            + (f" {r['local_seconds']:.0f} |" if target.local else "")
+        )
+        for k, v in (("samples", r["samples"]), ("circuits", r["circuits"]), ("shots", r["shots"])):
+            total[k] += v
+        total["qpu"] += r["qpu_seconds_lower_bound"]
+        total["rt"] += rt or 0.0
+        total["local"] += r["local_seconds"]
+    lines.append(
+        f"| all | {total['samples']:.0f} | {total['circuits']:.0f} | {total['shots']:.0f} | "
+        f"{total['qpu']:.1f} | {total['rt']:.1f} |"
+        + (f" {total['local']:.0f} |" if target.local else "")
+    )
+    return lines
+
+
+def check_budget(
+    plan: list[dict[str, Any]], target: RuntimeTarget, opts: RunOptions, confirm: Confirm
+) -> None:
+    """Refuse a device run above ``--max-qpu-seconds``; ask before spending unless ``yes``.
+
+    The budget compares the larger of our lower bound and the runtime's estimate. Local
+    testing mode spends no QPU time: neither applies.
+    """
+    if target.local:
+        return
+    qpu = sum(max(r["qpu_seconds_lower_bound"], r["qpu_seconds_runtime"] or 0.0) for r in plan)
+    device = getattr(target.backend, "name", "?")
+    if opts.max_qpu_seconds is not None and qpu > opts.max_qpu_seconds:
+        raise ConfigError(
+            f"estimated {qpu:.0f} QPU seconds on {device} exceed --max-qpu-seconds "
+            f"{opts.max_qpu_seconds:g}; nothing was submitted: lower --patches, --tiles or "
+            "--shots, or raise the budget"
+        )
+    if not opts.yes and not confirm(
+        f"Submit {sum(r['circuits'] for r in plan)} circuits ({qpu:.0f} QPU seconds or more) "
+        f"to {device}?"
+    ):
+        raise HQError(f"nothing submitted to {device} (not confirmed; --yes skips the question)")
+
+
+def summary(block_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Top-level provenance DERIVED from the blocks' own job records (never from the target
+    of today's command: a resumed local run stays local).
+
+    Returns:
+        local (every block ran locally), device (names, comma-joined), mitigation applied to
+        every block, whether each block was mitigated, snapshot dates, notes.
+    """
+    applied = [set(b["mitigation_applied"]) for b in block_rows]
+    common = sorted(set.intersection(*applied)) if applied else []
+    return {
+        "local": all(b["local"] for b in block_rows),
+        "ideal_simulator": all(b.get("ideal_simulator", False) for b in block_rows),
+        "device": ", ".join(sorted({b["device"] for b in block_rows})),
+        "mixed": len({(b["local"], b["device"]) for b in block_rows}) > 1,
+        "mitigation_applied": common,
+        "mitigated": bool(applied) and all(applied),
+        "snapshot_dates": sorted({str(b.get("snapshot_date")) for b in block_rows}),
+        "note": "; ".join(dict.fromkeys(b["note"] for b in block_rows)),
+        "mode": ", ".join(sorted({str(b.get("mode")) for b in block_rows})),
+    }
+
+
+def save_values(folder: Path, row: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """``values/<tag>.npz`` (inputs, exact, hardware, stds) + ``values/<tag>.json`` (the row)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write(folder / f"{row['tag']}.npz", buf.getvalue())
+    atomic_write(folder / f"{row['tag']}.json", json.dumps(row, indent=1, default=str))
+
+
 def run_inference(
     checkpoint: Path,
     backend: Backend,
@@ -165,15 +352,22 @@ def run_inference(
     opts: RunOptions,
     *,
     echo: Echo = tqdm.write,
+    confirm: Confirm = lambda question: False,
 ) -> dict[str, Any]:
     """Run a checkpoint's inference with its quantum blocks on ``target``; write run.json/.md.
+
+    Nothing is submitted before the cost plan (circuits, shots, QPU seconds per block and in
+    all) is printed; a device run above ``opts.max_qpu_seconds`` is refused, and one that is
+    not ``confirm``-ed (unless ``opts.yes``) is not submitted. All jobs of a run share one
+    Batch or Session (the entry's mode).
 
     Args:
         checkpoint: a ``.pt`` file or a run folder (best.pt, else last.pt).
         backend: the backends.toml entry (transpile settings; its mitigation as requested).
         target: where the circuits run (``runtime.resolve``).
-        out: output folder; job records and values go to ``out/jobs``.
-        opts: shots, data selection, resume.
+        out: output folder; job records go to ``out/jobs``, values to ``out/values``.
+        opts: shots, data selection, resume, budget.
+        confirm: asked a yes/no question before a device run spends QPU time.
 
     Returns:
         The result written to ``out/run.json`` (see ``markdown`` for its fields in words).
@@ -185,7 +379,7 @@ def run_inference(
     if not opts.resume and jobs.is_dir() and any(jobs.iterdir()):
         raise ConfigError(
             f"--out {out} already holds jobs of an earlier run; pass --resume to "
-            "reuse their values, or choose another --out"
+            "reuse their values (and resubmit failed jobs), or choose another --out"
         )
     taps = install_taps(model)
     mapped = [isa_block(t.block, backend, target.backend) for t in taps]  # CircuitError if too wide
@@ -197,58 +391,123 @@ def run_inference(
     )
     loader = DataLoader(patches.dataset, batch_size=opts.batch_size)
 
-    def run_pass(recording: BlockTap | None, desc: str) -> tuple[Tensor, Tensor]:
+    def run_pass(recording: Sequence[BlockTap], desc: str) -> tuple[Tensor, Tensor]:
         taps[0].clock[0] = 0
         for tap in taps:
             tap.reset()
-            tap.record = tap is recording
+            tap.record = tap in recording
         return _predict(model, loader, desc)
 
-    # pass 0: exact everywhere; finds the call order and gives the ideal prediction
-    for tap in taps:
-        tap.replay = None
-    ideal_pred, masks = run_pass(None, "ideal")
-    order = sorted(
-        (i for i in range(len(taps)) if taps[i].first is not None), key=lambda i: taps[i].first
-    )  # a block the forward never calls is skipped
-    block_rows: list[dict[str, Any]] = []
-    for k, i in enumerate(order):
-        tap = taps[i]
-        run_pass(tap, f"inputs of {tap.block.name}")  # earlier blocks replay hardware values
+    def pub_of(tap: BlockTap, m: MappedCircuit) -> tuple:
         x = torch.cat(tap.inputs).numpy()  # (N, n_in)
-        exact = torch.cat(tap.exact).numpy()  # (N, n_obs)
         w = tap.inner.weight.detach().double().cpu().numpy()  # (n_w,) radians
         cols = {p: x[:, j] for j, p in enumerate(tap.block.inputs)}
         cols.update({p: np.full(len(x), w[j]) for j, p in enumerate(tap.block.weights)})
-        values = parameter_array(mapped[i], cols)  # (N, 1, P)
-        tag = f"{k:02d}-{tap.block.name}"
+        return (m.circuit, observable_array(m), parameter_array(m, cols))  # values (N, 1, P)
+
+    # pass 0: exact everywhere; the call order, the ideal prediction, and every block's
+    # sample count for the cost plan (before anything is submitted)
+    for tap in taps:
+        tap.replay = None
+    ideal_pred, masks = run_pass(taps, "ideal")
+    order = sorted(
+        (i for i in range(len(taps)) if taps[i].first is not None), key=lambda i: taps[i].first
+    )  # a block the forward never calls is skipped
+    groups = {i: measurement_groups(taps[i].block.observables) for i in order}
+    plan = plan_cost(
+        target,
+        [taps[i].block.name for i in order],
+        [mapped[i] for i in order],
+        [pub_of(taps[i], mapped[i]) for i in order],
+        [groups[i] for i in order],
+        shots,
+        opts.precision,
+    )
+    for line in plan_lines(plan, target):
+        echo(line)
+    if target.local:
+        local_s = sum(r["local_seconds"] for r in plan)
+        slow = local_s > LOCAL_SLOW_S
         echo(
-            f"block {tap.block.name}: one PUB of {len(x)} samples x {len(mapped[i].observables)}"
-            f" observables on {len(mapped[i].active_qubits)} physical qubits -> jobs/{tag}.json"
+            f"local testing mode: about {local_s / 60:.1f} min on 2 CPU cores (a rough "
+            "estimate; noisy trajectories dominate)"
+            + (
+                f" - longer than {LOCAL_SLOW_S / 60:.0f} min: --patches {LOCAL_PATCHES} "
+                f"--shots {LOCAL_SHOTS} keeps it short"
+                if slow
+                else ""
+            )
         )
-        result = run_block(
-            mapped[i],
-            values,
-            target,
-            run_dir=Path(out),
-            tag=tag,
-            shots=opts.shots,
-            precision=opts.precision,
-            resume=opts.resume,
-            seed=opts.seed,
-            sample_ids=patches.ids,
-        )
-        tap.replay = torch.from_numpy(result.evs)  # (N, n_obs)
-        err = np.abs(result.evs - exact)  # (N, n_obs)
-        block_rows.append(
-            {
+    check_budget(plan, target, opts, confirm)
+
+    block_rows: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        opened: list[Any] = []
+
+        def run_mode():  # one Batch / Session for the run, opened at the first submission
+            if not opened:
+                opened.append(stack.enter_context(open_mode(target)))
+            return opened[0]
+
+        for k, (i, cost) in enumerate(zip(order, plan, strict=True)):
+            tap = taps[i]
+            run_pass([tap], f"inputs of {tap.block.name}")  # earlier blocks replay their values
+            x = torch.cat(tap.inputs).numpy()  # (N, n_in)
+            exact = torch.cat(tap.exact).numpy()  # (N, n_obs)
+            pub = pub_of(tap, mapped[i])
+            tag = f"{k:02d}-{tap.block.name}"
+            echo(
+                f"block {tap.block.name}: one PUB of {len(x)} samples x "
+                f"{len(mapped[i].observables)} observables on {len(mapped[i].active_qubits)} "
+                f"physical qubits -> jobs/{tag}.json"
+            )
+            result = run_block(
+                mapped[i],
+                pub[2],
+                target,
+                run_dir=Path(out),
+                tag=tag,
+                shots=opts.shots,
+                precision=opts.precision,
+                resume=opts.resume,
+                seed=opts.seed,
+                sample_ids=patches.ids,
+                mode=run_mode,
+                mitigation_requested=backend.mitigation,
+                max_execution_time=opts.max_execution_time,
+                result_timeout_s=opts.result_timeout_s,
+                expected_s=cost["local_seconds"] if target.local else 0.0,
+                echo=echo,
+            )
+            tap.replay = torch.from_numpy(result.evs)  # (N, n_obs)
+            err = np.abs(result.evs - exact)  # (N, n_obs)
+            rec = result.record
+            row = {
                 "block": tap.block.name,
                 "tag": tag,
                 "job_id": result.job_id,
                 "resumed": result.resumed,
+                "status": rec.get("status"),
+                # where it ran, from the job's own record
+                "local": rec.get("local", True),
+                "ideal_simulator": rec.get("ideal_simulator", False),
+                "device": rec.get("device", "?"),
+                "backend_version": rec.get("backend_version"),
+                "snapshot_date": rec.get("snapshot_date"),
+                "mode": rec.get("mode"),
+                "mode_id": rec.get("mode_id"),
+                "note": rec.get("note", result.note),
+                "mitigation_requested": rec.get("mitigation_requested", list(backend.mitigation)),
+                "mitigation_applied": list(result.mitigation),
+                "shots": rec.get("shots", opts.shots) or shots,
+                "precision": rec.get("precision"),
+                "usage_s": rec.get("usage"),
+                "metrics": rec.get("metrics"),
+                "execution_spans": rec.get("execution_spans"),
+                "result_metadata": rec.get("result_metadata"),
                 "samples": len(x),
                 "observables": err.shape[1],
-                "groups": measurement_groups(tap.block.observables),
+                "groups": groups[i],
                 "active_qubits": len(mapped[i].active_qubits),
                 "layout": list(mapped[i].final_layout),
                 "layout_strategy": mapped[i].strategy,
@@ -256,25 +515,32 @@ def run_inference(
                 "max_abs_vs_exact": float(err.max()),
                 "mean_std_error": float(np.mean(result.stds)),
                 "seconds": result.seconds,
+                "cost_plan": cost,
             }
-        )
-    hw_pred, _ = run_pass(None, "hardware")
+            save_values(
+                Path(out) / "values",
+                row,
+                {
+                    "inputs": x,
+                    "exact": exact,
+                    "hardware": result.evs,
+                    "stds": result.stds,
+                    "samples": np.asarray(patches.ids),
+                },
+            )
+            block_rows.append(row)
+    hw_pred, _ = run_pass([], "hardware")
     classes, ignore = list(config["class_names"]), int(config.get("ignore_index", 255))
     ideal_scores = _scores(ideal_pred, masks, classes, ignore)
     hw_scores = _scores(hw_pred, masks, classes, ignore)
     ordered = [mapped[i] for i in order]
+    where = summary(block_rows)
     result = {
         "checkpoint": str(path),
         "model": config["model"],
         "backend": backend.name,
-        "device": getattr(target.backend, "name", "?"),
-        "local": target.local,
-        "ideal_simulator": target.ideal,
-        "note": target.note,
-        "mode": target.mode,
+        **where,  # local, device, mitigation applied, snapshots: derived from the blocks
         "mitigation_requested": list(backend.mitigation),
-        "mitigation_applied": list(target.mitigation),
-        "mitigated": bool(target.mitigation),
         "shots": shots,
         "precision": opts.precision if not opts.shots else 1 / math.sqrt(shots),
         "data": opts.data or config.get("data") or "built-in",
@@ -282,6 +548,7 @@ def run_inference(
         "tiles": patches.tiles,
         "samples": patches.ids,
         "blocks": block_rows,
+        "cost_plan": plan,
         "pixel_agreement": float((hw_pred == ideal_pred).double().mean()),
         "miou_ideal": ideal_scores["miou"],
         "miou_hardware": hw_scores["miou"],
