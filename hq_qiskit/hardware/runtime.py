@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from qiskit.circuit import ClassicalRegister, Parameter
+from qiskit.circuit import Parameter
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend, fake_backend
-from hq_qiskit.hardware.layout import MappedCircuit, active_qubits
+from hq_qiskit.hardware.layout import MappedCircuit, with_readout
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,12 @@ FAILED = ("ERROR", "CANCELLED")
 
 
 def has_credentials() -> bool:
-    """True if QISKIT_IBM_TOKEN is set or a QiskitRuntimeService account is saved on disk."""
+    """True if QISKIT_IBM_TOKEN is set or a QiskitRuntimeService account is saved on disk
+    (``~/.qiskit/qiskit-ibm.json``, where ``save_account`` writes it; the runtime reads no
+    variable that moves this file)."""
     if os.environ.get(TOKEN_VAR):
         return True
-    saved = Path(os.environ.get("QISKIT_IBM_CONFIG", Path.home() / ".qiskit" / "qiskit-ibm.json"))
+    saved = Path.home() / ".qiskit" / "qiskit-ibm.json"
     try:
         return saved.is_file() and bool(json.loads(saved.read_text()))
     except (OSError, ValueError):
@@ -419,7 +421,27 @@ def _save_record(path: Path, record: dict) -> dict:
     return json.loads(text)
 
 
-def run_block(
+@dataclass
+class PendingJob:
+    """A submitted (or re-fetched) job not yet waited on; ``collect`` finishes it."""
+
+    job: object
+    record: dict
+    record_path: Path
+    values_path: Path
+    desc: str
+    start: float
+
+
+def run_block(*args, result_timeout_s: float | None = None, expected_s: float = 0.0, **kw):
+    """``submit_block`` then ``collect``: one block, submitted and waited on."""
+    pending = submit_block(*args, **kw)
+    if isinstance(pending, BlockResult):
+        return pending
+    return collect(pending, result_timeout_s=result_timeout_s, expected_s=expected_s)
+
+
+def submit_block(
     mapped: MappedCircuit,
     values: np.ndarray,
     target: RuntimeTarget,
@@ -434,11 +456,11 @@ def run_block(
     mode=None,
     mitigation_requested: Sequence[str] = (),
     max_execution_time: int | None = None,
-    result_timeout_s: float | None = None,
-    expected_s: float = 0.0,
     echo=log.info,
-) -> BlockResult:
-    """Run one block's PUB (all samples), recording the job before waiting.
+) -> BlockResult | PendingJob:
+    """Submit one block's PUB (all samples) and record the job; ``collect`` waits for it.
+
+    A block whose values a previous run saved comes back as a finished ``BlockResult``.
 
     Args:
         mapped: ISA circuit and mapped observables (``layout.transpile_block``).
@@ -456,12 +478,6 @@ def run_block(
             on first use); None opens one for this block.
         mitigation_requested: what the user asked for (recorded beside what was applied).
         max_execution_time: the job's QPU time limit, seconds (None: IBM's default).
-        result_timeout_s: give up waiting after this many seconds (the job keeps its record).
-        expected_s: expected wall time, seconds, for the progress bar.
-
-    Raises:
-        JobFailed: the job failed or was cancelled (its record says so, and ``resume``
-            resubmits it), or the wait timed out.
     """
     jobs = Path(run_dir) / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
@@ -533,8 +549,26 @@ def run_block(
             "status": "SUBMITTED",
         }
         record = _save_record(record_path, record)
+    return PendingJob(job, record, record_path, values_path, desc, start)
+
+
+def collect(
+    pending: PendingJob, *, result_timeout_s: float | None = None, expected_s: float = 0.0
+) -> BlockResult:
+    """Wait for a submitted block's job, save its values and usage; its ``BlockResult``.
+
+    Args:
+        result_timeout_s: give up waiting after this many seconds (the job keeps its record).
+        expected_s: expected wall time, seconds, for the progress bar.
+
+    Raises:
+        JobFailed: the job failed or was cancelled (its record says so, and ``resume``
+            resubmits it), or the wait timed out.
+    """
+    job, record, record_path = pending.job, pending.record, pending.record_path
+    tag = record["tag"]
     try:
-        result = wait_for(job, timeout_s=result_timeout_s, expected_s=expected_s, desc=desc)
+        result = wait_for(job, timeout_s=result_timeout_s, expected_s=expected_s, desc=pending.desc)
     except JobFailed as err:
         if "still" not in str(err):  # failed or cancelled: the record says so for --resume
             record["status"] = job_status(job)
@@ -551,14 +585,14 @@ def run_block(
     record = _save_record(record_path, record)
     buf = io.BytesIO()
     np.savez(buf, evs=evs, stds=stds)
-    atomic_write(values_path, buf.getvalue())
+    atomic_write(pending.values_path, buf.getvalue())
     return BlockResult(
         evs,
         stds,
         record["job_id"],
         record["note"],
         tuple(record["mitigation_applied"]),
-        seconds=time.perf_counter() - start,
+        seconds=time.perf_counter() - pending.start,
         record=record,
     )
 
@@ -585,22 +619,10 @@ def qpu_seconds_estimate(
     duration includes the final measurements; ``rep_delay`` in seconds (``rep_delay_s``).
     """
     try:
-        duration = float(measured(mapped.circuit).estimate_duration(target_obj, unit="s"))
+        duration = float(with_readout(mapped.circuit).estimate_duration(target_obj, unit="s"))
     except Exception:
         duration = 0.0
     return SUBJOB_OVERHEAD_S * n_subjobs + (rep_delay + duration) * shots * n_circuits
-
-
-def measured(isa):
-    """The ISA circuit with a final measurement on each active qubit (what the device runs:
-    an estimator appends readout, so durations must include it)."""
-    qc = isa.copy()
-    active = active_qubits(isa)
-    creg = ClassicalRegister(len(active), "meas")
-    qc.add_register(creg)
-    for i, q in enumerate(active):
-        qc.measure(q, creg[i])
-    return qc
 
 
 def runtime_estimate(target: RuntimeTarget, pub, shots: int, precision: float):

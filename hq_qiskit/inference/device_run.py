@@ -2,21 +2,23 @@
 
 The classical part runs in torch. Each quantum module of the model (``model.quantum_blocks()``)
 is wrapped by a ``BlockTap`` that can record the block's inputs and the exact (fast engine)
-values, or replay values computed elsewhere. For each block, in the order the forward pass
-calls them:
+values, or replay values computed elsewhere.
 
-1. one pass over all selected patches records the block's inputs, (N, n_in) (blocks called
-   earlier already replay their hardware values, so a block fed by another block sees the
-   hardware values of that block);
-2. the block is transpiled to ISA once for the target (``layout.transpile_block``, cached) and
-   its N samples go to the runtime as ONE PUB with a (N, 1, P) parameter array
-   (``runtime.run_block`` writes the job id, layout, observables and sample ids to
-   ``<out>/jobs/<tag>.json`` before waiting);
-3. its values (N, n_obs) are replayed from then on.
+1. Pass 0, exact everywhere: the ideal prediction, the call order, and every block's inputs.
+2. The cost plan (samples, circuits, shots, QPU seconds per block and in all, local wall time)
+   is printed; a device run over ``--max-qpu-seconds`` is refused, and one not confirmed
+   (unless ``--yes``) is not submitted. Nothing is submitted before this point.
+3. ``dependency_waves`` finds, by perturbing each block's outputs on one patch, which blocks
+   read others' outputs: HQF-Net's QSkips and QMoE QCNN form one wave, its three experts the
+   next. Every block of a wave is submitted (one PUB each, a (N, 1, P) parameter array, job
+   record written first) before any is waited on; all jobs share one Batch or Session.
+4. A wave's values replay from then on, so a later block sees the hardware values of the
+   blocks that feed it. A last pass with every block replaying gives the hardware prediction.
 
-A last pass with every block replaying gives the hardware prediction; the first pass, with the
-exact fast engine everywhere, gives the ideal prediction. A checkpoint trained on a noisy Aer
-backend is loaded without its noise-mode wrappers: "ideal" always means exact values.
+Each block's row in ``run.json`` comes from its job's own record (where it ran, snapshot date,
+mitigation applied, status, usage); the top-level summary is derived from those rows. A
+checkpoint trained on a noisy Aer backend is loaded without its noise-mode wrappers: "ideal"
+always means exact values.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 import torch
 from qiskit.quantum_info import PauliList, SparsePauliOp
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from hq_qiskit.atomic import atomic_write
@@ -44,14 +46,16 @@ from hq_qiskit.errors import CheckpointError, ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.layout import MappedCircuit, isa_block
 from hq_qiskit.hardware.runtime import (
+    BlockResult,
     RuntimeTarget,
+    collect,
     observable_array,
     open_mode,
     parameter_array,
     qpu_seconds_estimate,
     rep_delay_s,
-    run_block,
     runtime_estimate,
+    submit_block,
 )
 from hq_qiskit.inference.patches import select_patches
 from hq_qiskit.inference.report import RESULT_JSON, RESULT_MD, markdown
@@ -344,6 +348,90 @@ def save_values(folder: Path, row: dict[str, Any], arrays: dict[str, np.ndarray]
     atomic_write(folder / f"{row['tag']}.json", json.dumps(row, indent=1, default=str))
 
 
+def block_row(
+    tap: BlockTap,
+    tag: str,
+    m: MappedCircuit,
+    result: BlockResult,
+    x: np.ndarray,
+    exact: np.ndarray,
+    groups: int,
+) -> dict[str, Any]:
+    """One block's row of run.json: where its job ran (from the job's own record), what it
+    used, and its errors against the exact values."""
+    rec = result.record
+    err = np.abs(result.evs - exact)  # (N, n_obs)
+    return {
+        "block": tap.block.name,
+        "tag": tag,
+        "job_id": result.job_id,
+        "resumed": result.resumed,
+        "status": rec.get("status"),
+        "local": rec.get("local", True),
+        "ideal_simulator": rec.get("ideal_simulator", False),
+        "device": rec.get("device", "?"),
+        "backend_version": rec.get("backend_version"),
+        "snapshot_date": rec.get("snapshot_date"),
+        "mode": rec.get("mode"),
+        "mode_id": rec.get("mode_id"),
+        "note": rec.get("note", result.note),
+        "mitigation_requested": rec.get("mitigation_requested"),
+        "mitigation_applied": list(result.mitigation),
+        "shots": rec.get("shots"),
+        "precision": rec.get("precision"),
+        "usage_s": rec.get("usage"),
+        "metrics": rec.get("metrics"),
+        "execution_spans": rec.get("execution_spans"),
+        "result_metadata": rec.get("result_metadata"),
+        "samples": len(x),
+        "observables": err.shape[1],
+        "groups": groups,
+        "active_qubits": len(m.active_qubits),
+        "layout": list(m.final_layout),
+        "layout_strategy": m.strategy,
+        "mae_vs_exact": float(err.mean()),
+        "max_abs_vs_exact": float(err.max()),
+        "mean_std_error": float(np.mean(result.stds)),
+        "seconds": result.seconds,
+    }
+
+
+def dependency_waves(
+    taps: list[BlockTap], order: list[int], run_pass: Callable[..., Any]
+) -> list[list[int]]:
+    """Blocks grouped into waves whose inputs do not depend on each other (HQF-Net's QMoE
+    experts all read the QMoE QCNN's output): a wave is submitted at once, then waited on.
+
+    Found by measurement, not declared: after a reference pass with every block exact, each
+    block's outputs are replaced in turn by other values (0.5 - exact) and the blocks whose
+    recorded inputs change depend on it. ``run_pass(recording, desc)`` runs the model's forward
+    over a few samples (one patch is enough: the dependencies are the network's, not the
+    data's) with the given taps recording; 1 + (number of blocks) passes.
+    """
+    if len(order) < 2:
+        return [list(order)]
+    run_pass([taps[i] for i in order], "block dependencies")
+    ref = {i: torch.cat(taps[i].inputs) for i in order}
+    exact = {i: torch.cat(taps[i].exact) for i in order}
+    deps: dict[int, set[int]] = {i: set() for i in order}
+    for p in order:
+        taps[p].replay = 0.5 - exact[p]  # (N, n_obs), differs from the exact values
+        run_pass([taps[q] for q in order if q != p], f"dependencies of {taps[p].block.name}")
+        taps[p].replay = None
+        for q in order:
+            if q != p and not torch.equal(torch.cat(taps[q].inputs), ref[q]):
+                deps[q].add(p)
+    waves: list[list[int]] = []
+    placed: set[int] = set()
+    while len(placed) < len(order):
+        wave = [i for i in order if i not in placed and deps[i] <= placed]
+        if not wave:  # a cycle cannot happen in a forward pass; be safe and go one by one
+            wave = [next(i for i in order if i not in placed)]
+        waves.append(wave)
+        placed.update(wave)
+    return waves
+
+
 def run_inference(
     checkpoint: Path,
     backend: Backend,
@@ -391,12 +479,14 @@ def run_inference(
     )
     loader = DataLoader(patches.dataset, batch_size=opts.batch_size)
 
-    def run_pass(recording: Sequence[BlockTap], desc: str) -> tuple[Tensor, Tensor]:
+    def run_pass(
+        recording: Sequence[BlockTap], desc: str, over: DataLoader = loader
+    ) -> tuple[Tensor, Tensor]:
         taps[0].clock[0] = 0
         for tap in taps:
             tap.reset()
             tap.record = tap in recording
-        return _predict(model, loader, desc)
+        return _predict(model, over, desc)
 
     def pub_of(tap: BlockTap, m: MappedCircuit) -> tuple:
         x = torch.cat(tap.inputs).numpy()  # (N, n_in)
@@ -440,7 +530,16 @@ def run_inference(
         )
     check_budget(plan, target, opts, confirm)
 
+    probe = DataLoader(Subset(patches.dataset, [0]), batch_size=1)
+    waves = dependency_waves(taps, order, lambda recording, desc: run_pass(recording, desc, probe))
+    if len(waves) < len(order):
+        echo(
+            "independent blocks are submitted together: "
+            + " | ".join(", ".join(taps[i].block.name for i in wave) for wave in waves)
+        )
     block_rows: list[dict[str, Any]] = []
+    cost_of = dict(zip(order, plan, strict=True))
+    tag_of = {i: f"{k:02d}-{taps[i].block.name}" for k, i in enumerate(order)}
     with contextlib.ExitStack() as stack:
         opened: list[Any] = []
 
@@ -449,86 +548,67 @@ def run_inference(
                 opened.append(stack.enter_context(open_mode(target)))
             return opened[0]
 
-        for k, (i, cost) in enumerate(zip(order, plan, strict=True)):
-            tap = taps[i]
-            run_pass([tap], f"inputs of {tap.block.name}")  # earlier blocks replay their values
-            x = torch.cat(tap.inputs).numpy()  # (N, n_in)
-            exact = torch.cat(tap.exact).numpy()  # (N, n_obs)
-            pub = pub_of(tap, mapped[i])
-            tag = f"{k:02d}-{tap.block.name}"
-            echo(
-                f"block {tap.block.name}: one PUB of {len(x)} samples x "
-                f"{len(mapped[i].observables)} observables on {len(mapped[i].active_qubits)} "
-                f"physical qubits -> jobs/{tag}.json"
-            )
-            result = run_block(
-                mapped[i],
-                pub[2],
-                target,
-                run_dir=Path(out),
-                tag=tag,
-                shots=opts.shots,
-                precision=opts.precision,
-                resume=opts.resume,
-                seed=opts.seed,
-                sample_ids=patches.ids,
-                mode=run_mode,
-                mitigation_requested=backend.mitigation,
-                max_execution_time=opts.max_execution_time,
-                result_timeout_s=opts.result_timeout_s,
-                expected_s=cost["local_seconds"] if target.local else 0.0,
-                echo=echo,
-            )
-            tap.replay = torch.from_numpy(result.evs)  # (N, n_obs)
-            err = np.abs(result.evs - exact)  # (N, n_obs)
-            rec = result.record
-            row = {
-                "block": tap.block.name,
-                "tag": tag,
-                "job_id": result.job_id,
-                "resumed": result.resumed,
-                "status": rec.get("status"),
-                # where it ran, from the job's own record
-                "local": rec.get("local", True),
-                "ideal_simulator": rec.get("ideal_simulator", False),
-                "device": rec.get("device", "?"),
-                "backend_version": rec.get("backend_version"),
-                "snapshot_date": rec.get("snapshot_date"),
-                "mode": rec.get("mode"),
-                "mode_id": rec.get("mode_id"),
-                "note": rec.get("note", result.note),
-                "mitigation_requested": rec.get("mitigation_requested", list(backend.mitigation)),
-                "mitigation_applied": list(result.mitigation),
-                "shots": rec.get("shots", opts.shots) or shots,
-                "precision": rec.get("precision"),
-                "usage_s": rec.get("usage"),
-                "metrics": rec.get("metrics"),
-                "execution_spans": rec.get("execution_spans"),
-                "result_metadata": rec.get("result_metadata"),
-                "samples": len(x),
-                "observables": err.shape[1],
-                "groups": groups[i],
-                "active_qubits": len(mapped[i].active_qubits),
-                "layout": list(mapped[i].final_layout),
-                "layout_strategy": mapped[i].strategy,
-                "mae_vs_exact": float(err.mean()),
-                "max_abs_vs_exact": float(err.max()),
-                "mean_std_error": float(np.mean(result.stds)),
-                "seconds": result.seconds,
-                "cost_plan": cost,
-            }
-            save_values(
-                Path(out) / "values",
-                row,
-                {
-                    "inputs": x,
-                    "exact": exact,
-                    "hardware": result.evs,
-                    "stds": result.stds,
-                    "samples": np.asarray(patches.ids),
-                },
-            )
-            block_rows.append(row)
+        for wave in waves:
+            # earlier waves replay their values; this wave's blocks record their inputs
+            run_pass([taps[i] for i in wave], f"inputs of {len(wave)} block(s)")
+            submitted = {}
+            for i in wave:  # submit the whole wave before waiting on any job
+                tap, tag = taps[i], tag_of[i]
+                x = torch.cat(tap.inputs).numpy()  # (N, n_in)
+                exact = torch.cat(tap.exact).numpy()  # (N, n_obs)
+                pub = pub_of(tap, mapped[i])
+                echo(
+                    f"block {tap.block.name}: one PUB of {len(x)} samples x "
+                    f"{len(mapped[i].observables)} observables on "
+                    f"{len(mapped[i].active_qubits)} physical qubits -> jobs/{tag}.json"
+                )
+                pending = submit_block(
+                    mapped[i],
+                    pub[2],
+                    target,
+                    run_dir=Path(out),
+                    tag=tag,
+                    shots=opts.shots,
+                    precision=opts.precision,
+                    resume=opts.resume,
+                    seed=opts.seed,
+                    sample_ids=patches.ids,
+                    mode=run_mode,
+                    mitigation_requested=backend.mitigation,
+                    max_execution_time=opts.max_execution_time,
+                    echo=echo,
+                )
+                submitted[i] = (pending, x, exact)
+            for i in wave:
+                pending, x, exact = submitted[i]
+                result = (
+                    pending
+                    if isinstance(pending, BlockResult)
+                    else collect(
+                        pending,
+                        result_timeout_s=opts.result_timeout_s,
+                        expected_s=cost_of[i]["local_seconds"] if target.local else 0.0,
+                    )
+                )
+                taps[i].replay = torch.from_numpy(result.evs)  # (N, n_obs)
+                row = block_row(taps[i], tag_of[i], mapped[i], result, x, exact, groups[i])
+                row["cost_plan"] = cost_of[i]
+                row["shots"] = row["shots"] or shots
+                row["mitigation_requested"] = row["mitigation_requested"] or list(
+                    backend.mitigation
+                )
+                save_values(
+                    Path(out) / "values",
+                    row,
+                    {
+                        "inputs": x,
+                        "exact": exact,
+                        "hardware": result.evs,
+                        "stds": result.stds,
+                        "samples": np.asarray(patches.ids),
+                    },
+                )
+                block_rows.append(row)
     hw_pred, _ = run_pass([], "hardware")
     classes, ignore = list(config["class_names"]), int(config.get("ignore_index", 255))
     ideal_scores = _scores(ideal_pred, masks, classes, ignore)

@@ -48,7 +48,7 @@ def invoke(*args: str):
 def no_account(monkeypatch, tmp_path):
     """No IBM Quantum credentials: runtime entries run in local testing mode."""
     monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
-    monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "no-account.json"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no saved account
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,21 @@ def test_fake_backend_resolves_and_rejects():
     assert fake_backend("FakeFez").num_qubits == 156
     with pytest.raises(ConfigError, match="unknown fake backend 'FakeAtlantis'"):
         fake_backend("FakeAtlantis")
+
+
+def test_current_heron_and_nighthawk_devices_have_their_fake_twins():
+    from hq_qiskit.hardware.backends import fake_backend
+    from hq_qiskit.hardware.runtime import snapshot
+
+    backends = load_backends()
+    for name, twin, qubits in [
+        ("ibm_fez", "FakeFez", 156),
+        ("ibm_marrakesh", "FakeMarrakesh", 156),
+        ("ibm_kingston", "FakeKingston", 156),
+        ("ibm_miami", "FakeMiami", 120),  # Nighthawk r1
+    ]:
+        entry = backends[name]
+        assert (entry.device, entry.noise) == (name, twin)
+        fake = fake_backend(twin)
+        assert fake.num_qubits == qubits
+        assert snapshot(fake)["snapshot_date"][:10] in entry.description  # said in the listing
