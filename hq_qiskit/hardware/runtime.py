@@ -325,9 +325,17 @@ def job_status(job) -> str:
     return str(getattr(status, "name", status)).upper()
 
 
-def wait_for(job, *, timeout_s: float | None = None, expected_s: float = 0.0, desc: str = ""):
+def wait_for(
+    job,
+    *,
+    timeout_s: float | None = None,
+    expected_s: float = 0.0,
+    desc: str = "",
+    poll_s: float = 0.2,
+):
     """Wait for a job with a progress bar of elapsed against expected seconds; its first
-    PubResult.
+    PubResult. Status checks start 0.2 s apart and back off to ``poll_s`` (each is a request
+    to IBM's service for a device job: keep it at seconds there).
 
     Raises:
         JobFailed: one line with the job id, its status and the reason the service gives,
@@ -337,6 +345,7 @@ def wait_for(job, *, timeout_s: float | None = None, expected_s: float = 0.0, de
 
     start = time.perf_counter()
     total = max(1, round(expected_s))
+    pause = min(0.2, poll_s)
     with tqdm(total=total, desc=desc or job.job_id(), unit="s", leave=False) as bar:
         while not job.done():
             elapsed = time.perf_counter() - start
@@ -348,7 +357,8 @@ def wait_for(job, *, timeout_s: float | None = None, expected_s: float = 0.0, de
             bar.n = min(total, round(elapsed))
             bar.set_postfix_str(job_status(job).lower(), refresh=False)
             bar.refresh()
-            time.sleep(0.2)
+            time.sleep(pause)
+            pause = min(poll_s, pause * 1.5)
         bar.n = total
     status = job_status(job)
     if status in FAILED:
@@ -568,7 +578,13 @@ def collect(
     job, record, record_path = pending.job, pending.record, pending.record_path
     tag = record["tag"]
     try:
-        result = wait_for(job, timeout_s=result_timeout_s, expected_s=expected_s, desc=pending.desc)
+        result = wait_for(
+            job,
+            timeout_s=result_timeout_s,
+            expected_s=expected_s,
+            desc=pending.desc,
+            poll_s=0.2 if record.get("local") else 5.0,
+        )
     except JobFailed as err:
         if "still" not in str(err):  # failed or cancelled: the record says so for --resume
             record["status"] = job_status(job)

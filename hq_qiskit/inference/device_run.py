@@ -283,9 +283,11 @@ def plan_lines(plan: list[dict[str, Any]], target: RuntimeTarget) -> list[str]:
         total["qpu"] += r["qpu_seconds_lower_bound"]
         total["rt"] += rt or 0.0
         total["local"] += r["local_seconds"]
+    offered = any(r["qpu_seconds_runtime"] is not None for r in plan)
+    runtime_total = f"{total['rt']:.1f}" if offered else "-"
     lines.append(
         f"| all | {total['samples']:.0f} | {total['circuits']:.0f} | {total['shots']:.0f} | "
-        f"{total['qpu']:.1f} | {total['rt']:.1f} |"
+        f"{total['qpu']:.1f} | {runtime_total} |"
         + (f" {total['local']:.0f} |" if target.local else "")
     )
     return lines
@@ -519,8 +521,8 @@ def run_inference(
         local_s = sum(r["local_seconds"] for r in plan)
         slow = local_s > LOCAL_SLOW_S
         echo(
-            f"local testing mode: about {local_s / 60:.1f} min on 2 CPU cores (a rough "
-            "estimate; noisy trajectories dominate)"
+            f"local testing mode: the jobs take about {local_s / 60:.1f} min on 2 CPU cores (a "
+            "rough estimate: noisy trajectories dominate; the classical passes come on top)"
             + (
                 f" - longer than {LOCAL_SLOW_S / 60:.0f} min: --patches {LOCAL_PATCHES} "
                 f"--shots {LOCAL_SHOTS} keeps it short"

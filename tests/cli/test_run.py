@@ -158,7 +158,8 @@ def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, tmp_pat
     plan = result.output.index("cost before submission")
     assert plan < result.output.index("block enrichment_qcnn: one PUB")
     assert "| enrichment_qcnn | 2 | 4 | 128 |" in result.output  # 2 samples x 2 groups x 32
-    assert "local testing mode: about" in result.output
+    assert "local testing mode: the jobs take about" in result.output
+    assert "| all | 2 | 4 | 128 | " in result.output and " | - |" in result.output
     r = json.loads((out / "run.json").read_text())
     assert r["device"] == "fake_brisbane" and r["local"] and not r["ideal_simulator"]
     assert r["mitigation_requested"] == ["trex", "twirling"] and r["mitigation_applied"] == []
