@@ -335,7 +335,7 @@ def summary(block_rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mixed": len({(b["local"], b["device"]) for b in block_rows}) > 1,
         "mitigation_applied": common,
         "mitigated": bool(applied) and all(applied),
-        "snapshot_dates": sorted({str(b.get("snapshot_date")) for b in block_rows}),
+        "snapshot_dates": sorted({str(d) for b in block_rows if (d := b.get("snapshot_date"))}),
         "note": "; ".join(dict.fromkeys(b["note"] for b in block_rows)),
         "mode": ", ".join(sorted({str(b.get("mode")) for b in block_rows})),
     }

@@ -22,7 +22,7 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"- checkpoint: `{r['checkpoint']}`",
         f"- executed on: {r['device']}, {where}; mode {r['mode']}; snapshot/calibration "
-        f"{', '.join(r.get('snapshot_dates', [])) or '?'}",
+        f"{', '.join(r.get('snapshot_dates', [])) or 'none (a simulator without properties)'}",
         f"- {r['note']}",
         f"- mitigation requested: {', '.join(r['mitigation_requested']) or 'none'}; applied: "
         f"{', '.join(r['mitigation_applied']) or 'none (results are unmitigated)'}",
