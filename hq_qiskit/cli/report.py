@@ -91,7 +91,7 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
     )
     if not entries:
         raise ConfigError("no backend with a device or noise model to report on; pass --backend")
-    rows, done = [], set()
+    rows, done, snapshots = [], set(), {}
     for b in entries:
         where = report_target(b)
         click.echo(where.note)
@@ -99,18 +99,20 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
         if label in done:
             continue
         done.add(label)
+        snapshots[label] = where.snapshot or "unknown"
         rows += transpile_rows(
             target,
             label,
             blocks=blocks or tuple(BLOCKS),
             levels=level_list,
             seeds=tuple(range(seeds)),
-            noise_aware_level=max(level_list),
+            noise_aware_level=b.optimization_level,  # the entry's own settings
+            noise_aware_seed=b.seed_transpiler,
         )
-    markdown = to_markdown(rows)
+    markdown = to_markdown(rows, snapshots)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "transpile_report.md", "# Transpile report\n\n" + markdown)
-    atomic_write(out / "transpile_report.json", to_json(rows))
+    atomic_write(out / "transpile_report.json", to_json(rows, snapshots))
     plot_png(rows, out / "transpile_report.png")
     click.echo(markdown)
     click.echo(f"wrote {out}/transpile_report.md, .json and .png")

@@ -29,7 +29,10 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
 
 @click.command("run")
 @click.argument(
-    "checkpoint", metavar="RUN_DIR_OR_CHECKPOINT", type=click.Path(exists=True, path_type=Path)
+    "checkpoint",
+    metavar="[RUN_DIR_OR_CHECKPOINT]",
+    required=False,
+    type=click.Path(exists=True, path_type=Path),
 )
 @click.option(
     "--backend",
@@ -88,6 +91,34 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     help="Output folder. [default: <run folder>/hardware-<backend>]",
 )
 @click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs"),
+    show_default=True,
+    help="Where to look for the latest run when RUN_DIR_OR_CHECKPOINT is left out.",
+)
+@click.option(
+    "--max-qpu-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Refuse a device run whose estimated QPU time is above this budget.",
+)
+@click.option("--yes", is_flag=True, help="Submit to a real device without asking.")
+@click.option(
+    "--max-execution-time",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Each job's QPU time limit; IBM stops a job past it. [default: IBM's]",
+)
+@click.option(
+    "--result-timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Stop waiting for a job after this long (it keeps running; --resume fetches it).",
+)
+@click.option(
     "--seed", type=int, default=0, show_default=True, help="Simulator seed in local testing mode."
 )
 @click.option(
@@ -98,7 +129,7 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     help="Patches per classical forward call.",
 )
 def run(
-    checkpoint: Path,
+    checkpoint: Path | None,
     backend: str,
     data: Path | None,
     split: str,
@@ -111,13 +142,22 @@ def run(
     device_only: bool,
     resume: bool,
     out: Path | None,
+    runs_dir: Path,
+    max_qpu_seconds: float | None,
+    yes: bool,
+    max_execution_time: int | None,
+    result_timeout: float | None,
     seed: int,
     batch_size: int,
 ) -> None:
     """Run a trained model with every quantum block on IBM Runtime and compare with ideal.
 
+    Without a run folder the latest run under ./runs is used. The cost (circuits, shots, QPU
+    seconds) is printed before anything is submitted; a real device asks first (--yes skips).
+
     \b
     Examples:
+      hq-qiskit run --backend ibm_brisbane
       hq-qiskit run runs/hq-unet-aer-0 --backend fake_brisbane --patches 4 --shots 64
       hq-qiskit run runs/hq-unet-aer-0/best.pt --backend ibm_fez --tiles 2
       hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
@@ -126,6 +166,8 @@ def run(
     from hq_qiskit.hardware.kinds import kind_of, names_that
     from hq_qiskit.hardware.runtime import resolve
     from hq_qiskit.inference import RunOptions, run_inference, with_mitigation
+    from hq_qiskit.inference.device_run import laptop_sizes
+    from hq_qiskit.training.run_dir import latest_run
 
     try:
         entry = get_backend(backend)
@@ -140,11 +182,17 @@ def run(
     entry = with_mitigation(entry, parse_mitigation(mitigation))
     if (shots is not None and shots < 0) or (precision is not None and precision < 0):
         raise ConfigError("--shots and --precision must be >= 0")
+    target = resolve(entry, ideal=ideal_simulator, device_only=device_only)
+    shots, precision, patches, sized = laptop_sizes(target, shots, precision, patches)
     shots = entry.shots if shots is None else shots
     precision = entry.precision if precision is None else precision
     if shots == 0 and precision == 0:
         raise ConfigError("--shots 0 needs --precision > 0 (hardware values are never exact)")
-    target = resolve(entry, ideal=ideal_simulator, device_only=device_only)
+    if checkpoint is None:
+        checkpoint = latest_run(runs_dir)
+        click.echo(f"no run folder given: using the latest run under {runs_dir}/, {checkpoint}")
+    if sized:
+        click.echo(sized)
     if out is None:
         run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
         out = run_dir / f"hardware-{entry.name}"
@@ -158,8 +206,14 @@ def run(
         resume=resume,
         seed=seed,
         batch_size=batch_size,
+        max_qpu_seconds=max_qpu_seconds,
+        yes=yes,
+        max_execution_time=max_execution_time,
+        result_timeout_s=result_timeout,
     )
-    result = run_inference(checkpoint, entry, target, out, opts, echo=click.echo)
+    result = run_inference(
+        checkpoint, entry, target, out, opts, echo=click.echo, confirm=click.confirm
+    )
     from hq_qiskit.inference import RESULT_MD, markdown
 
     click.echo("")

@@ -21,24 +21,44 @@ from hq_qiskit.hardware.backends import Backend, fake_backend
 
 @dataclass(frozen=True)
 class ReportTarget:
-    """Where a transpile report is computed: a label for its rows, the target, a note."""
+    """Where a transpile report is computed: a label for its rows, the target, a note, and
+    the calibration snapshot date of the properties behind it (None if unknown)."""
 
     label: str
     target: Target
     note: str
+    snapshot: str | None = None
 
 
-def _aer_report_target(entry: Backend) -> ReportTarget:
+def _aer_report_target(entry: Backend, service=None) -> ReportTarget:
+    from hq_qiskit.hardware.runtime import snapshot
+
     fake = fake_backend(entry.noise)
-    return ReportTarget(entry.noise, fake.target, f"{entry.name}: Aer with {entry.noise}'s target")
+    note = f"{entry.name}: Aer with {entry.noise}'s target"
+    return ReportTarget(entry.noise, fake.target, note, snapshot(fake)["snapshot_date"])
 
 
-def _runtime_report_target(entry: Backend) -> ReportTarget:
-    from hq_qiskit.hardware.runtime import resolve
+def _runtime_report_target(entry: Backend, service=None) -> ReportTarget:
+    """The device's target, or its fake twin's: offline, or for a device the account cannot
+    use (retired like ibm_brisbane, or not in the plan): a report needs only a target."""
+    from hq_qiskit.hardware.runtime import resolve, snapshot
 
-    where = resolve(entry)
+    try:
+        where = resolve(entry, service=service)
+    except ConfigError as err:
+        if entry.device is None or "account" not in str(err):
+            raise
+        fake = fake_backend(entry.noise)
+        date = snapshot(fake)["snapshot_date"] or "?"
+        reason = str(err).split(";")[0].removeprefix(f"--backend {entry.name}: ")
+        note = (
+            f"{entry.name}: {reason}; the report uses its fake twin {entry.noise} "
+            f"(calibration snapshot {date}) instead"
+        )
+        return ReportTarget(entry.noise, fake.target, note, date)
     label = entry.noise if where.local else entry.device
-    return ReportTarget(label, where.backend.target, f"{entry.name}: {where.note}")
+    date = snapshot(where.backend)["snapshot_date"]
+    return ReportTarget(label, where.backend.target, f"{entry.name}: {where.note}", date)
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,7 @@ class BackendKind:
     name: str
     trains: bool
     device_runs: bool
-    report_target: Callable[[Backend], ReportTarget]
+    report_target: Callable[..., ReportTarget]
 
 
 KINDS: dict[str, BackendKind] = {
@@ -76,11 +96,12 @@ def names_that(can: Callable[[BackendKind], bool], entries: dict[str, Backend]) 
     return sorted(n for n, e in entries.items() if can(kind_of(e)))
 
 
-def report_target(entry: Backend) -> ReportTarget:
-    """The transpile target of an entry; an ideal entry has none."""
+def report_target(entry: Backend, service=None) -> ReportTarget:
+    """The transpile target of an entry; an ideal entry has none. ``service``: the runtime
+    service to look devices up in (default: the saved account, if any)."""
     if entry.noise is None:
         raise ConfigError(
             f"backend {entry.name!r} is an ideal simulator: it has no device to transpile for; "
             "choose e.g. ibm_fez or aer-noisy-brisbane"
         )
-    return kind_of(entry).report_target(entry)
+    return kind_of(entry).report_target(entry, service)

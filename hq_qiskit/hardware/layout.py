@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qiskit import QuantumCircuit
+from qiskit import ClassicalRegister, QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import Target, generate_preset_pass_manager
 
@@ -81,6 +81,18 @@ def active_qubits(circuit: QuantumCircuit) -> tuple[int, ...]:
         if ins.operation.name not in _SKIP:
             used.update(circuit.find_bit(q).index for q in ins.qubits)
     return tuple(sorted(used))
+
+
+def with_readout(isa: QuantumCircuit) -> QuantumCircuit:
+    """The ISA circuit with a final measurement on each active qubit: what a device runs (an
+    estimator appends readout), so its duration includes the measurements."""
+    qc = isa.copy()
+    active = active_qubits(isa)
+    creg = ClassicalRegister(len(active), "meas")
+    qc.add_register(creg)
+    for i, q in enumerate(active):
+        qc.measure(q, creg[i])
+    return qc
 
 
 def estimated_success_probability(

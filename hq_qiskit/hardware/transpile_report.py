@@ -5,12 +5,14 @@ levels 0-3 over several seeds, and once with the noise-aware layout (``layout.py
 backend's own level. Each row records: depth, two-qubit depth and count, swaps added by
 routing, the schedule length from the target's durations (seconds), the estimated success
 probability (ESP), the active width (qubits a simulator must carry), the initial layout and the
-transpile time (seconds).
+transpile time (seconds). Durations include the final readout of every active qubit (about
+half the schedule of a short block on Heron).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from hq_qiskit.hardware.layout import (
     MappedCircuit,
     estimated_success_probability,
     transpile_block,
+    with_readout,
 )
 
 LEVELS = (0, 1, 2, 3)
@@ -55,7 +58,7 @@ def measure(mapped: MappedCircuit, target: Target, block: str, device: str) -> T
     isa = mapped.circuit
     two_q = [ins for ins in isa.data if ins.operation.num_qubits == 2]
     try:
-        duration = float(isa.estimate_duration(target, unit="s"))
+        duration = float(with_readout(isa).estimate_duration(target, unit="s"))
     except Exception:  # a target without durations (a generic one): report NaN
         duration = float("nan")
     return TranspileRow(
@@ -84,6 +87,7 @@ def transpile_rows(
     levels: Sequence[int] = LEVELS,
     seeds: Sequence[int] = (0, 1, 2),
     noise_aware_level: int | None = 3,
+    noise_aware_seed: int | None = None,
     progress: bool = True,
 ) -> list[TranspileRow]:
     """Transpile every block at every level and seed (preset), plus the noise-aware layout.
@@ -94,12 +98,14 @@ def transpile_rows(
         blocks: names from ``hq_qiskit.circuits.BLOCKS``.
         levels: preset optimisation levels.
         seeds: transpiler seeds per level.
-        noise_aware_level: level for the noise-aware layout (None: skip it).
+        noise_aware_level: level for the noise-aware layout (None: skip it); use the entry's.
+        noise_aware_seed: its first transpiler seed (None: ``seeds[0]``); use the entry's.
         progress: show a tqdm bar.
     """
     jobs = [(b, lvl, s, "preset") for b in blocks for lvl in levels for s in seeds]
     if noise_aware_level is not None:
-        jobs += [(b, noise_aware_level, seeds[0], "noise_aware") for b in blocks]
+        first = seeds[0] if noise_aware_seed is None else noise_aware_seed
+        jobs += [(b, noise_aware_level, first, "noise_aware") for b in blocks]
     built = {name: build_block(name) for name in blocks}
     rows = []
     for name, level, seed, strategy in tqdm(
@@ -163,6 +169,7 @@ def noise_aware_verdicts(rows: Sequence[TranspileRow]) -> list[dict]:
         if not preset:
             continue
         best = max(preset, key=lambda r: r.esp)
+        tie = math.isclose(na.esp, best.esp, rel_tol=1e-9, abs_tol=1e-12)
         out.append(
             {
                 "device": na.device,
@@ -172,15 +179,19 @@ def noise_aware_verdicts(rows: Sequence[TranspileRow]) -> list[dict]:
                 "esp_preset_best": best.esp,
                 "width_noise_aware": na.width,
                 "width_preset": best.width,
-                "beats_preset": na.esp >= best.esp,
+                "seed_noise_aware": na.seed,
+                "beats_preset": "tie" if tie else ("yes" if na.esp > best.esp else "no"),
             }
         )
     return out
 
 
-def to_markdown(rows: Sequence[TranspileRow]) -> str:
-    """The summary and the noise-aware verdicts as Markdown tables."""
-    lines = [
+def to_markdown(rows: Sequence[TranspileRow], snapshots: dict[str, str] | None = None) -> str:
+    """The summary and the noise-aware verdicts as Markdown tables; ``snapshots``: device
+    label -> calibration snapshot date, listed first (fake twins are fixed snapshots)."""
+    lines = [f"- {d}: calibration snapshot {date}" for d, date in (snapshots or {}).items()]
+    lines += [""] if lines else []
+    lines += [
         "| device | block | layout | level | 2q gates | 2q depth | depth | swaps | "
         "duration (us) | ESP mean | ESP best (seed) | width | transpile (s) |",
         "|" + "---|" * 13,
@@ -204,13 +215,13 @@ def to_markdown(rows: Sequence[TranspileRow]) -> str:
             lines.append(
                 f"| {v['device']} | {v['block']} | {v['level']} | {v['esp_noise_aware']:.3f} | "
                 f"{v['esp_preset_best']:.3f} | {v['width_noise_aware']} / {v['width_preset']} | "
-                f"{'yes' if v['beats_preset'] else 'no'} |"
+                f"{v['beats_preset']} |"
             )
     return "\n".join(lines) + "\n"
 
 
-def to_json(rows: Sequence[TranspileRow]) -> str:
-    """All rows, the summary and the verdicts as JSON (NaN durations become null)."""
+def to_json(rows: Sequence[TranspileRow], snapshots: dict[str, str] | None = None) -> str:
+    """All rows, the summary, the verdicts and the snapshot dates as JSON (NaN -> null)."""
 
     def clean(obj):
         if isinstance(obj, float) and obj != obj:
@@ -225,6 +236,7 @@ def to_json(rows: Sequence[TranspileRow]) -> str:
         "rows": [asdict(r) for r in rows],
         "summary": summary(rows),
         "noise_aware": noise_aware_verdicts(rows),
+        "snapshots": snapshots or {},
     }
     return json.dumps(clean(payload), indent=1) + "\n"
 
@@ -242,8 +254,11 @@ def plot_png(rows: Sequence[TranspileRow], path: Path) -> None:
     fig, (ax_esp, ax_2q) = plt.subplots(1, 2, figsize=(11, 4.2))
     stats = summary(rows)
     keys = sorted({(s["device"], s["block"]) for s in stats})
+    styles, markers = ("-", "--", "-.", ":"), "osD^vP"
     for i, (device, block) in enumerate(keys):
         color = f"C{i % 10}"
+        style = f"{markers[i % len(markers)]}{styles[i % len(styles)]}"
+        dx = 0.06 * (i - (len(keys) - 1) / 2)  # lines with equal values stay visible side by side
         pre = sorted(
             (
                 s
@@ -252,15 +267,15 @@ def plot_png(rows: Sequence[TranspileRow], path: Path) -> None:
             ),
             key=lambda s: s["level"],
         )
-        levels = [s["level"] for s in pre]
+        levels = [s["level"] + dx for s in pre]
         ax_esp.plot(
-            levels, [s["esp_mean"] for s in pre], "o-", color=color, label=f"{device} {block}"
+            levels, [s["esp_mean"] for s in pre], style, color=color, label=f"{device} {block}"
         )
-        ax_2q.plot(levels, [s["count_2q"] for s in pre], "o-", color=color)
+        ax_2q.plot(levels, [s["count_2q"] for s in pre], style, color=color)
         for s in stats:
             if (s["device"], s["block"], s["strategy"]) == (device, block, "noise_aware"):
-                ax_esp.plot([s["level"]], [s["esp_best"]], "*", ms=14, color=color)
-                ax_2q.plot([s["level"]], [s["count_2q"]], "*", ms=14, color=color)
+                ax_esp.plot([s["level"] + dx], [s["esp_best"]], "*", ms=14, color=color)
+                ax_2q.plot([s["level"] + dx], [s["count_2q"]], "*", ms=14, color=color)
     ax_esp.set(
         xlabel="optimisation level",
         ylabel="estimated success probability",

@@ -8,28 +8,43 @@ RESULT_JSON, RESULT_MD = "run.json", "run.md"
 
 
 def markdown(r: dict[str, Any]) -> str:
-    """The result in words: where it ran, per-block errors, predictions, the QPU cost."""
-    where = "local testing mode (simulated)" if r["local"] else "IBM Quantum device"
+    """The result in words: where each block ran, per-block errors, predictions, the QPU cost.
+
+    Where it ran and what mitigation applied are read from the block rows (each from its
+    job's own record), so a resumed run reports where its jobs really ran.
+    """
+    if r.get("mixed"):
+        where = "mixed: see the blocks"
+    else:
+        where = "local testing mode (simulated)" if r["local"] else "IBM Quantum device"
     lines = [
         f"# hq-qiskit run: {r['model']} on {r['backend']}",
         "",
         f"- checkpoint: `{r['checkpoint']}`",
-        f"- executed on: {r['device']}, {where}; mode {r['mode']}",
+        f"- executed on: {r['device']}, {where}; mode {r['mode']}; snapshot/calibration "
+        f"{', '.join(r.get('snapshot_dates', [])) or 'none (a simulator without properties)'}",
         f"- {r['note']}",
         f"- mitigation requested: {', '.join(r['mitigation_requested']) or 'none'}; applied: "
         f"{', '.join(r['mitigation_applied']) or 'none (results are unmitigated)'}",
         f"- data: {r['data']}, split {r['split']}, tiles {', '.join(r['tiles'])}, "
         f"{len(r['samples'])} patches; {r['shots']} shots per circuit",
         "",
-        "| block | samples | active qubits | MAE vs exact | max abs | mean std error | job |",
-        "|---|---|---|---|---|---|---|",
+        "| block | ran on | mitigation applied | samples | shots | active qubits | "
+        "MAE vs exact | max abs | mean std error | job | status | QPU usage (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for b in r["blocks"]:
+        ran = f"{'local' if b['local'] else 'device'} {b['device']}" + (
+            f" (snapshot {b['snapshot_date']})" if b.get("snapshot_date") else ""
+        )
+        usage = b.get("usage_s")
         lines.append(
-            f"| {b['block']} | {b['samples']} | {b['active_qubits']} | "
+            f"| {b['block']} | {ran} | {', '.join(b['mitigation_applied']) or 'none'} | "
+            f"{b['samples']} | {b['shots']} | {b['active_qubits']} | "
             f"{b['mae_vs_exact']:.4f} | {b['max_abs_vs_exact']:.4f} | "
             f"{b['mean_std_error']:.4f} | {b['job_id']}"
-            f"{' (resumed)' if b['resumed'] else ''} |"
+            f"{' (resumed)' if b['resumed'] else ''} | {b.get('status') or '?'} | "
+            f"{'-' if usage is None else usage} |"
         )
     lines += [
         "",

@@ -131,3 +131,24 @@ def open_run_dir(path: Path) -> RunDir:
             f"{path}: not a run folder (no config.json); give a folder written by hq-qiskit train"
         )
     return RunDir(path)
+
+
+def latest_run(root: Path) -> Path:
+    """The newest run folder under ``root``: the one whose checkpoint (best.pt or last.pt) was
+    written last. Folders without config.json and a checkpoint are not runs and are skipped.
+
+    Raises:
+        ConfigError: ``root`` holds no run, naming the fix (train one, or give the folder).
+    """
+    root = Path(root)
+    found = []
+    for folder in root.iterdir() if root.is_dir() else ():
+        ckpts = [folder / n for n in ("best.pt", "last.pt") if (folder / n).is_file()]
+        if (folder / "config.json").is_file() and ckpts:
+            found.append((max(p.stat().st_mtime_ns for p in ckpts), folder.name, folder))
+    if not found:
+        raise ConfigError(
+            f"no run folder given and no trained run under {root}/; train one first "
+            "(hq-qiskit train --backend aer) or give RUN_DIR_OR_CHECKPOINT"
+        )
+    return max(found)[2]

@@ -31,7 +31,10 @@ def test_report_one_block_two_levels(tmp_path):
     assert {r["optimization_level"] for r in data["rows"]} == {1, 3}
     assert len([r for r in data["rows"] if r["strategy"] == "preset"]) == 4
     verdict = data["noise_aware"][0]
+    assert verdict["level"] == 3  # the ibm_fez entry's optimization_level, not max(--levels)
+    assert verdict["beats_preset"] in ("yes", "tie")
     assert verdict["esp_noise_aware"] >= verdict["esp_preset_best"] - 1e-12
+    assert data["snapshots"]["FakeFez"].startswith("2025-02-26")
     assert 0 < verdict["esp_noise_aware"] <= 1
     assert "| FakeFez | expert_diagonal |" in (out / "transpile_report.md").read_text()
     assert (out / "transpile_report.png").read_bytes()[:4] == b"\x89PNG"

@@ -48,7 +48,7 @@ def invoke(*args: str):
 def no_account(monkeypatch, tmp_path):
     """No IBM Quantum credentials: runtime entries run in local testing mode."""
     monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
-    monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "no-account.json"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no saved account
 
 
 @pytest.fixture(scope="module")
@@ -157,20 +157,18 @@ def test_resume_reuses_the_saved_values_and_refuses_other_inputs(ideal_run, tmp_
 def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, ideal_run, tmp_path):
     out = tmp_path / "out"
     result = invoke(
-        "run",
-        str(trained),
-        "--backend",
-        "ibm_brisbane",
-        "--patches",
-        "2",
-        "--shots",
-        "32",
-        "--out",
-        str(out),
+        "run", str(trained), "--backend", "ibm_brisbane", "--shots", "32", "--out", str(out)
     )
     assert result.exit_code == 0, result.output
     assert "local testing mode on FakeBrisbane" in result.output
     assert "no IBM Quantum credentials" in result.output and "unmitigated" in result.output
+    # laptop-sized patches (flags win: --shots 32 was given), and the cost before submission
+    assert "defaults, sized for a laptop: --patches 2 (" in result.output
+    plan = result.output.index("cost before submission")
+    assert plan < result.output.index("block enrichment_qcnn: one PUB")
+    assert "| enrichment_qcnn | 2 | 4 | 128 |" in result.output  # 2 samples x 2 groups x 32
+    assert "local testing mode: the jobs take about" in result.output
+    assert "| all | 2 | 4 | 128 | " in result.output and " | - |" in result.output
     r = json.loads((out / "run.json").read_text())
     assert r["device"] == "fake_brisbane" and r["local"] and not r["ideal_simulator"]
     assert r["mitigation_requested"] == ["trex", "twirling"] and r["mitigation_applied"] == []
@@ -190,7 +188,35 @@ def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, ideal_r
     assert np.corrcoef(exact.ravel(), noisy.ravel())[0, 1] > 0.8
     slope = float((exact * noisy).sum() / (exact * exact).sum())
     assert 0.6 < slope < 0.93
+    assert block["local"] and block["device"] == "fake_brisbane" and block["status"] == "DONE"
+    assert block["snapshot_date"].startswith("2025-02-26")  # FakeBrisbane's snapshot
+    assert r["snapshot_dates"] == [block["snapshot_date"]]
+    assert block["mitigation_requested"] == ["trex", "twirling"]
+    assert block["mitigation_applied"] == [] and block["shots"] == 32
+    saved = np.load(out / "values" / f"{block['tag']}.npz")
+    assert saved["inputs"].shape == (2, 48) and saved["exact"].shape == (2, 32)
+    assert np.abs(saved["hardware"] - saved["exact"]).mean() == pytest.approx(block["mae_vs_exact"])
+    meta = json.loads((out / "values" / f"{block['tag']}.json").read_text())
+    assert meta["job_id"] == block["job_id"] and list(saved["samples"]) == r["samples"]
     assert r["shots"] == 32
+
+
+def test_the_latest_run_is_used_without_a_run_folder(trained, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", "--backend", "fake_brisbane", "--ideal-simulator")
+    assert result.exit_code == 2
+    assert "no trained run under runs/" in result.output
+    assert "hq-qiskit train --backend aer" in result.output
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "not-a-run").mkdir()
+    shutil.copytree(
+        trained, tmp_path / "runs" / "hq-unet-aer-0", ignore=shutil.ignore_patterns("hardware-*")
+    )
+    result = invoke("run", "--backend", "fake_brisbane", "--ideal-simulator", "--patches", "1",
+                    "--shots", "64")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "using the latest run under runs/, runs/hq-unet-aer-0" in result.output
+    assert (tmp_path / "runs" / "hq-unet-aer-0" / "hardware-fake_brisbane" / "run.json").is_file()
 
 
 def test_device_only_without_credentials_is_refused(trained, tmp_path):

@@ -127,3 +127,21 @@ def test_fake_backend_names_are_the_fake_providers_backends():
     assert {"FakeBrisbane", "FakeFez", "FakeTorino", "FakeManilaV2"} <= set(names)
     for name in names:  # every name offered resolves to a backend class
         assert isinstance(getattr(fake_provider, name), type)
+
+
+def test_current_heron_and_nighthawk_devices_have_their_fake_twins():
+    from hq_qiskit.hardware.backends import fake_backend
+    from hq_qiskit.hardware.runtime import snapshot
+
+    backends = load_backends()
+    for name, twin, qubits in [
+        ("ibm_fez", "FakeFez", 156),
+        ("ibm_marrakesh", "FakeMarrakesh", 156),
+        ("ibm_kingston", "FakeKingston", 156),
+        ("ibm_miami", "FakeMiami", 120),  # Nighthawk r1
+    ]:
+        entry = backends[name]
+        assert (entry.device, entry.noise) == (name, twin)
+        fake = fake_backend(twin)
+        assert fake.num_qubits == qubits
+        assert snapshot(fake)["snapshot_date"][:10] in entry.description  # said in the listing

@@ -32,3 +32,13 @@ def test_report_targets():
     assert where.label == "FakeBrisbane" and where.target.num_qubits == 127
     with pytest.raises(ConfigError, match="ideal simulator: it has no device"):
         report_target(backends.get_backend("aer"))
+
+
+def test_a_retired_device_reports_on_its_fake_twin_with_a_note():
+    from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
+
+    service = QiskitRuntimeLocalService()  # an account that cannot use ibm_brisbane
+    where = report_target(backends.get_backend("ibm_brisbane"), service=service)
+    assert where.label == "FakeBrisbane" and where.target.num_qubits == 127
+    assert "device 'ibm_brisbane' has been retired" in where.note
+    assert "fake twin FakeBrisbane (calibration snapshot 2025-02-26" in where.note

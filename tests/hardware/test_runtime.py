@@ -25,7 +25,7 @@ from hq_qiskit.hardware.runtime import (
 @pytest.fixture
 def no_account(monkeypatch, tmp_path):
     monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
-    monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "none.json"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no saved account
 
 
 def test_without_credentials_a_device_means_its_fake_twin(no_account):
@@ -81,3 +81,14 @@ def test_one_pub_job_record_and_resume(no_account, tmp_path):
     again = run_block(mapped, values, target, run_dir=tmp_path, tag="blk", shots=64, resume=True)
     assert again.resumed and np.array_equal(again.evs, result.evs)
     assert qpu_seconds_estimate(mapped, target.backend.target, n_circuits=6, shots=64) > 2.0
+
+
+def test_a_saved_account_is_found_where_save_account_writes_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert not has_credentials()
+    (tmp_path / ".qiskit").mkdir()
+    (tmp_path / ".qiskit" / "qiskit-ibm.json").write_text('{"default-ibm-quantum": {}}')
+    assert has_credentials()
+    monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "elsewhere.json"))
+    assert has_credentials()  # the runtime ignores this variable, and so do we

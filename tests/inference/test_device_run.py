@@ -7,15 +7,26 @@ from __future__ import annotations
 import pytest
 import torch
 from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
-from hq_qiskit.circuits import enrichment_qcnn
-from hq_qiskit.errors import CheckpointError, ConfigError
-from hq_qiskit.hardware.backends import get_backend
+from hq_qiskit.circuits import build_block, enrichment_qcnn
+from hq_qiskit.errors import CheckpointError, ConfigError, HQError
+from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
+from hq_qiskit.hardware.layout import isa_block
 from hq_qiskit.hardware.noise import NoiseCalibration, NoisyModule
-from hq_qiskit.hardware.runtime import resolve
-from hq_qiskit.inference.device_run import load_exact_model, measurement_groups
+from hq_qiskit.hardware.runtime import qpu_seconds_estimate, rep_delay_s, resolve
+from hq_qiskit.inference.device_run import (
+    RunOptions,
+    _predict,
+    check_budget,
+    dependency_waves,
+    load_exact_model,
+    measurement_groups,
+)
 from hq_qiskit.inference.patches import select_patches
-from hq_qiskit.models import build_model
+from hq_qiskit.inference.taps import install_taps
+from hq_qiskit.models import HybridSegmenter, build_model
 from hq_qiskit.training.checkpoint import save_checkpoint
 from hq_qiskit.training.config import TrainConfig
 
@@ -83,3 +94,81 @@ def test_patches_are_spread_over_the_tile_grid():
 
 def test_the_enrichment_qcnn_needs_two_measurement_settings():
     assert measurement_groups(enrichment_qcnn().observables) == 2  # all-Z, all-X
+
+
+class MixtureOfExperts(HybridSegmenter):
+    """HQF-Net's QMoE shape at toy size: a gate block reads the image, two experts read the
+    gate's output, a skip block reads the image too. Cheap modules stand in for the blocks'
+    engines (the taps only call them); the blocks are real circuits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.skip = nn.Linear(48, 32), nn.Linear(48, 32)
+        self.experts = nn.ModuleList([nn.Linear(48, 32), nn.Linear(48, 32)])
+        self.out = nn.Conv2d(32, 5, 1)
+
+    def quantum_blocks(self):
+        qcnn, expert = enrichment_qcnn(), build_block("expert_local")
+        return [(qcnn, self.gate), (qcnn, self.skip)] + [(expert, e) for e in self.experts]
+
+    def forward(self, x):
+        f = x.mean((2, 3)).repeat(1, 16)  # (B, 48)
+        g = self.gate(f)  # (B, 32)
+        mixed = sum(e(torch.cat([g, g[:, :16]], 1)) for e in self.experts) + self.skip(f)
+        return self.out(mixed[:, :, None, None].expand(-1, -1, *x.shape[2:]))
+
+
+def test_independent_blocks_form_waves_experts_after_their_gate():
+    torch.manual_seed(0)
+    net = MixtureOfExperts().eval()
+    taps = install_taps(net)
+    loader = DataLoader(TensorDataset(torch.randn(2, 3, 8, 8), torch.zeros(2, 8, 8)))
+
+    def run_pass(recording, desc):
+        taps[0].clock[0] = 0
+        for tap in taps:
+            tap.reset()
+            tap.record = tap in recording
+        return _predict(net, loader, desc)
+
+    waves = dependency_waves(taps, [0, 1, 2, 3], run_pass)
+    assert waves == [[0, 1], [2, 3]]  # gate and skip read the image; both experts, the gate
+    assert all(t.replay is None for t in taps)  # the probe leaves every block exact
+
+
+PLAN = [
+    {"block": "a", "circuits": 8, "qpu_seconds_lower_bound": 30.0, "qpu_seconds_runtime": None},
+    {"block": "b", "circuits": 8, "qpu_seconds_lower_bound": 30.0, "qpu_seconds_runtime": 50.0},
+]
+
+
+def test_a_device_run_over_budget_or_unconfirmed_submits_nothing():
+    device_entry = Backend(name="m", kind="runtime", device="fake_manila", noise="FakeManilaV2",
+                           shots=64)  # fmt: skip
+    device = resolve(device_entry, service=QiskitRuntimeLocalService())
+    assert not device.local
+
+    def never(question):
+        raise AssertionError(f"asked {question!r}")
+
+    # the budget compares the larger estimate per block: 30 + 50 = 80 s
+    with pytest.raises(ConfigError, match="estimated 80 QPU seconds on fake_manila exceed"):
+        check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=79), never)
+    asked = []
+    with pytest.raises(HQError, match="nothing submitted to fake_manila"):
+        check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=80), asked.append)
+    assert asked == ["Submit 16 circuits (80 QPU seconds or more) to fake_manila?"]
+    check_budget(PLAN, device, RunOptions(64, 0.0, yes=True), never)
+    with pytest.raises(ConfigError):  # the budget holds with --yes too
+        check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=1, yes=True), never)
+    local = resolve(Backend(name="l", kind="runtime", noise="FakeManilaV2", local=True, shots=8))
+    check_budget(PLAN, local, RunOptions(64, 0.0, max_qpu_seconds=1), never)  # no QPU spent
+
+
+def test_the_documented_qpu_figure_for_one_tile_on_brisbane():
+    """docs/benchmarks.md: 512 circuits x 4096 shots of the enrichment QCNN on ibm_brisbane."""
+    entry = get_backend("ibm_brisbane")
+    fake = fake_backend(entry.noise)
+    mapped = isa_block(enrichment_qcnn(), entry, fake)
+    seconds = qpu_seconds_estimate(mapped, fake.target, 512, 4096, rep_delay=rep_delay_s(fake))
+    assert seconds == pytest.approx(585, abs=3)
