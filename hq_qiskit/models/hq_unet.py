@@ -3,8 +3,15 @@
 Stem DoubleConv, ``depth`` Down blocks (MaxPool + DoubleConv), a bottleneck that squeezes the
 deepest feature map through 48 numbers -> quantum block -> 32 numbers and maps them linearly back
 to that map's channels and size, ``depth`` Up blocks (transposed conv, skip concat, DoubleConv)
-and a 1x1 head. ``bottleneck="classical"`` swaps the quantum block for ``ClassicalQ`` (Linear
-48 -> 32, tanh) and changes nothing else, so the two networks measure the block's contribution.
+and a 1x1 head. The other bottlenecks change only the core, so they measure its contribution:
+
+    quantum          the enrichment QCNN (8 trainable angles per layer); ``freeze_quantum`` keeps
+                     the angles at their seeded initial values (a fixed quantum feature map)
+    classical        ``ClassicalQ``: Linear 48 -> 32, tanh
+    classical-small  ``ClassicalSmall``: fixed random projection 48 -> 32 + as many trainable
+                     numbers as the circuit has angles (gain and bias per output group), tanh
+    none             no core and no pre-Q; the deepest Down block is not built either: the
+                     bottleneck map is a learned constant and only the skips carry the image
 """
 
 from __future__ import annotations
@@ -17,35 +24,52 @@ from torch import Tensor, nn
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
-from hq_qiskit.models.layers import Q_OUTPUTS, ClassicalQ, DoubleConv, Down, PostQ, PreQ, Up
+from hq_qiskit.models.layers import (
+    Q_OUTPUTS,
+    ClassicalQ,
+    ClassicalSmall,
+    ConstantMap,
+    DoubleConv,
+    Down,
+    NoCore,
+    PostQ,
+    PreQ,
+    Up,
+)
 from hq_qiskit.quantum import connect_block
 
-BOTTLENECKS = ("quantum", "classical")
+BOTTLENECKS = ("quantum", "classical", "classical-small", "none")
 
 
 class Bottleneck(nn.Module):
     """PreQ -> core -> PostQ: (B, C, h, w) -> (B, C, h, w).
 
     Attributes:
-        pre_q: (B, C, h, w) -> (B, 48) in [-1, 1].
-        core: the enrichment QCNN module (``connect_block``) or ``ClassicalQ``; (B, 48) -> (B, 32).
-        post_q: (B, 32) -> (B, C, h, w).
-        block: the ``QuantumBlock`` the core runs, or None for the classical core.
+        pre_q: (B, C, h, w) -> (B, 48) in [-1, 1]; None for ``NoCore`` (no input is read).
+        core: the enrichment QCNN module (``connect_block``), ``ClassicalQ``, ``ClassicalSmall``
+            ((B, 48) -> (B, 32)) or ``NoCore`` (-> (B, 0)).
+        post_q: ``PostQ`` (B, 32) -> (B, C, h, w); for ``NoCore`` a ``ConstantMap``.
+        block: the ``QuantumBlock`` the core runs, or None for a classical core.
     """
 
     def __init__(
         self, channels: int, size_px: int, core: nn.Module, block: QuantumBlock | None
     ) -> None:
         super().__init__()
-        self.pre_q = PreQ(channels)
+        empty = isinstance(core, NoCore)
+        self.pre_q = None if empty else PreQ(channels)
         self.core = core
-        self.post_q = PostQ(Q_OUTPUTS, channels, size_px, size_px)
+        self.post_q: nn.Module = (
+            ConstantMap(channels, size_px, size_px)
+            if empty
+            else PostQ(Q_OUTPUTS, channels, size_px, size_px)
+        )
         self.block = block
 
     def forward(self, x: Tensor) -> Tensor:
-        """x (B, C, h, w) -> (B, C, h, w)."""
-        q = self.pre_q(x)  # (B, 48) in [-1, 1]: pool to 4x4, 1x1 conv to 3, tanh
-        return self.post_q(self.core(q))  # (B, 32) -> (B, C, h, w)
+        """x (B, C, h, w) -> (B, C, h, w) (``NoCore``: x only gives the batch size)."""
+        q = x if self.pre_q is None else self.pre_q(x)  # (B, 48): pool 4x4, 1x1 conv to 3, tanh
+        return self.post_q(self.core(q))  # (B, 32) or (B, 0) -> (B, C, h, w)
 
 
 class HQUNet(HybridSegmenter):
@@ -60,7 +84,11 @@ class HQUNet(HybridSegmenter):
             pixels wide.
         patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
             exactly the bottleneck's size.
-        bottleneck: "quantum" (enrichment QCNN) or "classical" (Linear 48 -> 32, tanh).
+        bottleneck: "quantum" (enrichment QCNN), "classical" (Linear 48 -> 32, tanh),
+            "classical-small" (fixed random projection + as many trainable numbers as the
+            circuit) or "none" (no core; see the module docstring).
+        freeze_quantum: keep the circuit's angles at their seeded initial values (not
+            trained); only with ``bottleneck="quantum"``.
         engine: how the quantum block runs: "fast" (exact torch engine) or "qiskit"
             (EstimatorQNN + TorchConnector on Aer; minutes per sample).
         qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
@@ -75,8 +103,10 @@ class HQUNet(HybridSegmenter):
     cli_options = (
         ModelOption(
             "bottleneck",
-            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN) or 'classical' (Linear 48->32 + "
-            "tanh twin: same encoder, decoder and training).",
+            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN), 'classical' (Linear 48->32 + "
+            "tanh twin: same encoder, decoder and training), 'classical-small' (fixed random "
+            "projection + as many trainable numbers as the circuit) or 'none' (no core: only "
+            "the skips carry the image).",
             choices=BOTTLENECKS,
         ),
         ModelOption("width", "Stem channels; stage i has width*2**i.", type=int),
@@ -85,7 +115,13 @@ class HQUNet(HybridSegmenter):
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
         ENGINE_OPTION,
     )
-    ablations = {"quantum": {}, "classical": {"bottleneck": "classical"}}
+    ablations = {
+        "quantum": {},
+        "quantum-frozen": {"freeze_quantum": True},
+        "classical": {"bottleneck": "classical"},
+        "classical-small": {"bottleneck": "classical-small"},
+        "none": {"bottleneck": "none"},
+    }
 
     def __init__(
         self,
@@ -94,15 +130,20 @@ class HQUNet(HybridSegmenter):
         width: int = 8,
         depth: int = 4,
         patch_px: int = 128,
-        bottleneck: Literal["quantum", "classical"] = "quantum",
+        bottleneck: Literal["quantum", "classical", "classical-small", "none"] = "quantum",
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
         angle_scale: float = math.pi,
+        freeze_quantum: bool = False,
     ) -> None:
         super().__init__()
         if bottleneck not in BOTTLENECKS:
             raise ConfigError(
                 f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"
+            )
+        if freeze_quantum and bottleneck != "quantum":
+            raise ConfigError(
+                f"freeze_quantum applies to the quantum bottleneck, not {bottleneck!r}"
             )
         if width < 1 or depth < 1:
             raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
@@ -114,12 +155,20 @@ class HQUNet(HybridSegmenter):
         self.patch_px = patch_px
         channels = [width * 2**i for i in range(depth + 1)]
         self.stem = DoubleConv(in_channels, channels[0])
-        self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(depth))
+        n_down = depth - 1 if bottleneck == "none" else depth  # "none" reads no deepest map
+        self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(n_down))
+        block: QuantumBlock | None = None
         if bottleneck == "quantum":
             block = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale)
-            core = connect_block(block, engine=engine)
+            core: nn.Module = connect_block(block, engine=engine)
+            core.weight.requires_grad_(not freeze_quantum)
+        elif bottleneck == "classical":
+            core = ClassicalQ()
+        elif bottleneck == "classical-small":
+            n_angles = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale).n_weights
+            core = ClassicalSmall(n_params=n_angles)  # as many trainable numbers as angles
         else:
-            block, core = None, ClassicalQ()
+            core = NoCore()
         self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block)
         self.ups = nn.ModuleList(
             Up(channels[i + 1], channels[i], channels[i]) for i in reversed(range(depth))
@@ -141,7 +190,8 @@ class HQUNet(HybridSegmenter):
         skips = [self.stem(x)]  # (B, w, P, P)
         for down in self.downs:
             skips.append(down(skips[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
-        y = self.bottleneck(skips.pop())  # (B, w * 2**depth, P / 2**depth, P / 2**depth)
+        # (B, w * 2**depth, P / 2**depth, P / 2**depth); "none" reads only the batch size
+        y = self.bottleneck(skips[-1] if self.bottleneck.pre_q is None else skips.pop())
         for up in self.ups:
             y = up(y, skips.pop())
         return self.head(y)  # (B, num_classes, P, P)
