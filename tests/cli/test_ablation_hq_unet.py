@@ -62,6 +62,22 @@ def test_tiny_ablation_has_mean_std_and_an_interval_for_every_variant(tmp_path):
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_noisy_backend_reuses_the_runs_of_circuit_free_variants(tmp_path):
+    out = tmp_path / "ablation"
+    args = ["ablation", *TINY, "--variants", "classical,none", "--seeds", "0",
+            "--backends", "aer,aer-noisy-fez", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    table = json.loads((out / "ablation.json").read_text())
+    assert table["backends"] == ["aer", "aer-noisy-fez"]
+    noisy = table["runs"]["aer-noisy-fez"]["classical"]["0"]
+    assert (
+        noisy["reused_from"] == "aer"
+        and noisy["run"] == table["runs"]["aer"]["classical"]["0"]["run"]
+    )
+    assert "## aer-noisy-fez: val" in (out / "ablation.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
