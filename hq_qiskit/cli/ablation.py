@@ -377,6 +377,12 @@ def ablation(**opts: Any) -> None:
     seeds = parse_seeds(opts["seeds"])
     backends = parse_backends(opts["backends"], opts["backend"])
     options = model_options_from(model, opts)
+    varied = sorted({k for v in variants for k in ABLATIONS[model][v]} & set(options))
+    if varied:
+        flags = ", ".join("--" + k.replace("_", "-") for k in varied)
+        raise ConfigError(
+            f"{flags}: the ablation's variants set this; leave it out (see --variants)"
+        )
     base = TrainConfig(
         model=model,
         model_options=options,

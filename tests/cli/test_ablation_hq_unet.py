@@ -87,6 +87,7 @@ def test_noisy_backend_reuses_the_runs_of_circuit_free_variants(tmp_path):
         (["--variants", "quantum,qubit"], "quantum-frozen, classical, classical-small, none"),
         (["--eval-data", "NOWHERE"], "--eval-data NOWHERE: not a dataset folder"),
         (["--backends", "aer,nope"], "--backends"),
+        (["--bottleneck", "classical"], "--bottleneck: the ablation's variants set this"),
     ],
 )
 def test_bad_input_is_one_line_before_any_training(tmp_path, extra, message):
