@@ -1,10 +1,12 @@
-"""``hq-qiskit ablation``: train a model's ablation variants on the same data and seed, and write
-one comparison table (ablation.md and ablation.json) beside their run folders.
+"""``hq-qiskit ablation``: train a model's ablation variants over seeds (and backends) on the same
+data, score every run tile by tile on the validation split and held-out folders, and write one
+comparison with intervals (ablation.md, ablation.json, ablation.png) beside their run folders.
 
 Each model declares its variants (``HybridSegmenter.ablations``): HQF-Net's follow its paper
-(the full model, then DMCAF, QSkip and QMoE removed in turn), HQ-UNet's compare the quantum
-bottleneck with its classical twin. Every variant starts through ``training.runner.
-start_training``, exactly as ``hq-qiskit train`` does, with one run folder each under ``--out``.
+(the full model, then DMCAF, QSkip and QMoE removed in turn), HQ-UNet's ask whether the quantum
+bottleneck helps (quantum, quantum-frozen, classical, classical-small, none). Every run starts
+through ``training.runner.start_training``, exactly as ``hq-qiskit train`` does, in
+``--out/<backend>/<variant>/seed<k>``; the statistics are ``training.statistics``'s.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
     backend_option,
     data_option,
+    device_option,
     overwrite_option,
-    seed_option,
 )
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
@@ -32,7 +34,7 @@ from hq_qiskit.training.config import TrainConfig
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
     name: dict(cls.ablations) for name, cls in MODELS.items() if cls.ablations
 }
-TABLE_FILES = ("ablation.md", "ablation.json")
+TABLE_FILES = ("ablation.md", "ablation.json", "ablation.png")
 Echo = Callable[[str], None]
 
 
@@ -65,8 +67,73 @@ def check_out(out: Path, overwrite: bool) -> None:
             )
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """ "0,1,2" -> [0, 1, 2]; refuses an empty list, a non-integer and a repeated seed."""
+    parts = [v.strip() for v in spec.split(",") if v.strip()]
+    if not parts:
+        raise ConfigError(f"--seeds {spec!r}: give at least one seed, e.g. --seeds 0,1,2")
+    try:
+        seeds = [int(v) for v in parts]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {spec!r}: give integers, comma-separated (e.g. 0,1,2)"
+        ) from None
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ConfigError(
+            f"--seeds {spec!r}: seed {', '.join(map(str, repeated))} repeated; each seed once "
+            "(a repeat adds no information and would bias the intervals)"
+        )
+    return seeds
+
+
+def parse_backends(spec: str | None, default: str) -> list[str]:
+    """ "aer,aer-noisy-fez" -> names, each checked against backends.toml (one per run set)."""
+    from hq_qiskit.hardware.backends import get_backend
+
+    names = [default] if spec is None else [v.strip() for v in spec.split(",") if v.strip()]
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(f"--backends {spec!r}: give distinct backends.toml names, e.g. aer")
+    for name in names:
+        try:
+            get_backend(name)
+        except ConfigError as err:
+            raise ConfigError(f"--backends: {err}") from None
+    return names
+
+
+def evaluation_sets(
+    data: str | None, split: str, eval_data: list[Path], eval_split: str
+) -> dict[str, tuple[str | None, str]]:
+    """Name -> (folder, split) of every set the variants are scored on, each opened and checked
+    now (a dataset folder, a non-empty split, the training data's classes) so a bad one is
+    refused before any training."""
+    from hq_qiskit.datasets import detect_layout, open_tiles
+    from hq_qiskit.errors import DataError
+    from hq_qiskit.training.tile_scores import check_same_classes
+
+    classes = list(open_tiles(data, "train").classes)
+    sets: dict[str, tuple[str | None, str]] = {split: (data, split)}
+    for folder in eval_data:
+        flag = f"--eval-data {folder}"
+        try:
+            detect_layout(folder)
+            tiles = open_tiles(folder, eval_split)
+        except DataError as err:
+            detail = str(err).split(": ", 1)[-1] if str(err).startswith("--data") else str(err)
+            raise ConfigError(f"{flag}: not a dataset folder we can score ({detail})") from None
+        if len(tiles) == 0:
+            raise ConfigError(f"{flag}: its {eval_split} split has no tiles")
+        check_same_classes(flag, tiles, classes)
+        name, k = folder.resolve().name, 2
+        while name in sets:
+            name, k = f"{folder.resolve().name}-{k}", k + 1
+        sets[name] = (str(folder.resolve()), eval_split)
+    return sets
+
+
 def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> dict[str, Any]:
-    """Train one variant into ``path`` through ``start_training``; returns its table row."""
+    """Train one variant and seed into ``path`` through ``start_training``; returns its row."""
     from hq_qiskit.training.runner import start_training
 
     done = start_training(cfg, path, overwrite=overwrite, echo=echo)
@@ -78,68 +145,16 @@ def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> 
     step_s = [r["train_s"] / steps_per_epoch for r in history]
     return {
         "run": str(run.path),
+        "seed": cfg.seed,
         "best_epoch": report.get("best_epoch"),
-        "miou": report["val"]["miou"] if report else math.nan,
-        "oa": report["val"]["oa"] if report else math.nan,
-        "iou": report["val"]["iou"] if report else {},
+        "quantum_blocks": len(model.quantum_blocks()),
         "params_classical": counts["classical"],
         "params_quantum": counts["quantum"],
         "params_frozen": frozen,
+        "step_s": float(sum(step_s) / len(step_s)) if step_s else math.nan,
         "step_s_first_epoch": step_s[0] if step_s else math.nan,
         "step_s_last_epoch": step_s[-1] if step_s else math.nan,
     }
-
-
-def evaluate_variant(row: dict[str, Any], split: str, device: str, echo: Echo) -> None:
-    """Replace a row's scores with its best checkpoint's scores on ``split``."""
-    from hq_qiskit.training.runner import evaluate_run
-
-    result = evaluate_run(Path(row["run"]), split=split, device=device, echo=echo)
-    row.update(miou=result["miou"], oa=result["oa"], iou=result["iou"])
-
-
-def _num(v: float | None, fmt: str) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
-
-
-def markdown_table(
-    rows: dict[str, dict[str, Any]], classes: list[str], split: str, note: str
-) -> str:
-    """The comparison as a Markdown table, one row per variant."""
-    head = (
-        ["variant", "mIoU", "OA %"]
-        + [f"IoU {c}" for c in classes]
-        + [
-            "classical params",
-            "quantum params",
-            "frozen params",
-            "step s (epoch 1)",
-            "step s (last epoch)",
-        ]
-    )
-    lines = [
-        f"# Ablation ({split} split)",
-        "",
-        note,
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
-    ]
-    for name, r in rows.items():
-        oa = None if r["oa"] is None or math.isnan(r["oa"]) else 100 * r["oa"]
-        cells = (
-            [name, _num(r["miou"], ".4f"), _num(oa, ".2f")]
-            + [_num(r["iou"].get(c), ".4f") for c in classes]
-            + [
-                f"{r['params_classical']:,}",
-                f"{r['params_quantum']:,}",
-                f"{r['params_frozen']:,}",
-                _num(r["step_s_first_epoch"], ".3f"),
-                _num(r["step_s_last_epoch"], ".3f"),
-            ]
-        )
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def write_text(path: Path, text: str) -> None:
@@ -154,47 +169,103 @@ def run_ablation(
     out: Path,
     *,
     variants: list[str],
-    split: str = "val",
+    seeds: list[int],
+    backends: list[str],
+    evaluation: dict[str, tuple[str | None, str]],
+    command: str = "",
     overwrite: bool = False,
+    n_boot: int = 2000,
     echo: Echo = click.echo,
 ) -> dict[str, Any]:
-    """Train every variant with ``base``'s data, seed and settings; write the table into ``out``.
+    """Train every variant x seed x backend with ``base``'s data and settings, score each best
+    checkpoint on every evaluation set tile by tile, and write ablation.{json,md,png} to ``out``.
 
-    Returns the JSON content of ablation.json (settings, and one row per variant).
+    A variant without quantum blocks (e.g. ``classical``) trains once, under the first backend:
+    device noise touches only circuits, so its runs are reused for the other backends.
+    Returns the JSON content of ablation.json.
     """
+    from hq_qiskit.training.ablation_report import figure, markdown, summarise
+    from hq_qiskit.training.tile_scores import score_run_on_tiles
+
     check_out(out, overwrite)
-    rows: dict[str, dict[str, Any]] = {}
+    runs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     classes: list[str] = []
-    for name in variants:
-        echo(f"\n=== {model} ablation: {name} ({len(rows) + 1}/{len(variants)}) ===")
-        cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
-        cfg.model = model
-        cfg.model_options.update(ABLATIONS[model][name])
-        rows[name] = train_variant(cfg, out / name, overwrite, echo)
-        if split != "val":
-            evaluate_variant(rows[name], split, cfg.device, echo)
-        classes = cfg.class_names
+    total, n = len(variants) * len(seeds) * len(backends), 0
+    for b, backend in enumerate(backends):
+        runs[backend] = {}
+        for name in variants:
+            runs[backend][name] = {}
+            for seed in seeds:
+                n += 1
+                earlier = runs[backends[0]][name].get(str(seed)) if b else None
+                if earlier is not None and earlier["quantum_blocks"] == 0:
+                    echo(f"{name} seed {seed}: no quantum block, {backend} reuses {backends[0]}")
+                    runs[backend][name][str(seed)] = {**earlier, "reused_from": backends[0]}
+                    continue
+                echo(f"\n=== {model} ablation: {name}, seed {seed}, {backend} ({n}/{total}) ===")
+                cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
+                cfg.model, cfg.seed, cfg.backend = model, seed, backend
+                cfg.model_options.update(ABLATIONS[model][name])
+                path = out / backend / name / f"seed{seed}"
+                row = train_variant(cfg, path, overwrite, echo)
+                row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
+                runs[backend][name][str(seed)] = row
+                classes = cfg.class_names
+    reference = "classical" if "classical" in variants else variants[0]
+    eval_info = {k: {"data": d or "built-in", "split": s} for k, (d, s) in evaluation.items()}
     note = (
-        f"Same data ({base.data or 'built-in LoveDA sample'}), seed {base.seed}, "
+        f"Data: {base.data or 'built-in LoveDA sample'} (training and the "
+        f"{next(iter(evaluation))} split); held-out: "
+        f"{', '.join(f'{k} ({v[0]}, {v[1]})' for k, v in list(evaluation.items())[1:]) or 'none'}."
+        f" Seeds {', '.join(map(str, seeds))} (weights, circuit angles and patches). "
         f"{base.epochs} epochs x {base.patches_per_epoch} patches, batch {base.batch_size}, "
-        f"backend {base.backend}. Scores of each variant's best checkpoint; step time is "
-        "wall time per optimiser step (data loading included; epoch 1 fills the backbone "
-        "feature cache when one is set)."
+        f"lr {base.lr}, backends {', '.join(backends)}. Each run is scored with its best "
+        "checkpoint (best validation mIoU)."
     )
     result = {
         "model": model,
-        "split": split,
+        "command": command,
         "classes": classes,
+        "seeds": seeds,
+        "variants": variants,
+        "backends": backends,
+        "reference": reference,
+        "evaluation": eval_info,
+        "n_boot": n_boot,
         "note": note,
         "config": base.to_dict(),
-        "variants": rows,
+        "runs": runs,
+        "summary": summarise(runs, list(evaluation), classes, reference, n_boot),
     }
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "ablation.json", json.dumps(result, indent=2, allow_nan=True) + "\n")
-    table = markdown_table(rows, classes, split, note)
+    write_text(out / "ablation.json", json.dumps(result, indent=1, allow_nan=True) + "\n")
+    table = markdown(result)
     write_text(out / "ablation.md", table)
+    figure(result, out / "ablation.png")
     result["text"] = table
     return result
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command as given: its path and every option set on the command line."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    parts = ctx.command_path.split()
+    if parts and parts[0] != "hq-qiskit":
+        parts[0] = "hq-qiskit"
+    for param in ctx.command.params:
+        if ctx.get_parameter_source(param.name) != ParameterSource.COMMANDLINE:
+            continue
+        value = ctx.params[param.name]
+        flag = param.opts[0]
+        if getattr(param, "is_flag", False):
+            parts.append(flag)
+            continue
+        for v in value if isinstance(value, list | tuple) else [value]:
+            parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)
 
 
 @click.command("ablation")
@@ -215,8 +286,38 @@ def run_ablation(
 )
 @model_flags
 @backend_option
+@click.option(
+    "--backends",
+    default=None,
+    metavar="LIST",
+    help="Comma-separated backends.toml entries to repeat the ablation on, e.g. "
+    "aer,aer-noisy-fez (variants without a circuit train once). [default: --backend]",
+)
 @data_option
-@seed_option
+@click.option(
+    "--seeds",
+    default="0,1,2",
+    show_default=True,
+    metavar="LIST",
+    help="Comma-separated seeds; each variant trains once per seed (weights, circuit angles "
+    "and patches seeded).",
+)
+@click.option(
+    "--eval-data",
+    "eval_data",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    metavar="DIR",
+    help="Held-out dataset folder to score every variant and seed on, besides --split "
+    "(repeatable); its --eval-split split is used.",
+)
+@click.option(
+    "--eval-split",
+    type=click.Choice(["val", "test"]),
+    default="test",
+    show_default=True,
+    help="Split of each --eval-data folder to score.",
+)
 @click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
 @click.option(
     "--patches-per-epoch", type=int, default=TrainConfig.patches_per_epoch, show_default=True
@@ -243,7 +344,7 @@ def run_ablation(
     show_default=True,
     help="Split the table scores each variant's best checkpoint on.",
 )
-@click.option("--device", default=TrainConfig.device, show_default=True)
+@device_option
 @click.option("--workers", type=int, default=TrainConfig.workers, show_default=True)
 @click.option(
     "--out",
@@ -262,24 +363,33 @@ def run_ablation(
 )
 @overwrite_option
 def ablation(**opts: Any) -> None:
-    """Train the ablation variants of a model with the same data and seed; compare them.
+    """Train a model's ablation variants over seeds on the same data; compare them with intervals.
 
     \b
     Examples:
-      hq-qiskit ablation --model hqf-net --backbone weights/dinov3-sat493m
-      hq-qiskit ablation --backbone weights/dinov3-sat493m --feature-cache cache/ --epochs 20
-      hq-qiskit ablation --variants no-dmcaf,no-qskip --out runs/ablation-small
+      hq-qiskit ablation --model hq-unet --seeds 0,1,2 --eval-data heldout/
+      hq-qiskit ablation --model hq-unet --variants quantum,classical --backends aer,aer-noisy-fez
+      hq-qiskit ablation --model hqf-net --backbone weights/dinov3-sat493m --feature-cache cache/
     """
     from hq_qiskit.training.run_dir import next_run_path
 
     model = opts["model"]
     variants = parse_variants(model, opts["variants"])
+    seeds = parse_seeds(opts["seeds"])
+    backends = parse_backends(opts["backends"], opts["backend"])
     options = model_options_from(model, opts)
+    varied = sorted({k for v in variants for k in ABLATIONS[model][v]} & set(options))
+    if varied:
+        flags = ", ".join("--" + k.replace("_", "-") for k in varied)
+        raise ConfigError(
+            f"{flags}: the ablation's variants set this; leave it out (see --variants)"
+        )
     base = TrainConfig(
         model=model,
         model_options=options,
-        backend=opts["backend"],
-        data=str(opts["data"]) if opts["data"] is not None else None,
+        backend=backends[0],
+        data=str(Path(opts["data"]).resolve()) if opts["data"] is not None else None,
+        seed=seeds[0],
         **{
             k: opts[k]
             for k in (
@@ -287,7 +397,6 @@ def ablation(**opts: Any) -> None:
                 "patches_per_epoch",
                 "batch_size",
                 "lr",
-                "seed",
                 "device",
                 "val_stride_px",
                 "aer_check_samples",
@@ -296,10 +405,20 @@ def ablation(**opts: Any) -> None:
         },
     )
     base.check()
-    out = opts["out"] or next_run_path(opts["runs_dir"], f"ablation-{model}", opts["backend"])
+    evaluation = evaluation_sets(
+        base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]
+    )
+    out = opts["out"] or next_run_path(opts["runs_dir"], f"ablation-{model}", backends[0])
     result = run_ablation(
-        model, base, Path(out), variants=variants, split=opts["split"], overwrite=opts["overwrite"]
+        model,
+        base,
+        Path(out),
+        variants=variants,
+        seeds=seeds,
+        backends=backends,
+        evaluation=evaluation,
+        command=command_line(click.get_current_context()),
+        overwrite=opts["overwrite"],
     )
-    click.echo(
-        f"\n{result['text']}\nwritten: {Path(out) / 'ablation.md'}, {Path(out) / 'ablation.json'}"
-    )
+    files = ", ".join(str(Path(out) / f) for f in TABLE_FILES)
+    click.echo(f"\n{result['text']}\nwritten: {files}")

@@ -3,9 +3,16 @@
 Stem DoubleConv, ``depth`` Down blocks (MaxPool + DoubleConv), a bottleneck that squeezes the
 deepest feature map through 48 numbers -> quantum block -> 32 numbers (on the papers' 4x4 qubit
 grid; 3RC -> 2RC on an R x C grid) and maps them linearly back to that map's channels and size,
-``depth`` Up blocks (transposed conv, skip concat, DoubleConv) and a 1x1 head.
-``bottleneck="classical"`` swaps the quantum block for ``ClassicalQ`` (Linear 3RC -> 2RC, tanh)
-and changes nothing else, so the two networks measure the block's contribution.
+``depth`` Up blocks (transposed conv, skip concat, DoubleConv) and a 1x1 head. The other
+bottlenecks change only the core, so they measure its contribution:
+
+    quantum          the enrichment QCNN (8 trainable angles per layer on 4x4); ``freeze_quantum``
+                     keeps the angles at their seeded initial values (a fixed quantum feature map)
+    classical        ``ClassicalQ``: Linear 3RC -> 2RC (48 -> 32), tanh
+    classical-small  ``ClassicalSmall``: fixed random projection 3RC -> 2RC + as many trainable
+                     numbers as the circuit has angles (gain and bias per output group), tanh
+    none             no core and no pre-Q; the deepest Down block is not built either: the
+                     bottleneck map is a learned constant and only the skips carry the image
 """
 
 from __future__ import annotations
@@ -22,15 +29,18 @@ from hq_qiskit.models.layers import (
     Q_CHANNELS,
     Q_GRID,
     ClassicalQ,
+    ClassicalSmall,
+    ConstantMap,
     DoubleConv,
     Down,
+    NoCore,
     PostQ,
     PreQ,
     Up,
 )
 from hq_qiskit.quantum import connect_block
 
-BOTTLENECKS = ("quantum", "classical")
+BOTTLENECKS = ("quantum", "classical", "classical-small", "none")
 
 
 def parse_qubit_grid(text: str) -> list[int]:
@@ -49,10 +59,12 @@ class Bottleneck(nn.Module):
     """PreQ -> core -> PostQ: (B, C, h, w) -> (B, C, h, w).
 
     Attributes:
-        pre_q: (B, C, h, w) -> (B, 3n) in [-1, 1], n = R * C qubits (48 on the 4x4 grid).
-        core: the enrichment QCNN module (``connect_block``) or ``ClassicalQ``; (B, 3n) -> (B, 2n).
-        post_q: (B, 2n) -> (B, C, h, w).
-        block: the ``QuantumBlock`` the core runs, or None for the classical core.
+        pre_q: (B, C, h, w) -> (B, 3n) in [-1, 1], n = R * C qubits (48 on the 4x4 grid); None
+            for ``NoCore`` (no input is read).
+        core: the enrichment QCNN module (``connect_block``), ``ClassicalQ``, ``ClassicalSmall``
+            ((B, 3n) -> (B, 2n)) or ``NoCore`` (-> (B, 0)).
+        post_q: ``PostQ`` (B, 2n) -> (B, C, h, w); for ``NoCore`` a ``ConstantMap``.
+        block: the ``QuantumBlock`` the core runs, or None for a classical core.
     """
 
     def __init__(
@@ -64,15 +76,21 @@ class Bottleneck(nn.Module):
         grid: tuple[int, int] = (Q_GRID, Q_GRID),
     ) -> None:
         super().__init__()
-        self.pre_q = PreQ(channels, grid)
+        empty = isinstance(core, NoCore)
+        n = grid[0] * grid[1]
+        self.pre_q = None if empty else PreQ(channels, grid)
         self.core = core
-        self.post_q = PostQ(2 * grid[0] * grid[1], channels, size_px, size_px)
+        self.post_q: nn.Module = (
+            ConstantMap(channels, size_px, size_px)
+            if empty
+            else PostQ(2 * n, channels, size_px, size_px)
+        )
         self.block = block
 
     def forward(self, x: Tensor) -> Tensor:
-        """x (B, C, h, w) -> (B, C, h, w)."""
-        q = self.pre_q(x)  # (B, 3n) in [-1, 1]: pool to R x C, 1x1 conv to 3, tanh
-        return self.post_q(self.core(q))  # (B, 2n) -> (B, C, h, w)
+        """x (B, C, h, w) -> (B, C, h, w) (``NoCore``: x only gives the batch size)."""
+        q = x if self.pre_q is None else self.pre_q(x)  # (B, 3n): pool to R x C, conv to 3, tanh
+        return self.post_q(self.core(q))  # (B, 2n) or (B, 0) -> (B, C, h, w)
 
 
 class HQUNet(HybridSegmenter):
@@ -87,7 +105,11 @@ class HQUNet(HybridSegmenter):
             pixels wide.
         patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
             exactly the bottleneck's size.
-        bottleneck: "quantum" (enrichment QCNN) or "classical" (Linear 48 -> 32, tanh).
+        bottleneck: "quantum" (enrichment QCNN), "classical" (Linear 48 -> 32, tanh),
+            "classical-small" (fixed random projection + as many trainable numbers as the
+            circuit) or "none" (no core; see the module docstring).
+        freeze_quantum: keep the circuit's angles at their seeded initial values (not
+            trained); only with ``bottleneck="quantum"``.
         engine: how the quantum block runs: "fast" (exact torch engine) or "qiskit"
             (EstimatorQNN + TorchConnector on Aer; minutes per sample).
         qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
@@ -105,8 +127,10 @@ class HQUNet(HybridSegmenter):
     cli_options = (
         ModelOption(
             "bottleneck",
-            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN) or 'classical' (Linear 48->32 + "
-            "tanh twin: same encoder, decoder and training).",
+            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN), 'classical' (Linear 48->32 + "
+            "tanh twin: same encoder, decoder and training), 'classical-small' (fixed random "
+            "projection + as many trainable numbers as the circuit) or 'none' (no core: only "
+            "the skips carry the image).",
             choices=BOTTLENECKS,
         ),
         ModelOption("width", "Stem channels; stage i has width*2**i.", type=int),
@@ -122,7 +146,13 @@ class HQUNet(HybridSegmenter):
         ),
         ENGINE_OPTION,
     )
-    ablations = {"quantum": {}, "classical": {"bottleneck": "classical"}}
+    ablations = {
+        "quantum": {},
+        "quantum-frozen": {"freeze_quantum": True},
+        "classical": {"bottleneck": "classical"},
+        "classical-small": {"bottleneck": "classical-small"},
+        "none": {"bottleneck": "none"},
+    }
 
     def __init__(
         self,
@@ -131,11 +161,12 @@ class HQUNet(HybridSegmenter):
         width: int = 8,
         depth: int = 4,
         patch_px: int = 128,
-        bottleneck: Literal["quantum", "classical"] = "quantum",
+        bottleneck: Literal["quantum", "classical", "classical-small", "none"] = "quantum",
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
         angle_scale: float = math.pi,
         qubit_grid: tuple[int, int] = (Q_GRID, Q_GRID),
+        freeze_quantum: bool = False,
     ) -> None:
         super().__init__()
         grid = tuple(int(v) for v in qubit_grid)  # a list from a JSON config works too
@@ -147,6 +178,10 @@ class HQUNet(HybridSegmenter):
         if bottleneck not in BOTTLENECKS:
             raise ConfigError(
                 f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"
+            )
+        if freeze_quantum and bottleneck != "quantum":
+            raise ConfigError(
+                f"freeze_quantum applies to the quantum bottleneck, not {bottleneck!r}"
             )
         if width < 1 or depth < 1:
             raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
@@ -163,15 +198,24 @@ class HQUNet(HybridSegmenter):
         self.patch_px = patch_px
         channels = [width * 2**i for i in range(depth + 1)]
         self.stem = DoubleConv(in_channels, channels[0])
-        self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(depth))
+        n_down = depth - 1 if bottleneck == "none" else depth  # "none" reads no deepest map
+        self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(n_down))
         rows, cols = grid
+        n_in, n_out = Q_CHANNELS * rows * cols, 2 * rows * cols
+        block: QuantumBlock | None = None
         if bottleneck == "quantum":
             block = enrichment_qcnn(
                 rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale
             )
-            core = connect_block(block, engine=engine)
+            core: nn.Module = connect_block(block, engine=engine)
+            core.weight.requires_grad_(not freeze_quantum)
+        elif bottleneck == "classical":
+            core = ClassicalQ(n_in, n_out)
+        elif bottleneck == "classical-small":
+            circuit = enrichment_qcnn(rows=rows, cols=cols, layers=qcnn_layers)
+            core = ClassicalSmall(circuit.n_weights, n_in, n_out)  # as many numbers as angles
         else:
-            block, core = None, ClassicalQ(Q_CHANNELS * rows * cols, 2 * rows * cols)
+            core = NoCore()
         self.qubit_grid = grid
         self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block, grid)
         self.ups = nn.ModuleList(
@@ -194,7 +238,8 @@ class HQUNet(HybridSegmenter):
         skips = [self.stem(x)]  # (B, w, P, P)
         for down in self.downs:
             skips.append(down(skips[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
-        y = self.bottleneck(skips.pop())  # (B, w * 2**depth, P / 2**depth, P / 2**depth)
+        # (B, w * 2**depth, P / 2**depth, P / 2**depth); "none" reads only the batch size
+        y = self.bottleneck(skips[-1] if self.bottleneck.pre_q is None else skips.pop())
         for up in self.ups:
             y = up(y, skips.pop())
         return self.head(y)  # (B, num_classes, P, P)

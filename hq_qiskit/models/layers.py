@@ -136,3 +136,76 @@ class ClassicalQ(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """x (B, 48) -> (B, 32) in [-1, 1]."""
         return torch.tanh(self.linear(x))
+
+
+class ClassicalSmall(nn.Module):
+    """A classical core with as few trainable numbers as the circuit: fixed random projection
+    48 -> 32, then a trainable gain and bias per output group, tanh.
+
+    The projection is a buffer drawn from torch's generator (so the run's seed fixes it), scaled
+    by 1/sqrt(48); output j belongs to group ``j % (n_params // 2)``. With ``n_params=8`` (the
+    default QCNN's angle count) that is 4 groups of 8 outputs, 4 gains + 4 biases = 8 trainable
+    parameters. It asks whether a fixed random feature map with 8 tuned numbers does what the
+    8-angle circuit does.
+
+    Example:
+        >>> ClassicalSmall(8)(torch.rand(2, 48)).shape
+        torch.Size([2, 32])
+    """
+
+    def __init__(
+        self, n_params: int = 8, in_features: int = Q_INPUTS, out_features: int = Q_OUTPUTS
+    ) -> None:
+        super().__init__()
+        groups = n_params // 2
+        if n_params < 2 or n_params % 2 or out_features % groups:
+            raise ValueError(
+                f"ClassicalSmall: n_params {n_params} must be even and 2 * a divisor of "
+                f"{out_features}"
+            )
+        proj = torch.randn(out_features, in_features) / in_features**0.5
+        self.register_buffer("projection", proj)  # (32, 48), fixed
+        self.register_buffer("group", torch.arange(out_features) % groups)  # (32,)
+        self.gain = nn.Parameter(torch.ones(groups))
+        self.bias = nn.Parameter(torch.zeros(groups))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, 48) -> (B, 32) in [-1, 1]."""
+        z = x @ self.projection.T  # (B, 32)
+        return torch.tanh(self.gain[self.group] * z + self.bias[self.group])
+
+
+class NoCore(nn.Module):
+    """No bottleneck core: whatever comes in, a (B, 0) constant goes out.
+
+    With ``ConstantMap`` after it the bottleneck map is a learned constant, so only the skips
+    carry information about the image.
+
+    Example:
+        >>> NoCore()(torch.rand(2, 48)).shape
+        torch.Size([2, 0])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x (B, ...) -> an empty (B, 0)."""
+        return x.new_zeros(x.shape[0], 0)
+
+
+class ConstantMap(nn.Module):
+    """A learned (C, H, W) map, the same for every sample: what ``PostQ`` becomes with no input.
+
+    Initialised like ``PostQ``'s bias for 32 inputs (uniform in +-1/sqrt(32)).
+
+    Example:
+        >>> ConstantMap(64, 8, 8)(torch.rand(2, 0)).shape
+        torch.Size([2, 64, 8, 8])
+    """
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        super().__init__()
+        bound = Q_OUTPUTS**-0.5
+        self.value = nn.Parameter(torch.empty(channels, height, width).uniform_(-bound, bound))
+
+    def forward(self, z: Tensor) -> Tensor:
+        """z (B, 0) -> (B, C, H, W)."""
+        return self.value.expand(z.shape[0], *self.value.shape)

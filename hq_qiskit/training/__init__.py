@@ -9,6 +9,9 @@
     metrics.py       mIoU, overall accuracy, per-class IoU from one confusion matrix
     plots.py         curves.png, confusion.png, overlays.png
     engine_check.py  the quantum blocks' outputs against exact Aer at start and end
+    tile_scores.py   per-tile confusion matrices of a run on any split of any folder
+    statistics.py    mean ± std over seeds, paired bootstrap intervals over seeds and tiles
+    ablation_report.py  an ablation's summary, ablation.md and ablation.png
 
 Submodules are imported where used (``from hq_qiskit.training.restore import restore``), so
 importing the package costs nothing.

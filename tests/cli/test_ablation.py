@@ -90,6 +90,8 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
             str(cache),
             "--split",
             "test",
+            "--seeds",
+            "0",
             "--out",
             str(out),
             *TINY,
@@ -97,9 +99,11 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
     )
     assert result.exit_code == 0, result.output
     table = json.loads((out / "ablation.json").read_text())
-    rows = table["variants"]
-    assert list(rows) == ["full", "no-dmcaf", "no-qskip", "no-qmoe"]
-    assert table["split"] == "test" and len(table["classes"]) == 5
+    runs = table["runs"]["aer"]
+    assert list(runs) == ["full", "no-dmcaf", "no-qskip", "no-qmoe"]
+    assert list(table["evaluation"]) == ["test"] and len(table["classes"]) == 5
+    assert table["seeds"] == [0] and table["reference"] == "full"
+    rows = {name: seeds["0"] for name, seeds in runs.items()}
     image, mask = read_test_tile()
     for name, row in rows.items():
         # each row's scores equal its best.pt's prediction of the test tile (one 512-px patch),
@@ -108,17 +112,17 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
         model, config = restored.model, restored.config.to_dict()
         pred = independent.predict_patches(model, config, image, [(0, 0)], 512)
         again = independent.scores(pred, mask[None], 5)
-        assert row["miou"] == pytest.approx(again["miou"], abs=1e-6), name
-        assert row["oa"] == pytest.approx(again["oa"], abs=1e-6), name
-        assert set(row["iou"]) == set(table["classes"])
+        scores = row["scores"]["test"]
+        assert scores["miou"] == pytest.approx(again["miou"], abs=1e-6), name
+        assert scores["oa"] == pytest.approx(again["oa"], abs=1e-6), name
+        assert set(scores["iou"]) == set(table["classes"])
         assert row["step_s_first_epoch"] > 0
-        assert (Path(row["run"]) / "evaluation.json").exists()
     # 4 QSkip QCNNs (8 angles each) + QMoE's QCNN (8) + 3 experts (32 each) = 136 angles
     assert [rows[v]["params_quantum"] for v in rows] == [136, 136, 104, 32]
     assert rows["no-dmcaf"]["params_frozen"] == 0 < rows["full"]["params_frozen"]
     assert rows["full"]["params_classical"] > rows["no-dmcaf"]["params_classical"]
     md = (out / "ablation.md").read_text()
-    assert md.count("\n| ") == 5 and "| no-qmoe | " in md and "IoU woodland" in md
+    assert md.count("\n| ") == 5 and "| no-qmoe | 1 |" in md and "IoU woodland" in md
     # each variant's checkpoint rebuilds its own model, backbone from its path
     restored = restore(Path(rows["no-qskip"]["run"]))
     model, config = restored.model, restored.config.to_dict()

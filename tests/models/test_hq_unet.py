@@ -10,7 +10,7 @@ import torch
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS, build_model, resolve_options
-from hq_qiskit.models.hq_unet import HQUNet
+from hq_qiskit.models.hq_unet import BOTTLENECKS, HQUNet
 from hq_qiskit.models.layers import PreQ
 
 TINY = {"width": 4, "depth": 2, "patch_px": 32}
@@ -46,7 +46,7 @@ def test_twin_differs_only_in_the_core(quantum_model):
     assert a == b
 
 
-@pytest.mark.parametrize("bottleneck", ["quantum", "classical"])
+@pytest.mark.parametrize("bottleneck", BOTTLENECKS)
 def test_every_trainable_parameter_gets_a_gradient(bottleneck):
     torch.manual_seed(1)
     model = HQUNet(**TINY, bottleneck=bottleneck)
@@ -140,3 +140,44 @@ def test_qubit_grid_sizes_the_bottleneck(bottleneck):
     assert default.qubit_grid == (4, 4) and default.bottleneck.post_q.linear.in_features == 32
     with pytest.raises(ConfigError, match="qubit_grid must be two positive integers"):
         HQUNet(**TINY, bottleneck=bottleneck, qubit_grid=(0, 4))
+
+
+def test_ablation_variants_build_what_they_say():
+    counts = {}
+    for name, options in HQUNet.ablations.items():
+        torch.manual_seed(0)
+        model = HQUNet(**TINY, **options)
+        assert model(torch.randn(2, 3, 32, 32)).shape == (2, 5, 32, 32), name
+        counts[name] = model.parameter_counts()
+    assert list(HQUNet.ablations) == ["quantum", "quantum-frozen", "classical",
+                                      "classical-small", "none"]  # fmt: skip
+    q = counts["quantum"]
+    assert counts["quantum-frozen"] == {"classical": q["classical"], "quantum": 0}
+    # classical-small: as many trainable numbers as the circuit has angles (8)
+    assert counts["classical-small"]["classical"] - q["classical"] == q["quantum"] == 8
+    # none: no pre-Q, no deepest Down block, a constant instead of the post-Q linear layer
+    assert counts["none"]["classical"] < q["classical"] / 2
+
+
+def test_frozen_angles_stay_at_their_seeded_values():
+    torch.manual_seed(3)
+    trained = HQUNet(**TINY).bottleneck.core.weight.detach().clone()
+    torch.manual_seed(3)
+    model = HQUNet(**TINY, freeze_quantum=True)
+    angles = model.bottleneck.core.weight
+    assert not angles.requires_grad and torch.equal(angles, trained)  # same seed, same angles
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    x, y = torch.randn(2, 3, 32, 32), torch.randint(0, 5, (2, 32, 32))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()
+    assert torch.equal(model.bottleneck.core.weight, trained)
+    assert model.bottleneck.pre_q.conv.weight.grad.abs().sum() > 0  # the encoder still learns
+    with pytest.raises(ConfigError, match="freeze_quantum applies to the quantum bottleneck"):
+        HQUNet(**TINY, bottleneck="classical", freeze_quantum=True)
+
+
+def test_no_core_ignores_the_deepest_features():
+    torch.manual_seed(0)
+    model = HQUNet(**TINY, bottleneck="none").eval()
+    assert model.bottleneck.pre_q is None and len(model.downs) == TINY["depth"] - 1
+    assert not any(k.startswith("bottleneck.core") for k in model.state_dict())

@@ -1,0 +1,169 @@
+"""An ablation's numbers, table and figure: from per-seed, per-tile confusion matrices to
+ablation.json's ``summary``, ablation.md and ablation.png.
+
+``runs[backend][variant][seed]`` is one trained run's row (``scores[eval set]`` holds its
+per-tile matrices). ``summarise`` gives, per backend, evaluation set and variant: mean +- std
+over seeds of mIoU, OA and per-class IoU, a 95 % bootstrap interval of the seed-mean mIoU, and
+the difference to the reference variant (paired by seed and tile) with its interval and verdict.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from hq_qiskit.atomic import atomic_write  # noqa: E402
+from hq_qiskit.training.statistics import bootstrap, mean_std, scores, verdict  # noqa: E402
+
+Runs = dict[str, dict[str, dict[str, dict[str, Any]]]]  # backend -> variant -> seed -> row
+
+
+def _cm(rows: dict[str, dict[str, Any]], seeds: list[str], name: str) -> np.ndarray:
+    """(S, T, K, K) per-tile matrices of one variant on evaluation set ``name``."""
+    return np.array([rows[s]["scores"][name]["confusion"] for s in seeds], dtype=np.float64)
+
+
+def summarise(
+    runs: Runs, eval_names: list[str], classes: list[str], reference: str, n_boot: int = 2000
+) -> dict[str, Any]:
+    """backend -> eval set -> variant -> statistics (see the module docstring)."""
+    out: dict[str, Any] = {}
+    for backend, variants in runs.items():
+        out[backend] = {}
+        for name in eval_names:
+            table = {}
+            ref_cm = None
+            if reference in variants:
+                ref_cm = _cm(variants[reference], list(variants[reference]), name)
+            for variant, rows in variants.items():
+                seeds = list(rows)
+                cm = _cm(rows, seeds, name)
+                per_seed = scores(cm.sum(1))  # pooled over tiles, one value per seed
+                iou = per_seed["iou"]  # (S, K)
+                entry: dict[str, Any] = {
+                    "seeds": [int(s) for s in seeds],
+                    "miou_per_seed": per_seed["miou"].tolist(),
+                    "oa_per_seed": per_seed["oa"].tolist(),
+                    "miou": mean_std(per_seed["miou"]),
+                    "oa": mean_std(per_seed["oa"]),
+                    "iou": {c: mean_std(iou[:, k]) for k, c in enumerate(classes)},
+                    "tiles": int(cm.shape[1]),
+                    "miou_interval": bootstrap(cm, n_boot=n_boot).as_dict(),
+                }
+                if ref_cm is not None and variant != reference and ref_cm.shape == cm.shape:
+                    diff = bootstrap(cm, ref_cm, n_boot=n_boot)
+                    entry["miou_diff"] = diff.as_dict()
+                    entry["verdict"] = verdict(diff, variant, reference)
+                table[variant] = entry
+            out[backend][name] = table
+    return out
+
+
+def _f(v: float, fmt: str = ".3f") -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)
+
+
+def _pm(pair: tuple[float, float] | list[float], scale: float = 1.0, fmt: str = ".3f") -> str:
+    mean, std = pair
+    std_text = "n/a" if std is None or math.isnan(std) else format(scale * std, fmt)
+    return f"{_f(scale * mean if mean is not None else math.nan, fmt)} ± {std_text}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """ablation.md: what was run, then per backend and evaluation set one table and verdicts."""
+    classes, ref = result["classes"], result["reference"]
+    lines = [f"# Ablation: {result['model']}", "", result["note"], "", "Command:", ""]
+    lines += ["```", result["command"], "```", ""]
+    lines.append(
+        "Scores are mean ± sample std over seeds (each seed's tiles pooled into one confusion "
+        "matrix). Intervals are 95 % percentile bootstrap intervals (resampling seeds and "
+        f"tiles, {result['n_boot']} draws); differences to `{ref}` are paired by seed and tile. "
+        "Step time: wall time per optimiser step, data loading included, mean over epochs."
+    )
+    for backend, sets in result["summary"].items():
+        for name, table in sets.items():
+            info = result["evaluation"][name]
+            lines += ["", f"## {backend}: {name} ({info['data']}, split {info['split']})", ""]
+            head = ["variant", "seeds", "tiles", "mIoU", "mIoU 95 % CI", "OA %"]
+            head += [f"IoU {c}" for c in classes]
+            head += [f"ΔmIoU vs {ref} (95 % CI)", "trainable classical", "trainable quantum"]
+            head += ["frozen", "step s"]
+            lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            verdicts = []
+            for variant, e in table.items():
+                row0 = result["runs"][backend][variant]
+                first = next(iter(row0.values()))
+                steps = [r["step_s"] for r in row0.values()]
+                ci = e["miou_interval"]
+                diff = e.get("miou_diff")
+                diff_text = (
+                    "reference"
+                    if variant == ref
+                    else (
+                        f"{diff['estimate']:+.3f} [{diff['low']:+.3f}, {diff['high']:+.3f}]"
+                        if diff
+                        else "n/a"
+                    )
+                )
+                cells = [
+                    variant,
+                    str(len(e["seeds"])),
+                    str(e["tiles"]),
+                    _pm(e["miou"]),
+                    f"[{_f(ci['low'])}, {_f(ci['high'])}]",
+                    _pm(e["oa"], 100, ".1f"),
+                    *[_pm(e["iou"][c]) for c in classes],
+                    diff_text,
+                    f"{first['params_classical']:,}",
+                    f"{first['params_quantum']:,}",
+                    f"{first['params_frozen']:,}",
+                    _f(float(np.mean(steps)), ".3f"),
+                ]
+                lines.append("| " + " | ".join(cells) + " |")
+                if "verdict" in e:
+                    verdicts.append(f"- {e['verdict']}.")
+            if verdicts:
+                lines += [""] + verdicts
+    return "\n".join(lines) + "\n"
+
+
+def figure(result: dict[str, Any], path: Path) -> Path:
+    """ablation.png: per backend and evaluation set, each seed's mIoU as a dot and the
+    seed-mean with its bootstrap interval, one column per variant."""
+    panels = [(b, n, t) for b, sets in result["summary"].items() for n, t in sets.items()]
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False, sharey=True
+    )
+    for ax, (backend, name, table) in zip(axes[0], panels, strict=True):
+        for x, e in enumerate(table.values()):
+            ys = e["miou_per_seed"]
+            jitter = np.linspace(-0.12, 0.12, len(ys)) if len(ys) > 1 else [0.0]
+            ax.scatter(x + np.asarray(jitter), ys, s=18, alpha=0.7, label=None)
+            ci, mean = e["miou_interval"], e["miou"][0]
+            if not math.isnan(ci["low"]):
+                ax.errorbar(
+                    x + 0.3,
+                    mean,
+                    yerr=[[mean - ci["low"]], [ci["high"] - mean]],
+                    fmt="o",
+                    color="black",
+                    capsize=3,
+                    markersize=4,
+                )
+        ax.set_xticks(range(len(table)), list(table), rotation=30, ha="right")
+        ax.set_title(f"{backend}: {name}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("mIoU (dots: seeds; bar: mean, 95 % CI)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+    return Path(path)
