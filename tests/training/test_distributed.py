@@ -13,10 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.distributed as td
-import torch.multiprocessing as mp
 from click.testing import CliRunner
-from torch.utils.data import DataLoader
 
 from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import open_tiles
@@ -24,8 +21,7 @@ from hq_qiskit.errors import DataError
 from hq_qiskit.models import HQUNet
 from hq_qiskit.samplers import RandomPatches
 from hq_qiskit.training.config import TrainConfig
-from hq_qiskit.training.distributed import Dist, GlooSyncBatchNorm, unwrap
-from hq_qiskit.training.loop import train_one_epoch
+from hq_qiskit.training.distributed import GlooSyncBatchNorm
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"width": 4, "depth": 2, "patch_px": 64}
@@ -51,28 +47,21 @@ def test_each_rank_draws_every_other_patch_of_the_single_process_epoch():
         RandomPatches(tiles, 64, 2, rank=0, world_size=3)
 
 
-def _steps(rank: int, world: int, init: str, out: str) -> None:
-    """Two SGD steps of the real loop (train_one_epoch) on this rank's share; rank 0 saves."""
-    torch.manual_seed(0)
-    model = HQUNet(**TINY)  # quantum bottleneck, batch norm in every DS-conv
-    if world > 1:
-        td.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
-    dist = Dist(rank=rank, world_size=world)
-    net = dist.wrap(model, sync_batchnorm=world > 1)
-    patches = RandomPatches(
-        open_tiles(None, "train"), 64, PATCHES, seed=1, rank=rank, world_size=world
-    )
-    patches.set_epoch(1)
-    loader = DataLoader(patches, batch_size=BATCH * 2 // world)
-    optimizer = torch.optim.SGD(model.parameters(), lr=CFG.lr)
-    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=CFG.ignore_index)
-    loss, steps = train_one_epoch(
-        net, loader, optimizer, loss_fn, CFG, 0, 2, torch.device("cpu"), dist=dist
-    )
-    if rank == 0:
-        torch.save({"state": unwrap(net).state_dict(), "loss": loss, "steps": steps}, out)
-    if world > 1:
-        td.destroy_process_group()
+STEPS = Path(__file__).with_name("dist_steps.py")
+
+
+def _run_steps(out: Path, nproc: int) -> dict:
+    """dist_steps.py in fresh interpreters: plain python for 1 process, torchrun for more."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    launcher = (
+        [sys.executable, str(STEPS)]
+        if nproc == 1
+        else [sys.executable, "-m", "torch.distributed.run", "--standalone",
+              f"--nproc_per_node={nproc}", str(STEPS)]
+    )  # fmt: skip
+    done = subprocess.run([*launcher, str(out)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return torch.load(out)
 
 
 def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(tmp_path):
@@ -80,16 +69,11 @@ def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(t
     turns float noise in gradients that are mathematically zero (a conv bias right before batch
     norm) into +-lr, so AdamW weights of two exact-equal computations differ by float noise
     magnified to the learning rate. SGD shows the gradients themselves agree."""
-    mp.start_processes(  # fork: the children reuse this process's imports (seconds, not tens)
-        _steps,
-        args=(2, f"file://{tmp_path / 'rendezvous'}", str(tmp_path / "two.pt")),
-        nprocs=2,
-        start_method="fork",
-    )
-    _steps(0, 1, "", str(tmp_path / "one.pt"))
-    two, one = torch.load(tmp_path / "two.pt"), torch.load(tmp_path / "one.pt")
+    two = _run_steps(tmp_path / "two.pt", 2)
+    one = _run_steps(tmp_path / "one.pt", 1)
     assert two["steps"] == one["steps"] == 2
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
+    torch.manual_seed(0)
     start = HQUNet(**TINY).state_dict()
     for key, value in one["state"].items():
         if value.is_floating_point():
