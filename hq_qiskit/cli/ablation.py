@@ -21,10 +21,17 @@ import click
 
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
+    aer_check_option,
     backend_option,
+    batch_size_option,
     data_option,
     device_option,
+    epochs_option,
+    lr_option,
     overwrite_option,
+    patches_per_epoch_option,
+    val_stride_option,
+    workers_option,
 )
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
@@ -318,25 +325,12 @@ def command_line(ctx: click.Context) -> str:
     show_default=True,
     help="Split of each --eval-data folder to score.",
 )
-@click.option("--epochs", type=int, default=TrainConfig.epochs, show_default=True)
-@click.option(
-    "--patches-per-epoch", type=int, default=TrainConfig.patches_per_epoch, show_default=True
-)
-@click.option("--batch-size", type=int, default=TrainConfig.batch_size, show_default=True)
-@click.option("--lr", type=float, default=TrainConfig.lr, show_default=True)
-@click.option(
-    "--val-stride-px",
-    type=int,
-    default=None,
-    help="Stride of the validation patch grid. [default: the patch side]",
-)
-@click.option(
-    "--aer-check-samples",
-    type=int,
-    default=TrainConfig.aer_check_samples,
-    show_default=True,
-    help="Patches checked against exact Aer per variant (0: off).",
-)
+@epochs_option
+@patches_per_epoch_option
+@batch_size_option
+@lr_option
+@val_stride_option
+@aer_check_option
 @click.option(
     "--split",
     type=click.Choice(["val", "test"]),
@@ -345,7 +339,7 @@ def command_line(ctx: click.Context) -> str:
     help="Split the table scores each variant's best checkpoint on.",
 )
 @device_option
-@click.option("--workers", type=int, default=TrainConfig.workers, show_default=True)
+@workers_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),

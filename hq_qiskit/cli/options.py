@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from hq_qiskit.quantum import ENGINES
+from hq_qiskit.training.config import TrainConfig
 
 
 def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -92,4 +93,41 @@ class_map_option = click.option(
     help="JSON file mapping raw mask values to class indices (255: ignore), e.g. "
     '{"0": 255, "1": 0, "2": 1}, for masks whose values the layout does not map. '
     "[default: the layout's map to LandCover.ai's classes]",
+)
+
+
+# Training settings that `train` and `ablation` share, defined once with TrainConfig's defaults.
+_T = TrainConfig()
+epochs_option = click.option("--epochs", type=int, default=_T.epochs, show_default=True)
+patches_per_epoch_option = click.option(
+    "--patches-per-epoch",
+    type=int,
+    default=_T.patches_per_epoch,
+    show_default=True,
+    help="Random training patches drawn per epoch (flips and 90-degree turns).",
+)
+batch_size_option = click.option("--batch-size", type=int, default=_T.batch_size, show_default=True)
+lr_option = click.option(
+    "--lr", type=float, default=_T.lr, show_default=True, help="AdamW peak learning rate."
+)
+val_stride_option = click.option(
+    "--val-stride-px",
+    type=int,
+    default=None,
+    help="Stride of the validation patch grid. [default: the patch side]",
+)
+aer_check_option = click.option(
+    "--aer-check-samples",
+    type=int,
+    default=_T.aer_check_samples,
+    show_default=True,
+    help="Patches whose quantum outputs are checked against exact Aer at start and end of a "
+    "run (0: off).",
+)
+workers_option = click.option(
+    "--workers",
+    type=int,
+    default=_T.workers,
+    show_default=True,
+    help="DataLoader worker processes.",
 )

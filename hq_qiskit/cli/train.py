@@ -8,12 +8,19 @@ import click
 
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
+    aer_check_option,
     backend_option,
+    batch_size_option,
     class_map_option,
     data_option,
     device_option,
+    epochs_option,
+    lr_option,
     overwrite_option,
+    patches_per_epoch_option,
     seed_option,
+    val_stride_option,
+    workers_option,
 )
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
@@ -39,18 +46,10 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @backend_option
 @data_option
 @seed_option
-@click.option("--epochs", type=int, default=_D.epochs, show_default=True)
-@click.option(
-    "--patches-per-epoch",
-    type=int,
-    default=_D.patches_per_epoch,
-    show_default=True,
-    help="Random training patches drawn per epoch (flips and 90-degree turns).",
-)
-@click.option("--batch-size", type=int, default=_D.batch_size, show_default=True)
-@click.option(
-    "--lr", type=float, default=_D.lr, show_default=True, help="AdamW peak learning rate."
-)
+@epochs_option
+@patches_per_epoch_option
+@batch_size_option
+@lr_option
 @click.option(
     "--weight-decay",
     type=float,
@@ -88,27 +87,10 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     "evaluation (gradients of the exact noisy mean); 0 gives the exact noisy values. "
     "[default: the backend entry's shots]",
 )
-@click.option(
-    "--val-stride-px",
-    type=int,
-    default=None,
-    help="Stride of the validation patch grid. [default: the patch side]",
-)
-@click.option(
-    "--aer-check-samples",
-    type=int,
-    default=_D.aer_check_samples,
-    show_default=True,
-    help="Patches whose quantum outputs are checked against exact Aer at start and end (0: off).",
-)
+@val_stride_option
+@aer_check_option
 @device_option
-@click.option(
-    "--workers",
-    type=int,
-    default=_D.workers,
-    show_default=True,
-    help="DataLoader worker processes.",
-)
+@workers_option
 @click.option(
     "--precision",
     type=click.Choice(["32", "bf16-mixed", "16-mixed"]),
