@@ -57,6 +57,13 @@ from hq_qiskit.hardware.runtime import (
     runtime_estimate,
     submit_block,
 )
+from hq_qiskit.inference.local_sim import (
+    ENGINE,
+    aer_reference,
+    exact_noisy_values,
+    mean_abs,
+    mitigation_table,
+)
 from hq_qiskit.inference.patches import select_patches
 from hq_qiskit.inference.report import RESULT_JSON, RESULT_MD, markdown
 from hq_qiskit.inference.taps import BlockTap, install_taps
@@ -65,6 +72,8 @@ from hq_qiskit.training.metrics import SegmentationMetrics
 from hq_qiskit.training.restore import restore
 
 Echo = Callable[[str], None]
+# what a local-simulator block row carries besides a job's fields (local_sim.exact_noisy_values)
+LOCAL_SIM_FIELDS = ("simulator", "engine", "noise_model_source", "snapshot", "approximation")
 Confirm = Callable[[str], bool]
 __all__ = ["RESULT_JSON", "RESULT_MD", "RunOptions", "markdown", "run_inference"]
 
@@ -77,6 +86,9 @@ LOCAL_NOISE_MODEL_S = 10.0
 LOCAL_IDEAL_S_PER_CIRCUIT = 0.02
 # laptop-sized defaults for local testing mode on a noisy fake twin (flags win)
 LOCAL_PATCHES, LOCAL_SHOTS = 2, 64
+# --simulator exact-noisy: building the device noise model of a 16-qubit block on a loaded
+# 2-core VM took 10-20 s (docs/benchmarks.md, issue 13); the engine itself takes well under 1 s
+EXACT_NOISY_S_PER_BLOCK = 20.0
 LOCAL_SLOW_S = 300.0  # a local run estimated longer than this says so before it starts
 
 
@@ -137,6 +149,12 @@ class RunOptions:
         yes: submit to a device without asking.
         max_execution_time: each job's QPU time limit, seconds (None: IBM's default).
         result_timeout_s: stop waiting for a job after this many seconds (None: wait).
+        simulator: None (the runtime target) or "exact-noisy": every block on the exact noisy
+            engine with its device noise (``local_sim.py``), labelled as such.
+        aer_check_samples: exact-noisy only: samples of a narrow block also run on Aer.
+        compare_mitigation: measure TREX/ZNE/twirling/DD against exact values on a local
+            noisy simulation of each narrow block (``hardware/mitigation.py``).
+        compare_samples: samples per block in that comparison.
     """
 
     shots: int
@@ -152,6 +170,10 @@ class RunOptions:
     yes: bool = False
     max_execution_time: int | None = None
     result_timeout_s: float | None = None
+    simulator: str | None = None
+    aer_check_samples: int = 2
+    compare_mitigation: bool = False
+    compare_samples: int = 4
 
 
 def laptop_sizes(
@@ -338,6 +360,8 @@ def summary(block_rows: list[dict[str, Any]]) -> dict[str, Any]:
         "snapshot_dates": sorted({str(d) for b in block_rows if (d := b.get("snapshot_date"))}),
         "note": "; ".join(dict.fromkeys(b["note"] for b in block_rows)),
         "mode": ", ".join(sorted({str(b.get("mode")) for b in block_rows})),
+        "simulator": ", ".join(sorted({b["simulator"] for b in block_rows if b.get("simulator")}))
+        or None,
     }
 
 
@@ -376,6 +400,7 @@ def block_row(
         "snapshot_date": rec.get("snapshot_date"),
         "mode": rec.get("mode"),
         "mode_id": rec.get("mode_id"),
+        **{k: rec[k] for k in LOCAL_SIM_FIELDS if k in rec},
         "note": rec.get("note", result.note),
         "mitigation_requested": rec.get("mitigation_requested"),
         "mitigation_applied": list(result.mitigation),
@@ -396,6 +421,68 @@ def block_row(
         "mean_std_error": float(np.mean(result.stds)),
         "seconds": result.seconds,
     }
+
+
+def exact_noisy_result(
+    tap: BlockTap, x: np.ndarray, backend: Backend, opts: RunOptions, echo: Echo
+) -> BlockResult:
+    """A block's values on the exact noisy engine with the entry's device noise, as a
+    finished ``BlockResult`` whose record says which engine and noise model made them."""
+    w = tap.inner.weight.detach().double().cpu().numpy()  # (n_w,) radians
+    evs, stds, record = exact_noisy_values(
+        tap.block, w, x, backend, shots=shots_per_circuit(opts), seed=opts.seed
+    )
+    echo(f"block {tap.block.name}: {record['note']}, {record['seconds']:.1f} s")
+    return BlockResult(
+        evs, stds, "none (local simulator)", record["note"], (), seconds=record["seconds"],
+        record=record,
+    )  # fmt: skip
+
+
+def aer_check(
+    tap: BlockTap,
+    x: np.ndarray,
+    exact: np.ndarray,
+    result: BlockResult,
+    backend: Backend,
+    opts: RunOptions,
+    echo: Echo,
+) -> dict[str, Any]:
+    """The exact noisy engine against Aer (density matrix, readout sampled) on the first
+    ``opts.aer_check_samples`` samples, where the block is narrow enough; else the reason."""
+    from hq_qiskit.hardware.device_noise import device_noise
+
+    k = min(opts.aer_check_samples, len(x))
+    if k == 0:
+        return {"skipped": "--aer-check-samples 0"}
+    w = tap.inner.weight.detach().double().cpu().numpy()
+    shots = shots_per_circuit(opts)
+    start = time.perf_counter()
+    ref = aer_reference(
+        tap.block, w, x[:k], device_noise(tap.block, backend).noise_model, shots=shots,
+        seed=opts.seed,
+    )  # fmt: skip
+    if ref is None:
+        why = (
+            f"not run: {tap.block.circuit.num_qubits} qubits (Aer's density matrix holds 4**n "
+            "numbers; narrow blocks only) or observables other than single-qubit Z/X"
+        )
+        return {"skipped": why}
+    aer, aer_std = ref
+    out = {
+        "samples": k,
+        "shots": shots,
+        "mae_engine_vs_aer": mean_abs(result.evs[:k], aer),
+        "mean_aer_std_error": float(aer_std.mean()),
+        "mae_aer_vs_exact": mean_abs(aer, exact[:k]),
+        "seconds": time.perf_counter() - start,
+    }
+    echo(
+        f"block {tap.block.name}: exact noisy engine vs Aer (density matrix, {shots} shots, "
+        f"{k} samples): MAE {out['mae_engine_vs_aer']:.4f} (Aer's own standard error "
+        f"{out['mean_aer_std_error']:.4f})"
+    )
+    return out
 
 
 def dependency_waves(
@@ -474,7 +561,12 @@ def run_inference(
     taps = install_taps(model)
     mapped = [isa_block(t.block, backend, target.backend) for t in taps]  # CircuitError if too wide
     shots = shots_per_circuit(opts)
-    echo(f"{target.note}")
+    echo(
+        target.note
+        if opts.simulator is None
+        else f"local simulator {opts.simulator}: hq-qiskit's exact noisy engine with the device "
+        f"noise of {backend.noise} (no job is submitted; not a device, not Aer local mode)"
+    )
     echo(
         f"checkpoint {path}: {len(taps)} quantum block(s); {len(patches.ids)} patches of "
         f"{len(patches.tiles)} tile(s) ({', '.join(patches.tiles)}), {shots} shots per circuit"
@@ -515,9 +607,17 @@ def run_inference(
         shots,
         opts.precision,
     )
+    if opts.simulator == ENGINE:
+        for r in plan:  # no trajectories: the noise model's build dominates
+            r["local_seconds"] = EXACT_NOISY_S_PER_BLOCK
     for line in plan_lines(plan, target):
         echo(line)
-    if target.local:
+    if target.local and opts.simulator == ENGINE:
+        echo(
+            f"local simulator {ENGINE}: about {sum(r['local_seconds'] for r in plan):.0f} s for "
+            "the blocks (no QPU, no Aer trajectories)"
+        )
+    elif target.local:
         local_s = sum(r["local_seconds"] for r in plan)
         slow = local_s > LOCAL_SLOW_S
         echo(
@@ -558,6 +658,9 @@ def run_inference(
                 tap, tag = taps[i], tag_of[i]
                 x = torch.cat(tap.inputs).numpy()  # (N, n_in)
                 exact = torch.cat(tap.exact).numpy()  # (N, n_obs)
+                if opts.simulator == ENGINE:  # no job: values now, labelled
+                    submitted[i] = (exact_noisy_result(tap, x, backend, opts, echo), x, exact)
+                    continue
                 pub = pub_of(tap, mapped[i])
                 echo(
                     f"block {tap.block.name}: one PUB of {len(x)} samples x "
@@ -595,6 +698,21 @@ def run_inference(
                 taps[i].replay = torch.from_numpy(result.evs)  # (N, n_obs)
                 row = block_row(taps[i], tag_of[i], mapped[i], result, x, exact, groups[i])
                 row["cost_plan"] = cost_of[i]
+                if opts.simulator == ENGINE:
+                    row["aer_check"] = aer_check(taps[i], x, exact, result, backend, opts, echo)
+                if opts.compare_mitigation:
+                    row["mitigation_comparison"] = mitigation_table(
+                        taps[i].block,
+                        mapped[i],
+                        target.backend.target,
+                        pub_of(taps[i], mapped[i])[2][: opts.compare_samples],
+                        exact[: opts.compare_samples],
+                        shots=shots,
+                        seed=opts.seed,
+                        device=getattr(target.backend, "name", "?"),
+                    )
+                    for line in row["mitigation_comparison"].get("markdown", []):
+                        echo(line)
                 row["shots"] = row["shots"] or shots
                 row["mitigation_requested"] = row["mitigation_requested"] or list(
                     backend.mitigation

@@ -15,6 +15,11 @@ def markdown(r: dict[str, Any]) -> str:
     """
     if r.get("mixed"):
         where = "mixed: see the blocks"
+    elif r.get("simulator"):
+        where = (
+            f"local simulator {r['simulator']} (hq-qiskit's own engine: not a device, not the "
+            "runtime's local testing mode)"
+        )
     else:
         where = "local testing mode (simulated)" if r["local"] else "IBM Quantum device"
     lines = [
@@ -46,6 +51,13 @@ def markdown(r: dict[str, Any]) -> str:
             f"{' (resumed)' if b['resumed'] else ''} | {b.get('status') or '?'} | "
             f"{'-' if usage is None else usage} |"
         )
+    lines += simulator_lines(r["blocks"])
+    for b in r["blocks"]:
+        comparison = b.get("mitigation_comparison")
+        if comparison:
+            lines += ["", *comparison.get("markdown", [])]
+            if comparison.get("skipped"):
+                lines.append(f"Mitigation not compared for {b['block']}: {comparison['skipped']}")
     lines += [
         "",
         "| prediction | mIoU | OA |",
@@ -68,3 +80,27 @@ def markdown(r: dict[str, Any]) -> str:
             f"{c['seconds_lower_bound']:.1f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def simulator_lines(blocks: list[dict[str, Any]]) -> list[str]:
+    """For blocks run on a local simulator: engine, noise model, approximation, Aer check."""
+    lines: list[str] = []
+    for b in blocks:
+        if not b.get("simulator"):
+            continue
+        lines += [
+            "",
+            f"{b['block']} ran on the local simulator {b['simulator']}: {b['engine']}.",
+            f"- noise model: {b['noise_model_source']}",
+            f"- approximation: {b['approximation']}",
+        ]
+        check = b.get("aer_check") or {}
+        if "mae_engine_vs_aer" in check:
+            lines.append(
+                f"- against Aer (density matrix, readout sampled, {check['shots']} shots, "
+                f"{check['samples']} samples): MAE {check['mae_engine_vs_aer']:.4f}, Aer's own "
+                f"standard error {check['mean_aer_std_error']:.4f}"
+            )
+        elif check.get("skipped"):
+            lines.append(f"- against Aer: {check['skipped']}")
+    return lines
