@@ -51,7 +51,13 @@ from hq_qiskit.circuits import BLOCKS
     show_default=True,
     help="Folder for transpile_report.{md,json,png}.",
 )
-def report(names, backends_file, blocks, levels, seeds, out) -> None:
+@click.option(
+    "--fractional-gates",
+    is_flag=True,
+    help="Also transpile for the target with IBM's fractional gates rzz/rx, where the device "
+    "offers them (rows labelled +fractional, beside the plain ones).",
+)
+def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -> None:
     """Transpile every quantum block for a device at levels 0-3 and report its cost.
 
     Depth, two-qubit depth and count, routing swaps, duration, ESP, width and layout per
@@ -62,7 +68,9 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
     Examples:
       hq-qiskit report --backend ibm_brisbane
       hq-qiskit report --backend ibm_fez --block enrichment_qcnn --seeds 5 --out reports/fez
+      hq-qiskit report --backend ibm_fez --fractional-gates
     """
+    import dataclasses
     import logging
 
     from hq_qiskit.atomic import atomic_write
@@ -91,10 +99,18 @@ def report(names, backends_file, blocks, levels, seeds, out) -> None:
     )
     if not entries:
         raise ConfigError("no backend with a device or noise model to report on; pass --backend")
+    if fractional_gates:  # each entry plain, then with fractional gates where offered
+        entries = [v for b in entries for v in (b, dataclasses.replace(b, fractional_gates=True))]
     rows, done, snapshots = [], set(), {}
     for b in entries:
         where = report_target(b)
         click.echo(where.note)
+        if b.fractional_gates and not where.label.endswith("+fractional"):
+            click.echo(
+                f"{b.name}: --fractional-gates: {where.label}'s target has no rzz/rx (its "
+                "snapshot predates them or the device lacks them); no +fractional rows"
+            )
+            continue
         label, target = where.label, where.target
         if label in done:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -101,6 +102,13 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     help="Samples per block in --compare-mitigation.",
 )
 @click.option(
+    "--fractional-gates",
+    is_flag=True,
+    help="Ask for the device's target with fractional gates rzz/rx (use_fractional_gates=True); "
+    "refused on a device without them, said in the output for a fake twin without them. "
+    "[default: the entry's fractional_gates]",
+)
+@click.option(
     "--device-only",
     is_flag=True,
     help="Fail instead of falling back to local testing mode without credentials.",
@@ -170,6 +178,7 @@ def run(
     aer_check_samples: int,
     compare_mitigation: bool,
     compare_samples: int,
+    fractional_gates: bool,
     device_only: bool,
     resume: bool,
     out: Path | None,
@@ -212,6 +221,8 @@ def run(
             f"needs a runtime entry: {', '.join(targets)} (Aer targets are for `train --backend`)"
         )
     entry = with_mitigation(entry, parse_mitigation(mitigation))
+    if fractional_gates:
+        entry = dataclasses.replace(entry, fractional_gates=True)
     if (shots is not None and shots < 0) or (precision is not None and precision < 0):
         raise ConfigError("--shots and --precision must be >= 0")
     if simulator and (ideal_simulator or device_only):

@@ -57,6 +57,9 @@ class Backend:
         seed_transpiler: transpiler seed (layouts and routing are reproducible).
         calibration_samples, calibration_shots: the fast engine's noise mode fits its damping
             on this many random samples x noisy Aer trajectories (``hardware/noise.py``).
+        fractional_gates: runtime only: ask for a target with IBM's fractional gates RZZ(theta)
+            and RX(theta) (``use_fractional_gates=True``); a device without them is refused,
+            a fake twin without them is said in the output.
     """
 
     name: str
@@ -74,6 +77,7 @@ class Backend:
     seed_transpiler: int = 0
     calibration_samples: int = 16
     calibration_shots: int = 64
+    fractional_gates: bool = False
 
     @property
     def is_noisy(self) -> bool:
@@ -125,6 +129,7 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "seed_transpiler": ((int,), "an integer"),
     "calibration_samples": ((int,), "an integer >= 1"),
     "calibration_shots": ((int,), "an integer >= 1"),
+    "fractional_gates": ((bool,), "true or false"),
 }
 
 
@@ -251,7 +256,7 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
         if backend.shots == 0 and backend.precision == 0:
             raise ConfigError(f"{where} a runtime entry needs shots > 0 or precision > 0")
     else:
-        for key in ("device", "local", "mitigation", "mode"):
+        for key in ("device", "local", "mitigation", "mode", "fractional_gates"):
             if key in table:
                 raise ConfigError(
                     f"{where} key {key!r} applies to kind 'runtime' only; "

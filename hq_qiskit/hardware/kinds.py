@@ -17,6 +17,7 @@ from qiskit.transpiler import Target
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend
+from hq_qiskit.hardware.layout import fractional_target, offers_fractional
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ def _runtime_report_target(entry: Backend, service=None) -> ReportTarget:
         return ReportTarget(entry.noise, fake.target, note, date)
     label = entry.noise if where.local else entry.device
     date = snapshot(where.backend)["snapshot_date"]
-    return ReportTarget(label, where.backend.target, f"{entry.name}: {where.note}", date)
+    target = fractional_target(where.backend.target, entry.fractional_gates)
+    if entry.fractional_gates and offers_fractional(target):
+        label += "+fractional"
+    return ReportTarget(label, target, f"{entry.name}: {where.note}", date)
 
 
 @dataclass(frozen=True)

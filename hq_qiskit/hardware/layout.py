@@ -121,11 +121,29 @@ def estimated_success_probability(
     return math.exp(log_esp)
 
 
-def restrict_target(target: Target, qubits: Sequence[int]) -> Target:
+FRACTIONAL = ("rzz", "rx")  # IBM's fractional gates (Heron, use_fractional_gates=True)
+
+
+def offers_fractional(target: Target) -> bool:
+    """True when the target has IBM's fractional gates, RZZ(theta) and RX(theta)."""
+    return all(name in target.operation_names for name in FRACTIONAL)
+
+
+def fractional_target(target: Target, use: bool) -> Target:
+    """The target to transpile for: as given when ``use`` is True (a device fetched with
+    ``use_fractional_gates=True`` carries rzz/rx), else without rzz/rx, as IBM's devices are
+    served by default (a fake twin's target lists them whenever its snapshot has them)."""
+    if use or not any(name in target.operation_names for name in FRACTIONAL):
+        return target
+    return restrict_target(target, range(target.num_qubits), drop=FRACTIONAL)
+
+
+def restrict_target(target: Target, qubits: Sequence[int], drop: Sequence[str] = ()) -> Target:
     """A Target on ``len(qubits)`` qubits: sub-qubit i is the device's ``qubits[i]``.
 
     Instructions, durations and errors are copied for every qubit tuple inside ``qubits``, and
-    the qubits' properties (T1, T2, frequency); control-flow and other global entries are left out.
+    the qubits' properties (T1, T2, frequency); control-flow and other global entries are left
+    out, and so are the instructions named in ``drop``.
     """
     index = {q: i for i, q in enumerate(qubits)}
     props = target.qubit_properties
@@ -136,7 +154,7 @@ def restrict_target(target: Target, qubits: Sequence[int]) -> Target:
     )
     for name in target.operation_names:
         props = target[name]
-        if props is None or None in props:  # a global instruction (control flow): skip
+        if name in drop or props is None or None in props:  # control flow: skip
             continue
         kept = {
             tuple(index[q] for q in qargs): value
@@ -352,7 +370,8 @@ def isa_block(block: QuantumBlock, entry: Backend, device: BackendV2) -> MappedC
 
     Args:
         block: the logical block.
-        entry: the ``backends.toml`` entry (optimization_level, layout, seed_transpiler).
+        entry: the ``backends.toml`` entry (optimization_level, layout, seed_transpiler,
+            fractional_gates: rzz/rx are used only when it asks and the device offers them).
         device: a real device or its fake twin (anything with ``.target``, ``.name``).
 
     The cache key holds the circuit's hash and its parameters' identities (a rebuilt block has
@@ -366,12 +385,13 @@ def isa_block(block: QuantumBlock, entry: Backend, device: BackendV2) -> MappedC
         entry.optimization_level,
         entry.layout,
         entry.seed_transpiler,
+        entry.fractional_gates,
     )
     if key not in _ISA_CACHE:
         _ISA_CACHE[key] = transpile_block(
             block.circuit,
             block.observables,
-            device.target,
+            fractional_target(device.target, entry.fractional_gates),
             optimization_level=entry.optimization_level,
             seed=entry.seed_transpiler,
             strategy=entry.layout,

@@ -29,7 +29,7 @@ from qiskit.circuit import Parameter
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend, fake_backend
-from hq_qiskit.hardware.layout import MappedCircuit, with_readout
+from hq_qiskit.hardware.layout import MappedCircuit, offers_fractional, with_readout
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ def resolve(
                 ideal_simulator(backend.noise), True, note, backend.mode, (), ideal=True
             )
         note = LOCAL_NOTE.format(fake=backend.noise, device=backend.device or fake.name) + why
-        return RuntimeTarget(fake, True, note, backend.mode, ())
+        return RuntimeTarget(fake, True, note + fractional_note(backend, fake), backend.mode, ())
     if service is None:  # pragma: no cover - needs an IBM Quantum account and the network
         from qiskit_ibm_runtime import QiskitRuntimeService
 
@@ -207,7 +207,11 @@ def resolve(
                 "entry for local testing mode"
             ) from None
     try:
-        device = service.backend(backend.device)
+        device = (
+            service.backend(backend.device, use_fractional_gates=True)
+            if backend.fractional_gates
+            else service.backend(backend.device)
+        )
     except Exception:
         with warnings.catch_warnings():  # some fake twins warn about their own values
             warnings.simplefilter("ignore", UserWarning)
@@ -223,13 +227,32 @@ def resolve(
             f"account can use {shown}: add one to backends.toml (device = ...) or "
             f"use its fake twin entry fake_* for local testing mode"
         ) from None
+    if backend.fractional_gates and not offers_fractional(device.target):
+        raise ConfigError(
+            f"--backend {backend.name}: fractional gates asked for (--fractional-gates or "
+            f"fractional_gates = true), but {backend.device}'s target has no rzz/rx even with "
+            "use_fractional_gates=True; drop the option for this device"
+        )
     return RuntimeTarget(
         device,
         False,
-        f"IBM Quantum device {backend.device}",
+        f"IBM Quantum device {backend.device}"
+        + (" with fractional gates (rzz, rx)" if backend.fractional_gates else ""),
         backend.mode,
         backend.mitigation,
         service=service,
+    )
+
+
+def fractional_note(backend: Backend, device) -> str:
+    """For a local run: what became of a request for fractional gates ("" if none asked)."""
+    if not backend.fractional_gates:
+        return ""
+    if offers_fractional(device.target):
+        return "; fractional gates rzz/rx in use"
+    return (
+        f"; fractional gates asked for, but {backend.noise}'s snapshot has no rzz/rx: "
+        "transpiled without them (a device fetched with use_fractional_gates=True has them)"
     )
 
 
