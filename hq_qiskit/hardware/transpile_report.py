@@ -4,8 +4,9 @@ For one device target, every block is transpiled with the preset pass managers a
 levels 0-3 over several seeds, and once with the noise-aware layout (``layout.py``) at the
 backend's own level. Each row records: depth, two-qubit depth and count, swaps added by
 routing, the schedule length from the target's durations (seconds), the estimated success
-probability (ESP), the active width (qubits a simulator must carry), the initial layout and the
-transpile time (seconds). Durations include the final readout of every active qubit (about
+probability (ESP: gates and readout) and beside it the ESP with idle decoherence (``idle.py``),
+the active width (qubits a simulator must carry), the initial layout and the transpile time
+(seconds). Durations include the final readout of every active qubit (about
 half the schedule of a short block on Heron).
 """
 
@@ -23,6 +24,7 @@ from tqdm import tqdm
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits import BLOCKS, build_block
+from hq_qiskit.hardware.idle import esp_with_idle
 from hq_qiskit.hardware.layout import (
     MappedCircuit,
     estimated_success_probability,
@@ -51,6 +53,7 @@ class TranspileRow:
     width: int
     layout: list[int]
     transpile_s: float
+    esp_idle: float = math.nan  # ESP x the idle qubits' T1/T2 fidelities (hardware/idle.py)
 
 
 def measure(mapped: MappedCircuit, target: Target, block: str, device: str) -> TranspileRow:
@@ -76,6 +79,7 @@ def measure(mapped: MappedCircuit, target: Target, block: str, device: str) -> T
         width=len(mapped.active_qubits),
         layout=list(mapped.initial_layout),
         transpile_s=mapped.transpile_s,
+        esp_idle=esp_with_idle(isa, target, mapped.final_layout),
     )
 
 
@@ -146,6 +150,7 @@ def summary(rows: Sequence[TranspileRow]) -> list[dict]:
                 "duration_us": float(np.mean([r.duration_s for r in rs]) * 1e6),
                 "esp_mean": float(np.mean([r.esp for r in rs])),
                 "esp_best": best.esp,
+                "esp_idle_mean": float(np.mean([r.esp_idle for r in rs])),
                 "best_seed": best.seed,
                 "width": max(r.width for r in rs),
                 "transpile_s": float(np.mean([r.transpile_s for r in rs])),
@@ -193,15 +198,17 @@ def to_markdown(rows: Sequence[TranspileRow], snapshots: dict[str, str] | None =
     lines += [""] if lines else []
     lines += [
         "| device | block | layout | level | 2q gates | 2q depth | depth | swaps | "
-        "duration (us) | ESP mean | ESP best (seed) | width | transpile (s) |",
-        "|" + "---|" * 13,
+        "duration (us) | ESP mean | ESP best (seed) | ESP with idle T1/T2 (mean) | width | "
+        "transpile (s) |",
+        "|" + "---|" * 14,
     ]
     for s in summary(rows):
         lines.append(
             f"| {s['device']} | {s['block']} | {s['strategy']} | {s['level']} | "
             f"{s['count_2q']:.1f} | {s['depth_2q']:.1f} | {s['depth']:.1f} | {s['swaps']:.1f} | "
             f"{s['duration_us']:.2f} | {s['esp_mean']:.3f} | {s['esp_best']:.3f} "
-            f"({s['best_seed']}) | {s['width']} | {s['transpile_s']:.2f} |"
+            f"({s['best_seed']}) | {s['esp_idle_mean']:.3f} | {s['width']} | "
+            f"{s['transpile_s']:.2f} |"
         )
     verdicts = noise_aware_verdicts(rows)
     if verdicts:
