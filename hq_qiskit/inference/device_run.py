@@ -60,6 +60,7 @@ from hq_qiskit.hardware.runtime import (
 from hq_qiskit.inference.local_sim import (
     ENGINE,
     aer_reference,
+    block_noise,
     exact_noisy_values,
     mean_abs,
     mitigation_table,
@@ -450,8 +451,6 @@ def aer_check(
 ) -> dict[str, Any]:
     """The exact noisy engine against Aer (density matrix, readout sampled) on the first
     ``opts.aer_check_samples`` samples, where the block is narrow enough; else the reason."""
-    from hq_qiskit.hardware.device_noise import device_noise
-
     k = min(opts.aer_check_samples, len(x))
     if k == 0:
         return {"skipped": "--aer-check-samples 0"}
@@ -459,7 +458,7 @@ def aer_check(
     shots = shots_per_circuit(opts)
     start = time.perf_counter()
     ref = aer_reference(
-        tap.block, w, x[:k], device_noise(tap.block, backend).noise_model, shots=shots,
+        tap.block, w, x[:k], block_noise(tap.block, backend).noise_model, shots=shots,
         seed=opts.seed,
     )  # fmt: skip
     if ref is None:

@@ -39,6 +39,16 @@ APPROXIMATION = (
     "position of errors shared by one gate key (docs/design.md, 'Noise')"
 )
 AER_CHECK_QUBITS = 10  # Aer's density matrix is 4**n numbers: narrow blocks only
+_NOISE: dict[tuple, Any] = {}
+
+
+def block_noise(block: QuantumBlock, entry: Backend):
+    """``device_noise(block, entry)``, kept here per (block, entry) for this process: the
+    engine and its Aer check use the very same noise model."""
+    key = (block.key, tuple(p.uuid for p in block.circuit.parameters), entry)
+    if key not in _NOISE:
+        _NOISE[key] = device_noise(block, entry)
+    return _NOISE[key]
 
 
 def exact_noisy_values(
@@ -65,7 +75,7 @@ def exact_noisy_values(
         (values (N, n_obs), standard errors (N, n_obs), the provenance record of the block).
     """
     start = time.perf_counter()
-    info = device_noise(block, entry)
+    info = block_noise(block, entry)
     module = connect_block(
         block,
         noise=info.noise_model,
