@@ -65,7 +65,8 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     "--mitigation",
     default=None,
     metavar="LIST",
-    help="none or a comma list of trex, zne, twirling, dd (real devices only). "
+    help="none or a comma list of trex, zne, twirling, dd: EstimatorV2 options a real device "
+    "applies server-side (local modes apply none; --compare-mitigation measures them). "
     "[default: the entry's]",
 )
 @click.option(
