@@ -6,6 +6,7 @@ quantum modules, sends each block's inputs to the runtime as one PUB and replays
     taps.py        BlockTap: record a block's inputs, replay values computed elsewhere
     patches.py     select_patches: the first tiles of a split, cut into the model's grid
     device_run.py  run_inference: the passes, one PUB per block, scores and cost; RunOptions
+    local_sim.py   --simulator exact-noisy (with its Aer check) and --compare-mitigation
     report.py      run.md: the result in words
 """
 
