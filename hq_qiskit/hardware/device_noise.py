@@ -95,8 +95,13 @@ class DeviceNoise:
 
 # --------------------------------------------------------------------- small pieces
 def snapshot_of(device) -> str:
-    """'name version date' of a (fake) backend's calibration data."""
-    date = (getattr(device, "_props_dict", None) or {}).get("last_update_date", "")
+    """'name version date' of a (fake) backend's calibration data.
+
+    A fake backend loads its properties lazily, so they are asked for here: reading them only
+    where already loaded gave the first call a key without the date (and a cache miss later).
+    """
+    props = device.properties() if callable(getattr(device, "properties", None)) else None
+    date = getattr(props, "last_update_date", "") or ""
     return f"{device.name} {getattr(device, 'backend_version', '')} {date}".strip()
 
 

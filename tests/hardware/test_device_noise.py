@@ -115,6 +115,16 @@ def test_cached_per_circuit_backend_and_settings(fez) -> None:
     assert "2025-02-26" in a.snapshot and a.device == "fake_fez"
 
 
+def test_cache_key_has_the_snapshot_date_on_a_fresh_fake() -> None:
+    """A fake loads its properties lazily: the first call must not key without the date."""
+    from qiskit_ibm_runtime.fake_provider import FakeFez
+
+    block = small_block(ring=False)
+    first = device_noise(block, FakeFez(), optimization_level=1, layout="preset")
+    assert "2025-02-26" in first.snapshot
+    assert device_noise(block, FakeFez(), optimization_level=1, layout="preset") is first
+
+
 def test_ideal_entry_is_refused() -> None:
     with pytest.raises(ConfigError, match="is ideal"):
         device_noise(small_block(ring=False), "aer")
