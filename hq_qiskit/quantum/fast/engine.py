@@ -64,8 +64,9 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 def _letter(term, qubit: int) -> str:
-    """The Pauli letter of ``term`` on ``qubit``."""
-    return term.letters[term.support.index(qubit)]
+    """The Pauli letter of ``term`` on ``qubit`` ("I" off its support: a network may read
+    terms of several supports that share a light cone)."""
+    return term.letters[term.support.index(qubit)] if qubit in term.support else "I"
 
 
 def _check_dtype(dtype: torch.dtype) -> None:
