@@ -14,18 +14,24 @@ Torch runs on one thread. Times are CPU seconds, not wall-clock seconds, so that
 a shared machine does not leak into them: the torch executors are timed with the calling
 thread's CPU time, the stock engine with the process's (Aer is limited to one thread, and its
 time is counted). Peak memory is the growth of the process's peak resident set (VmHWM) during
-one forward+backward, measured in a fresh process. Usage:
+one forward+backward, measured in a fresh process. ``--adjoint`` adds a table of the fast
+engine's two ways to differentiate state vectors (``gradient="autograd"`` and ``"adjoint"``)
+on ``deep_14x30`` (14 qubits, 30 layers of RY and CX/RZZ bricks) and the global expert, with
+glibc's mmap threshold fixed in the measuring process so that freed tensors leave the resident
+set. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
     python bench/quantum_block.py --blocks ring_96 enrichment_qcnn --batches 64 --no-stock
     python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
+    python bench/quantum_block.py --blocks --adjoint                          # adjoint table only
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import subprocess
 import sys
 import time
@@ -65,10 +71,31 @@ def ring_96(n: int = 16) -> QuantumBlock:
     return QuantumBlock("ring_96", qc, x, w, observables, names)
 
 
+def deep(n: int = 14, layers: int = 30) -> QuantumBlock:
+    """RY encoding of n inputs, then ``layers`` of RY(w) and CX + RZZ(w) bricks; <Z> per qubit.
+
+    Every light cone covers the register and the cut route simulates the whole n-qubit block
+    as a state vector through ~2 groups per layer: the case adjoint differentiation is for.
+    """
+    x, w = ParameterVector("x", n), ParameterVector("w", 2 * layers)
+    qc = QuantumCircuit(n, name=f"deep_{n}x{layers}")
+    for q in range(n):
+        qc.ry(math.pi * x[q], q)
+    for layer in range(layers):
+        for q in range(n):
+            qc.ry(w[2 * layer] + 0.1 * q, q)
+        for q in range(layer % 2, n - 1, 2):
+            qc.cx(q, q + 1)
+            qc.rzz(w[2 * layer + 1], q, q + 1)
+    observables, names = single_qubit_observables(n, "Z")
+    return QuantumBlock(f"deep_{n}x{layers}", qc, x, w, observables, names)
+
+
 CIRCUITS: dict[str, Callable[[], QuantumBlock]] = {
     **BLOCKS,
     "ring_96": ring_96,
     "enrichment_qcnn_8x8": lambda: enrichment_qcnn(rows=8, cols=8),
+    "deep_14x30": deep,
 }
 
 
@@ -124,8 +151,8 @@ def hwm():
         if line.startswith("VmHWM"):
             return int(line.split()[1]) / 1024
 torch.set_num_threads(1)
-name, batch = sys.argv[1], int(sys.argv[2])
-module = connect_block(CIRCUITS[name]())
+name, batch, gradient = sys.argv[1], int(sys.argv[2]), sys.argv[4]
+module = connect_block(CIRCUITS[name](), gradient=gradient)
 x = torch.rand(batch, module.n_inputs)
 module(x[:1])  # compile-time constants, imports
 Path("/proc/self/clear_refs").write_text("5")
@@ -135,11 +162,17 @@ print(hwm() - base)
 """
 
 
-def fast_peak_mb(name: str, batch: int) -> float:
-    """Peak resident-memory growth of one fast forward+backward, in a fresh process (MB)."""
+def fast_peak_mb(name: str, batch: int, gradient: str = "auto", fixed_mmap: bool = False) -> float:
+    """Peak resident-memory growth of one fast forward+backward, in a fresh process (MB).
+
+    ``fixed_mmap``: fix glibc's mmap threshold at 64 KiB, so that tensors freed during the
+    pass leave the resident set (otherwise glibc may keep them, and the peak is an upper bound).
+    """
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536") if fixed_mmap else None
+    here = str(Path(__file__).parent)
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch), str(Path(__file__).parent)],
-        capture_output=True, text=True, check=True,
+        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch), here, gradient],
+        capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -215,17 +248,46 @@ def run(args: argparse.Namespace) -> str:
         f"* stock: timed on {args.stock_batch} sample(s) and scaled linearly to B "
         "(TorchConnector runs samples one job at a time)."
     )
+    if args.adjoint:
+        lines += ["", *adjoint_table(args.adjoint_batch, args.repeats)]
     return "\n".join(lines)
+
+
+def adjoint_table(batch: int, repeats: int) -> list[str]:
+    """Fast engine, forward+backward at ``batch``: autograd against adjoint differentiation."""
+    lines = [
+        f"adjoint differentiation, B={batch}, fwd+bwd, {describe_machine()}",
+        "",
+        "| block | gradient | groups by adjoint | fast (s) | peak MB (fixed mmap) | estimate MB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("deep_14x30", "expert_global"):
+        block = CIRCUITS[name]()
+        for gradient in ("autograd", "adjoint"):
+            fast = connect_block(block, gradient=gradient)
+            t = measure(fast, batch, block.n_inputs, True, repeats)
+            mem = fast_peak_mb(name, batch, gradient, fixed_mmap=True)
+            estimate = fast._needs_gb(batch, 8) * 1e3
+            lines.append(
+                f"| {name} | {gradient} | {len(fast.adjoint)} of {fast.plan.last_cut} | "
+                f"{t:.4f} | {mem:.0f} | {estimate:.0f} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--blocks", nargs="+",
+        "--blocks", nargs="*",
         default=["enrichment_qcnn", "expert_global", "ring_96", "enrichment_qcnn_8x8"],
         choices=sorted(CIRCUITS),
     )  # fmt: skip
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 16, 64])
+    parser.add_argument(
+        "--adjoint", action="store_true", help="add the autograd-vs-adjoint table (memory, time)"
+    )
+    parser.add_argument("--adjoint-batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock
+from hq_qiskit.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,41 @@ ENGINE_OPTION = ModelOption(
     "How quantum blocks run: 'fast' (exact in-process torch engine) or 'qiskit' (stock "
     "EstimatorQNN + TorchConnector on Aer; minutes per sample, for 1-2 sample smoke runs only).",
     choices=("fast", "qiskit"),
+)
+
+
+def parse_qubit_grid(text: str) -> list[int]:
+    """``--qubit-grid 8x8`` -> [8, 8] (rows, cols), else ``ConfigError`` naming the flag."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        grid = [int(p) for p in parts]
+    except ValueError:
+        grid = []
+    if len(grid) != 2 or min(grid) < 1:
+        raise ConfigError(f"--qubit-grid {text!r}: give rows x cols, e.g. 4x4 or 8x8")
+    return grid
+
+
+def check_qubit_grid(qubit_grid) -> tuple[int, int]:
+    """(R, C) from a tuple or a list (as read from a JSON config), else ``ConfigError``."""
+    try:
+        grid = tuple(int(v) for v in qubit_grid)
+    except (TypeError, ValueError):
+        grid = ()
+    if len(grid) != 2 or min(grid) < 1:
+        raise ConfigError(
+            f"qubit_grid must be two positive integers (rows, cols), got {qubit_grid!r}; "
+            "e.g. (4, 4) as in the papers or (8, 8)"
+        )
+    return grid  # type: ignore[return-value]
+
+
+QUBIT_GRID_OPTION = ModelOption(
+    "qubit_grid",
+    "Qubit grid RxC of the enrichment QCNN (pre-Q pools to RxC; R*C qubits, 3RC inputs, 2RC "
+    "outputs), e.g. 8x8 for 64 qubits.",
+    parse=parse_qubit_grid,
+    metavar="RxC",
 )
 
 

@@ -24,7 +24,13 @@ from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
+from hq_qiskit.models.base import (
+    ENGINE_OPTION,
+    QUBIT_GRID_OPTION,
+    HybridSegmenter,
+    ModelOption,
+    check_qubit_grid,
+)
 from hq_qiskit.models.layers import (
     Q_CHANNELS,
     Q_GRID,
@@ -41,18 +47,6 @@ from hq_qiskit.models.layers import (
 from hq_qiskit.quantum import connect_block
 
 BOTTLENECKS = ("quantum", "classical", "classical-small", "none")
-
-
-def parse_qubit_grid(text: str) -> list[int]:
-    """``--qubit-grid 8x8`` -> [8, 8] (rows, cols), else ``ConfigError`` naming the flag."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        grid = [int(p) for p in parts]
-    except ValueError:
-        grid = []
-    if len(grid) != 2 or min(grid) < 1:
-        raise ConfigError(f"--qubit-grid {text!r}: give rows x cols, e.g. 4x4 or 8x8")
-    return grid
 
 
 class Bottleneck(nn.Module):
@@ -137,13 +131,7 @@ class HQUNet(HybridSegmenter):
         ModelOption("depth", "Down/Up blocks.", type=int),
         ModelOption("patch_px", "Patch side in pixels.", type=int),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
-        ModelOption(
-            "qubit_grid",
-            "Qubit grid RxC of the enrichment QCNN (pre-Q pools to RxC; R*C qubits, 3RC "
-            "inputs, 2RC outputs), e.g. 8x8 for 64 qubits.",
-            parse=parse_qubit_grid,
-            metavar="RxC",
-        ),
+        QUBIT_GRID_OPTION,
         ENGINE_OPTION,
     )
     ablations = {
@@ -169,12 +157,7 @@ class HQUNet(HybridSegmenter):
         freeze_quantum: bool = False,
     ) -> None:
         super().__init__()
-        grid = tuple(int(v) for v in qubit_grid)  # a list from a JSON config works too
-        if len(grid) != 2 or min(grid) < 1:
-            raise ConfigError(
-                f"qubit_grid must be two positive integers (rows, cols), got {qubit_grid!r}; "
-                "e.g. (4, 4) as in the papers or (8, 8)"
-            )
+        grid = check_qubit_grid(qubit_grid)  # a list from a JSON config works too
         if bottleneck not in BOTTLENECKS:
             raise ConfigError(
                 f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"

@@ -30,6 +30,7 @@ def connect(
     precision: float = 0.0,
     route: Literal["auto", "cut", "network"] = "auto",
     max_memory_gb: float = 4.0,
+    gradient: Literal["auto", "autograd", "adjoint"] = "auto",
     noise=None,
     shots: int | None = None,
     seed: int = 0,
@@ -53,6 +54,9 @@ def connect(
             "network" (see ``hq_qiskit.quantum.fast.plan``).
         max_memory_gb: only for engine "fast": the most a forward+backward may take, GB; a
             circuit or batch over it is refused before anything is allocated.
+        gradient: only for engine "fast": "auto", "autograd" or "adjoint" (adjoint
+            differentiation of the state vectors: memory bounded by about three states; see
+            ``hq_qiskit.quantum.fast.adjoint``).
         noise: a ``qiskit_aer.noise.NoiseModel`` or None (ideal). Engine "fast" applies its
             errors exactly (``quantum/noisy/``: density matrices on light cones, readout errors
             folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``
@@ -91,6 +95,7 @@ def connect(
             initial_weights=initial_weights,
             route=route,
             max_memory_gb=max_memory_gb,
+            gradient=gradient,
         )
     if engine == "qiskit":
         from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator

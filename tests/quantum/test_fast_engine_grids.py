@@ -68,3 +68,20 @@ def test_5x5_grid_matches_aer_matrix_product_state() -> None:
     engine = engine_for(5, 5, w, dtype=torch.float64)
     got = engine(torch.tensor(x)).detach().numpy()[:, pick]
     np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)
+
+
+def test_8x8_grid_matches_aer_matrix_product_state_on_light_cones() -> None:
+    """64 qubits against Aer's MPS method on Qiskit's LightCone-reduced circuits (no code of
+    the fast engine involved); <X63>'s cone is the widest (all 64 qubits, ~5 s per sample).
+    bench/grid_mps.py compares all 128 outputs."""
+    from hq_qiskit.quantum.qiskit_engine import light_cone_reference
+
+    b = enrichment_qcnn(rows=8, cols=8)
+    rng = np.random.default_rng(88)
+    x, w = rng.uniform(-1, 1, (2, b.n_inputs)), rng.uniform(-np.pi, np.pi, b.n_weights)
+    pick = [0, 7, 36, 64 + 27, 64 + 63]  # Z0, Z7, Z36, X27, X63
+    want = light_cone_reference(b.circuit, b.inputs, b.weights,
+                                [b.observables[i] for i in pick], x, w)  # fmt: skip
+    got = engine_for(8, 8, w, dtype=torch.float64)(torch.tensor(x)).detach().numpy()[:, pick]
+    assert np.abs(want).max() > 0.05  # not all near zero: the comparison has teeth
+    np.testing.assert_allclose(got, want, atol=1e-9, rtol=0)

@@ -87,10 +87,33 @@ def test_network_route_gradcheck(seed: int, make_random_circuit) -> None:
     )
 
 
+def test_shared_cone_network_reads_several_supports_exactly() -> None:
+    """Terms on different supports with one light cone come from one network (identity
+    factors where a term does not act): values to 1e-10 and gradcheck through it."""
+    qc, x, w, obs = ring(6)
+    obs.append(SparsePauliOp.from_sparse_list([("ZY", [2, 3], 0.7), ("X", [4], -0.3)], 6))
+    engine, xt, want = engine_and_reference(qc, x, w, obs, seed=6, route="network")
+    merged = [n for n in engine.plan.networks if len(n.support) > 1]
+    assert merged and len(engine.plan.networks) < 7
+    assert len({engine.program.terms[t].support for t in merged[0].terms}) > 1
+    np.testing.assert_allclose(engine(xt).detach().numpy(), want, atol=1e-10, rtol=0)
+    xt.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda inp: engine(inp), (xt,), atol=1e-8)
+    assert torch.autograd.gradcheck(
+        lambda weights: torch.func.functional_call(engine, {"weight": weights}, (xt.detach(),)),
+        (engine.weight.detach().clone().requires_grad_(True),),
+        atol=1e-8,
+    )
+
+
 def test_planner_takes_networks_for_rings_and_cuts_for_the_qcnn() -> None:
     qc, x, w, obs = ring(16)  # every cone covers the register: 2^16 states at any cut
     engine, xt, want = engine_and_reference(qc, x, w, obs, seed=4, route="auto", n=2)
-    assert len(engine.plan.networks) == 16 and not engine.plan.contractions
+    assert not engine.plan.contractions
+    # supports whose light cones hold the same groups are read from one network
+    supports = [q for n in engine.plan.networks for q in n.support]
+    assert sorted(supports) == list(range(16)) and len(engine.plan.networks) < 16
+    assert any(len(n.support) > 1 for n in engine.plan.networks)
     np.testing.assert_allclose(engine(xt).detach().numpy(), want, atol=1e-10, rtol=0)
     assert "tensor networks" in engine.describe()
     block = enrichment_qcnn()

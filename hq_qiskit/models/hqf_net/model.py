@@ -24,7 +24,13 @@ from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.models.base import ENGINE_OPTION, HybridSegmenter, ModelOption
+from hq_qiskit.models.base import (
+    ENGINE_OPTION,
+    QUBIT_GRID_OPTION,
+    HybridSegmenter,
+    ModelOption,
+    check_qubit_grid,
+)
 from hq_qiskit.models.hqf_net.backbone import (
     PAPER_TAPS,
     SAT_MEAN,
@@ -79,6 +85,9 @@ class HQFNet(HybridSegmenter):
         angle_scale: encoding angle per unit input, radians.
         qmoe_grid: side of the map QMoE's output layer produces before interpolation.
         balance_weight: weight of QMoE's load-balancing loss in ``aux_loss()`` (0: off).
+        qubit_grid: (R, C), the qubit grid of every enrichment QCNN (the QSkips' and QMoE's):
+            their pre-Q pools to R x C; 3RC inputs, 2RC outputs, R * C qubits. QMoE's experts
+            stay 16-qubit circuits and read the QCNN's maps pooled to 4 x 4 (``QMoE``).
 
     Example:
         >>> net = HQFNet(patch_px=32, widths=(4, 8, 8, 16, 16), use_dmcaf=False)
@@ -133,6 +142,7 @@ class HQFNet(HybridSegmenter):
         ModelOption("dmcaf_heads", "HQF-Net: DMCAF heads.", type=int),
         ModelOption("dmcaf_points", "HQF-Net: DMCAF sampling points per head.", type=int),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
+        QUBIT_GRID_OPTION,
         ENGINE_OPTION,
     )
     ablations = {
@@ -170,9 +180,11 @@ class HQFNet(HybridSegmenter):
         angle_scale: float = math.pi,
         qmoe_grid: int = 4,
         balance_weight: float = 0.0,
+        qubit_grid: tuple[int, int] = (4, 4),
     ) -> None:
         super().__init__()
         widths = check_widths(widths)
+        self.qubit_grid = check_qubit_grid(qubit_grid)  # a list from a JSON config works too
         if patch_px < 16 or patch_px % 16:
             raise ConfigError(
                 f"--patch-px {patch_px}: HQF-Net needs a positive multiple of 16 (four "
@@ -220,7 +232,12 @@ class HQFNet(HybridSegmenter):
                 )
                 for c in widths
             )
-        q = {"engine": engine, "qcnn_layers": qcnn_layers, "angle_scale": angle_scale}
+        q = {
+            "engine": engine,
+            "qcnn_layers": qcnn_layers,
+            "angle_scale": angle_scale,
+            "qubit_grid": self.qubit_grid,
+        }
         self.qskips = (
             nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS) if use_qskip else None
         )

@@ -6,6 +6,11 @@ on f_q with a softmax gives dense routing weights g (B, 3) over the expert circu
 sum_k g_k e_k goes through Linear 32 -> C * s * s, a reshape to (B, C, s, s) and bilinear
 interpolation back to (B, C, h, w). The output replaces the bottleneck feature.
 
+On an R x C qubit grid (``qubit_grid``) the pre-Q pools to R x C and the QCNN gives
+f_q (B, 2RC); the gate reads all of it, and the experts, 16-qubit circuits on the 4x4 grid,
+read its <Z> and <X> maps average-pooled from R x C to 4 x 4 (32 values, no new parameters;
+on the 4x4 grid the pooling is the identity and is skipped).
+
 Optional load-balancing loss (off by default): ``balance_weight`` times the squared
 coefficient of variation of the experts' batch importance sum_b g_bk (Shazeer et al. 2017),
 0 when every expert gets the same total weight. It is left in ``self.balance_loss`` after each
@@ -22,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn, expert_circuit
-from hq_qiskit.models.layers import Q_OUTPUTS, PreQ
+from hq_qiskit.models.layers import Q_GRID, Q_OUTPUTS, PreQ
 from hq_qiskit.quantum import connect_block
 
 EXPERTS = ("local", "global", "diagonal")
@@ -46,6 +51,7 @@ class QMoE(nn.Module):
         qcnn_layers, expert_layers: circuit depths (8 and 32 angles per layer).
         angle_scale: encoding angle per unit input, radians, for the QCNN and the experts.
         balance_weight: weight of the load-balancing loss; 0 turns it off.
+        qubit_grid: (R, C), the QCNN's qubit grid; the feature map is pooled to it.
 
     Example:
         >>> QMoE(channels=1024)(torch.rand(2, 1024, 14, 14)).shape
@@ -64,14 +70,20 @@ class QMoE(nn.Module):
         expert_layers: int = 1,
         angle_scale: float = math.pi,
         balance_weight: float = 0.0,
+        qubit_grid: tuple[int, int] = (Q_GRID, Q_GRID),
     ) -> None:
         super().__init__()
         self.channels, self.out_grid, self.balance_weight = channels, out_grid, balance_weight
-        self.block = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale)
-        self.pre_q = PreQ(channels)
+        rows, cols = self.qubit_grid = tuple(qubit_grid)
+        self.block = enrichment_qcnn(
+            rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale
+        )
+        self.pre_q = PreQ(channels, (rows, cols))
         self.qcnn = connect_block(self.block, engine=engine)
         self.gate = nn.Sequential(
-            nn.Linear(Q_OUTPUTS, gate_hidden), nn.ReLU(), nn.Linear(gate_hidden, len(experts))
+            nn.Linear(self.block.n_outputs, gate_hidden),
+            nn.ReLU(),
+            nn.Linear(gate_hidden, len(experts)),
         )
         self.expert_blocks: dict[str, QuantumBlock] = {
             name: expert_circuit(name, layers=expert_layers, angle_scale=angle_scale)
@@ -84,12 +96,22 @@ class QMoE(nn.Module):
         self.balance_loss: Tensor = torch.zeros(())
         self.last_gates: Tensor | None = None
 
+    def expert_inputs(self, f_q: Tensor) -> Tensor:
+        """The QCNN's values f_q (B, 2RC) -> the experts' inputs (B, 32): the <Z> and <X> maps
+        (R x C each) average-pooled to the experts' 4 x 4 grid; f_q itself on a 4x4 grid."""
+        rows, cols = self.qubit_grid
+        if (rows, cols) == (Q_GRID, Q_GRID):
+            return f_q
+        maps = f_q.view(f_q.shape[0], 2, rows, cols)  # (B, [Z, X], R, C), q = C * row + col
+        return F.adaptive_avg_pool2d(maps, (Q_GRID, Q_GRID)).flatten(1)  # (B, 32)
+
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C, h, w) -> (B, C, h, w)."""
         b = x.shape[0]
-        f_q = self.qcnn(self.pre_q(x)).to(x.dtype)  # (B, 48) -> (B, 32) in [-1, 1]
+        f_q = self.qcnn(self.pre_q(x)).to(x.dtype)  # (B, 3RC) -> (B, 2RC) in [-1, 1]
         g = self.gate(f_q).softmax(dim=-1)  # (B, K) dense routing weights
-        e = torch.stack([expert(f_q).to(x.dtype) for expert in self.experts.values()], dim=1)
+        u = self.expert_inputs(f_q)  # (B, 32)
+        e = torch.stack([expert(u).to(x.dtype) for expert in self.experts.values()], dim=1)
         mixed = (g.unsqueeze(-1) * e).sum(dim=1)  # (B, K, 32) -> (B, 32)
         s = self.out_grid
         y = self.post_q(mixed).view(b, self.channels, s, s)  # (B, C, s, s)

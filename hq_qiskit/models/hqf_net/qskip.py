@@ -2,7 +2,9 @@
 
 a is computed by the enrichment QCNN from the whole feature map: pre-Q interface (pool to 4x4,
 1x1 conv to 3 channels, tanh: 48 angles), the 16-qubit circuit (32 expectation values), and a
-linear map 32 -> C. HQF-Net puts one on the skips of encoder blocks 2, 3, 4 and the Conv Block.
+linear map 32 -> C. On an R x C qubit grid (``qubit_grid``) the pre-Q pools to R x C: 3RC
+angles, R * C qubits, 2RC values. HQF-Net puts one on the skips of encoder blocks 2, 3, 4
+and the Conv Block.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Literal
 from torch import Tensor, nn
 
 from hq_qiskit.circuits import enrichment_qcnn
-from hq_qiskit.models.layers import Q_OUTPUTS, PreQ
+from hq_qiskit.models.layers import Q_GRID, PreQ
 from hq_qiskit.quantum import connect_block
 
 
@@ -26,6 +28,7 @@ class QSkip(nn.Module):
             EstimatorQNN, minutes per sample).
         qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
         angle_scale: encoding angle per unit pre-Q output, radians.
+        qubit_grid: (R, C), the QCNN's qubit grid; the feature map is pooled to it.
 
     Attributes:
         block: the ``QuantumBlock`` the circuit module runs (for Aer checks and exports).
@@ -42,15 +45,19 @@ class QSkip(nn.Module):
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
         angle_scale: float = math.pi,
+        qubit_grid: tuple[int, int] = (Q_GRID, Q_GRID),
     ) -> None:
         super().__init__()
-        self.block = enrichment_qcnn(layers=qcnn_layers, angle_scale=angle_scale)
-        self.pre_q = PreQ(channels)
+        rows, cols = qubit_grid
+        self.block = enrichment_qcnn(
+            rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale
+        )
+        self.pre_q = PreQ(channels, (rows, cols))
         self.qcnn = connect_block(self.block, engine=engine)
-        self.post_q = nn.Linear(Q_OUTPUTS, channels)
+        self.post_q = nn.Linear(self.block.n_outputs, channels)
 
     def forward(self, x: Tensor) -> Tensor:
         """Gate an encoder feature x of shape (B, C, H, W); returns the same shape."""
-        q = self.pre_q(x)  # (B, 48) in [-1, 1]: pool to 4x4, 1x1 conv to 3, tanh
-        a = self.post_q(self.qcnn(q).to(x.dtype))  # (B, 32) -> (B, C)
+        q = self.pre_q(x)  # (B, 3RC) in [-1, 1]: pool to R x C (4x4: 48), 1x1 conv to 3, tanh
+        a = self.post_q(self.qcnn(q).to(x.dtype))  # (B, 2RC) -> (B, C)
         return x + x * a[:, :, None, None]

@@ -6,6 +6,7 @@ fusion.py    fuse gates into groups of <= 4 qubits
 plan.py      light cones and product blocks: the cheapest exact route per Pauli term
 network.py   the tensor-network route: the cone-pruned <0|U^dag O U|0> with an opt_einsum path
 stacks.py    build the matrices of same-shaped groups together
+adjoint.py   adjoint differentiation of a run of gates: a backward without intermediates
 memory.py    the memory a plan needs, estimated before allocating, and the guard
 tensor_ops.py  apply a gate to qubit axes, reduced density matrices, Kronecker products
 engine.py    FastEngine, the torch module that executes the plan

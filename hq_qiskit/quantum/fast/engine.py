@@ -34,9 +34,12 @@ from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor, nn
 
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.quantum.fast.adjoint import evolve
 from hq_qiskit.quantum.fast.fusion import Group, fuse
 from hq_qiskit.quantum.fast.memory import (
     DEFAULT_MAX_MEMORY_GB,
+    Gradient,
+    adjoint_groups,
     check_memory,
     elements_per_sample,
 )
@@ -61,8 +64,9 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 def _letter(term, qubit: int) -> str:
-    """The Pauli letter of ``term`` on ``qubit``."""
-    return term.letters[term.support.index(qubit)]
+    """The Pauli letter of ``term`` on ``qubit`` ("I" off its support: a network may read
+    terms of several supports that share a light cone)."""
+    return term.letters[term.support.index(qubit)] if qubit in term.support else "I"
 
 
 def _check_dtype(dtype: torch.dtype) -> None:
@@ -111,6 +115,10 @@ class FastEngine(nn.Module):
             allocated, ``memory.py``). A circuit whose route needs more for one sample is
             refused here (``CircuitError``), a batch that needs more in ``forward``
             (``ConfigError``); "auto" falls back to tensor networks if they fit.
+        gradient: how the state vectors of product blocks are differentiated: "autograd"
+            (keeps every intermediate state), "adjoint" (``adjoint.py``: recomputes them
+            backwards, memory bounded by about three states) or "auto" (adjoint for blocks
+            of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -137,6 +145,7 @@ class FastEngine(nn.Module):
         max_fused_qubits: int = 4,
         route: Route = "auto",
         max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
+        gradient: Gradient = "auto",
     ) -> None:
         super().__init__()
         _check_dtype(dtype)
@@ -145,14 +154,16 @@ class FastEngine(nn.Module):
         n = self.program.num_qubits
         self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route)
         self.max_memory_gb = max_memory_gb
+        self.adjoint = adjoint_groups(self.plan, self.groups, n, gradient)
         bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
         if route == "auto" and self._needs_gb(1, bytes_per) > max_memory_gb:
             networks = make_plan(self.groups, self.program.terms, n, route="network")
             if elements_per_sample(networks, self.groups, n) < elements_per_sample(
-                self.plan, self.groups, n
+                self.plan, self.groups, n, self.adjoint
             ):
                 self.plan = networks  # slower perhaps, but it fits
-        check_memory(self.plan, self.groups, n, 1, bytes_per, max_memory_gb)
+                self.adjoint = frozenset()
+        check_memory(self.plan, self.groups, n, 1, bytes_per, max_memory_gb, self.adjoint)
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
@@ -165,7 +176,7 @@ class FastEngine(nn.Module):
 
     def _needs_gb(self, batch: int, bytes_per_element: int) -> float:
         """Estimated memory of a forward+backward at ``batch`` samples, GB (``memory.py``)."""
-        per = elements_per_sample(self.plan, self.groups, self.program.num_qubits)
+        per = elements_per_sample(self.plan, self.groups, self.program.num_qubits, self.adjoint)
         return per * bytes_per_element * batch / 1e9
 
     # ----------------------------------------------------------------- torch conventions
@@ -255,7 +266,7 @@ class FastEngine(nn.Module):
         bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
         if self._needs_gb(x.shape[0], bytes_per) > self.max_memory_gb:
             check_memory(self.plan, self.groups, self.program.num_qubits, x.shape[0],
-                         bytes_per, self.max_memory_gb)  # fmt: skip
+                         bytes_per, self.max_memory_gb, self.adjoint)  # fmt: skip
         with torch.autocast(device.type, enabled=False):
             return self._forward(x.to(dtype), w)
 
@@ -286,12 +297,28 @@ class FastEngine(nn.Module):
             m = stacked[s][row]  # (Bm, d, d)
             return m[0] if m.shape[0] == 1 else m
 
+        # groups in self.adjoint wait in a run per block, applied by adjoint.evolve (backward
+        # without intermediates) when the block merges, a cut needs its state, or the run ends
+        pending: dict[int, tuple[tuple, list, list]] = {}  # id(entry) -> entry, matrices, axes
+
+        def flush(entry: tuple) -> tuple:
+            if id(entry) not in pending:
+                return entry
+            _, mats, run_axes = pending.pop(id(entry))
+            done = (entry[0], evolve(entry[1], mats, run_axes))
+            for q in done[0]:
+                blocks[q] = done
+            return done
+
         for i in range(plan.last_cut):
             g = groups[i]
             parts = []
             for q in g.qubits:
                 if all(blocks[q] is not p for p in parts):
                     parts.append(blocks[q])
+            adjoint = i in self.adjoint
+            if len(parts) > 1 or not adjoint:
+                parts = [flush(p) for p in parts]
             order, state = parts[0]
             for other_order, other in parts[1:]:
                 # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
@@ -300,11 +327,18 @@ class FastEngine(nn.Module):
                 state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
                 order = order + other_order
             axes = [1 + order.index(q) for q in reversed(g.qubits)]
-            state = apply_matrix(state, matrix(i), axes)
-            entry = (order, state)
+            if adjoint:
+                entry = parts[0] if len(parts) == 1 else (order, state)
+                _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
+                mats.append(matrix(i))
+                run_axes.append(axes)
+            else:
+                entry = (order, apply_matrix(state, matrix(i), axes))
             for q in order:
                 blocks[q] = entry
             if i + 1 in plan.cuts:
+                for waiting, _, _ in list(pending.values()):
+                    flush(waiting)
                 snapshots[i + 1] = dict(blocks)
 
         # 2. reduced density matrices on each cone, evolved through the cone's later groups

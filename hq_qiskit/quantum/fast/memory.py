@@ -11,6 +11,10 @@ training step is about the sum of the intermediates, per sample, times the batch
 - tensor-network route: the sum of the intermediates of the path (``opt_einsum``'s sizes at
   the planning batch, per sample).
 
+Groups run by adjoint differentiation (``adjoint.py``) keep no intermediates: they count as
+three states of their largest block (the run's output and the backward's two working states),
+plus one per cut (the snapshots a cut keeps), instead of one state per group.
+
 ``COPY_FACTOR`` covers the copies torch makes while moving axes (measured on the ring circuit
 and the global expert: peaks within 1-2x of the sum). The estimate is of complex numbers;
 complex64 takes 8 bytes each, complex128 16.
@@ -18,24 +22,66 @@ complex64 takes 8 bytes each, complex128 16.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
+from hq_qiskit.quantum.fast.network import PLAN_BATCH
 from hq_qiskit.quantum.fast.plan import Plan, block_sizes, heisenberg
 
 COPY_FACTOR = 2.0
 DEFAULT_MAX_MEMORY_GB = 4.0
+GRADIENTS = ("auto", "autograd", "adjoint")
+Gradient = Literal["auto", "autograd", "adjoint"]
+# "auto" runs a group by adjoint differentiation when its block has at least this many qubits
+# and autograd's estimate for the plan at PLAN_BATCH samples (complex64) passes ADJOINT_ABOVE_GB:
+# below that, keeping the intermediates costs little and saves the backward's recomputation
+# (bench/quantum_block.py --adjoint, B=64, load 13.7: deep_14x30 adjoint 2.95 s and 112 MB,
+# autograd 2.15 s and 422 MB; the global expert 0.148 s either way, 40-44 MB).
+ADJOINT_MIN_QUBITS = 10
+ADJOINT_ABOVE_GB = 0.5
 
 
-def elements_per_sample(plan: Plan, groups: list[Group], num_qubits: int) -> float:
-    """Complex numbers the forward pass keeps for autograd, per sample (see module docstring)."""
+def elements_per_sample(
+    plan: Plan, groups: list[Group], num_qubits: int, adjoint: frozenset[int] = frozenset()
+) -> float:
+    """Complex numbers the forward pass keeps for autograd, per sample (see module docstring).
+
+    Args:
+        adjoint: indices of the groups run by adjoint differentiation.
+    """
     sizes = block_sizes(groups, num_qubits)
-    simulate = sum(2.0 ** sizes[i] for i in range(plan.last_cut))
+    simulate = sum(2.0 ** sizes[i] for i in range(plan.last_cut) if i not in adjoint)
+    if adjoint:
+        simulate += 2.0 ** max(sizes[i] for i in adjoint) * (3 + len(plan.cuts))
     matrices = sum(
         4.0 ** len(c.qubits) * (1 if heisenberg(groups, c.groups) else 2 * len(c.groups) + 2)
         for c in plan.contractions
     )
     networks = sum(n.elements_per_sample for n in plan.networks)
     return COPY_FACTOR * (simulate + matrices + networks)
+
+
+def adjoint_groups(
+    plan: Plan, groups: list[Group], num_qubits: int, gradient: Gradient
+) -> frozenset[int]:
+    """The groups the engine runs by adjoint differentiation: none ("autograd"), every group
+    simulated before the last cut ("adjoint"), or ("auto") those on blocks of at least
+    ``ADJOINT_MIN_QUBITS`` qubits when autograd would keep more than ``ADJOINT_ABOVE_GB``.
+
+    Raises:
+        ConfigError: ``gradient`` is not one of ``GRADIENTS``.
+    """
+    if gradient not in GRADIENTS:
+        raise ConfigError(f"unknown gradient {gradient!r}; choose one of {', '.join(GRADIENTS)}")
+    if gradient == "autograd":
+        return frozenset()
+    if gradient == "adjoint":
+        return frozenset(range(plan.last_cut))
+    sizes = block_sizes(groups, num_qubits)
+    wide = frozenset(i for i in range(plan.last_cut) if sizes[i] >= ADJOINT_MIN_QUBITS)
+    autograd_gb = elements_per_sample(plan, groups, num_qubits) * 8 * PLAN_BATCH / 1e9
+    return wide if autograd_gb > ADJOINT_ABOVE_GB else frozenset()
 
 
 def _largest(plan: Plan, groups: list[Group], num_qubits: int) -> str:
@@ -60,14 +106,18 @@ def check_memory(
     batch: int,
     bytes_per_element: int,
     max_memory_gb: float,
+    adjoint: frozenset[int] = frozenset(),
 ) -> None:
     """Refuse a plan whose forward+backward at ``batch`` samples would pass ``max_memory_gb``.
+
+    ``adjoint``: the groups run by adjoint differentiation (``adjoint_groups``).
 
     Raises:
         CircuitError: a single sample does not fit (the circuit itself is the problem).
         ConfigError: one sample fits but ``batch`` samples do not.
     """
-    per_sample = elements_per_sample(plan, groups, num_qubits) * bytes_per_element / 1e9  # GB
+    per_sample = elements_per_sample(plan, groups, num_qubits, adjoint)
+    per_sample *= bytes_per_element / 1e9  # GB
     need = per_sample * batch
     if need <= max_memory_gb:
         return

@@ -25,6 +25,12 @@ cheapest. Terms that pick the same cut and the same C share one density matrix.
    networks (one per support) if their path costs, times ``NETWORK_OVERHEAD``, add up to less
    than the shared contraction's cost (both per sample at a batch of 64). The ``route``
    option forces one route ("cut" or "network"), e.g. for tests.
+4. Shared cones. Supports whose light cones hold the same groups (on a ring, three
+   neighbouring qubits' cones often do) are read from one network on the union of their
+   supports, identity factors filling in, when its path costs at most twice the separate
+   ones: torch pays a fixed overhead per contraction step besides the multiply-adds
+   (ring_96: 6 networks instead of 16, estimated 3.4e5 instead of 8.6e5 complex MACs per
+   sample, forward+backward at B=64 0.17-0.25 s instead of 0.49-0.71 s).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ NETWORK_OVERHEAD = 4.0
 # tried (measured: the 8x8 QCNN's column matrices, <= 2.4e5, are as fast as networks and
 # build in 0.1 s instead of 8 s; the ring's 3.3e5 state-vector cut is 1.2x slower).
 NETWORK_MIN_COST = 3e5
+MERGE_OVERHEAD = 2.0  # a shared-cone network may cost this many times the separate ones
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,36 @@ def _best_cut(
     return best
 
 
+def _shared_cone_networks(
+    groups: list[Group],
+    supports: list[tuple[int, ...]],
+    by_support: dict[tuple[int, ...], list[int]],
+) -> list[Network]:
+    """One network per light cone: supports whose cones hold the same groups are read together.
+
+    Terms on supports S_1..S_k with one cone share every tensor but the Pauli factors: one
+    network on the union of the supports, with identity factors where a term does not act,
+    reads all of them in one contraction. It is kept when its path costs at most
+    ``MERGE_OVERHEAD`` times the separate networks' (each contraction step costs a fixed
+    overhead in torch besides its multiply-adds).
+    """
+    by_cone: dict[tuple[int, ...], list[tuple[int, ...]]] = defaultdict(list)
+    for s in supports:
+        by_cone[_cones(groups, s)[0][1]].append(s)
+    out = []
+    for cone, members in by_cone.items():
+        alone = [build_network(groups, cone, s, tuple(by_support[s]), refine=True) for s in members]
+        if len(members) > 1:
+            union = tuple(sorted(set().union(*members)))
+            terms = tuple(k for s in members for k in by_support[s])
+            merged = build_network(groups, cone, union, terms, refine=True)
+            if merged.cost <= MERGE_OVERHEAD * sum(n.cost for n in alone):
+                out.append(merged)
+                continue
+        out += alone
+    return out
+
+
 def make_plan(
     groups: list[Group],
     terms: tuple[PauliTerm, ...],
@@ -205,17 +242,17 @@ def make_plan(
         cone = _cones(groups, support)[0][1]
         return build_network(groups, cone, support, tuple(by_support[support]), refine)
 
-    networks = [network(s, refine=True) for s in wide]
+    to_networks = list(wide)
     for key in list(chosen) if route == "auto" else []:
         supports, cut_cost = chosen[key], costs[key] / NETWORK_OVERHEAD
         if costs[key] < NETWORK_MIN_COST:
             continue
         if sum(network(s, refine=False).cost for s in supports) >= SCREEN * cut_cost:
             continue
-        refined = [network(s, refine=True) for s in supports]
-        if sum(n.cost for n in refined) < cut_cost:
-            networks += refined
+        if sum(network(s, refine=True).cost for s in supports) < cut_cost:
+            to_networks += supports
             del chosen[key]
+    networks = _shared_cone_networks(groups, to_networks, by_support)
     contractions = tuple(
         Contraction(t, cone, members, tuple(k for s in ss for k in by_support[s]), costs[key])
         for key, ss in chosen.items()

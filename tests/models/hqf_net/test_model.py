@@ -140,3 +140,34 @@ def test_user_errors_name_the_fix(tiny_vit_dir):
 def test_quantum_blocks_match_exact_aer(net):
     """The training loop's check: every circuit's outputs recomputed by Aer from its inputs."""
     assert engine_vs_aer(net, torch.randn(2, 3, 32, 32)) < 1e-4
+
+
+def test_qubit_grid_sizes_every_qcnn_and_trains():
+    """--qubit-grid 3x5: QSkips and QMoE's QCNN on 15 qubits; the experts keep 16."""
+    torch.manual_seed(3)
+    model = HQFNet(use_dmcaf=False, qubit_grid=[3, 5], **TINY_NET)  # a list, as from JSON
+    assert model.qubit_grid == (3, 5)
+    blocks = model.quantum_blocks()
+    qcnns = [b for b, _ in blocks if b.name == "enrichment_qcnn"]
+    experts = [b for b, _ in blocks if b.name.startswith("expert_")]
+    assert len(qcnns) == 5 and len(experts) == 3
+    assert all((b.circuit.num_qubits, b.n_inputs, b.n_outputs) == (15, 45, 30) for b in qcnns)
+    assert all((b.circuit.num_qubits, b.n_inputs) == (16, 32) for b in experts)
+    assert model.qskips[0].post_q.in_features == 30 and model.qmoe.gate[0].in_features == 30
+    model(torch.randn(2, 3, 32, 32)).square().mean().backward()
+    for _, module in blocks:
+        assert module.weight.grad is not None and module.weight.grad.abs().sum() > 0
+    default = HQFNet(use_dmcaf=False, **TINY_NET)
+    assert default.qubit_grid == (4, 4) and default.qskips[0].post_q.in_features == 32
+    with pytest.raises(ConfigError, match="qubit_grid must be two positive integers"):
+        HQFNet(use_dmcaf=False, qubit_grid=(4, 0), **TINY_NET)
+
+
+def test_qubit_grid_flag_reaches_hqf_net():
+    from hq_qiskit.cli.model_flags import declared_options, model_options_from
+
+    assert model_options_from("hqf-net", {"qubit_grid": "2x3"}) == {"qubit_grid": [2, 3]}
+    opt, models = declared_options()["qubit_grid"]
+    assert set(models) >= {"hq-unet", "hqf-net"} and opt.cli_flag == "--qubit-grid"
+    with pytest.raises(ConfigError, match="--qubit-grid '8'"):
+        model_options_from("hqf-net", {"qubit_grid": "8"})

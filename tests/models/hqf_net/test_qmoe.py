@@ -61,3 +61,20 @@ def test_balance_loss_is_off_by_default_and_trains_the_gate_when_on(moe):
     finally:
         moe.balance_weight = 0.0
     assert moe.gate[0].weight.grad.abs().sum() > 0
+
+
+def test_on_another_qubit_grid_the_experts_read_the_maps_pooled_to_4x4():
+    torch.manual_seed(4)
+    moe = QMoE(channels=8, out_grid=2, qubit_grid=(8, 8))
+    assert moe.block.circuit.num_qubits == 64 and moe.gate[0].in_features == 128
+    f_q = torch.rand(2, 128) * 2 - 1  # Z0..Z63 then X0..X63, q = 8 * row + col
+    u = moe.expert_inputs(f_q)
+    assert u.shape == (2, 32)
+    z = f_q[:, :64].view(2, 8, 8)
+    # expert input 4 * r + c is the mean of the 2x2 cells (2r..2r+1, 2c..2c+1)
+    torch.testing.assert_close(u[:, 4 * 1 + 2], z[:, 2:4, 4:6].mean(dim=(1, 2)))
+    torch.testing.assert_close(u[:, 16 + 0], f_q[:, 64:].view(2, 8, 8)[:, :2, :2].mean((1, 2)))
+    x = torch.rand(2, 8, 4, 4, requires_grad=True)
+    moe(x).square().mean().backward()
+    assert x.grad.abs().sum() > 0 and moe.qcnn.weight.grad.abs().sum() > 0
+    assert torch.equal(QMoE(channels=8).expert_inputs(f_q[:, :32]), f_q[:, :32])
