@@ -15,12 +15,12 @@ from hq_qiskit.cli.options import (
     data_option,
     device_option,
     epochs_option,
+    loader_workers_option,
     lr_option,
     overwrite_option,
     patches_per_epoch_option,
     seed_option,
     val_stride_option,
-    workers_option,
 )
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
@@ -90,7 +90,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @val_stride_option
 @aer_check_option
 @device_option
-@workers_option
+@loader_workers_option("--workers")
 @click.option(
     "--precision",
     type=click.Choice(["32", "bf16-mixed", "16-mixed"]),
@@ -149,7 +149,7 @@ def train(ctx: click.Context, **opts) -> None:
             flags = ", ".join("--" + n.replace("_", "-") for n in fixed)
             raise ConfigError(
                 f"--resume continues {opts['resume']} with its own config.json; {flags} cannot "
-                "change there (only --epochs, --device, --workers); start a new run instead"
+                "change there (only --epochs, --device, --loader-workers); start a new run instead"
             )
         changes = {n: opts[n] for n in RESUME_OPTIONS[1:] if given(n)}
         done = resume_training(opts["resume"], **changes, echo=click.echo)

@@ -121,7 +121,9 @@ class TrainConfig:
         if self.shots is not None and self.shots < 0:
             raise ConfigError(f"--shots {self.shots}: give 0 (exact noisy values) or more shots")
         if self.aer_check_samples < 0 or self.workers < 0 or self.warmup_steps < 0:
-            raise ConfigError("--aer-check-samples, --workers and --warmup-steps must be >= 0")
+            raise ConfigError(
+                "--aer-check-samples, --loader-workers and --warmup-steps must be >= 0"
+            )
         check_precision(self.precision)
         if self.class_weights not in CLASS_WEIGHTS:
             try:
