@@ -225,7 +225,8 @@ def fit(
 ) -> dict[str, Any]:
     """Train ``model`` for ``cfg.epochs`` epochs into ``run``; returns the final report.
 
-    With ``resume``, continues from ``run.last`` (model, optimiser, step, history, best).
+    With ``resume``, continues from ``run.last`` (model, optimiser, step, history, best, and
+    the "16-mixed" loss scaler's scale and growth tracker).
     Writes after every epoch: last.pt, best.pt (when val mIoU improves), metrics.jsonl and
     curves.png; at the end: confusion.png, overlays.png and report.json for the best
     checkpoint.
@@ -281,6 +282,8 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
         epoch, step, best = state["epoch"], state["step"], state["best"]
         history = list(state["history"])
         torch.set_rng_state(state["torch_rng"])
+        if scaler.is_enabled() and state.get("scaler"):  # "16-mixed": its loss scale goes on
+            scaler.load_state_dict(state["scaler"])
         # drop lines of an epoch whose checkpoint never landed
         dist.on_main(lambda: run.write_metrics(history))
         echo(f"resuming {run.path} after epoch {epoch} of {cfg.epochs} (step {step})")
@@ -295,6 +298,7 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
             "best": best,
             "history": history,
             "torch_rng": torch.get_rng_state(),
+            "scaler": scaler.state_dict(),  # {} unless "16-mixed"
         }
 
     n_check = min(cfg.aer_check_samples, len(val_patches)) if dist.is_main else 0
