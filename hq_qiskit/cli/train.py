@@ -99,6 +99,13 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     help="Classical layers under autocast (bf16/fp16); quantum blocks stay float32/64.",
 )
 @click.option(
+    "--channels-last/--no-channels-last",
+    default=None,
+    help="Conv weights and batches in channels-last (NHWC) memory format, which GPU "
+    "convolutions under mixed precision prefer. [default: the model's choice: on for "
+    "hq-unet (0.67x the CPU time per step, docs/benchmarks.md), off for hqf-net]",
+)
+@click.option(
     "--sync-batchnorm",
     is_flag=True,
     help="Under torchrun: batch norm over the global batch of all processes.",
@@ -184,6 +191,7 @@ def train(ctx: click.Context, **opts) -> None:
                     "workers",
                     "sync_batchnorm",
                     "precision",
+                    "channels_last",
                 )
             },
         )
