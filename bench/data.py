@@ -11,7 +11,12 @@ paths in one run: "window" (today's: only the GeoTIFF blocks under the patch, fi
 open) and "whole" (before: each file opened, the whole 512-px tile decoded, the patch sliced
 from it); the patches are identical.
 
+GDAL keeps the decoded blocks of open files (GDAL_CACHEMAX, by default 5 % of RAM), so with
+one sheet later windows often find their blocks decoded; ``GDAL_CACHEMAX=8`` (MB) leaves
+almost no reuse, as a training set of many sheets larger than the cache would.
+
     python bench/data.py
+    GDAL_CACHEMAX=8 python bench/data.py
     python bench/data.py --patches 2048 --workers 0 1 2 4 --reads window
 """
 
