@@ -48,6 +48,8 @@ def test_a_channels_last_run_completes_and_says_so(tmp_path):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["channels_last"] is True
     record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
     assert 0 < record["train_loss"] < 10 and 0 <= record["val_miou"] <= 1
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert last["scaler"] == {}  # 32-bit: no loss scaler state (test_scaler_resume.py)
 
 
 def test_channels_last_is_refused_for_a_model_that_does_not_declare_it(tmp_path):
