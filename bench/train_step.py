@@ -7,6 +7,11 @@ load from other processes hits both alike; the median of each is reported, and t
 
     python bench/train_step.py                  # B=16, 128 px, default width, 20 steps each
     python bench/train_step.py --width 16 --device cuda
+    python bench/train_step.py --channels-last  # also both models in channels-last format
+
+With --channels-last, each model also steps with its weights and inputs in channels-last
+memory format (``train --channels-last``), interleaved with the others, and the ratio
+channels-last / contiguous is printed per model.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--channels-last", action="store_true")
     args = ap.parse_args()
     device = torch.device(args.device)
 
@@ -42,44 +48,51 @@ def main() -> None:
     x = torch.stack([patches[i][0] for i in range(args.batch)]).to(device)  # (B, 3, P, P)
     y = torch.stack([patches[i][1] for i in range(args.batch)]).to(device)  # (B, P, P)
 
+    # CPU: CPU seconds of this process (one thread under OMP_NUM_THREADS=1), which other
+    # processes' load does not inflate as it does wall time; CUDA: wall time, synchronised
+    clock = time.process_time if device.type == "cpu" else time.perf_counter
     runs = {}
-    for bottleneck in ("quantum", "classical"):
-        torch.manual_seed(0)
-        model = build_model(
-            "hq-unet", {"width": args.width, "patch_px": args.patch_px, "bottleneck": bottleneck}
-        ).to(device)
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        runs[bottleneck] = (model, opt, [])
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    formats = ("", "+channels-last") if args.channels_last else ("",)
+    for fmt in formats:
+        for bottleneck in ("quantum", "classical"):
+            torch.manual_seed(0)
+            options = {"width": args.width, "patch_px": args.patch_px, "bottleneck": bottleneck}
+            model = build_model("hq-unet", options).to(device)
+            if fmt:
+                model = model.to(memory_format=torch.channels_last)
+            opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+            runs[bottleneck + fmt] = (model, opt, [], x_cl if fmt else x)
     loss_fn = nn.CrossEntropyLoss(ignore_index=255)
 
-    def step(model: nn.Module, opt: torch.optim.Optimizer) -> float:
+    def step(model: nn.Module, opt: torch.optim.Optimizer, inputs: torch.Tensor) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        loss = loss_fn(model(x), y)
+        t0 = clock()
+        loss = loss_fn(model(inputs), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return time.perf_counter() - t0
+        return clock() - t0
 
     # the bottleneck cores alone, fwd + bwd on (B, 48) inputs in [-1, 1]: what the twins differ by
     q_in = torch.rand(args.batch, 48, device=device) * 2 - 1
-    cores = {name: (model.bottleneck.core, []) for name, (model, _, _) in runs.items()}
+    cores = {n: (runs[n][0].bottleneck.core, []) for n in ("quantum", "classical")}
 
     def core_step(core: nn.Module) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        t0 = clock()
         core(q_in.clone().requires_grad_()).sum().backward()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        return time.perf_counter() - t0
+        return clock() - t0
 
     for i in range(args.warmup + args.steps):
-        for model, opt, times in runs.values():
-            dt = step(model, opt)
+        for model, opt, times, inputs in runs.values():
+            dt = step(model, opt, inputs)
             if i >= args.warmup:
                 times.append(dt)
         for core, times in cores.values():
@@ -90,14 +103,15 @@ def main() -> None:
     print(f"machine: {describe_machine()}, device {device}")
     print(
         f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
-        f"width {args.width}, {args.steps} timed steps each (median)"
+        f"width {args.width}, {args.steps} timed steps each (median), "
+        f"{'CPU time of this process' if device.type == 'cpu' else 'wall time'}"
     )
     med = {}
-    for name, (model, _, times) in runs.items():
+    for name, (model, _, times, _) in runs.items():
         med[name] = statistics.median(times)
         counts = model.parameter_counts()
         print(
-            f"  {name:9s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
+            f"  {name:24s} bottleneck: {1e3 * med[name]:8.1f} ms/step  "
             f"(min {1e3 * min(times):.1f})  params {counts['classical']:,} classical + "
             f"{counts['quantum']} quantum"
         )
@@ -112,6 +126,9 @@ def main() -> None:
     )
     est = 1 + (core["quantum"] - core["classical"]) / med["classical"]
     print(f"ratio from the cores' difference (less sensitive to other load): {est:.3f}x")
+    for name in ("quantum", "classical") if args.channels_last else ():
+        ratio = med[name + "+channels-last"] / med[name]
+        print(f"channels-last / contiguous, {name} bottleneck: {ratio:.3f}x (below 1: faster)")
 
 
 if __name__ == "__main__":

@@ -27,12 +27,14 @@ from hq_qiskit.cli.options import (
     data_option,
     device_option,
     epochs_option,
+    loader_workers_option,
     lr_option,
     overwrite_option,
     patches_per_epoch_option,
+    scheduler_option,
     val_stride_option,
-    workers_option,
 )
+from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
 from hq_qiskit.training.config import TrainConfig
@@ -164,10 +166,87 @@ def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> 
     }
 
 
+def run_one(
+    cfg: TrainConfig,
+    path: Path,
+    overwrite: bool,
+    evaluation: dict[str, tuple[str | None, str]],
+    echo: Echo,
+) -> tuple[dict[str, Any], list[str]]:
+    """Train one variant and seed into ``path``, score its best checkpoint on every evaluation
+    set; returns its table row and the class names it trained on."""
+    from hq_qiskit.training.tile_scores import score_run_on_tiles
+
+    row = train_variant(cfg, path, overwrite, echo)
+    row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
+    return row, cfg.class_names
+
+
+def run_one_logged(
+    cfg: TrainConfig,
+    path: Path,
+    overwrite: bool,
+    evaluation: dict[str, tuple[str | None, str]],
+    log: Path,
+) -> tuple[dict[str, Any], list[str]]:
+    """``run_one`` as a cluster task: what the run prints (its lines and progress bars) goes to
+    ``log`` instead of the worker's terminal, where runs in parallel would interleave."""
+    import contextlib
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        open(log, "w", encoding="utf-8") as f,
+        contextlib.redirect_stdout(f),
+        contextlib.redirect_stderr(f),
+    ):
+        return run_one(cfg, path, overwrite, evaluation, lambda line: print(line, flush=True))
+
+
 def write_text(path: Path, text: str) -> None:
     from hq_qiskit.atomic import atomic_write
 
     atomic_write(path, text)
+
+
+Job = tuple[str, str, int]  # (backend, variant, seed)
+
+
+def run_jobs(
+    jobs: dict[Job, TrainConfig],
+    out: Path,
+    overwrite: bool,
+    evaluation: dict[str, tuple[str | None, str]],
+    cluster: Any,
+    echo: Echo,
+) -> dict[Job, tuple[dict[str, Any], list[str]]]:
+    """Run ``jobs`` one after another here (``cluster`` None), or as one Dask task each on
+    ``cluster`` (an open ``cluster.client.Cluster``), each into ``out/<backend>/<variant>/
+    seed<k>``; returns (row, class names) by job. A run that fails on the cluster does not stop
+    the others; when all have ended, the failed ones are named with their logs."""
+    from hq_qiskit.errors import HQError
+
+    done: dict[Job, tuple[dict[str, Any], list[str]]] = {}
+    if cluster is None:
+        for n, (job, cfg) in enumerate(jobs.items(), 1):
+            backend, name, seed = job
+            echo(
+                f"\n=== {cfg.model} ablation: {name}, seed {seed}, {backend} ({n}/{len(jobs)}) ==="
+            )
+            path = out / backend / name / f"seed{seed}"
+            done[job] = run_one(cfg, path, overwrite, evaluation, echo)
+        return done
+    from hq_qiskit.cluster.sweep import sweep_on
+
+    names = {f"{backend}/{name}/seed{seed}": (backend, name, seed) for backend, name, seed in jobs}
+    logs = {key: out / "logs" / f"{key.replace('/', '-')}.log" for key in names}
+    args = {
+        key: (jobs[job], out / key, overwrite, evaluation, logs[key]) for key, job in names.items()
+    }
+    outcome = sweep_on(cluster, run_one_logged, args, echo=echo)
+    if outcome.failures:
+        failed = "; ".join(f"{k} ({err}, log {logs[k]})" for k, err in outcome.failures.items())
+        raise HQError(f"{len(outcome.failures)} of {len(jobs)} runs failed: {failed}")
+    return {names[key]: result for key, result in outcome.results.items()}
 
 
 def run_ablation(
@@ -182,42 +261,50 @@ def run_ablation(
     command: str = "",
     overwrite: bool = False,
     n_boot: int = 2000,
+    cluster: Any = None,
     echo: Echo = click.echo,
 ) -> dict[str, Any]:
     """Train every variant x seed x backend with ``base``'s data and settings, score each best
     checkpoint on every evaluation set tile by tile, and write ablation.{json,md,png} to ``out``.
 
     A variant without quantum blocks (e.g. ``classical``) trains once, under the first backend:
-    device noise touches only circuits, so its runs are reused for the other backends.
+    device noise touches only circuits, so its runs are reused for the other backends. The runs
+    go one after another in this process, or, given an open ``cluster``
+    (``cluster.client.open_client``), as Dask tasks: first every run of the first backend, then
+    those of the others that have a circuit. Each run's seeds make it the same either way.
     Returns the JSON content of ablation.json.
     """
     from hq_qiskit.training.ablation_report import figure, markdown, summarise
-    from hq_qiskit.training.tile_scores import score_run_on_tiles
 
     check_out(out, overwrite)
+
+    def config(backend: str, name: str, seed: int) -> TrainConfig:
+        cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
+        cfg.model, cfg.seed, cfg.backend = model, seed, backend
+        cfg.model_options.update(ABLATIONS[model][name])
+        return cfg
+
+    first = {(backends[0], v, s): config(backends[0], v, s) for v in variants for s in seeds}
+    done = run_jobs(first, out, overwrite, evaluation, cluster, echo)
+    with_circuit = [v for v in variants if done[(backends[0], v, seeds[0])][0]["quantum_blocks"]]
+    for name in variants:
+        if name not in with_circuit and len(backends) > 1:
+            echo(f"{name}: no quantum block, {', '.join(backends[1:])} reuse {backends[0]}")
+    later = {(b, v, s): config(b, v, s) for b in backends[1:] for v in with_circuit for s in seeds}
+    if later:
+        done.update(run_jobs(later, out, overwrite, evaluation, cluster, echo))
     runs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     classes: list[str] = []
-    total, n = len(variants) * len(seeds) * len(backends), 0
-    for b, backend in enumerate(backends):
+    for backend in backends:
         runs[backend] = {}
         for name in variants:
             runs[backend][name] = {}
             for seed in seeds:
-                n += 1
-                earlier = runs[backends[0]][name].get(str(seed)) if b else None
-                if earlier is not None and earlier["quantum_blocks"] == 0:
-                    echo(f"{name} seed {seed}: no quantum block, {backend} reuses {backends[0]}")
-                    runs[backend][name][str(seed)] = {**earlier, "reused_from": backends[0]}
-                    continue
-                echo(f"\n=== {model} ablation: {name}, seed {seed}, {backend} ({n}/{total}) ===")
-                cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
-                cfg.model, cfg.seed, cfg.backend = model, seed, backend
-                cfg.model_options.update(ABLATIONS[model][name])
-                path = out / backend / name / f"seed{seed}"
-                row = train_variant(cfg, path, overwrite, echo)
-                row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
+                if (backend, name, seed) in done:
+                    row, classes = done[(backend, name, seed)]
+                else:
+                    row = {**done[(backends[0], name, seed)][0], "reused_from": backends[0]}
                 runs[backend][name][str(seed)] = row
-                classes = cfg.class_names
     reference = "classical" if "classical" in variants else variants[0]
     eval_info = {k: {"data": d or "built-in", "split": s} for k, (d, s) in evaluation.items()}
     note = (
@@ -339,7 +426,17 @@ def command_line(ctx: click.Context) -> str:
     help="Split the table scores each variant's best checkpoint on.",
 )
 @device_option
-@workers_option
+@loader_workers_option(param="loader_workers")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Dask worker processes on this machine that train the runs in parallel, one run "
+    "each (a local cluster; each run's log goes to --out/logs/). Not the DataLoader's "
+    "workers: see --loader-workers. [default: 1, runs one after another in this process]",
+)
+@scheduler_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -394,19 +491,18 @@ def ablation(**opts: Any) -> None:
                 "device",
                 "val_stride_px",
                 "aer_check_samples",
-                "workers",
             )
         },
+        workers=opts["loader_workers"],
     )
     base.check()
+    check_workers(opts["workers"])  # before any training, as an unreachable --scheduler
     evaluation = evaluation_sets(
         base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]
     )
     out = opts["out"] or next_run_path(opts["runs_dir"], f"ablation-{model}", backends[0])
-    result = run_ablation(
-        model,
-        base,
-        Path(out),
+    check_out(Path(out), opts["overwrite"])
+    sweep = dict(
         variants=variants,
         seeds=seeds,
         backends=backends,
@@ -414,5 +510,10 @@ def ablation(**opts: Any) -> None:
         command=command_line(click.get_current_context()),
         overwrite=opts["overwrite"],
     )
+    if opts["scheduler"] is None and opts["workers"] in (None, 1):
+        result = run_ablation(model, base, Path(out), **sweep)
+    else:
+        with open_client(opts["workers"], opts["scheduler"]) as cluster:
+            result = run_ablation(model, base, Path(out), cluster=cluster, **sweep)
     files = ", ".join(str(Path(out) / f) for f in TABLE_FILES)
     click.echo(f"\n{result['text']}\nwritten: {files}")

@@ -124,10 +124,31 @@ aer_check_option = click.option(
     help="Patches whose quantum outputs are checked against exact Aer at start and end of a "
     "run (0: off).",
 )
-workers_option = click.option(
-    "--workers",
-    type=int,
-    default=_T.workers,
-    show_default=True,
-    help="DataLoader worker processes.",
+LOADER_WORKERS_HELP = (
+    "DataLoader worker processes that read and augment patches for each training process "
+    "(0: read in the training process)."
+)
+
+
+def loader_workers_option(*aliases: str, param: str = "workers"):
+    """``--loader-workers N`` (plus ``aliases``, e.g. train's ``--workers``): DataLoader worker
+    processes, stored in the command's ``param`` argument. ``ablation`` uses ``--workers`` for
+    its Dask worker processes, so the two commands share this name for the loader's."""
+    return click.option(
+        "--loader-workers",
+        *aliases,
+        param,
+        type=int,
+        default=_T.workers,
+        show_default=True,
+        help=LOADER_WORKERS_HELP,
+    )
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) whose workers run the "
+    "tasks, instead of a local cluster of --workers processes.",
 )

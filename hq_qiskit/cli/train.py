@@ -15,12 +15,12 @@ from hq_qiskit.cli.options import (
     data_option,
     device_option,
     epochs_option,
+    loader_workers_option,
     lr_option,
     overwrite_option,
     patches_per_epoch_option,
     seed_option,
     val_stride_option,
-    workers_option,
 )
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
@@ -90,13 +90,20 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @val_stride_option
 @aer_check_option
 @device_option
-@workers_option
+@loader_workers_option("--workers")
 @click.option(
     "--precision",
     type=click.Choice(["32", "bf16-mixed", "16-mixed"]),
     default=_D.precision,
     show_default=True,
     help="Classical layers under autocast (bf16/fp16); quantum blocks stay float32/64.",
+)
+@click.option(
+    "--channels-last/--no-channels-last",
+    default=None,
+    help="Conv weights and batches in channels-last (NHWC) memory format, which GPU "
+    "convolutions under mixed precision prefer. [default: the model's choice: on for "
+    "hq-unet (0.67x the CPU time per step, docs/benchmarks.md), off for hqf-net]",
 )
 @click.option(
     "--sync-batchnorm",
@@ -149,7 +156,7 @@ def train(ctx: click.Context, **opts) -> None:
             flags = ", ".join("--" + n.replace("_", "-") for n in fixed)
             raise ConfigError(
                 f"--resume continues {opts['resume']} with its own config.json; {flags} cannot "
-                "change there (only --epochs, --device, --workers); start a new run instead"
+                "change there (only --epochs, --device, --loader-workers); start a new run instead"
             )
         changes = {n: opts[n] for n in RESUME_OPTIONS[1:] if given(n)}
         done = resume_training(opts["resume"], **changes, echo=click.echo)
@@ -184,6 +191,7 @@ def train(ctx: click.Context, **opts) -> None:
                     "workers",
                     "sync_batchnorm",
                     "precision",
+                    "channels_last",
                 )
             },
         )

@@ -84,7 +84,13 @@ def open_client(
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    local_config = {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # non-daemonic workers may start processes of their own (a training run's DataLoader
+        # workers); kept for the cluster's life, so a restarted worker is started the same way
+        "distributed.worker.daemon": False,
+    }
+    with dask.config.set(local_config):
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -92,10 +98,10 @@ def open_client(
             dashboard_address=None,
             silence_logs=logging.CRITICAL,  # failed tasks are reported by name instead
         )
-    client = Client(cluster)
-    try:
-        threads = max(1, (os.cpu_count() or 1) // n)
-        yield Cluster(client, f"local cluster, {n} worker process{'es' * (n > 1)}", threads)
-    finally:
-        client.close()
-        cluster.close()
+        client = Client(cluster)
+        try:
+            threads = max(1, (os.cpu_count() or 1) // n)
+            yield Cluster(client, f"local cluster, {n} worker process{'es' * (n > 1)}", threads)
+        finally:
+            client.close()
+            cluster.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hq_qiskit.cluster.client import open_client
+from hq_qiskit.cluster.client import Cluster, open_client
 from hq_qiskit.cluster.tasks import Outcome, run_tasks
 
 
@@ -35,19 +35,32 @@ def run_sweep(
     retries: int = 0,
     echo: Callable[[str], None] = print,
 ) -> Outcome:
-    """Run ``fn(*args)`` for each ``name: args`` of ``jobs`` as one Dask task each.
+    """Run ``fn(*args)`` for each ``name: args`` of ``jobs`` as one Dask task each, on a
+    cluster opened for the purpose (``open_client(workers, scheduler)``).
 
     ``fn`` and its arguments must pickle (a module-level function; configs, paths). Returns
     the results and failures by name; one line is echoed as each run ends.
     """
     with open_client(workers, scheduler) as cluster:
-        echo(f"{len(jobs)} runs on a {cluster.where}")
-        done = 0
+        return sweep_on(cluster, fn, jobs, retries=retries, echo=echo)
 
-        def report(name: str, result: Any, error: str | None) -> None:
-            nonlocal done
-            done += 1
-            echo(f"[{done}/{len(jobs)}] {name}: {'done' if error is None else 'FAILED: ' + error}")
 
-        items = [(name, (fn, cluster.torch_threads, *args)) for name, args in jobs.items()]
-        return run_tasks(cluster.client, _with_threads, items, on_done=report, retries=retries)
+def sweep_on(
+    cluster: Cluster,
+    fn: Callable[..., Any],
+    jobs: Mapping[str, tuple],
+    *,
+    retries: int = 0,
+    echo: Callable[[str], None] = print,
+) -> Outcome:
+    """``run_sweep`` on an open ``cluster`` (several sweeps can share one cluster)."""
+    echo(f"{len(jobs)} runs on a {cluster.where}")
+    done = 0
+
+    def report(name: str, result: Any, error: str | None) -> None:
+        nonlocal done
+        done += 1
+        echo(f"[{done}/{len(jobs)}] {name}: {'done' if error is None else 'FAILED: ' + error}")
+
+    items = [(name, (fn, cluster.torch_threads, *args)) for name, args in jobs.items()]
+    return run_tasks(cluster.client, _with_threads, items, on_done=report, retries=retries)

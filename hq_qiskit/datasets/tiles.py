@@ -7,11 +7,14 @@ they are called; the classes here read them. ``PngTiles`` decodes PNG pairs (Lov
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -109,6 +112,15 @@ class Tiles(Dataset):
                 self._cache.popitem(last=False)
         return image, mask
 
+    def patch(self, i: int, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``size``-px square of tile i whose top-left pixel is (``top``, ``left``) in the
+        tile: image uint8 (3, size, size) and mask uint8 (size, size), exactly the slice of
+        ``arrays(i)``. Here it is that slice (the tile is decoded and cached whole);
+        ``RasterTiles`` reads only the window when the tile is not cached."""
+        image, mask = self.arrays(i)
+        rows, cols = slice(top, top + size), slice(left, left + size)
+        return image[:, rows, cols], mask[rows, cols]
+
     def __getitem__(self, i: int) -> dict:
         image, mask = self.arrays(i)
         return {
@@ -164,26 +176,74 @@ class RasterTiles(Tiles):
     """Tiles read by window from GeoTIFF image/mask pairs (uint8 images, 1-band masks).
 
     Image pixels that are nodata in every chosen band get the ignore label in the mask.
+    The last ``keep_open`` files read stay open (per process: a forked DataLoader worker opens
+    its own), as opening a GeoTIFF costs about as much as reading a 128-px window of it.
 
     Args:
         bands: 1-based image bands to read, in order (three of them).
+        keep_open: how many files to keep open (0: open and close them for every read).
     """
 
-    def __init__(self, *args, bands: Sequence[int] = (1, 2, 3), **kwargs) -> None:
+    def __init__(
+        self, *args, bands: Sequence[int] = (1, 2, 3), keep_open: int = 8, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.bands = list(bands)
+        self.keep_open = keep_open
+        self._open: OrderedDict[Path, tuple[Any, ExitStack]] = OrderedDict()
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_open": OrderedDict()}  # open files do not pickle
+
+    @contextmanager
+    def _source(self, path: Path) -> Iterator[Any]:
+        """An open rasterio dataset of ``path``: one of the files kept open, or (keep_open 0)
+        one opened for this read."""
+        if self.keep_open <= 0:
+            with open_raster(path) as src:
+                yield src
+            return
+        if self._pid != os.getpid():  # forked: the parent's handles share its file offsets
+            self._open, self._pid = OrderedDict(), os.getpid()
+        if path in self._open:
+            self._open.move_to_end(path)
+        else:
+            stack = ExitStack()
+            self._open[path] = (stack.enter_context(open_raster(path)), stack)
+            while len(self._open) > self.keep_open:
+                self._open.popitem(last=False)[1][1].close()
+        yield self._open[path][0]
 
     def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
-        window = Window(ref.col_off, ref.row_off, self.tile_px, self.tile_px)
+        return self._read(ref, Window(ref.col_off, ref.row_off, self.tile_px, self.tile_px))
+
+    def patch(self, i: int, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """As ``Tiles.patch``; a tile not in the cache is not decoded whole: only the GeoTIFF
+        blocks under the patch's window are read (a 128-px patch of a 512-px tile reads about
+        a quarter of the pixels), and nothing is cached."""
+        if i < 0:
+            i += len(self)
+        if i in self._cache or not 0 <= i < len(self):
+            return super().patch(i, top, left, size)
+        if not (0 <= top <= self.tile_px - size and 0 <= left <= self.tile_px - size):
+            raise IndexError(f"patch at ({top}, {left}) of {size} px outside the tile")
+        ref = self.refs[i]
+        window = Window(ref.col_off + left, ref.row_off + top, size, size)
+        image, raw = self._read(ref, window)
+        return image, apply_lut(raw, self._lut, f"{ref.mask} (tile {ref.id})")
+
+    def _read(self, ref: TileRef, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """Image uint8 (3, h, w) and raw mask uint8 (h, w) of ``window`` (sheet pixels)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with open_raster(ref.image) as src:
-                image = src.read(self.bands, window=window)  # (3, T, T)
+            with self._source(ref.image) as src:
+                image = src.read(self.bands, window=window)  # (3, h, w)
                 valid = None
                 if src.nodata is not None:
-                    valid = src.read_masks(self.bands, window=window).max(axis=0) > 0  # (T, T)
-            with open_raster(ref.mask) as src:
-                mask = src.read(1, window=window)  # (T, T)
+                    valid = src.read_masks(self.bands, window=window).max(axis=0) > 0  # (h, w)
+            with self._source(ref.mask) as src:
+                mask = src.read(1, window=window)  # (h, w)
         if image.dtype != np.uint8 or mask.dtype != np.uint8:
             raise DataError(
                 f"{ref.image}: tiles need uint8 images and masks (got {image.dtype}/{mask.dtype});"

@@ -12,7 +12,10 @@
 - ``cli_options``: the constructor arguments a user may set from the command line, with help
   text; ``hq-qiskit train`` and ``ablation`` build their flags from these;
 - ``ablations``: named variants (constructor options that differ from the default model) for
-  ``hq-qiskit ablation``.
+  ``hq-qiskit ablation``;
+- ``channels_last``: whether training puts its conv weights and batches in channels-last
+  memory format unless told (``train --channels-last/--no-channels-last``); a model sets it
+  when that was measured faster and its forward reshapes (never ``.view``s) conv outputs.
 
 ``ModelOption`` is plain data (no click): the CLI turns it into a flag.
 """
@@ -111,6 +114,7 @@ class HybridSegmenter(nn.Module):
     cli_options: ClassVar[tuple[ModelOption, ...]] = ()
     ablations: ClassVar[dict[str, dict[str, Any]]] = {}
     takes_input_stats: ClassVar[bool] = False
+    channels_last: ClassVar[bool] = False
 
     def quantum_blocks(self) -> list[tuple[QuantumBlock, nn.Module]]:
         """(block, module running it) for each circuit of the model; [] for a classical one."""

@@ -134,6 +134,7 @@ class HQUNet(HybridSegmenter):
         QUBIT_GRID_OPTION,
         ENGINE_OPTION,
     )
+    channels_last = True  # 0.67x the CPU time per training step (docs/benchmarks.md)
     ablations = {
         "quantum": {},
         "quantum-frozen": {"freeze_quantum": True},

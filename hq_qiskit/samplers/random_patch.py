@@ -108,9 +108,7 @@ class RandomPatches(Dataset):
         if not 0 <= i < len(self):
             raise IndexError(f"patch {i} out of range for {len(self)} patches")
         tile, top, left, turns, flip = self.draw(i, epoch)
-        image, mask = self.tiles.arrays(tile)  # (3, T, T), (T, T)
-        p = self.patch_px
-        image, mask = image[:, top : top + p, left : left + p], mask[top : top + p, left : left + p]
+        image, mask = self.tiles.patch(tile, top, left, self.patch_px)  # (3, P, P), (P, P)
         image, mask = dihedral(image, mask, turns, flip)
         x = normalise(image, self._m, self._s)  # (3, P, P)
         return torch.from_numpy(x), torch.from_numpy(mask.astype(np.int64))

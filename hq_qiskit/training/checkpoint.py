@@ -13,6 +13,8 @@ A checkpoint is a dict saved with ``torch.save``:
     best        best validation mIoU so far
     history     one metrics dict per completed epoch (what metrics.jsonl holds)
     torch_rng   torch's CPU generator state (uint8 tensor)
+    scaler      the GradScaler's state_dict under "16-mixed" (scale, growth tracker; {} for
+                other precisions; absent in older files, whose resume starts a fresh scale)
 """
 
 from __future__ import annotations

@@ -29,7 +29,12 @@ from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
-from hq_qiskit.training.precision import autocast, grad_scaler, quantum_full_precision
+from hq_qiskit.training.precision import (
+    autocast,
+    grad_scaler,
+    memory_format,
+    quantum_full_precision,
+)
 from hq_qiskit.training.run_dir import RunDir
 
 ENGINE_TOLERANCE = 1e-4  # max |engine - Aer| above which a run prints a warning
@@ -115,7 +120,8 @@ def train_one_epoch(
         valid = (y != cfg.ignore_index).sum().reshape(1)
         if int(dist.sum(valid)[0]) == 0:  # every process agrees, or DDP would wait forever
             continue  # every pixel ignore: no loss to learn from
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x = x.to(device, non_blocking=True, memory_format=memory_format(bool(cfg.channels_last)))
+        y = y.to(device, non_blocking=True)
         lr = cfg.lr * lr_factor(step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -146,6 +152,7 @@ def evaluate(
     desc: str = "val",
     dist: Dist | None = None,
     precision: str = "32",
+    channels_last: bool = False,
 ) -> tuple[Scores, float]:
     """Score ``model`` on every patch of ``loader``: (Scores, mean loss or NaN).
 
@@ -165,7 +172,8 @@ def evaluate(
         disable=None if dist.is_main else True,
     ):
         with autocast(precision, device):
-            logits = model(x.to(device)).float()  # (B, K, P, P)
+            x = x.to(device, memory_format=memory_format(channels_last))
+            logits = model(x).float()  # (B, K, P, P)
         metrics.update(logits.argmax(1), y)
         if loss_fn is not None and bool((y != ignore_index).any()):
             losses.append(float(loss_fn(logits, y.to(device)).detach()))
@@ -225,7 +233,8 @@ def fit(
 ) -> dict[str, Any]:
     """Train ``model`` for ``cfg.epochs`` epochs into ``run``; returns the final report.
 
-    With ``resume``, continues from ``run.last`` (model, optimiser, step, history, best).
+    With ``resume``, continues from ``run.last`` (model, optimiser, step, history, best, and
+    the "16-mixed" loss scaler's scale and growth tracker).
     Writes after every epoch: last.pt, best.pt (when val mIoU improves), metrics.jsonl and
     curves.png; at the end: confusion.png, overlays.png and report.json for the best
     checkpoint.
@@ -248,7 +257,9 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     """``fit``'s body, run inside its quantum precision guard."""
     dist = dist or Dist(device=resolve_device(cfg.device))
     device = dist.device
-    model.to(device)
+    if cfg.channels_last is None:  # a config from before the option: the model's choice
+        cfg.channels_last = bool(getattr(type(model), "channels_last", False))
+    model.to(device, memory_format=memory_format(cfg.channels_last))  # 4-D weights only
     net = dist.wrap(model, cfg.sync_batchnorm)  # trains; ``model`` is scored and saved
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)
     weight = None
@@ -281,6 +292,8 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
         epoch, step, best = state["epoch"], state["step"], state["best"]
         history = list(state["history"])
         torch.set_rng_state(state["torch_rng"])
+        if scaler.is_enabled() and state.get("scaler"):  # "16-mixed": its loss scale goes on
+            scaler.load_state_dict(state["scaler"])
         # drop lines of an epoch whose checkpoint never landed
         dist.on_main(lambda: run.write_metrics(history))
         echo(f"resuming {run.path} after epoch {epoch} of {cfg.epochs} (step {step})")
@@ -295,6 +308,7 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
             "best": best,
             "history": history,
             "torch_rng": torch.get_rng_state(),
+            "scaler": scaler.state_dict(),  # {} unless "16-mixed"
         }
 
     n_check = min(cfg.aer_check_samples, len(val_patches)) if dist.is_main else 0
@@ -327,6 +341,7 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
             loss_fn,
             dist=dist,
             precision=cfg.precision,
+            channels_last=cfg.channels_last,
         )
         record = {
             "epoch": epoch,

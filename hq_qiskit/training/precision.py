@@ -6,6 +6,7 @@ with a ``GradScaler``, as float16 gradients underflow). Autocast would also run 
 engines' matrix products in 16 bits; ``quantum_full_precision`` stops it at each quantum
 module: inside, autocast is off and the inputs are cast to the module's own float type (float32
 or float64), so the circuit's expectation values are as exact as without mixed precision.
+``memory_format`` gives the channels-last layout that GPU convolutions under autocast prefer.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def autocast(precision: str, device: torch.device):
 def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler:
     """A loss scaler, enabled for "16-mixed" only."""
     return torch.amp.GradScaler(device.type, enabled=precision == "16-mixed")
+
+
+def memory_format(channels_last: bool) -> torch.memory_format:
+    """The memory format of conv weights and input batches: channels-last (NHWC) or torch's
+    default. ``Module.to(memory_format=...)`` changes only 4-D parameters, so the quantum
+    blocks' angle vectors are untouched; results agree to float rounding."""
+    return torch.channels_last if channels_last else torch.contiguous_format
 
 
 def _module_dtype(module: nn.Module) -> torch.dtype:

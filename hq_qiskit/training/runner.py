@@ -143,9 +143,25 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     return train_tiles, val_tiles
 
 
+def check_channels_last(cfg: TrainConfig) -> None:
+    """Resolve ``cfg.channels_last`` None to the model's choice (before config.json is
+    written); refuse it for a model that does not declare channels-last safe."""
+    from hq_qiskit.models import MODELS
+
+    declared = MODELS[cfg.model].channels_last
+    if cfg.channels_last is None:
+        cfg.channels_last = declared
+    elif cfg.channels_last and not declared:
+        raise ConfigError(
+            f"--channels-last: {cfg.model} is not declared safe in channels-last memory format "
+            "(its forward may .view conv outputs); leave the flag out"
+        )
+
+
 def build(cfg: TrainConfig, echo: Echo) -> HybridSegmenter:
     """The config's model, seeded, its quantum blocks on the run's backend (``restore``'s
     ``build_from_config``); turns the exact Aer check off for a noisy backend."""
+    check_channels_last(cfg)
     model, backend = build_from_config(cfg)
     echo(describe(model, cfg))
     if backend.noise is not None and cfg.aer_check_samples:
@@ -222,6 +238,7 @@ def start_training(
     with session(cfg.device) as dist:
         echo = dist.echo(echo)
         check_backend(cfg)  # the cheap checks first
+        check_channels_last(cfg)
         train_tiles, val_tiles = prepare(cfg, echo)
         model = build(cfg, echo)
         train, val = _datasets(cfg, train_tiles, val_tiles, dist)

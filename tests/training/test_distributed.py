@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,62 @@ def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(t
             assert torch.allclose(two["state"][key], value, atol=1e-5), key
     moved = [k for k, v in one["state"].items() if v.is_floating_point()]
     assert any(not torch.equal(one["state"][k], start[k]) for k in moved)  # steps were taken
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_steps_on_two_nodes(out: Path) -> tuple[dict, list[str]]:
+    """dist_steps.py as two torchrun "nodes" of one process each on localhost, meeting through
+    torchrun's c10d rendezvous as separate machines would (rank 0 saves to ``out``)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    port = _free_port()
+    nodes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--nnodes=2",
+                f"--node_rank={n}",
+                "--nproc_per_node=1",
+                "--rdzv-backend=c10d",
+                f"--rdzv-endpoint=localhost:{port}",
+                "--rdzv-id=hq-two-nodes",
+                str(STEPS),
+                str(out),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for n in (0, 1)
+    ]
+    logs = []
+    for node in nodes:
+        try:
+            logs.append(node.communicate(timeout=240)[0])
+        except subprocess.TimeoutExpired:
+            for other in nodes:
+                other.kill()
+            raise
+    for node, log in zip(nodes, logs, strict=True):
+        assert node.returncode == 0, log[-3000:]
+    return torch.load(out), logs
+
+
+def test_two_nodes_through_the_rendezvous_step_like_one_node_of_two_processes(tmp_path):
+    nodes, _ = _run_steps_on_two_nodes(tmp_path / "nodes.pt")
+    one_node = _run_steps(tmp_path / "one_node.pt", 2)
+    assert nodes["steps"] == one_node["steps"] == 2
+    assert nodes["loss"] == pytest.approx(one_node["loss"], rel=1e-6)
+    for key, value in one_node["state"].items():
+        if value.is_floating_point():
+            torch.testing.assert_close(nodes["state"][key], value, rtol=1e-6, atol=1e-7, msg=key)
 
 
 def test_sync_batchnorm_outside_a_group_is_plain_batchnorm():
