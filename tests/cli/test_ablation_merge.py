@@ -61,3 +61,17 @@ def test_parts_with_other_settings_or_the_same_seed_are_refused(tmp_path):
         merge.merge([part, other])
     with pytest.raises(ValueError, match="seeds repeated"):
         merge.merge([part, part])
+
+
+def test_parts_with_other_variants_merge_in_the_models_order(tmp_path):
+    merge = load_merge()
+    part = ablate(tmp_path / "s0", "0")  # quantum, classical
+    result = CliRunner().invoke(
+        cli, [*TINY[:-2], "--variants", "none", "--seeds", "0", "--out", str(tmp_path / "n")]
+    )
+    assert result.exit_code == 0, result.output
+    other = json.loads((tmp_path / "n" / "ablation.json").read_text())
+    merged = merge.merge([other, part])
+    assert merged["variants"] == ["quantum", "classical", "none"]
+    assert merged["reference"] == "classical"
+    assert "miou_diff" in merged["summary"]["aer"]["val"]["none"]
