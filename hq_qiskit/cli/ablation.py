@@ -111,6 +111,37 @@ def parse_backends(spec: str | None, default: str) -> list[str]:
     return names
 
 
+def shots_for(backend: str, shots: int | None) -> int | None:
+    """The shots a run on ``backend`` samples per Pauli term: ``shots`` (``--shots``) or the
+    entry's own for a noisy backend; None (exact) for an ideal one, which has no shots."""
+    from hq_qiskit.hardware.backends import get_backend
+
+    entry = get_backend(backend)
+    if entry.noise is None:
+        return None
+    return entry.shots if shots is None else shots
+
+
+def shots_label(shots: int | None) -> str:
+    """How a backend's quantum blocks were sampled, in words (for the table)."""
+    if shots is None:
+        return "exact"
+    return "exact noisy values, no shot noise" if shots == 0 else f"{shots} shots per Pauli term"
+
+
+def check_shots(shots: int | None, backends: list[str]) -> None:
+    """``--shots`` needs a noisy backend among ``backends`` and a count >= 0."""
+    if shots is None:
+        return
+    if shots < 0:
+        raise ConfigError(f"--shots {shots}: give 0 (exact noisy values) or more shots")
+    if all(shots_for(b, None) is None for b in backends):
+        raise ConfigError(
+            f"--shots {shots}: every backend of --backends ({', '.join(backends)}) is ideal and "
+            "exact; add a noisy one, e.g. --backends aer,aer-noisy-fez"
+        )
+
+
 def evaluation_sets(
     data: str | None, split: str, eval_data: list[Path], eval_split: str
 ) -> dict[str, tuple[str | None, str]]:
@@ -178,6 +209,7 @@ def run_one(
     from hq_qiskit.training.tile_scores import score_run_on_tiles
 
     row = train_variant(cfg, path, overwrite, echo)
+    row["shots"] = shots_for(cfg.backend, cfg.shots)
     row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
     return row, cfg.class_names
 
@@ -281,6 +313,7 @@ def run_ablation(
     def config(backend: str, name: str, seed: int) -> TrainConfig:
         cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
         cfg.model, cfg.seed, cfg.backend = model, seed, backend
+        cfg.shots = base.shots if shots_for(backend, None) is not None else None
         cfg.model_options.update(ABLATIONS[model][name])
         return cfg
 
@@ -306,6 +339,8 @@ def run_ablation(
                     row = {**done[(backends[0], name, seed)][0], "reused_from": backends[0]}
                 runs[backend][name][str(seed)] = row
     reference = "classical" if "classical" in variants else variants[0]
+    shots = {b: shots_for(b, base.shots) for b in backends}
+    shots_text = "; ".join(f"{b}: {shots_label(n)}" for b, n in shots.items())
     eval_info = {k: {"data": d or "built-in", "split": s} for k, (d, s) in evaluation.items()}
     note = (
         f"Data: {base.data or 'built-in LoveDA sample'} (training and the "
@@ -313,8 +348,8 @@ def run_ablation(
         f"{', '.join(f'{k} ({v[0]}, {v[1]})' for k, v in list(evaluation.items())[1:]) or 'none'}."
         f" Seeds {', '.join(map(str, seeds))} (weights, circuit angles and patches). "
         f"{base.epochs} epochs x {base.patches_per_epoch} patches, batch {base.batch_size}, "
-        f"lr {base.lr}, backends {', '.join(backends)}. Each run is scored with its best "
-        "checkpoint (best validation mIoU)."
+        f"lr {base.lr}, backends {', '.join(backends)} ({shots_text}). Each run is scored "
+        "with its best checkpoint (best validation mIoU)."
     )
     result = {
         "model": model,
@@ -323,6 +358,7 @@ def run_ablation(
         "seeds": seeds,
         "variants": variants,
         "backends": backends,
+        "shots": shots,
         "reference": reference,
         "evaluation": eval_info,
         "n_boot": n_boot,
@@ -386,6 +422,14 @@ def command_line(ctx: click.Context) -> str:
     metavar="LIST",
     help="Comma-separated backends.toml entries to repeat the ablation on, e.g. "
     "aer,aer-noisy-fez (variants without a circuit train once). [default: --backend]",
+)
+@click.option(
+    "--shots",
+    type=int,
+    default=None,
+    help="Noisy backends of --backends: shots per Pauli term the quantum blocks sample in "
+    "training and evaluation; 0 gives the exact noisy values. Ideal backends stay exact. "
+    "[default: each backend entry's shots]",
 )
 @data_option
 @click.option(
@@ -468,6 +512,7 @@ def ablation(**opts: Any) -> None:
     variants = parse_variants(model, opts["variants"])
     seeds = parse_seeds(opts["seeds"])
     backends = parse_backends(opts["backends"], opts["backend"])
+    check_shots(opts["shots"], backends)
     options = model_options_from(model, opts)
     varied = sorted({k for v in variants for k in ABLATIONS[model][v]} & set(options))
     if varied:
@@ -481,6 +526,7 @@ def ablation(**opts: Any) -> None:
         backend=backends[0],
         data=str(Path(opts["data"]).resolve()) if opts["data"] is not None else None,
         seed=seeds[0],
+        shots=opts["shots"],
         **{
             k: opts[k]
             for k in (

@@ -78,6 +78,21 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     help="Cross-entropy class weights: none, balanced (from training masks) or one "
     "number per class, e.g. 1,2,1,1,3.",
 )
+@click.option(
+    "--jitter",
+    type=float,
+    default=_D.jitter,
+    show_default=True,
+    help="Photometric jitter of training patches, 0 (off) to 1: brightness, contrast, "
+    "saturation and per-band gain/offset drawn per patch (flips and turns are always on).",
+)
+@click.option(
+    "--label-smoothing",
+    type=float,
+    default=_D.label_smoothing,
+    show_default=True,
+    help="Cross-entropy label smoothing, 0 (off) to < 1.",
+)
 @class_map_option
 @click.option(
     "--shots",
@@ -183,6 +198,8 @@ def train(ctx: click.Context, **opts) -> None:
                     "warmup_steps",
                     "min_lr_ratio",
                     "class_weights",
+                    "jitter",
+                    "label_smoothing",
                     "shots",
                     "seed",
                     "device",

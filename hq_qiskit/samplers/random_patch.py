@@ -1,5 +1,5 @@
 """Random patches from tiles: the papers' dynamic sampling of 128-px patches from 512-px tiles,
-with flips and 90-degree turns."""
+with flips and 90-degree turns and optional photometric jitter."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, Sampler
 from hq_qiskit.datasets.tiles import Tiles
 from hq_qiskit.errors import DataError
 from hq_qiskit.samplers.stats import sampler_stats
-from hq_qiskit.samplers.transforms import dihedral, normalise
+from hq_qiskit.samplers.transforms import dihedral, normalise, photometric
 
 
 class RandomPatches(Dataset):
@@ -38,6 +38,8 @@ class RandomPatches(Dataset):
         mean, std: per-channel statistics on the 0..255 scale; None computes them from
             ``tiles`` with ``channel_stats`` (read them back from ``.mean`` / ``.std``).
         augment: apply random flips and 90-degree turns.
+        jitter: strength of the photometric jitter (``transforms.photometric``; 0: off),
+            drawn per patch from (seed, epoch, patch, 1), so also independent of workers.
         seed: base seed.
         rank, world_size: this process's share of the patches (0, 1: all of them).
 
@@ -57,6 +59,7 @@ class RandomPatches(Dataset):
         std: Sequence[float] | None = None,
         augment: bool = True,
         seed: int = 0,
+        jitter: float = 0.0,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
@@ -78,6 +81,9 @@ class RandomPatches(Dataset):
         self.patch_px = patch_px
         self.patches_per_epoch = patches_per_epoch
         self.augment = augment
+        if not 0 <= jitter <= 1:
+            raise DataError(f"--jitter {jitter}: choose 0 (off) to 1")
+        self.jitter = float(jitter)
         self.seed = seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
@@ -110,6 +116,10 @@ class RandomPatches(Dataset):
         tile, top, left, turns, flip = self.draw(i, epoch)
         image, mask = self.tiles.patch(tile, top, left, self.patch_px)  # (3, P, P), (P, P)
         image, mask = dihedral(image, mask, turns, flip)
+        if self.jitter > 0:
+            g = i * self.world_size + self.rank
+            rng = np.random.default_rng([self.seed, epoch, g, 1])
+            image = photometric(image, rng, self.jitter)  # (3, P, P) float32 0..255
         x = normalise(image, self._m, self._s)  # (3, P, P)
         return torch.from_numpy(x), torch.from_numpy(mask.astype(np.int64))
 

@@ -1,5 +1,5 @@
-"""Patch transforms: the eight flips/90-degree turns (applied to image and mask alike) and
-per-channel normalisation."""
+"""Patch transforms: the eight flips/90-degree turns (applied to image and mask alike),
+photometric jitter (image only) and per-channel normalisation."""
 
 from __future__ import annotations
 
@@ -50,3 +50,42 @@ def check_stats(mean: Sequence[float], std: Sequence[float], channels: int) -> t
 def normalise(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """(image - mean) / std for an image (C, H, W) on the 0..255 scale; returns float32."""
     return ((image.astype(np.float32) - mean) / std).astype(np.float32)
+
+
+def photometric(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Random colour jitter of an aerial patch, the same for every pixel of it.
+
+    Aerial tiles of one class differ between images mostly in exposure, haze and colour
+    balance (sensor, season, time of day), not in geometry; this imitates that. With ``s`` =
+    ``strength``, each factor is drawn uniformly and independently:
+
+    - brightness: the whole patch times ``U(1 - s, 1 + s)``;
+    - contrast: distances to the patch's mean grey times ``U(1 - s, 1 + s)``;
+    - saturation: distances of each band to the pixel's grey times ``U(1 - s, 1 + s)``;
+    - colour balance (hue-like): each band times its own ``U(1 - s/2, 1 + s/2)`` and shifted by
+      its own ``U(-s, s) * 25.5`` grey levels.
+
+    Args:
+        image: (C, P, P) on the 0..255 scale (uint8 or float).
+        rng: the generator to draw the factors from (seed it per patch for reproducibility).
+        strength: ``s`` above, 0..1; 0 returns the image unchanged (as float32).
+
+    Returns:
+        float32 (C, P, P), clipped to 0..255.
+    """
+    if not 0 <= strength <= 1:
+        raise DataError(f"--jitter {strength}: choose 0 (off) to 1")
+    x = image.astype(np.float32)
+    if strength == 0:
+        return x
+    s = float(strength)
+    c = x.shape[0]
+    brightness, contrast, saturation = rng.uniform(1 - s, 1 + s, size=3)
+    gain = rng.uniform(1 - s / 2, 1 + s / 2, size=(c, 1, 1))
+    offset = rng.uniform(-s, s, size=(c, 1, 1)) * 25.5
+    x = x * brightness
+    grey = x.mean(axis=0, keepdims=True)  # (1, P, P)
+    x = grey + (x - grey) * saturation
+    x = x.mean() + (x - x.mean()) * contrast
+    x = x * gain + offset
+    return np.clip(x, 0, 255).astype(np.float32)

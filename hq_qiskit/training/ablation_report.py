@@ -77,6 +77,13 @@ def _pm(pair: tuple[float, float] | list[float], scale: float = 1.0, fmt: str = 
     return f"{_f(scale * mean if mean is not None else math.nan, fmt)} ± {std_text}"
 
 
+def _sampled(shots: int | None) -> str:
+    """The heading's note on a backend's shots: none for an ideal (exact) backend."""
+    if shots is None:
+        return ""
+    return ", exact noisy values" if shots == 0 else f", {shots} shots per Pauli term"
+
+
 def markdown(result: dict[str, Any]) -> str:
     """ablation.md: what was run, then per backend and evaluation set one table and verdicts."""
     classes, ref = result["classes"], result["reference"]
@@ -91,7 +98,13 @@ def markdown(result: dict[str, Any]) -> str:
     for backend, sets in result["summary"].items():
         for name, table in sets.items():
             info = result["evaluation"][name]
-            lines += ["", f"## {backend}: {name} ({info['data']}, split {info['split']})", ""]
+            shots = result.get("shots", {}).get(backend)
+            sampled = _sampled(shots)
+            lines += [
+                "",
+                f"## {backend}: {name} ({info['data']}, split {info['split']}{sampled})",
+                "",
+            ]
             head = ["variant", "seeds", "tiles", "mIoU", "mIoU 95 % CI", "OA %"]
             head += [f"IoU {c}" for c in classes]
             head += [f"ΔmIoU vs {ref} (95 % CI)", "trainable classical", "trainable quantum"]

@@ -44,6 +44,10 @@ class TrainConfig:
             angles, which are periodic).
         class_weights: "none", "balanced" (total / (K * count_k) on the training masks), or
             K comma-separated numbers.
+        jitter: strength of the photometric jitter of training patches (per-patch brightness,
+            contrast, saturation and per-band gain/offset, ``samplers.transforms.photometric``),
+            0..1; 0 turns it off. Flips and 90-degree turns are always on.
+        label_smoothing: cross-entropy label smoothing, 0..1 (0: plain cross-entropy).
         seed: seeds torch (weights, circuit angles) and the patch sampler.
         device: "cpu", "cuda", or "auto".
         val_stride_px: stride of the validation grid of patches, pixels (None: the patch
@@ -76,6 +80,8 @@ class TrainConfig:
     warmup_steps: int = 10
     weight_decay: float = 1e-4
     class_weights: str = "none"
+    jitter: float = 0.0
+    label_smoothing: float = 0.0
     seed: int = 0
     device: str = "auto"
     val_stride_px: int | None = None
@@ -128,6 +134,10 @@ class TrainConfig:
             raise ConfigError(
                 "--aer-check-samples, --loader-workers and --warmup-steps must be >= 0"
             )
+        if not 0 <= self.jitter <= 1:
+            raise ConfigError(f"--jitter {self.jitter}: choose 0 (off) to 1")
+        if not 0 <= self.label_smoothing < 1:
+            raise ConfigError(f"--label-smoothing {self.label_smoothing}: choose 0 (off) to < 1")
         check_precision(self.precision)
         if self.class_weights not in CLASS_WEIGHTS:
             try:

@@ -80,7 +80,12 @@ def global_mean_loss(loss_fn: nn.CrossEntropyLoss, logits: Tensor, y: Tensor, di
     local = w[y[valid]].sum() if w is not None else valid.sum().to(logits.dtype)
     total = dist.sum(local.detach().reshape(1).to(logits.dtype))[0]
     summed = nn.functional.cross_entropy(
-        logits, y, weight=w, ignore_index=loss_fn.ignore_index, reduction="sum"
+        logits,
+        y,
+        weight=w,
+        ignore_index=loss_fn.ignore_index,
+        reduction="sum",
+        label_smoothing=loss_fn.label_smoothing,
     )
     return summed * dist.world_size / total
 
@@ -265,7 +270,9 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     weight = None
     if cfg.class_weight_values is not None:
         weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
-    loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=cfg.ignore_index)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=weight, ignore_index=cfg.ignore_index, label_smoothing=cfg.label_smoothing
+    )
     loading = {  # workers live across epochs; pinned host memory when copying to a GPU
         "num_workers": cfg.workers,
         "persistent_workers": cfg.workers > 0,

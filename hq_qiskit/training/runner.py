@@ -195,6 +195,7 @@ def _datasets(
         std=cfg.std,
         augment=True,
         seed=cfg.seed,
+        jitter=cfg.jitter,
         rank=dist.rank,
         world_size=dist.world_size,
     )

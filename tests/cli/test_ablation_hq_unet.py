@@ -114,3 +114,39 @@ def test_held_out_classes_must_match_the_training_data(tmp_path):
     tiles = open_tiles(tmp_path / "loveda", "val", class_map={1: 0, 2: 1}, classes=["a", "b"])
     with pytest.raises(DataError, match="classes a, b differ from the training data's"):
         check_same_classes("--eval-data x", tiles, ["background", "building"])
+
+
+def test_shots_reach_the_noisy_runs_and_the_table(tmp_path):
+    out = tmp_path / "ablation"
+    args = ["ablation", *TINY, "--variants", "quantum,classical", "--seeds", "0",
+            "--backends", "aer,aer-noisy-fez", "--shots", "64", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    table = json.loads((out / "ablation.json").read_text())
+    assert table["shots"] == {"aer": None, "aer-noisy-fez": 64}
+    noisy, ideal = table["runs"]["aer-noisy-fez"], table["runs"]["aer"]
+    assert noisy["quantum"]["0"]["shots"] == 64 and ideal["quantum"]["0"]["shots"] is None
+    assert noisy["classical"]["0"]["reused_from"] == "aer"
+    # the run itself trained and was scored with 64 shots, as its config.json says
+    config = json.loads((Path(noisy["quantum"]["0"]["run"]) / "config.json").read_text())
+    assert config["shots"] == 64 and config["backend"] == "aer-noisy-fez"
+    ideal_config = json.loads((Path(ideal["quantum"]["0"]["run"]) / "config.json").read_text())
+    assert ideal_config["shots"] is None
+    md = (out / "ablation.md").read_text()
+    assert "## aer-noisy-fez: val (built-in, split val, 64 shots per Pauli term)" in md
+    assert "## aer: val (built-in, split val)" in md
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--shots", "64"], "--shots 64: every backend of --backends (aer) is ideal"),
+        (["--backends", "aer,aer-noisy-fez", "--shots", "-1"], "--shots -1: give 0"),
+    ],
+)
+def test_shots_without_a_noisy_backend_is_one_line(tmp_path, extra, message):
+    out = tmp_path / "abl"
+    result = CliRunner().invoke(cli, ["ablation", *TINY, "--out", str(out), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not out.exists()

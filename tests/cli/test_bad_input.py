@@ -248,3 +248,14 @@ def test_no_crs_is_said_once(checkpoint, tmp_path, caplog):
         + sum("has no CRS" in r.getMessage() for r in caplog.records)
     )
     assert said == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--jitter", "1.5"), ("--jitter", "-0.1"), ("--label-smoothing", "1")]
+)
+def test_train_refuses_jitter_and_label_smoothing_out_of_range(flag, value, tmp_path):
+    result = invoke("train", flag, value, "--device", "cpu", "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert f"{flag} {float(value)}" in line and "choose 0" in line
+    assert not (tmp_path / "run").exists()

@@ -121,3 +121,17 @@ def test_bad_patch_sizes_are_refused(tiles):
         GridPatches(tiles, 128, 128, mean=[0.0] * 3, std=[1.0, 0.0, 1.0])
     with pytest.raises(DataError, match="give 3 values each"):
         GridPatches(tiles, 128, 128, mean=[0.0] * 4, std=[1.0] * 4)
+
+
+def test_jitter_touches_the_image_only_and_is_seeded(tiles):
+    stats = {"mean": [100.0] * 3, "std": [50.0] * 3}
+    plain = RandomPatches(tiles, 64, 6, **stats, seed=2)
+    a = RandomPatches(tiles, 64, 6, **stats, seed=2, jitter=0.3)
+    b = RandomPatches(tiles, 64, 6, **stats, seed=2, jitter=0.3)
+    for i in range(6):
+        assert plain.draw(i) == a.draw(i)  # same tile, offset and symmetry
+        (xp, yp), (xa, ya), (xb, _) = plain[i], a[i], b[i]
+        assert torch.equal(yp, ya) and torch.equal(xa, xb)
+        assert not torch.equal(xp, xa)
+    with pytest.raises(DataError, match="--jitter"):
+        RandomPatches(tiles, 64, 6, **stats, jitter=-0.1)
