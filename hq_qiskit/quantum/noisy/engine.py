@@ -27,10 +27,11 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
-from torch import Tensor, nn
+from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
@@ -43,7 +44,6 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]]),
     "Z": np.diag([1.0, -1.0]),
 }
-_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 MAX_MEMORY_BYTES = 4 * 2**30
 
 
@@ -65,8 +65,13 @@ def sample_terms(values: Tensor, shots: int, generator: torch.Generator) -> Tens
     return values + (sampled - values).detach()
 
 
-class NoisyEngine(nn.Module):
+class NoisyEngine(EngineModule):
     """Exact noisy expectation values: x (B, n_in) -> (B, n_obs), optional shot noise.
+
+    Torch conventions as the fast engine's (``hq_qiskit/quantum/module.py``): the module
+    computes in the dtype and on the device of ``weight`` (``dtype`` is only its initial dtype),
+    so ``.double()`` and ``.to(...)`` work; half precision is refused; cached constants stay out
+    of ``state_dict``, copies and pickles.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -101,8 +106,7 @@ class NoisyEngine(nn.Module):
         max_memory_bytes: int = MAX_MEMORY_BYTES,
     ) -> None:
         super().__init__()
-        if dtype not in _COMPLEX:
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        check_dtype(dtype)
         if shots is not None and shots < 0:
             raise ValueError(f"shots must be >= 0 or None, got {shots}")
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
@@ -115,19 +119,13 @@ class NoisyEngine(nn.Module):
             prog.num_qubits,
         )
         self.max_memory_bytes = max_memory_bytes
-        self._check_memory(1)
+        self._check_memory(1, dtype)
         self.shots = int(shots or 0)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        self.real_dtype = dtype
-        n_w = len(weight_params)
-        init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
-        if init.shape != (n_w,):
-            raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
-        self.weight = nn.Parameter(init.detach().clone().to(dtype))
-        self._constants: dict[tuple, dict] = {}
+        self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
 
     # ------------------------------------------------------------------ compile-time pieces
@@ -155,8 +153,8 @@ class NoisyEngine(nn.Module):
             m = np.kron(m, factor)
         return m
 
-    def _check_memory(self, batch: int) -> None:
-        itemsize = 16 if getattr(self, "real_dtype", torch.float64) == torch.float64 else 8
+    def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
+        itemsize = 16 if dtype == torch.float64 else 8
         need = self.plan.entries_per_sample * batch * itemsize
         if need > self.max_memory_bytes:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
@@ -170,7 +168,7 @@ class NoisyEngine(nn.Module):
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
         key = (device, dtype)
         if key not in self._constants:
-            cdtype = _COMPLEX[dtype]
+            cdtype = COMPLEX[dtype]
             prog = self.program
             as_c = {"dtype": cdtype, "device": device}
             classes = []
@@ -231,15 +229,22 @@ class NoisyEngine(nn.Module):
         return out  # type: ignore[return-value]
 
     def term_values(self, x: Tensor) -> Tensor:
-        """Exact noisy values of every Pauli term (readout included): (B, T), program order."""
-        if x.dim() != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
-        self._check_memory(x.shape[0])
-        dtype, device = self.real_dtype, x.device
+        """Exact noisy values of every Pauli term (readout included): (B, T), program order.
+
+        Computed in the weight's dtype and on its device; x (B, n_in) is cast to that dtype.
+        """
+        self.check_input(x)
+        w = self.weight
+        dtype, device = w.dtype, w.device
+        self._check_memory(x.shape[0], dtype)
+        with torch.autocast(device.type, enabled=False):
+            return self._term_values(x.to(dtype), w)
+
+    def _term_values(self, x: Tensor, w: Tensor) -> Tensor:
+        """term_values() without the checks: x (B, n_in) and w (n_w,) in one dtype and device."""
+        dtype, device = w.dtype, w.device
         consts = self._consts(device, dtype)
-        cdtype = _COMPLEX[dtype]
-        x = x.to(dtype)
-        w = self.weight.to(device)
+        cdtype = COMPLEX[dtype]
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         sup = self._superops(consts, angles_b, angles_u)
@@ -306,7 +311,7 @@ class NoisyEngine(nn.Module):
             sampled = sample_terms(terms[:, live], self.shots, self.generator)
             terms = terms.clone()
             terms[:, live] = sampled
-        return terms @ self._consts(x.device, self.real_dtype)["term_weights"]
+        return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
 
     def describe(self) -> str:
         """A few lines: noisy gates, readout, contractions, memory per sample."""
