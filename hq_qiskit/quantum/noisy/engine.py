@@ -32,6 +32,7 @@ from torch import Tensor
 from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
@@ -115,7 +116,7 @@ class NoisyEngine(EngineModule):
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
         self.plan: NoisyPlan = make_noisy_plan(
             [op.qubits for op in prog.ops],
-            [prog.terms[t].support for t in self.live_terms],
+            [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
         )
         self.max_memory_bytes = max_memory_bytes
@@ -137,21 +138,50 @@ class NoisyEngine(EngineModule):
             classes.setdefault(key, (op.model, op.batched, []))[2].append(i)
         return list(classes.values())
 
+    def _read_qubits(self, term_index: int) -> tuple[int, ...]:
+        """The qubits a term's measured value depends on: its support and, for each correlated
+        readout error reading one of them, that error's other qubits (sorted)."""
+        support = set(self.program.terms[term_index].support)
+        for qubits, _ in self.table.correlated:
+            if support & set(qubits):
+                support |= set(qubits)
+        return tuple(sorted(support))
+
     def _observable(self, term_index: int, qubits: tuple[int, ...]) -> np.ndarray:
         """The term's Pauli on ``qubits`` (most significant first), readout folded in."""
         term = self.program.terms[term_index]
         letters = dict(zip(term.support, term.letters, strict=True))
-        m = np.ones((1, 1))
+        pieces: list[tuple[list[int], np.ndarray]] = []  # (qubits, most significant first)
+        done: set[int] = set()
         for q in qubits:
+            group = self.table.readout_group(q)
+            if q in done:
+                continue
+            if group is not None and set(group[0]) & set(letters):
+                names = {p: letters[p] for p in group[0] if p in letters}
+                pieces.append(
+                    (list(reversed(group[0])), correlated_readout(group[0], group[1], names))
+                )
+                done.update(group[0])
+                continue
+            factor = np.eye(2)
             if q in letters:
                 factor = _PAULI[letters[q]]
                 if q in self.table.readout:
                     offset, scale = self.table.readout[q]
                     factor = offset * np.eye(2) + scale * factor
-            else:
-                factor = np.eye(2)
+            pieces.append(([q], factor))
+            done.add(q)
+        order = [q for piece, _ in pieces for q in piece]
+        m = np.ones((1, 1))
+        for _, factor in pieces:
             m = np.kron(m, factor)
-        return m
+        if order == list(qubits):
+            return m
+        n = len(order)
+        perm = [order.index(q) for q in qubits]
+        tensor = m.reshape([2] * (2 * n)).transpose(perm + [n + p for p in perm])
+        return tensor.reshape(2**n, 2**n)
 
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
         itemsize = 16 if dtype == torch.float64 else 8
@@ -322,7 +352,8 @@ class NoisyEngine(EngineModule):
         return "\n".join(
             [
                 f"{len(self.program.ops)} gates, {noisy} with an error channel; readout error "
-                f"on {len(table.readout)} qubits; shots {self.shots or 'exact'}",
+                f"on {len(table.readout)} qubits, correlated on "
+                f"{[list(q) for q, _ in table.correlated]}; shots {self.shots or 'exact'}",
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
                 f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
                 f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
