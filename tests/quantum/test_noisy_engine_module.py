@@ -12,11 +12,21 @@ import torch
 from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
 
 from hq_qiskit.circuits import enrichment_qcnn
-from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.fast import FastEngine
 from hq_qiskit.quantum.module import EngineModule
 from hq_qiskit.quantum.noisy import NoisyEngine
+
+# The fast engine's module tests, run here on this file's noisy ``engine`` and ``x`` fixtures
+from .test_fast_engine_module import (  # noqa: F401
+    test_autocast_does_not_lower_precision,
+    test_deepcopy_is_independent,
+    test_double_and_float_follow_the_weight,
+    test_half_precision_is_a_clear_error,
+    test_inputs_on_another_device_are_named,
+    test_pickle_and_torch_save_round_trip,
+    test_to_dtype_and_gradients_in_float64,
+)
 
 
 def _noise() -> NoiseModel:
@@ -41,22 +51,7 @@ def test_both_engines_share_one_module_base() -> None:
     assert issubclass(NoisyEngine, EngineModule) and issubclass(FastEngine, EngineModule)
 
 
-def test_double_and_float_follow_the_weight(engine, x) -> None:
-    single = engine(x)
-    assert single.dtype == torch.float32
-    engine.double()
-    assert engine.weight.dtype == torch.float64 and engine.real_dtype == torch.float64
-    double = engine(x)  # float32 inputs are cast to the weight's dtype
-    assert double.dtype == torch.float64
-    torch.testing.assert_close(double.float(), single, atol=1e-5, rtol=0)
-    xd = x.double().requires_grad_(True)
-    engine(xd).sum().backward()
-    assert xd.grad.dtype == torch.float64 and engine.weight.grad.dtype == torch.float64
-    engine.float()
-    assert engine(x.double()).dtype == torch.float32
-
-
-def test_state_dict_deepcopy_and_pickle(engine, x) -> None:
+def test_noisy_state_dict_deepcopy_and_pickle(engine, x) -> None:
     before = engine(x)  # fills the constant cache
     assert list(engine.state_dict()) == ["weight"]
     twin = copy.deepcopy(engine)
@@ -77,22 +72,3 @@ def test_pickled_shot_generator_continues_the_same_draws(x) -> None:
     engine(x)
     twin = pickle.loads(pickle.dumps(engine))
     torch.testing.assert_close(twin(x), engine(x), atol=0, rtol=0)
-
-
-def test_half_precision_and_other_devices_are_clear_errors(engine, x) -> None:
-    with pytest.raises(ConfigError, match="float32 or float64.*not torch.bfloat16"):
-        connect_block(enrichment_qcnn(), noise=_noise(), dtype=torch.bfloat16)
-    with pytest.raises(ValueError, match="inputs are on meta but the engine's weight is on cpu"):
-        engine(torch.zeros(2, 48, device="meta"))
-    engine.half()
-    with pytest.raises(ConfigError, match="float32 or float64.*not torch.float16"):
-        engine(x.half())
-
-
-def test_autocast_does_not_lower_precision(engine, x) -> None:
-    engine.double()
-    want = engine(x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        got = engine(x)
-    assert got.dtype == torch.float64
-    torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
