@@ -72,3 +72,11 @@ def test_pickled_shot_generator_continues_the_same_draws(x) -> None:
     engine(x)
     twin = pickle.loads(pickle.dumps(engine))
     torch.testing.assert_close(twin(x), engine(x), atol=0, rtol=0)
+
+
+def test_float32_outputs_stay_float32_under_bfloat16_autocast(engine, x) -> None:
+    want = engine(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = engine(x)
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=0)

@@ -341,7 +341,8 @@ class NoisyEngine(EngineModule):
             sampled = sample_terms(terms[:, live], self.shots, self.generator)
             terms = terms.clone()
             terms[:, live] = sampled
-        return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
+        with torch.autocast(terms.device.type, enabled=False):  # outputs keep the weight's dtype
+            return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
 
     def describe(self) -> str:
         """A few lines: noisy gates, readout, contractions, memory per sample."""
