@@ -266,9 +266,10 @@ def test_readout_matches_aer_sampled_counts() -> None:
 def test_unsupported_noise_raises_naming_it() -> None:
     qc, x_p = _two_qubit_circuit()
     obs = [SparsePauliOp("ZZ")]
-    nm = NoiseModel()
+    nm = NoiseModel()  # correlated readout is applied (test_noisy_readout.py), not overlaps
     nm.add_readout_error(ReadoutError(np.eye(4) * 0.9 + 0.025), [0, 1], warnings=False)
-    with pytest.raises(CircuitError, match="correlated readout error on qubits"):
+    nm.add_readout_error(ReadoutError([[0.9, 0.1], [0.1, 0.9]]), [1], warnings=False)
+    with pytest.raises(CircuitError, match=r"correlated readout error on qubits \[0, 1\]"):
         NoisyEngine(qc, x_p, [], obs, noise=nm)
     nm = NoiseModel()
     nm.add_all_qubit_quantum_error(depolarizing_error(0.1, 1), "measure", warnings=False)

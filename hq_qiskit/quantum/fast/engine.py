@@ -19,7 +19,8 @@ any layer (float32 computes in complex64, float64 in complex128). Derived consta
 coefficients, angle maps, Pauli matrices) are cached per (device, dtype), rebuilt after every
 conversion and left out of ``state_dict``, ``copy.deepcopy`` and pickles, whose state is the
 weight and the compiled plan. Half precision is refused with a message: 11 bits of mantissa
-cannot carry exact expectation values. Autocast is switched off inside the engine.
+cannot carry exact expectation values. Autocast is switched off inside the engine. The noisy
+engine keeps the same conventions; both inherit them from ``hq_qiskit/quantum/module.py``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,8 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
-from torch import Tensor, nn
+from torch import Tensor
 
-from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast.adjoint import evolve
 from hq_qiskit.quantum.fast.fusion import Group, fuse
 from hq_qiskit.quantum.fast.memory import (
@@ -53,6 +53,7 @@ from hq_qiskit.quantum.fast.tensor_ops import (
     kron_density,
     reduced_density,
 )
+from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 
 _PAULI = {
     "I": np.eye(2),
@@ -60,22 +61,13 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]]),
     "Z": np.diag([1.0, -1.0]),
 }
-_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+_COMPLEX = COMPLEX
 
 
 def _letter(term, qubit: int) -> str:
     """The Pauli letter of ``term`` on ``qubit`` ("I" off its support: a network may read
     terms of several supports that share a light cone)."""
     return term.letters[term.support.index(qubit)] if qubit in term.support else "I"
-
-
-def _check_dtype(dtype: torch.dtype) -> None:
-    if dtype not in _COMPLEX:
-        raise ConfigError(
-            f"the fast engine computes in float32 or float64 (complex64 or complex128 amplitudes), "
-            f"not {dtype}; keep its module in one of them, e.g. model.half() then "
-            "quantum_module.float(): its outputs are cast by the layer that reads them"
-        )
 
 
 def evolve_observables(
@@ -100,7 +92,7 @@ def evolve_observables(
     return obs.transpose(-1, -2)
 
 
-class FastEngine(nn.Module):
+class FastEngine(EngineModule):
     """Exact expectation values of a parametrised circuit: x (B, n_in) -> (B, n_obs).
 
     Args:
@@ -148,7 +140,7 @@ class FastEngine(nn.Module):
         gradient: Gradient = "auto",
     ) -> None:
         super().__init__()
-        _check_dtype(dtype)
+        check_dtype(dtype)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         n = self.program.num_qubits
@@ -167,34 +159,12 @@ class FastEngine(nn.Module):
         self.stacks, self.stack_of = make_stacks(self.groups)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        n_w = len(weight_params)
-        init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
-        if init.shape != (n_w,):
-            raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
-        self.weight = nn.Parameter(init.detach().clone().to(dtype))
-        self._constants: dict[tuple, dict] = {}
+        self._init_weight(len(weight_params), dtype, initial_weights)
 
     def _needs_gb(self, batch: int, bytes_per_element: int) -> float:
         """Estimated memory of a forward+backward at ``batch`` samples, GB (``memory.py``)."""
         per = elements_per_sample(self.plan, self.groups, self.program.num_qubits, self.adjoint)
         return per * bytes_per_element * batch / 1e9
-
-    # ----------------------------------------------------------------- torch conventions
-    @property
-    def real_dtype(self) -> torch.dtype:
-        """The real dtype the engine computes in: always ``weight.dtype``."""
-        return self.weight.dtype
-
-    def _apply(self, fn, recurse: bool = True):
-        """``.to()``, ``.double()``, ``.cuda()``, ...: convert the weight, drop cached constants."""
-        self._constants = {}
-        return super()._apply(fn, recurse)
-
-    def __getstate__(self) -> dict:
-        """Pickle and deepcopy state without the cached constants (rebuilt on first use)."""
-        state = self.__dict__.copy()
-        state["_constants"] = {}
-        return state
 
     # ----------------------------------------------------------------- compiled constants
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
@@ -253,16 +223,9 @@ class FastEngine(nn.Module):
 
         x is cast to the weight's dtype; it must be on the weight's device.
         """
-        if x.dim() != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
+        self.check_input(x)
         w = self.weight
         dtype, device = w.dtype, w.device
-        _check_dtype(dtype)
-        if x.device != device:
-            raise ValueError(
-                f"inputs are on {x.device} but the engine's weight is on {device}; "
-                f"move the module with .to('{x.device}') or the inputs with .to('{device}')"
-            )
         bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
         if self._needs_gb(x.shape[0], bytes_per) > self.max_memory_gb:
             check_memory(self.plan, self.groups, self.program.num_qubits, x.shape[0],

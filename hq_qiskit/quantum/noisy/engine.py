@@ -27,10 +27,12 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
-from torch import Tensor, nn
+from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
@@ -43,7 +45,6 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]]),
     "Z": np.diag([1.0, -1.0]),
 }
-_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 MAX_MEMORY_BYTES = 4 * 2**30
 
 
@@ -65,8 +66,13 @@ def sample_terms(values: Tensor, shots: int, generator: torch.Generator) -> Tens
     return values + (sampled - values).detach()
 
 
-class NoisyEngine(nn.Module):
+class NoisyEngine(EngineModule):
     """Exact noisy expectation values: x (B, n_in) -> (B, n_obs), optional shot noise.
+
+    Torch conventions as the fast engine's (``hq_qiskit/quantum/module.py``): the module
+    computes in the dtype and on the device of ``weight`` (``dtype`` is only its initial dtype),
+    so ``.double()`` and ``.to(...)`` work; half precision is refused; cached constants stay out
+    of ``state_dict``, copies and pickles.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -101,8 +107,7 @@ class NoisyEngine(nn.Module):
         max_memory_bytes: int = MAX_MEMORY_BYTES,
     ) -> None:
         super().__init__()
-        if dtype not in _COMPLEX:
-            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        check_dtype(dtype)
         if shots is not None and shots < 0:
             raise ValueError(f"shots must be >= 0 or None, got {shots}")
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
@@ -111,23 +116,17 @@ class NoisyEngine(nn.Module):
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
         self.plan: NoisyPlan = make_noisy_plan(
             [op.qubits for op in prog.ops],
-            [prog.terms[t].support for t in self.live_terms],
+            [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
         )
         self.max_memory_bytes = max_memory_bytes
-        self._check_memory(1)
+        self._check_memory(1, dtype)
         self.shots = int(shots or 0)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
         self.n_inputs = len(input_params)
         self.n_outputs = len(observables)
-        self.real_dtype = dtype
-        n_w = len(weight_params)
-        init = torch.zeros(n_w) if initial_weights is None else torch.as_tensor(initial_weights)
-        if init.shape != (n_w,):
-            raise ValueError(f"initial_weights must have shape ({n_w},), got {tuple(init.shape)}")
-        self.weight = nn.Parameter(init.detach().clone().to(dtype))
-        self._constants: dict[tuple, dict] = {}
+        self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
 
     # ------------------------------------------------------------------ compile-time pieces
@@ -139,24 +138,53 @@ class NoisyEngine(nn.Module):
             classes.setdefault(key, (op.model, op.batched, []))[2].append(i)
         return list(classes.values())
 
+    def _read_qubits(self, term_index: int) -> tuple[int, ...]:
+        """The qubits a term's measured value depends on: its support and, for each correlated
+        readout error reading one of them, that error's other qubits (sorted)."""
+        support = set(self.program.terms[term_index].support)
+        for qubits, _ in self.table.correlated:
+            if support & set(qubits):
+                support |= set(qubits)
+        return tuple(sorted(support))
+
     def _observable(self, term_index: int, qubits: tuple[int, ...]) -> np.ndarray:
         """The term's Pauli on ``qubits`` (most significant first), readout folded in."""
         term = self.program.terms[term_index]
         letters = dict(zip(term.support, term.letters, strict=True))
-        m = np.ones((1, 1))
+        pieces: list[tuple[list[int], np.ndarray]] = []  # (qubits, most significant first)
+        done: set[int] = set()
         for q in qubits:
+            group = self.table.readout_group(q)
+            if q in done:
+                continue
+            if group is not None and set(group[0]) & set(letters):
+                names = {p: letters[p] for p in group[0] if p in letters}
+                pieces.append(
+                    (list(reversed(group[0])), correlated_readout(group[0], group[1], names))
+                )
+                done.update(group[0])
+                continue
+            factor = np.eye(2)
             if q in letters:
                 factor = _PAULI[letters[q]]
                 if q in self.table.readout:
                     offset, scale = self.table.readout[q]
                     factor = offset * np.eye(2) + scale * factor
-            else:
-                factor = np.eye(2)
+            pieces.append(([q], factor))
+            done.add(q)
+        order = [q for piece, _ in pieces for q in piece]
+        m = np.ones((1, 1))
+        for _, factor in pieces:
             m = np.kron(m, factor)
-        return m
+        if order == list(qubits):
+            return m
+        n = len(order)
+        perm = [order.index(q) for q in qubits]
+        tensor = m.reshape([2] * (2 * n)).transpose(perm + [n + p for p in perm])
+        return tensor.reshape(2**n, 2**n)
 
-    def _check_memory(self, batch: int) -> None:
-        itemsize = 16 if getattr(self, "real_dtype", torch.float64) == torch.float64 else 8
+    def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
+        itemsize = 16 if dtype == torch.float64 else 8
         need = self.plan.entries_per_sample * batch * itemsize
         if need > self.max_memory_bytes:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
@@ -170,7 +198,7 @@ class NoisyEngine(nn.Module):
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
         key = (device, dtype)
         if key not in self._constants:
-            cdtype = _COMPLEX[dtype]
+            cdtype = COMPLEX[dtype]
             prog = self.program
             as_c = {"dtype": cdtype, "device": device}
             classes = []
@@ -231,15 +259,22 @@ class NoisyEngine(nn.Module):
         return out  # type: ignore[return-value]
 
     def term_values(self, x: Tensor) -> Tensor:
-        """Exact noisy values of every Pauli term (readout included): (B, T), program order."""
-        if x.dim() != 2 or x.shape[1] != self.n_inputs:
-            raise ValueError(f"expected inputs of shape (B, {self.n_inputs}), got {tuple(x.shape)}")
-        self._check_memory(x.shape[0])
-        dtype, device = self.real_dtype, x.device
+        """Exact noisy values of every Pauli term (readout included): (B, T), program order.
+
+        Computed in the weight's dtype and on its device; x (B, n_in) is cast to that dtype.
+        """
+        self.check_input(x)
+        w = self.weight
+        dtype, device = w.dtype, w.device
+        self._check_memory(x.shape[0], dtype)
+        with torch.autocast(device.type, enabled=False):
+            return self._term_values(x.to(dtype), w)
+
+    def _term_values(self, x: Tensor, w: Tensor) -> Tensor:
+        """term_values() without the checks: x (B, n_in) and w (n_w,) in one dtype and device."""
+        dtype, device = w.dtype, w.device
         consts = self._consts(device, dtype)
-        cdtype = _COMPLEX[dtype]
-        x = x.to(dtype)
-        w = self.weight.to(device)
+        cdtype = COMPLEX[dtype]
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         sup = self._superops(consts, angles_b, angles_u)
@@ -306,7 +341,8 @@ class NoisyEngine(nn.Module):
             sampled = sample_terms(terms[:, live], self.shots, self.generator)
             terms = terms.clone()
             terms[:, live] = sampled
-        return terms @ self._consts(x.device, self.real_dtype)["term_weights"]
+        with torch.autocast(terms.device.type, enabled=False):  # outputs keep the weight's dtype
+            return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
 
     def describe(self) -> str:
         """A few lines: noisy gates, readout, contractions, memory per sample."""
@@ -317,7 +353,8 @@ class NoisyEngine(nn.Module):
         return "\n".join(
             [
                 f"{len(self.program.ops)} gates, {noisy} with an error channel; readout error "
-                f"on {len(table.readout)} qubits; shots {self.shots or 'exact'}",
+                f"on {len(table.readout)} qubits, correlated on "
+                f"{[list(q) for q, _ in table.correlated]}; shots {self.shots or 'exact'}",
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
                 f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
                 f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "

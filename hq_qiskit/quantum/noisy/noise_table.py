@@ -7,14 +7,23 @@ Aer's rules, followed here:
   ordered qubit tuple only, and replaces the all-qubit error (``add_all_qubit_quantum_error``)
   there; elsewhere the all-qubit error applies. Errors added twice were already composed by Aer.
 - A readout error on a qubit (``add_readout_error``) replaces the all-qubit readout error there.
+- A correlated readout error on k qubits (``add_readout_error(error, [a, b])``, a 2**k x 2**k
+  matrix P(read m | true p), qubits[0] the least significant bit of p and m) acts on the joint
+  outcome of its qubits and replaces the per-qubit readout errors there. Here the engine departs
+  from Aer 0.18 on purpose: Aer applies a k-qubit readout error only to a k-qubit measure
+  instruction, which Qiskit circuits do not have (``measure`` and ``measure_all`` append one
+  instruction per qubit), so Aer silently never applies it (tests/quantum/test_noisy_readout.py
+  shows it); a device's correlated readout acts on every shot. ``channels.correlated_readout``
+  folds it into the observables.
 
-What cannot be applied exactly raises ``CircuitError`` naming it: correlated (multi-qubit)
-readout errors, custom noise passes other than Aer's relaxation-on-delay pass (which
-``NoiseModel.from_backend`` adds, and which does nothing to a circuit without delays), errors
-on delays in a circuit that has delays, quantum errors on ``measure``, and errors whose size
-does not match their instruction. Aer keeps these tables in private attributes
-(``_default_quantum_errors``, ``_local_quantum_errors``, ``_default_readout_error``,
-``_local_readout_errors``, ``_custom_noise_passes``); there is no public accessor in 0.18.
+What cannot be applied exactly raises ``CircuitError`` naming it: correlated readout errors
+whose qubits overlap another readout error's, custom noise passes other than Aer's
+relaxation-on-delay pass (which ``NoiseModel.from_backend`` adds, and which does nothing to a
+circuit without delays), errors on delays in a circuit that has delays, quantum errors on
+``measure``, and errors whose size does not match their instruction. Aer keeps these tables in
+private attributes (``_default_quantum_errors``, ``_local_quantum_errors``,
+``_default_readout_error``, ``_local_readout_errors``, ``_custom_noise_passes``); there is no
+public accessor in 0.18.
 """
 
 from __future__ import annotations
@@ -37,17 +46,25 @@ class NoiseTable:
         channels: one entry per program op: the error's row-major superoperator
             (4**k, 4**k) complex128, or None where the op is noiseless.
         readout: qubit -> (offset, scale) of its readout error (``channels.readout_factors``);
-            qubits without readout error are absent.
+            qubits without readout error, or in a correlated group, are absent.
+        correlated: (qubits, probabilities) of each correlated readout error: qubits as given
+            to Aer (qubits[0] the least significant bit), probabilities (2**k, 2**k) with
+            entry [p, m] = P(read m | true p).
         names: per op, a short description of its error for ``describe()`` ("" if none).
     """
 
     channels: tuple[np.ndarray | None, ...]
     readout: dict[int, tuple[float, float]]
     names: tuple[str, ...]
+    correlated: tuple[tuple[tuple[int, ...], np.ndarray], ...] = ()
+
+    def readout_group(self, qubit: int) -> tuple[tuple[int, ...], np.ndarray] | None:
+        """The correlated readout error (qubits, probabilities) that reads ``qubit``, if any."""
+        return next((g for g in self.correlated if qubit in g[0]), None)
 
     @property
     def is_noiseless(self) -> bool:
-        return all(c is None for c in self.channels) and not self.readout
+        return all(c is None for c in self.channels) and not self.readout and not self.correlated
 
 
 def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
@@ -118,16 +135,45 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
             cache[id(error)] = superop(error)
         channels.append(cache[id(error)])
         names.append(f"{name}{list(op.qubits)}")
+    correlated = _correlated_readout(noise_model, program.num_qubits)
+    grouped = {q for qubits, _ in correlated for q in qubits}
     readout = {}
     default = noise_model._default_readout_error
-    for qubits in noise_model._local_readout_errors:
-        if len(qubits) != 1:
-            raise CircuitError(
-                f"noise: correlated readout error on qubits {list(qubits)} is not supported by "
-                "the exact engine; give one ReadoutError per qubit"
-            )
+    if default is not None and default.number_of_qubits != 1:
+        raise CircuitError(
+            f"noise: an all-qubit readout error on {default.number_of_qubits} qubits has no "
+            "qubits to act on; add it for specific qubits with add_readout_error(error, qubits)"
+        )
     for q in range(program.num_qubits):
         error = noise_model._local_readout_errors.get((q,), default)
-        if error is not None:
+        if error is not None and q not in grouped:
             readout[q] = readout_factors(error)
-    return NoiseTable(tuple(channels), readout, tuple(names))
+    return NoiseTable(tuple(channels), readout, tuple(names), correlated)
+
+
+def _correlated_readout(noise_model, num_qubits: int) -> tuple:
+    """The multi-qubit readout errors as (qubits, probabilities), checked for overlaps."""
+    out, owner = [], {}
+    local = noise_model._local_readout_errors
+    for qubits, error in local.items():
+        if len(qubits) == 1:
+            continue
+        probs = np.asarray(error.probabilities, dtype=float)
+        label = f"correlated readout error on qubits {list(qubits)}"
+        if max(qubits) >= num_qubits:
+            raise CircuitError(f"noise: {label} names a qubit beyond the circuit's {num_qubits}")
+        for q in qubits:
+            if q in owner:
+                raise CircuitError(
+                    f"noise: {label} overlaps the correlated readout error on qubits "
+                    f"{list(owner[q])} at qubit {q}; a qubit is read by one readout error, so "
+                    "merge them into one error on the union of their qubits"
+                )
+            if (q,) in local:
+                raise CircuitError(
+                    f"noise: {label} and a one-qubit readout error on qubit {q} both read "
+                    f"qubit {q}; fold the one-qubit error into the correlated one"
+                )
+            owner[q] = qubits
+        out.append((tuple(qubits), probs))
+    return tuple(out)
