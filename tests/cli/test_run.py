@@ -14,7 +14,6 @@ import torch
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.training.checkpoint import save_checkpoint
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
@@ -52,19 +51,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
+def trained(train_two_tiles) -> Path:
     """A run folder of one tiny quantum HQ-UNet trained for one epoch on two built-in tiles."""
-    base = tmp_path_factory.mktemp("run")
-    data, src = base / "data", builtin_data_dir()
-    for sub in ("images_png", "masks_png"):
-        (data / sub).mkdir(parents=True)
-        for tile in ("1_2", "6_2"):
-            shutil.copy(src / sub / f"{tile}.png", data / sub / f"{tile}.png")
-    for split, tile in (("train", "1_2"), ("val", "6_2"), ("test", "6_2")):
-        (data / f"{split}.txt").write_text(f"{tile}\n")
-    result = invoke("train", *TINY, "--data", str(data), "--out", str(base / "run"))
-    assert result.exit_code == 0, result.output
-    return base / "run"
+    return train_two_tiles("run", TINY)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ trained by ``hq-qiskit train``; no IBM account, no network."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 
 TINY = [
     "--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
@@ -34,19 +32,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
+def trained(train_two_tiles) -> Path:
     """A run folder of a tiny HQ-UNet whose QCNN has 4 qubits, one epoch on two tiles."""
-    base = tmp_path_factory.mktemp("run2x2")
-    data, src = base / "data", builtin_data_dir()
-    for sub in ("images_png", "masks_png"):
-        (data / sub).mkdir(parents=True)
-        for tile in ("1_2", "6_2"):
-            shutil.copy(src / sub / f"{tile}.png", data / sub / f"{tile}.png")
-    for split, tile in (("train", "1_2"), ("val", "6_2"), ("test", "6_2")):
-        (data / f"{split}.txt").write_text(f"{tile}\n")
-    result = invoke("train", *TINY, "--data", str(data), "--out", str(base / "run"))
-    assert result.exit_code == 0, result.output
-    return base / "run"
+    return train_two_tiles("run2x2", TINY)
 
 
 def test_exact_noisy_simulator_is_labelled_and_agrees_with_aer(trained, tmp_path):
