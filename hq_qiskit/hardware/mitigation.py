@@ -38,6 +38,7 @@ from qiskit.transpiler import Target
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target
+from hq_qiskit.hardware.runtime import set_mitigation
 
 # choice -> the EstimatorV2 options a real device is given for it (server-side)
 SERVER_SIDE = {
@@ -124,14 +125,8 @@ def client_estimator(simulator, mitigation: str, shots: int, seed: int | None):
     if mitigation not in CHOICES:
         raise ConfigError(f"unknown mitigation {mitigation!r}; choose one of {', '.join(CHOICES)}")
     est = Estimator(mode=simulator)
-    est.options.resilience_level = 0
     est.options.default_shots = shots
-    parts = mitigation.split("+")
-    est.options.resilience.measure_mitigation = "trex" in parts
-    est.options.resilience.zne_mitigation = "zne" in parts
-    est.options.twirling.enable_gates = "twirling" in parts
-    est.options.twirling.enable_measure = "twirling" in parts or "trex" in parts
-    est.options.dynamical_decoupling.enable = "dd" in parts
+    set_mitigation(est.options, mitigation.split("+"))
     if seed is not None:
         est.options.simulator.seed_simulator = seed
     return est

@@ -19,7 +19,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +256,17 @@ def fractional_note(backend: Backend, device) -> str:
     )
 
 
+def set_mitigation(options, mitigation: Collection[str]) -> None:
+    """Switch an EstimatorV2's ``options`` to exactly the named mitigation ("trex", "zne",
+    "twirling", "dd"): resilience level 0, then each one on by name (TREX twirls readout)."""
+    options.resilience_level = 0
+    options.resilience.measure_mitigation = "trex" in mitigation
+    options.resilience.zne_mitigation = "zne" in mitigation
+    options.twirling.enable_gates = "twirling" in mitigation
+    options.twirling.enable_measure = "twirling" in mitigation or "trex" in mitigation
+    options.dynamical_decoupling.enable = "dd" in mitigation
+
+
 def _estimator(
     target: RuntimeTarget,
     mode_obj,
@@ -279,12 +290,7 @@ def _estimator(
     else:
         est.options.default_precision = precision
     if not target.local:  # pragma: no cover - local mode ignores (and warns about) these
-        est.options.resilience_level = 0
-        est.options.resilience.measure_mitigation = "trex" in mitigation
-        est.options.resilience.zne_mitigation = "zne" in mitigation
-        est.options.twirling.enable_gates = "twirling" in mitigation
-        est.options.twirling.enable_measure = "twirling" in mitigation or "trex" in mitigation
-        est.options.dynamical_decoupling.enable = "dd" in mitigation
+        set_mitigation(est.options, mitigation)
     elif seed is not None:
         est.options.simulator.seed_simulator = seed
     return est
