@@ -45,30 +45,12 @@ from qiskit.circuit import ParameterVector
 from torch import nn
 
 from hq_qiskit.circuits import BLOCKS, QuantumBlock, enrichment_qcnn, single_qubit_observables
+from hq_qiskit.circuits.ring import ring_block
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.fast.program import read_circuit
 from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
 
 MAX_GATE_BY_GATE_QUBITS = 20  # the baseline's state vector is (B, 2**n)
-
-
-def ring_96(n: int = 16) -> QuantumBlock:
-    """RY/RZ encoding of 2n inputs, CX ring, RY layer, RZZ ring, RY layer; <Z>, <X> per qubit."""
-    x, w = ParameterVector("x", 2 * n), ParameterVector("w", 3 * n)
-    qc = QuantumCircuit(n, name="ring_96")
-    for q in range(n):
-        qc.ry(math.pi * x[q], q)
-        qc.rz(math.pi * x[n + q], q)
-    for q in range(n):
-        qc.cx(q, (q + 1) % n)
-    for q in range(n):
-        qc.ry(w[q], q)
-    for q in range(n):
-        qc.rzz(w[n + q], q, (q + 1) % n)
-    for q in range(n):
-        qc.ry(w[2 * n + q], q)
-    observables, names = single_qubit_observables(n, "ZX")
-    return QuantumBlock("ring_96", qc, x, w, observables, names)
 
 
 def deep(n: int = 14, layers: int = 30) -> QuantumBlock:
@@ -93,7 +75,7 @@ def deep(n: int = 14, layers: int = 30) -> QuantumBlock:
 
 CIRCUITS: dict[str, Callable[[], QuantumBlock]] = {
     **BLOCKS,
-    "ring_96": ring_96,
+    "ring_96": ring_block,
     "enrichment_qcnn_8x8": lambda: enrichment_qcnn(rows=8, cols=8),
     "deep_14x30": deep,
 }

@@ -7,7 +7,6 @@ Random circuits over every supported gate, multi-qubit Pauli sums, 2-16 qubits, 
 from __future__ import annotations
 
 import copy
-import math
 import pickle
 
 import numpy as np
@@ -17,7 +16,8 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
-from hq_qiskit.circuits import enrichment_qcnn, single_qubit_observables
+from hq_qiskit.circuits import enrichment_qcnn
+from hq_qiskit.circuits.ring import ring_block
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast import FastEngine
 
@@ -33,20 +33,8 @@ def statevector_values(qc, x_params, w_params, observables, x, w) -> np.ndarray:
 
 def ring(n: int) -> tuple[QuantumCircuit, ParameterVector, ParameterVector, list]:
     """RY/RZ encoding, CX ring, RY, RZZ ring, RY; <Z> and <X> on every qubit."""
-    x, w = ParameterVector("x", 2 * n), ParameterVector("w", 3 * n)
-    qc = QuantumCircuit(n)
-    for q in range(n):
-        qc.ry(math.pi * x[q], q)
-        qc.rz(math.pi * x[n + q], q)
-    for q in range(n):
-        qc.cx(q, (q + 1) % n)
-    for q in range(n):
-        qc.ry(w[q], q)
-    for q in range(n):
-        qc.rzz(w[n + q], q, (q + 1) % n)
-    for q in range(n):
-        qc.ry(w[2 * n + q], q)
-    return qc, x, w, list(single_qubit_observables(n, "ZX")[0])
+    block = ring_block(n)
+    return block.circuit, block.inputs, block.weights, list(block.observables)
 
 
 def engine_and_reference(qc, x_params, w_params, observables, seed, route, n=2):
