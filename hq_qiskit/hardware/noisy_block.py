@@ -38,13 +38,14 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *, se
         seed: seed of the shot-noise generator (and of Aer for engine "qiskit").
 
     Returns:
-        A module x (B, n_in) -> (B, n_obs) with the noisy expectation values.
+        A module x (B, n_in) -> (B, n_obs) with the noisy expectation values; its angles are
+        trainable exactly when ``module``'s are (a frozen circuit stays frozen under noise).
     """
     if backend.noise is None:
         return module
     weight = module.weight.detach()
     dtype = weight.dtype if weight.dtype in (torch.float32, torch.float64) else torch.float32
-    return connect_block(
+    noisy = connect_block(
         block,
         engine=getattr(module, "engine", "fast"),
         noise=device_noise_model(block, backend),
@@ -53,3 +54,5 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *, se
         initial_weights=weight.double().cpu().clone(),
         dtype=dtype,
     )
+    noisy.weight.requires_grad_(module.weight.requires_grad)
+    return noisy

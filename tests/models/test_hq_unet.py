@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import get_backend
 from hq_qiskit.models import MODELS, build_model, resolve_options
 from hq_qiskit.models.hq_unet import BOTTLENECKS, HQUNet
 from hq_qiskit.models.layers import PreQ
@@ -174,6 +175,21 @@ def test_frozen_angles_stay_at_their_seeded_values():
     assert model.bottleneck.pre_q.conv.weight.grad.abs().sum() > 0  # the encoder still learns
     with pytest.raises(ConfigError, match="freeze_quantum applies to the quantum bottleneck"):
         HQUNet(**TINY, bottleneck="classical", freeze_quantum=True)
+
+
+def test_frozen_angles_stay_frozen_on_a_noisy_backend():
+    """A noisy entry rebuilds the block's module on the device noise; the frozen circuit must
+    stay frozen there (it once came back trainable, and the noisy quantum-frozen ablation runs
+    were the trained quantum runs, number for number)."""
+    torch.manual_seed(3)
+    model = HQUNet(**TINY, freeze_quantum=True).use_backend(get_backend("aer-noisy-fez"))
+    core = model.bottleneck.core
+    assert type(core).__name__ != type(HQUNet(**TINY).bottleneck.core).__name__  # rebuilt
+    assert not core.weight.requires_grad
+    counts = model.parameter_counts()
+    assert counts["quantum"] == 0
+    trained = HQUNet(**TINY).use_backend(get_backend("aer-noisy-fez"))
+    assert trained.bottleneck.core.weight.requires_grad  # the trained variant still trains
 
 
 def test_no_core_ignores_the_deepest_features():
