@@ -30,7 +30,6 @@ set. Usage:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -40,11 +39,10 @@ from pathlib import Path
 
 import torch
 from machine import describe_machine  # bench/machine.py, beside this script
-from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
 from torch import nn
 
-from hq_qiskit.circuits import BLOCKS, QuantumBlock, enrichment_qcnn, single_qubit_observables
+from hq_qiskit.circuits import BLOCKS, QuantumBlock, enrichment_qcnn
+from hq_qiskit.circuits.brickwork import brickwork_block
 from hq_qiskit.circuits.ring import ring_block
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.fast.program import read_circuit
@@ -53,31 +51,11 @@ from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
 MAX_GATE_BY_GATE_QUBITS = 20  # the baseline's state vector is (B, 2**n)
 
 
-def deep(n: int = 14, layers: int = 30) -> QuantumBlock:
-    """RY encoding of n inputs, then ``layers`` of RY(w) and CX + RZZ(w) bricks; <Z> per qubit.
-
-    Every light cone covers the register and the cut route simulates the whole n-qubit block
-    as a state vector through ~2 groups per layer: the case adjoint differentiation is for.
-    """
-    x, w = ParameterVector("x", n), ParameterVector("w", 2 * layers)
-    qc = QuantumCircuit(n, name=f"deep_{n}x{layers}")
-    for q in range(n):
-        qc.ry(math.pi * x[q], q)
-    for layer in range(layers):
-        for q in range(n):
-            qc.ry(w[2 * layer] + 0.1 * q, q)
-        for q in range(layer % 2, n - 1, 2):
-            qc.cx(q, q + 1)
-            qc.rzz(w[2 * layer + 1], q, q + 1)
-    observables, names = single_qubit_observables(n, "Z")
-    return QuantumBlock(f"deep_{n}x{layers}", qc, x, w, observables, names)
-
-
 CIRCUITS: dict[str, Callable[[], QuantumBlock]] = {
     **BLOCKS,
     "ring_96": ring_block,
     "enrichment_qcnn_8x8": lambda: enrichment_qcnn(rows=8, cols=8),
-    "deep_14x30": deep,
+    "deep_14x30": brickwork_block,
 }
 
 

@@ -3,7 +3,10 @@
     enrichment_qcnn   16 qubits, 48 inputs, 8 weights per layer, 32 outputs (both papers)
     expert_local, expert_global, expert_diagonal   HQF-Net's QMoE experts, 32 in, 32 out
 
-    ring.ring_block   a register-wide test circuit for the engine (not a model block, not in BLOCKS)
+    ring.ring_block             a register-wide test circuit for the engine (not a model block,
+                                not in BLOCKS)
+    brickwork.brickwork_block   a deep brickwork test circuit for the engine's adjoint gradients
+                                (not a model block, not in BLOCKS)
 
 ``BLOCKS`` maps each block's name (the stem of its files in ``circuits/``) to its builder.
 This package never imports torch.

@@ -21,6 +21,7 @@ from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from hq_qiskit.circuits import BLOCKS
+from hq_qiskit.circuits.brickwork import brickwork_block
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.quantum.fast import FastEngine
 from hq_qiskit.quantum.fast.adjoint import evolve
@@ -56,22 +57,14 @@ def test_evolve_matches_autograd_through_apply_matrix() -> None:
 
 
 def layered(n: int, layers: int) -> tuple[QuantumCircuit, ParameterVector, ParameterVector, list]:
-    """RY(x) encoding, then ``layers`` of RY(w) and a CX/RZZ brick: cones cover the register."""
-    x, w = ParameterVector("x", n), ParameterVector("w", 2 * layers)
-    qc = QuantumCircuit(n)
-    for q in range(n):
-        qc.ry(x[q], q)
-    for layer in range(layers):
-        for q in range(n):
-            qc.ry(w[2 * layer] + 0.1 * q, q)
-        for q in range(layer % 2, n - 1, 2):
-            qc.cx(q, q + 1)
-            qc.rzz(w[2 * layer + 1], q, q + 1)
+    """The benchmark's brickwork circuit (cones cover the register) with two observables of its
+    own: one local Z, and a two-term sum with a long-range XY."""
+    block = brickwork_block(n, layers)
     obs = [
         SparsePauliOp.from_sparse_list([("Z", [n // 2], 1.0)], num_qubits=n),
         SparsePauliOp.from_sparse_list([("XY", [0, n - 1], 0.5), ("Z", [1], -1.0)], num_qubits=n),
     ]
-    return qc, x, w, obs
+    return block.circuit, block.inputs, block.weights, obs
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
