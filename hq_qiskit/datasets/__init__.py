@@ -57,7 +57,7 @@ ALL = "all"  # every image/mask pair of a folder, whatever its split lists say (
 
 
 def builtin_data_dir() -> Path:
-    """Folder of the built-in sample: 12 real LoveDA 512-px tiles in the flat LoveDA layout."""
+    """Folder of the built-in sample: 52 real LoveDA 512-px tiles in the flat LoveDA layout."""
     return Path(str(files("hq_qiskit.data") / "loveda_sample"))
 
 

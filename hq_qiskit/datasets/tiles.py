@@ -63,7 +63,8 @@ class Tiles(Dataset):
         refs: the tiles, in order.
         class_map: raw mask value -> class index or 255 (ignore).
         classes: class names, index order.
-        cache_tiles: how many decoded tiles to keep in memory.
+        cache_tiles: how many decoded tiles to keep in memory (64: the built-in sample's 48
+            training tiles stay decoded, about 50 MB).
     """
 
     ignore_index = IGNORE_INDEX
@@ -74,7 +75,7 @@ class Tiles(Dataset):
         refs: Sequence[TileRef],
         class_map: Mapping[int, int],
         classes: Sequence[str] = LANDCOVERAI_CLASSES,
-        cache_tiles: int = 32,
+        cache_tiles: int = 64,
     ) -> None:
         self.refs = list(refs)
         self.classes = check_classes(classes)

@@ -9,13 +9,27 @@ import torch
 from hq_qiskit.datasets import LANDCOVERAI_CLASSES, builtin_data_dir, open_tiles
 from hq_qiskit.errors import DataError
 
+HELD_OUT_IMAGES = {"0", "2", "4", "5", "7", "8", "10", "12"}  # bench/loveda_heldout.py
+
 
 def test_sample_folder_is_small_and_documented():
     root = builtin_data_dir()
     assert (root / "README.md").read_text().count("CC BY-NC-SA 4.0") >= 1
-    size = sum(p.stat().st_size for p in root.rglob("*.png"))
-    assert size <= 6e6
-    assert len(list((root / "images_png").glob("*.png"))) == 12
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    assert size <= 10e6  # issue 15: the shipped sample stays under 10 MB
+    images = sorted((root / "images_png").iterdir())
+    assert len(images) == 52 and len(list((root / "masks_png").glob("*.png"))) == 52
+    assert sum(p.suffix == ".png" for p in images) == 12  # the first release's lossless tiles
+
+
+def test_sample_never_touches_the_held_out_images():
+    """Whole images stay in one split, and the held-out images are in none."""
+    image_of = {}
+    for split in ("train", "val", "test"):
+        for tile in (builtin_data_dir() / f"{split}.txt").read_text().split():
+            image = tile.rpartition("_")[0]
+            assert image not in HELD_OUT_IMAGES, tile
+            assert image_of.setdefault(image, split) == split, f"image {image} in two splits"
 
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
