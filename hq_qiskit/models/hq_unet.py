@@ -93,8 +93,9 @@ class HQUNet(HybridSegmenter):
     Args:
         num_classes: output classes.
         in_channels: input bands (3 for RGB).
-        width: channels of the stem; stage i has ``width * 2**i`` channels. 8 trains on a
-            2-core CPU in minutes; the classic U-Net size is 64.
+        width: channels of the stem; stage i has ``width * 2**i`` channels. 16 (the default)
+            trains the default run on a 2-core CPU in about 6 minutes and generalised better to
+            unseen tiles than 8 (docs/science.md, third search); the classic U-Net size is 64.
         depth: number of Down (and Up) blocks; the bottleneck map is ``patch_px / 2**depth``
             pixels wide.
         patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
@@ -147,7 +148,7 @@ class HQUNet(HybridSegmenter):
         self,
         num_classes: int = 5,
         in_channels: int = 3,
-        width: int = 8,
+        width: int = 16,
         depth: int = 4,
         patch_px: int = 128,
         bottleneck: Literal["quantum", "classical", "classical-small", "none"] = "quantum",

@@ -182,7 +182,7 @@ def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     assert "training on 2 processes (gloo, cpu): global batch 4 (2 per process x 2)" in out
-    assert "peak lr 0.01" in out
+    assert "peak lr 0.003" in out  # the default --lr
     assert out.count("Validation report") == 1  # rank 0 speaks once
     assert {"config.json", "last.pt", "best.pt", "metrics.jsonl", "report.json"} <= {
         p.name for p in run.iterdir()

@@ -22,9 +22,13 @@ def first_epoch(out: Path, *extra: str) -> tuple[dict, dict]:
 
 
 def test_label_smoothing_and_jitter_change_the_training_loss(tmp_path):
-    plain_cfg, plain = first_epoch(tmp_path / "plain")
-    smooth_cfg, smooth = first_epoch(tmp_path / "smooth", "--label-smoothing", "0.5")
+    plain_cfg, plain = first_epoch(tmp_path / "plain", "--jitter", "0")
+    smooth_cfg, smooth = first_epoch(
+        tmp_path / "smooth", "--jitter", "0", "--label-smoothing", "0.5"
+    )
     jitter_cfg, jitter = first_epoch(tmp_path / "jitter", "--jitter", "0.5")
+    default_cfg, _ = first_epoch(tmp_path / "default")
+    assert default_cfg["jitter"] == 0.1  # on by default (docs/science.md, third search)
     assert plain_cfg["label_smoothing"] == 0 and plain_cfg["jitter"] == 0
     assert smooth_cfg["label_smoothing"] == 0.5 and jitter_cfg["jitter"] == 0.5
     # same seed, same patches and weights: only the loss (or the pixels) differ
