@@ -89,6 +89,11 @@ def open_client(
         # non-daemonic workers may start processes of their own (a training run's DataLoader
         # workers); kept for the cluster's life, so a restarted worker is started the same way
         "distributed.worker.daemon": False,
+        # distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536; glibc then stops
+        # raising its mmap threshold, so every large tensor is mmap'ed and unmapped again:
+        # a width-16 HQ-UNet epoch took 2-2.5x the wall time (sys 13.7 s vs 2.5 s over two
+        # short epochs, docs/benchmarks.md). None leaves the variable unset in the workers.
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     }
     with dask.config.set(local_config):
         cluster = LocalCluster(

@@ -27,3 +27,20 @@ def test_a_killed_worker_is_replaced_and_its_task_rerun_once(tmp_path):
         got = run_tasks(cluster.client, dies, always)
     assert list(got.failures) == ["always"] and "KilledWorker" in got.failures["always"]
     assert (tmp_path / "always").read_text() == "xx"  # two tries, then reported
+
+
+def test_local_workers_keep_glibcs_own_malloc_thresholds():
+    """distributed's default MALLOC_TRIM_THRESHOLD_ made every training step mmap and unmap its
+    tensors (2-2.5x the wall time); local workers must start without it."""
+    from hq_qiskit.cluster.client import open_client
+
+    def environ(name: str) -> str | None:
+        import os
+
+        return os.environ.get(name)
+
+    with open_client(workers=1) as cluster:
+        got = cluster.client.submit(environ, "MALLOC_TRIM_THRESHOLD_").result()
+        threads = cluster.client.submit(environ, "OMP_NUM_THREADS").result()
+    assert got is None
+    assert threads == "1"  # the rest of distributed's pre-spawn settings still apply
