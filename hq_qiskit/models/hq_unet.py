@@ -94,7 +94,7 @@ class HQUNet(HybridSegmenter):
         num_classes: output classes.
         in_channels: input bands (3 for RGB).
         width: channels of the stem; stage i has ``width * 2**i`` channels. 16 (the default)
-            trains the default run on a 2-core CPU in about 6 minutes and generalised better to
+            trains the default run on a 2-core CPU in about 7 minutes and generalised better to
             unseen tiles than 8 (docs/science.md, third search); the classic U-Net size is 64.
         depth: number of Down (and Up) blocks; the bottleneck map is ``patch_px / 2**depth``
             pixels wide.
