@@ -93,6 +93,14 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     show_default=True,
     help="Cross-entropy label smoothing, 0 (off) to < 1.",
 )
+@click.option(
+    "--dice",
+    type=float,
+    default=_D.dice,
+    show_default=True,
+    help="Weight of a soft Dice loss added to the cross-entropy (0: off). Dice weighs every "
+    "class alike, as mIoU does, so rare classes (buildings, roads) count more.",
+)
 @class_map_option
 @click.option(
     "--shots",
@@ -200,6 +208,7 @@ def train(ctx: click.Context, **opts) -> None:
                     "class_weights",
                     "jitter",
                     "label_smoothing",
+                    "dice",
                     "shots",
                     "seed",
                     "device",

@@ -48,6 +48,8 @@ class TrainConfig:
             contrast, saturation and per-band gain/offset, ``samplers.transforms.photometric``),
             0..1; 0 turns it off. Flips and 90-degree turns are always on.
         label_smoothing: cross-entropy label smoothing, 0..1 (0: plain cross-entropy).
+        dice: weight of the soft Dice loss added to the cross-entropy (``training.losses``;
+            0: cross-entropy alone). Under torchrun each process takes Dice on its own batch.
         seed: seeds torch (weights, circuit angles) and the patch sampler.
         device: "cpu", "cuda", or "auto".
         val_stride_px: stride of the validation grid of patches, pixels (None: the patch
@@ -82,6 +84,7 @@ class TrainConfig:
     class_weights: str = "none"
     jitter: float = 0.1
     label_smoothing: float = 0.0
+    dice: float = 0.0
     seed: int = 0
     device: str = "auto"
     val_stride_px: int | None = None
@@ -138,6 +141,8 @@ class TrainConfig:
             raise ConfigError(f"--jitter {self.jitter}: choose 0 (off) to 1")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"--label-smoothing {self.label_smoothing}: choose 0 (off) to < 1")
+        if self.dice < 0:
+            raise ConfigError(f"--dice {self.dice}: choose 0 (cross-entropy alone) or more")
         check_precision(self.precision)
         if self.class_weights not in CLASS_WEIGHTS:
             try:

@@ -27,6 +27,7 @@ from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
+from hq_qiskit.training.losses import soft_dice_loss
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
 from hq_qiskit.training.precision import (
@@ -133,6 +134,8 @@ def train_one_epoch(
         with autocast(cfg.precision, device):
             logits = model(x)  # (B, K, P, P), bf16/fp16 under mixed precision
         loss = global_mean_loss(loss_fn, logits.float(), y, dist)
+        if cfg.dice > 0:
+            loss = loss + cfg.dice * soft_dice_loss(logits, y, cfg.ignore_index)
         aux = unwrap(model).aux_loss()  # e.g. QMoE load balancing; None: no extra term
         if aux is not None:
             loss = loss + aux.float()
