@@ -27,7 +27,7 @@ from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
-from hq_qiskit.training.losses import soft_dice_loss
+from hq_qiskit.training.losses import CrossEntropyDice
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
 from hq_qiskit.training.precision import (
@@ -95,7 +95,7 @@ def train_one_epoch(
     model: nn.Module,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
-    loss_fn: nn.CrossEntropyLoss,
+    loss_fn: nn.CrossEntropyLoss | CrossEntropyDice,
     cfg: TrainConfig,
     step: int,
     total_steps: int,
@@ -133,9 +133,11 @@ def train_one_epoch(
             group["lr"] = lr
         with autocast(cfg.precision, device):
             logits = model(x)  # (B, K, P, P), bf16/fp16 under mixed precision
-        loss = global_mean_loss(loss_fn, logits.float(), y, dist)
-        if cfg.dice > 0:
-            loss = loss + cfg.dice * soft_dice_loss(logits, y, cfg.ignore_index)
+        if isinstance(loss_fn, CrossEntropyDice):  # Dice is taken on this process's batch
+            loss = global_mean_loss(loss_fn.ce, logits.float(), y, dist)
+            loss = loss + loss_fn.dice_term(logits.float(), y)
+        else:
+            loss = global_mean_loss(loss_fn, logits.float(), y, dist)
         aux = unwrap(model).aux_loss()  # e.g. QMoE load balancing; None: no extra term
         if aux is not None:
             loss = loss + aux.float()
@@ -273,8 +275,11 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     weight = None
     if cfg.class_weight_values is not None:
         weight = torch.tensor(cfg.class_weight_values, dtype=torch.float32, device=device)
-    loss_fn = nn.CrossEntropyLoss(
-        weight=weight, ignore_index=cfg.ignore_index, label_smoothing=cfg.label_smoothing
+    loss_fn = CrossEntropyDice(
+        nn.CrossEntropyLoss(
+            weight=weight, ignore_index=cfg.ignore_index, label_smoothing=cfg.label_smoothing
+        ),
+        cfg.dice,
     )
     loading = {  # workers live across epochs; pinned host memory when copying to a GPU
         "num_workers": cfg.workers,

@@ -7,7 +7,7 @@ Cross-entropy weighs every pixel alike, so classes that cover a few per cent of 
 from __future__ import annotations
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def soft_dice_loss(
@@ -34,3 +34,30 @@ def soft_dice_loss(
     overlap = (prob * onehot).sum(dims)  # (K,) soft true-positive pixels
     total = prob.sum(dims) + onehot.sum(dims)  # (K,)
     return 1 - ((2 * overlap + smooth) / (total + smooth)).mean()
+
+
+class CrossEntropyDice(nn.Module):
+    """Cross-entropy + ``dice`` x ``soft_dice_loss``: (B, K, P, P), (B, P, P) -> scalar.
+
+    The training loop takes the cross-entropy part through ``global_mean_loss`` (so that it is
+    averaged over the global batch under torchrun) and adds ``dice_term``; validation calls
+    the module, so train and val losses are the same function.
+
+    Attributes:
+        ce: the cross-entropy (class weights, ignore index, label smoothing).
+        dice: weight of the Dice term (0: cross-entropy alone).
+    """
+
+    def __init__(self, ce: nn.CrossEntropyLoss, dice: float) -> None:
+        super().__init__()
+        self.ce = ce
+        self.dice = dice
+
+    def dice_term(self, logits: Tensor, target: Tensor) -> Tensor:
+        """``dice`` x the soft Dice loss of the batch (0 when ``dice`` is 0)."""
+        if self.dice == 0:
+            return logits.new_zeros(())
+        return self.dice * soft_dice_loss(logits, target, self.ce.ignore_index)
+
+    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+        return self.ce(logits, target) + self.dice_term(logits, target)

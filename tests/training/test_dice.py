@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.training.losses import soft_dice_loss
+from hq_qiskit.training.losses import CrossEntropyDice, soft_dice_loss
 
 TINY = ["train", "--width", "2", "--depth", "2", "--patch-px", "64", "--epochs", "1",
         "--patches-per-epoch", "8", "--batch-size", "4", "--aer-check-samples", "0",
@@ -60,6 +60,19 @@ def test_dice_option_reaches_the_run_and_changes_the_loss(tmp_path):
         )
     assert runs["plain"][0]["dice"] == 0 and runs["dice"][0]["dice"] == 1
     assert runs["dice"][1]["train_loss"] > runs["plain"][1]["train_loss"]
+    # validation is scored with the same loss as training (cross-entropy + Dice)
+    assert runs["dice"][1]["val_loss"] != runs["plain"][1]["val_loss"]
+
+
+def test_cross_entropy_dice_adds_the_weighted_dice_term():
+    y = torch.randint(0, 3, (2, 8, 8))
+    y[0, 0] = 255
+    logits = torch.randn(2, 3, 8, 8)
+    ce = torch.nn.CrossEntropyLoss(ignore_index=255)
+    both = CrossEntropyDice(ce, 0.5)
+    expected = ce(logits, y) + 0.5 * soft_dice_loss(logits, y, 255)
+    assert float(both(logits, y)) == pytest.approx(float(expected), rel=1e-6)
+    assert float(CrossEntropyDice(ce, 0.0)(logits, y)) == pytest.approx(float(ce(logits, y)))
 
 
 def test_negative_dice_is_refused(tmp_path):
