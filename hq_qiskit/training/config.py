@@ -49,7 +49,7 @@ class TrainConfig:
             0..1; 0 turns it off. Flips and 90-degree turns are always on.
         label_smoothing: cross-entropy label smoothing, 0..1 (0: plain cross-entropy).
         dice: weight of the soft Dice loss added to the cross-entropy (``training.losses``;
-            0: cross-entropy alone). Under torchrun each process takes Dice on its own batch.
+            0: cross-entropy alone). Under torchrun it is the Dice of the global batch.
         seed: seeds torch (weights, circuit angles) and the patch sampler.
         device: "cpu", "cuda", or "auto".
         val_stride_px: stride of the validation grid of patches, pixels (None: the patch

@@ -72,6 +72,11 @@ class Dist:
         td.all_reduce(out)
         return out.to(t.device)
 
+    def sum_differentiable(self, t: Tensor) -> Tensor:
+        """Sum ``t`` over all processes inside the autograd graph (``_AllReduceSum``): a loss
+        built from the sum gives each process the gradient of the global-batch loss."""
+        return _AllReduceSum.apply(t) if self.active else t
+
     def mean(self, value: float) -> float:
         """Mean of a float over all processes."""
         if not self.active:

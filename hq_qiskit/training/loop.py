@@ -133,9 +133,9 @@ def train_one_epoch(
             group["lr"] = lr
         with autocast(cfg.precision, device):
             logits = model(x)  # (B, K, P, P), bf16/fp16 under mixed precision
-        if isinstance(loss_fn, CrossEntropyDice):  # Dice is taken on this process's batch
+        if isinstance(loss_fn, CrossEntropyDice):  # both terms: those of the global batch
             loss = global_mean_loss(loss_fn.ce, logits.float(), y, dist)
-            loss = loss + loss_fn.dice_term(logits.float(), y)
+            loss = loss + loss_fn.dice_term(logits.float(), y, dist.sum_differentiable)
         else:
             loss = global_mean_loss(loss_fn, logits.float(), y, dist)
         aux = unwrap(model).aux_loss()  # e.g. QMoE load balancing; None: no extra term

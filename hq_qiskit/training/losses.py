@@ -6,12 +6,18 @@ Cross-entropy weighs every pixel alike, so classes that cover a few per cent of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
 
 def soft_dice_loss(
-    logits: Tensor, target: Tensor, ignore_index: int, smooth: float = 1.0
+    logits: Tensor,
+    target: Tensor,
+    ignore_index: int,
+    smooth: float = 1.0,
+    reduce: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     """1 - mean over classes of the soft Dice coefficient on the batch's valid pixels.
 
@@ -21,6 +27,9 @@ def soft_dice_loss(
         ignore_index: label of pixels that count for nothing.
         smooth: added to numerator and denominator, in pixels; a class absent from the batch
             and not predicted scores 1 instead of 0/0.
+        reduce: sums a (2K,) tensor of per-class pixel sums over the training processes
+            (``Dist.sum_differentiable``), so that Dice is that of the global batch; None:
+            this batch alone.
 
     Returns:
         A scalar in [0, 1): 0 when the softmax puts probability 1 on every true class.
@@ -33,15 +42,18 @@ def soft_dice_loss(
     dims = (0, 2, 3)
     overlap = (prob * onehot).sum(dims)  # (K,) soft true-positive pixels
     total = prob.sum(dims) + onehot.sum(dims)  # (K,)
+    if reduce is not None:
+        overlap, total = reduce(torch.cat([overlap, total])).split(k)
     return 1 - ((2 * overlap + smooth) / (total + smooth)).mean()
 
 
 class CrossEntropyDice(nn.Module):
     """Cross-entropy + ``dice`` x ``soft_dice_loss``: (B, K, P, P), (B, P, P) -> scalar.
 
-    The training loop takes the cross-entropy part through ``global_mean_loss`` (so that it is
-    averaged over the global batch under torchrun) and adds ``dice_term``; validation calls
-    the module, so train and val losses are the same function.
+    The training loop takes the cross-entropy part through ``global_mean_loss`` and the Dice
+    part through ``dice_term`` with the processes' sum, so under torchrun both are the losses of
+    the global batch; validation calls the module, so train and val losses are the same
+    function.
 
     Attributes:
         ce: the cross-entropy (class weights, ignore index, label smoothing).
@@ -53,11 +65,14 @@ class CrossEntropyDice(nn.Module):
         self.ce = ce
         self.dice = dice
 
-    def dice_term(self, logits: Tensor, target: Tensor) -> Tensor:
-        """``dice`` x the soft Dice loss of the batch (0 when ``dice`` is 0)."""
+    def dice_term(
+        self, logits: Tensor, target: Tensor, reduce: Callable[[Tensor], Tensor] | None = None
+    ) -> Tensor:
+        """``dice`` x the soft Dice loss of the batch (0 when ``dice`` is 0); ``reduce`` as in
+        ``soft_dice_loss``."""
         if self.dice == 0:
             return logits.new_zeros(())
-        return self.dice * soft_dice_loss(logits, target, self.ce.ignore_index)
+        return self.dice * soft_dice_loss(logits, target, self.ce.ignore_index, reduce=reduce)
 
     def forward(self, logits: Tensor, target: Tensor) -> Tensor:
         return self.ce(logits, target) + self.dice_term(logits, target)

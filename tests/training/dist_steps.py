@@ -21,13 +21,14 @@ from hq_qiskit.samplers import RandomPatches
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.loop import train_one_epoch
+from hq_qiskit.training.losses import CrossEntropyDice
 
 TINY = {"width": 4, "depth": 2, "patch_px": 64}
 CFG = TrainConfig(lr=0.05, warmup_steps=0, ignore_index=255, epochs=1)
 PATCHES, BATCH = 8, 2  # per process in the 2-process run; one process takes 2 * BATCH
 
 
-def main(out: str) -> None:
+def main(out: str, loss: str = "ce") -> None:
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -43,6 +44,8 @@ def main(out: str) -> None:
     loader = DataLoader(patches, batch_size=BATCH * 2 // world)
     optimizer = torch.optim.SGD(model.parameters(), lr=CFG.lr)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=CFG.ignore_index)
+    if loss == "ce+dice":
+        loss_fn = CrossEntropyDice(loss_fn, 1.0)
     loss, steps = train_one_epoch(
         net, loader, optimizer, loss_fn, CFG, 0, 2, torch.device("cpu"), dist=dist
     )
@@ -53,4 +56,4 @@ def main(out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:])

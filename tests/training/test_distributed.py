@@ -51,7 +51,7 @@ def test_each_rank_draws_every_other_patch_of_the_single_process_epoch():
 STEPS = Path(__file__).with_name("dist_steps.py")
 
 
-def _run_steps(out: Path, nproc: int) -> dict:
+def _run_steps(out: Path, nproc: int, loss: str = "ce") -> dict:
     """dist_steps.py in fresh interpreters: plain python for 1 process, torchrun for more."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     launcher = (
@@ -60,18 +60,21 @@ def _run_steps(out: Path, nproc: int) -> dict:
         else [sys.executable, "-m", "torch.distributed.run", "--standalone",
               f"--nproc_per_node={nproc}", str(STEPS)]
     )  # fmt: skip
-    done = subprocess.run([*launcher, str(out)], env=env, capture_output=True, text=True)
+    done = subprocess.run([*launcher, str(out), loss], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     return torch.load(out)
 
 
-def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(tmp_path):
-    """Compared with SGD, not the runs' AdamW: AdamW's first step is lr * g / (|g| + eps), which
-    turns float noise in gradients that are mathematically zero (a conv bias right before batch
-    norm) into +-lr, so AdamW weights of two exact-equal computations differ by float noise
+@pytest.mark.parametrize("loss", ["ce", "ce+dice"])
+def test_two_processes_with_sync_batchnorm_step_like_one_with_the_global_batch(tmp_path, loss):
+    """Cross-entropy, and cross-entropy + Dice (whose per-class sums are all-reduced inside the
+    graph), give each process the gradient of the global batch's loss. Compared with SGD, not
+    the runs' AdamW: AdamW's first step is lr * g / (|g| + eps), which turns float noise in
+    gradients that are mathematically zero (a conv bias right before batch norm) into +-lr,
+    so AdamW weights of two exact-equal computations differ by float noise
     magnified to the learning rate. SGD shows the gradients themselves agree."""
-    two = _run_steps(tmp_path / "two.pt", 2)
-    one = _run_steps(tmp_path / "one.pt", 1)
+    two = _run_steps(tmp_path / "two.pt", 2, loss)
+    one = _run_steps(tmp_path / "one.pt", 1, loss)
     assert two["steps"] == one["steps"] == 2
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-5)
     torch.manual_seed(0)
