@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -45,6 +45,7 @@ ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
 }
 TABLE_FILES = ("ablation.md", "ablation.json", "ablation.png")
 Echo = Callable[[str], None]
+Start = Literal["new", "overwrite", "resume"]  # what a run does with its folder
 
 
 def parse_variants(model: str, spec: str | None) -> list[str]:
@@ -59,10 +60,19 @@ def parse_variants(model: str, spec: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def check_out(out: Path, overwrite: bool) -> None:
-    """Refuse a non-empty --out unless it holds an earlier ablation and --overwrite is given."""
+def check_out(out: Path, overwrite: bool, resume: bool = False) -> None:
+    """Refuse a non-empty --out unless it holds an earlier ablation and --overwrite is given;
+    with --resume, --out must be the folder of an ablation that was started."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder; choose another --out")
+    if resume:
+        if overwrite:
+            raise ConfigError(
+                "--resume keeps the runs in --out, --overwrite replaces them: give one"
+            )
+        if not out.is_dir():
+            raise ConfigError(f"--resume: --out {out} does not exist; drop --resume to start it")
+        return
     if out.is_dir() and any(out.iterdir()):
         if not (out / "ablation.json").exists():
             raise ConfigError(
@@ -172,11 +182,49 @@ def evaluation_sets(
     return sets
 
 
-def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> dict[str, Any]:
-    """Train one variant and seed into ``path`` through ``start_training``; returns its row."""
-    from hq_qiskit.training.runner import start_training
+# settings a resumed run must share with the command (the rest is resolved from the data and
+# the environment, or says where the run goes, not what it computes)
+RESOLVED = {"backend_entry", "class_names", "ignore_index", "mean", "std", "class_weight_values",
+            "versions", "device", "workers"}  # fmt: skip
 
-    done = start_training(cfg, path, overwrite=overwrite, echo=echo)
+
+def settings_that_differ(path: Path, cfg: TrainConfig) -> list[str]:
+    """Names of the training settings in which ``path``'s config.json differs from ``cfg``.
+
+    A key the file lacks counts as that setting's default (as in ``TrainConfig.from_dict``);
+    a setting ``cfg`` leaves at None was the run's to choose (val stride, channels-last), and
+    the run's model options hold ``cfg``'s plus the defaults the model filled in.
+    """
+    saved = TrainConfig.from_dict(json.loads((path / "config.json").read_text()), str(path))
+    mine, theirs = cfg.to_dict(), saved.to_dict()
+
+    def same(key: str) -> bool:
+        if key == "model_options":
+            return all(theirs[key].get(k) == v for k, v in mine[key].items())
+        return mine[key] is None or mine[key] == theirs[key]
+
+    return sorted(k for k in theirs if k not in RESOLVED and not same(k))
+
+
+def train_variant(cfg: TrainConfig, path: Path, start: Start, echo: Echo) -> dict[str, Any]:
+    """Train one variant and seed into ``path``; returns its row.
+
+    ``start``: "new" (``path`` must not hold a run), "overwrite" (replace it), or "resume":
+    a run in ``path`` whose settings equal ``cfg``'s continues from its last.pt
+    (``resume_training``; a finished run trains no further epoch), else the run starts.
+    """
+    from hq_qiskit.training.runner import resume_training, start_training
+
+    if start == "resume" and (path / "config.json").exists():
+        differ = settings_that_differ(path, cfg)
+        if differ:
+            raise ConfigError(
+                f"--resume: {path / 'config.json'} differs from this command in {differ}; "
+                "give the options the ablation started with, or start a new --out"
+            )
+        done = resume_training(path, device=cfg.device, workers=cfg.workers, echo=echo)
+    else:  # a folder without config.json holds nothing a run wrote after it began
+        done = start_training(cfg, path, overwrite=start != "new", echo=echo)
     run, report, model = done.run, done.report, done.model
     counts = model.parameter_counts()
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
@@ -200,7 +248,7 @@ def train_variant(cfg: TrainConfig, path: Path, overwrite: bool, echo: Echo) -> 
 def run_one(
     cfg: TrainConfig,
     path: Path,
-    overwrite: bool,
+    start: Start,
     evaluation: dict[str, tuple[str | None, str]],
     echo: Echo,
 ) -> tuple[dict[str, Any], list[str]]:
@@ -208,7 +256,7 @@ def run_one(
     set; returns its table row and the class names it trained on."""
     from hq_qiskit.training.tile_scores import score_run_on_tiles
 
-    row = train_variant(cfg, path, overwrite, echo)
+    row = train_variant(cfg, path, start, echo)
     row["shots"] = shots_for(cfg.backend, cfg.shots)
     row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
     return row, cfg.class_names
@@ -217,7 +265,7 @@ def run_one(
 def run_one_logged(
     cfg: TrainConfig,
     path: Path,
-    overwrite: bool,
+    start: Start,
     evaluation: dict[str, tuple[str | None, str]],
     log: Path,
 ) -> tuple[dict[str, Any], list[str]]:
@@ -231,7 +279,7 @@ def run_one_logged(
         contextlib.redirect_stdout(f),
         contextlib.redirect_stderr(f),
     ):
-        return run_one(cfg, path, overwrite, evaluation, lambda line: print(line, flush=True))
+        return run_one(cfg, path, start, evaluation, lambda line: print(line, flush=True))
 
 
 def write_text(path: Path, text: str) -> None:
@@ -246,7 +294,7 @@ Job = tuple[str, str, int]  # (backend, variant, seed)
 def run_jobs(
     jobs: dict[Job, TrainConfig],
     out: Path,
-    overwrite: bool,
+    start: Start,
     evaluation: dict[str, tuple[str | None, str]],
     cluster: Any,
     echo: Echo,
@@ -265,15 +313,13 @@ def run_jobs(
                 f"\n=== {cfg.model} ablation: {name}, seed {seed}, {backend} ({n}/{len(jobs)}) ==="
             )
             path = out / backend / name / f"seed{seed}"
-            done[job] = run_one(cfg, path, overwrite, evaluation, echo)
+            done[job] = run_one(cfg, path, start, evaluation, echo)
         return done
     from hq_qiskit.cluster.sweep import sweep_on
 
     names = {f"{backend}/{name}/seed{seed}": (backend, name, seed) for backend, name, seed in jobs}
     logs = {key: out / "logs" / f"{key.replace('/', '-')}.log" for key in names}
-    args = {
-        key: (jobs[job], out / key, overwrite, evaluation, logs[key]) for key, job in names.items()
-    }
+    args = {key: (jobs[job], out / key, start, evaluation, logs[key]) for key, job in names.items()}
     outcome = sweep_on(cluster, run_one_logged, args, echo=echo)
     if outcome.failures:
         failed = "; ".join(f"{k} ({err}, log {logs[k]})" for k, err in outcome.failures.items())
@@ -292,6 +338,7 @@ def run_ablation(
     evaluation: dict[str, tuple[str | None, str]],
     command: str = "",
     overwrite: bool = False,
+    resume: bool = False,
     n_boot: int = 2000,
     cluster: Any = None,
     echo: Echo = click.echo,
@@ -308,7 +355,8 @@ def run_ablation(
     """
     from hq_qiskit.training.ablation_report import figure, markdown, summarise
 
-    check_out(out, overwrite)
+    check_out(out, overwrite, resume)
+    start: Start = "resume" if resume else "overwrite" if overwrite else "new"
 
     def config(backend: str, name: str, seed: int) -> TrainConfig:
         cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
@@ -318,14 +366,14 @@ def run_ablation(
         return cfg
 
     first = {(backends[0], v, s): config(backends[0], v, s) for v in variants for s in seeds}
-    done = run_jobs(first, out, overwrite, evaluation, cluster, echo)
+    done = run_jobs(first, out, start, evaluation, cluster, echo)
     with_circuit = [v for v in variants if done[(backends[0], v, seeds[0])][0]["quantum_blocks"]]
     for name in variants:
         if name not in with_circuit and len(backends) > 1:
             echo(f"{name}: no quantum block, {', '.join(backends[1:])} reuse {backends[0]}")
     later = {(b, v, s): config(b, v, s) for b in backends[1:] for v in with_circuit for s in seeds}
     if later:
-        done.update(run_jobs(later, out, overwrite, evaluation, cluster, echo))
+        done.update(run_jobs(later, out, start, evaluation, cluster, echo))
     runs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     classes: list[str] = []
     for backend in backends:
@@ -497,6 +545,13 @@ def command_line(ctx: click.Context) -> str:
     help="Parent of the default --out.",
 )
 @overwrite_option
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue an ablation that stopped, in its --out, with the options it started with: "
+    "finished runs are scored again without training, an unfinished run continues from its "
+    "last.pt, runs not begun start. A run whose settings differ is refused.",
+)
 def ablation(**opts: Any) -> None:
     """Train a model's ablation variants over seeds on the same data; compare them with intervals.
 
@@ -546,8 +601,10 @@ def ablation(**opts: Any) -> None:
     evaluation = evaluation_sets(
         base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]
     )
+    if opts["resume"] and opts["out"] is None:
+        raise ConfigError("--resume: give the --out of the ablation to continue")
     out = opts["out"] or next_run_path(opts["runs_dir"], f"ablation-{model}", backends[0])
-    check_out(Path(out), opts["overwrite"])
+    check_out(Path(out), opts["overwrite"], opts["resume"])
     sweep = dict(
         variants=variants,
         seeds=seeds,
@@ -555,6 +612,7 @@ def ablation(**opts: Any) -> None:
         evaluation=evaluation,
         command=command_line(click.get_current_context()),
         overwrite=opts["overwrite"],
+        resume=opts["resume"],
     )
     if opts["scheduler"] is None and opts["workers"] in (None, 1):
         result = run_ablation(model, base, Path(out), **sweep)
