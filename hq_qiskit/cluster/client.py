@@ -101,6 +101,10 @@ def open_client(
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # with the dashboard off the scheduler still serves /health on 8787, so a second
+            # cluster on the machine (two ablations, or tests beside one) warned "Port 8787 is
+            # already in use"; any free port on localhost instead
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             silence_logs=logging.CRITICAL,  # failed tasks are reported by name instead
         )
         client = Client(cluster)

@@ -44,3 +44,24 @@ def test_local_workers_keep_glibcs_own_malloc_thresholds():
         threads = cluster.client.submit(environ, "OMP_NUM_THREADS").result()
     assert got is None
     assert threads == "1"  # the rest of distributed's pre-spawn settings still apply
+
+
+def test_a_local_cluster_leaves_port_8787_to_others():
+    """With the dashboard off, distributed's scheduler still served HTTP on 8787; a second
+    cluster on the machine then warned "Port 8787 is already in use"."""
+    import socket
+    import warnings
+
+    from hq_qiskit.cluster.client import open_client
+
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # another process holds it: just as good
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with open_client(workers=1) as cluster:
+                assert cluster.client.submit(sum, [1, 2]).result() == 3
+    assert not [w for w in caught if "already in use" in str(w.message)]
