@@ -49,7 +49,9 @@ class TrainConfig:
             0..1; 0 turns it off. Flips and 90-degree turns are always on.
         label_smoothing: cross-entropy label smoothing, 0..1 (0: plain cross-entropy).
         dice: weight of the soft Dice loss added to the cross-entropy (``training.losses``;
-            0: cross-entropy alone). Under torchrun it is the Dice of the global batch.
+            0: cross-entropy alone). Under torchrun it is the Dice of the global batch. 5 (the
+            default) raised held-out mIoU from 0.235 +- 0.006 to 0.281 +- 0.018 over 3 seeds
+            and made roads appear (docs/science.md, fourth search).
         seed: seeds torch (weights, circuit angles) and the patch sampler.
         device: "cpu", "cuda", or "auto".
         val_stride_px: stride of the validation grid of patches, pixels (None: the patch
@@ -84,7 +86,7 @@ class TrainConfig:
     class_weights: str = "none"
     jitter: float = 0.1
     label_smoothing: float = 0.0
-    dice: float = 0.0
+    dice: float = 5.0
     seed: int = 0
     device: str = "auto"
     val_stride_px: int | None = None

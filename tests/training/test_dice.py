@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
+from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.losses import CrossEntropyDice, soft_dice_loss
 
 TINY = ["train", "--width", "2", "--depth", "2", "--patch-px", "64", "--epochs", "1",
@@ -50,7 +51,7 @@ def test_dice_ignores_ignored_pixels():
 
 def test_dice_option_reaches_the_run_and_changes_the_loss(tmp_path):
     runs = {}
-    for name, extra in (("plain", []), ("dice", ["--dice", "1"])):
+    for name, extra in (("plain", ["--dice", "0"]), ("dice", ["--dice", "1"])):
         out = tmp_path / name
         result = CliRunner().invoke(cli, [*TINY, "--jitter", "0", "--out", str(out), *extra])
         assert result.exit_code == 0, result.output
@@ -59,6 +60,7 @@ def test_dice_option_reaches_the_run_and_changes_the_loss(tmp_path):
             json.loads((out / "metrics.jsonl").read_text().splitlines()[0]),
         )
     assert runs["plain"][0]["dice"] == 0 and runs["dice"][0]["dice"] == 1
+    assert TrainConfig().dice == 5  # the default (docs/science.md, fourth search)
     assert runs["dice"][1]["train_loss"] > runs["plain"][1]["train_loss"]
     # validation is scored with the same loss as training (cross-entropy + Dice)
     assert runs["dice"][1]["val_loss"] != runs["plain"][1]["val_loss"]
