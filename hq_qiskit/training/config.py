@@ -17,6 +17,9 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.precision import check_precision
 
 CLASS_WEIGHTS = ("none", "balanced")
+# settings added after runs were first saved, with the value a run saved before them trained
+# with (the setting did not exist: off), which is not today's default
+BEFORE_ADDED: dict[str, Any] = {"jitter": 0.0, "dice": 0.0}
 
 
 @dataclass
@@ -117,14 +120,17 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "config") -> TrainConfig:
-        """Rebuild from ``to_dict`` output; unknown keys raise ``ConfigError`` naming them."""
+        """Rebuild from ``to_dict`` output; unknown keys raise ``ConfigError`` naming them.
+
+        A key of ``BEFORE_ADDED`` that ``d`` lacks takes the value runs had before the setting
+        existed, so resuming or rebuilding an older run keeps its loss and augmentation."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(
                 f"{where}: unknown keys {unknown}; accepted: {', '.join(sorted(known))}"
             )
-        return cls(**d)
+        return cls(**{**BEFORE_ADDED, **d})
 
     def check(self) -> None:
         """Raise ``ConfigError`` for a setting outside its range, naming the option."""

@@ -81,3 +81,13 @@ def test_negative_dice_is_refused(tmp_path):
     result = CliRunner().invoke(cli, [*TINY, "--out", str(tmp_path / "r"), "--dice", "-1"])
     assert result.exit_code != 0
     assert "--dice -1.0: choose 0" in result.output
+
+
+def test_a_run_saved_before_the_option_keeps_cross_entropy_alone():
+    """An older config.json has no "dice": that run trained without Dice, whatever today's
+    default, so resuming it (or comparing it in ablation --resume) must not switch it on."""
+    saved = TrainConfig().to_dict()
+    del saved["dice"], saved["jitter"]
+    old = TrainConfig.from_dict(saved)
+    assert old.dice == 0 and old.jitter == 0
+    assert TrainConfig.from_dict(TrainConfig().to_dict()).dice == 5
