@@ -259,7 +259,8 @@ def run_one(
     row = train_variant(cfg, path, start, echo)
     row["shots"] = shots_for(cfg.backend, cfg.shots)
     row["scores"] = score_run_on_tiles(path, evaluation, device=cfg.device)
-    return row, cfg.class_names
+    # from the run's own config.json: a resumed run resolved them there, not in ``cfg``
+    return row, json.loads((path / "config.json").read_text())["class_names"]
 
 
 def run_one_logged(
