@@ -106,7 +106,13 @@ patches_per_epoch_option = click.option(
     show_default=True,
     help="Random training patches drawn per epoch (flips and 90-degree turns).",
 )
-batch_size_option = click.option("--batch-size", type=int, default=_T.batch_size, show_default=True)
+batch_size_option = click.option(
+    "--batch-size",
+    type=int,
+    default=_T.batch_size,
+    show_default=True,
+    help="Patches per optimiser step (per process under torchrun).",
+)
 lr_option = click.option(
     "--lr", type=float, default=_T.lr, show_default=True, help="AdamW peak learning rate."
 )

@@ -141,8 +141,8 @@ class GlooSyncBatchNorm(nn.modules.batchnorm._BatchNorm):
     """Batch norm whose training statistics are those of the global batch, on any device.
 
     torch's SyncBatchNorm runs on GPUs only (its kernels have no CPU version). This one sums
-    (count, sum, sum of squares) per channel over the processes with the differentiable
-    a differentiable all-reduce (``_AllReduceSum``: its backward sums the gradients as well),
+    (count, sum, sum of squares) per channel over the processes with a differentiable
+    all-reduce (``_AllReduceSum``: its backward sums the gradients as well),
     so forward and backward equal batch norm over the global batch in one process (the
     variance is E[x^2] - E[x]^2, exact to float rounding for normalised activations). Outside a
     process group, or in eval mode, it is plain batch norm. Input (B, C, *) of any rank.
