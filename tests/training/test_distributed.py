@@ -53,7 +53,7 @@ STEPS = Path(__file__).with_name("dist_steps.py")
 
 def _run_steps(out: Path, nproc: int, loss: str = "ce") -> dict:
     """dist_steps.py in fresh interpreters: plain python for 1 process, torchrun for more."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     launcher = (
         [sys.executable, str(STEPS)]
         if nproc == 1
@@ -61,7 +61,7 @@ def _run_steps(out: Path, nproc: int, loss: str = "ce") -> dict:
               f"--nproc_per_node={nproc}", str(STEPS)]
     )  # fmt: skip
     done = subprocess.run([*launcher, str(out), loss], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
+    _assert_ok(done)
     return torch.load(out)
 
 
@@ -165,8 +165,14 @@ def test_more_processes_than_patches_is_one_clear_line(tmp_path, monkeypatch):
     assert not (tmp_path / "r").exists()
 
 
+def _assert_ok(done: subprocess.CompletedProcess) -> None:
+    """Exit code 0, else fail with the ends of both streams: how far the run got, and why."""
+    assert done.returncode == 0, f"{done.stdout[-2000:]}\n--- stderr ---\n{done.stderr[-3000:]}"
+
+
 def _torchrun(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    # faulthandler: a process killed by a signal (SIGABRT from C++) prints its Python stacks
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     return subprocess.run(
         [*cmd, "-m", "hq_qiskit", "train", *args],
@@ -182,7 +188,7 @@ def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
     tiny = ["--width", "4", "--depth", "2", "--patch-px", "64", "--batch-size", "2"]
     tiny += ["--patches-per-epoch", "8", "--aer-check-samples", "0", "--device", "cpu"]
     done = _torchrun(*tiny, "--epochs", "1", "--sync-batchnorm", "--out", str(run))
-    assert done.returncode == 0, done.stderr[-3000:]
+    _assert_ok(done)
     out = done.stdout
     assert "training on 2 processes (gloo, cpu): global batch 4 (2 per process x 2)" in out
     assert "peak lr 0.003" in out  # the default --lr
@@ -194,7 +200,7 @@ def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
     assert json.loads((run / "config.json").read_text())["sync_batchnorm"] is True
 
     again = _torchrun("--resume", str(run), "--epochs", "2")
-    assert again.returncode == 0, again.stderr[-3000:]
+    _assert_ok(again)
     assert "resuming" in again.stdout and "after epoch 1 of 2" in again.stdout
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
