@@ -19,6 +19,7 @@ is used as given (not scaled with the world size; the run states both). Only ran
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -254,7 +255,19 @@ def session(device: str) -> Iterator[Dist]:
         yield Dist(rank=td.get_rank(), world_size=td.get_world_size(), local_rank=local, device=dev)
     finally:
         if joined:
-            td.destroy_process_group()
+            leave_group()
+
+
+def leave_group() -> None:
+    """Destroy the default process group, after freeing what still holds it.
+
+    DistributedDataParallel sits in a reference cycle, so the wrapper of a finished ``fit`` is
+    freed only when the cyclic collector runs: possibly after the group is gone, or while the
+    interpreter shuts down, when its reducer's gloo state is torn down in no defined order.
+    Collecting first frees it here, while the group and the interpreter are whole.
+    """
+    gc.collect()
+    td.destroy_process_group()
 
 
 def check_world(patches_per_epoch: int, world_size: int) -> None:

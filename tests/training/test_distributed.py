@@ -1,19 +1,22 @@
 """Data-parallel training with 2 CPU processes (gloo): rank-aware patches, SyncBatchNorm steps
-equal to one process on the global batch, a torchrun run and its --resume, and the world-size
-error."""
+equal to one process on the global batch, a torchrun run and its --resume, leaving the group,
+and the world-size error."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torch.distributed as td
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
@@ -22,7 +25,7 @@ from hq_qiskit.errors import DataError
 from hq_qiskit.models import HQUNet
 from hq_qiskit.samplers import RandomPatches
 from hq_qiskit.training.config import TrainConfig
-from hq_qiskit.training.distributed import GlooSyncBatchNorm
+from hq_qiskit.training.distributed import GlooSyncBatchNorm, leave_group
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"width": 4, "depth": 2, "patch_px": 64}
@@ -205,3 +208,33 @@ def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
     assert np.isfinite(json.loads(lines[-1])["train_loss"])
+
+
+def test_leaving_the_group_frees_the_ddp_wrapper_before_destroying_the_group(monkeypatch):
+    """DistributedDataParallel is freed only by the cyclic collector; ``leave_group`` runs it
+    before the group goes, so no reducer outlives its group into interpreter shutdown."""
+    td.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1
+    )
+    destroy = td.destroy_process_group
+    freed_when_destroyed = []
+
+    def recording_destroy() -> None:
+        freed_when_destroyed.append(wrapper() is None)
+        destroy()
+
+    monkeypatch.setattr(td, "destroy_process_group", recording_destroy)
+    gc.disable()  # no collection between here and leave_group but its own
+    try:
+        net = torch.nn.parallel.DistributedDataParallel(HQUNet(**TINY))
+        net(torch.randn(2, 3, 64, 64)).sum().backward()
+        wrapper = weakref.ref(net)
+        del net
+        assert wrapper() is not None  # the cycle keeps it alive without a collection
+        leave_group()
+    finally:
+        gc.enable()
+        if td.is_initialized():
+            destroy()
+    assert freed_when_destroyed == [True]
+    assert not td.is_initialized()
