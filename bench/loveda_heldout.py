@@ -2,9 +2,14 @@
 sample does not use, as a flat LoveDA folder (symlinks + test.txt) for ``--eval-data``.
 
     python bench/loveda_heldout.py ../shared/data/loveda_rural_24 /tmp/loveda-heldout [N]
+    python bench/loveda_heldout.py ../shared/data/loveda_rural_24 /tmp/loveda-unshipped --unshipped
 
 N (default: all) keeps the first N unused images (4 tiles of 512 px each). Whole images are held
 out: the sample's images (train, val and test) are never used, not even their other quadrants.
+
+``--unshipped`` writes the other check set of docs/science.md instead: the quadrants of the
+sample's val and test images that the sample does not ship (12 tiles of images 6, 9, 11, 19).
+Score it with ``--split test``: ``--split all`` would take every quadrant, shipped ones too.
 """
 
 from __future__ import annotations
@@ -15,26 +20,46 @@ from pathlib import Path
 from hq_qiskit.datasets import builtin_data_dir
 
 
-def main(source: Path, out: Path, limit: int | None) -> None:
-    used = {
-        line.strip().rpartition("_")[0]
-        for split in ("train", "val", "test")
+def sample_ids(*splits: str) -> list[str]:
+    """The built-in sample's tile ids ("<image>_<quadrant>") of ``splits``."""
+    return [
+        line.strip()
+        for split in splits
         for line in (builtin_data_dir() / f"{split}.txt").read_text().splitlines()
         if line.strip()
-    }
-    stems = sorted(
-        (p.stem for p in (source / "images_png").glob("*.png") if p.stem not in used), key=int
-    )[:limit]
+    ]
+
+
+def write_folder(source: Path, out: Path, stems: list[str], ids: list[str]) -> None:
+    """Symlink the images and masks of ``stems`` into ``out`` and list ``ids`` in test.txt."""
     for sub in ("images_png", "masks_png"):
         (out / sub).mkdir(parents=True, exist_ok=True)
         for stem in stems:
             link = out / sub / f"{stem}.png"
             if not link.exists():
                 link.symlink_to((source / sub / f"{stem}.png").resolve())
-    ids = [f"{stem}_{k}" for stem in stems for k in range(4)]
     (out / "test.txt").write_text("\n".join(ids) + "\n")
-    print(f"{out}: {len(stems)} held-out images ({', '.join(stems)}), {len(ids)} tiles in test.txt")
+    print(f"{out}: {len(stems)} images ({', '.join(stems)}), {len(ids)} tiles in test.txt")
+
+
+def held_out(source: Path, out: Path, limit: int | None) -> None:
+    used = {i.rpartition("_")[0] for i in sample_ids("train", "val", "test")}
+    stems = sorted(
+        (p.stem for p in (source / "images_png").glob("*.png") if p.stem not in used), key=int
+    )[:limit]
+    write_folder(source, out, stems, [f"{stem}_{k}" for stem in stems for k in range(4)])
+
+
+def unshipped(source: Path, out: Path) -> None:
+    shipped = set(sample_ids("train", "val", "test"))
+    stems = sorted({i.rpartition("_")[0] for i in sample_ids("val", "test")}, key=int)
+    ids = [f"{stem}_{k}" for stem in stems for k in range(4) if f"{stem}_{k}" not in shipped]
+    write_folder(source, out, stems, ids)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)
+    src, dst, rest = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+    if rest == ["--unshipped"]:
+        unshipped(src, dst)
+    else:
+        held_out(src, dst, int(rest[0]) if rest else None)
