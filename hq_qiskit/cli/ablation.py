@@ -139,6 +139,22 @@ def shots_label(shots: int | None) -> str:
     return "exact noisy values, no shot noise" if shots == 0 else f"{shots} shots per Pauli term"
 
 
+def recipe_label(cfg: TrainConfig) -> str:
+    """The loss, augmentation and network size every run of the ablation trains with, in words
+    (for the table's note): runs with another loss or width are not comparable with these."""
+    loss = "cross-entropy" if cfg.dice == 0 else f"cross-entropy + {cfg.dice:g} x soft Dice"
+    if cfg.class_weights != "none":
+        loss += f", class weights {cfg.class_weights}"
+    if cfg.label_smoothing:
+        loss += f", label smoothing {cfg.label_smoothing:g}"
+    size = ", ".join(
+        f"{k.replace('_', ' ')} {cfg.model_options[k]}"
+        for k in ("width", "depth", "patch_px")
+        if k in cfg.model_options
+    )
+    return f"loss {loss}, photometric jitter {cfg.jitter:g}" + (f", {size}" if size else "")
+
+
 def check_shots(shots: int | None, backends: list[str]) -> None:
     """``--shots`` needs a noisy backend among ``backends`` and a count >= 0."""
     if shots is None:
@@ -397,8 +413,8 @@ def run_ablation(
         f"{', '.join(f'{k} ({v[0]}, {v[1]})' for k, v in list(evaluation.items())[1:]) or 'none'}."
         f" Seeds {', '.join(map(str, seeds))} (weights, circuit angles and patches). "
         f"{base.epochs} epochs x {base.patches_per_epoch} patches, batch {base.batch_size}, "
-        f"lr {base.lr}, backends {', '.join(backends)} ({shots_text}). Each run is scored "
-        "with its best checkpoint (best validation mIoU)."
+        f"lr {base.lr}, {recipe_label(base)}, backends {', '.join(backends)} ({shots_text}). "
+        "Each run is scored with its best checkpoint (best validation mIoU)."
     )
     result = {
         "model": model,

@@ -59,6 +59,8 @@ def test_tiny_ablation_has_mean_std_and_an_interval_for_every_variant(tmp_path):
     md = (out / "ablation.md").read_text()
     assert md.count("\n| quantum | 3 |") == 2 and " ± " in md and "| reference |" in md
     assert "hq-qiskit ablation --model hq-unet" in md and "--seeds 0,1,2" in md
+    # the recipe: runs of another loss or size must not read as these
+    assert "loss cross-entropy + 5 x soft Dice, photometric jitter 0.1, width 2, depth 2" in md
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
