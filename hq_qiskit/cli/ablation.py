@@ -139,6 +139,18 @@ def shots_label(shots: int | None) -> str:
     return "exact noisy values, no shot noise" if shots == 0 else f"{shots} shots per Pauli term"
 
 
+def backend_label(backend: str, shots: int | None) -> str:
+    """A backend of the ablation in words: how it samples and, for a noisy one, whose noise
+    model (the fake backend's calibration snapshot), e.g. "aer-noisy-fez: noise of fake_fez
+    1.0.x 2025-..., 1024 shots per Pauli term"."""
+    from hq_qiskit.hardware.backends import get_backend
+    from hq_qiskit.training.runner import noise_snapshot
+
+    snapshot = noise_snapshot(get_backend(backend))
+    noise = "" if snapshot is None else f"noise of {snapshot}, "
+    return f"{backend}: {noise}{shots_label(shots)}"
+
+
 def recipe_label(cfg: TrainConfig) -> str:
     """The loss, augmentation and network size every run of the ablation trains with, in words
     (for the table's note): runs with another loss or width are not comparable with these."""
@@ -201,7 +213,7 @@ def evaluation_sets(
 # settings a resumed run must share with the command (the rest is resolved from the data and
 # the environment, or says where the run goes, not what it computes)
 RESOLVED = {"backend_entry", "class_names", "ignore_index", "mean", "std", "class_weight_values",
-            "versions", "device", "workers"}  # fmt: skip
+            "noise_snapshot", "versions", "device", "workers"}  # fmt: skip
 
 
 def settings_that_differ(path: Path, cfg: TrainConfig) -> list[str]:
@@ -405,7 +417,7 @@ def run_ablation(
                 runs[backend][name][str(seed)] = row
     reference = "classical" if "classical" in variants else variants[0]
     shots = {b: shots_for(b, base.shots) for b in backends}
-    shots_text = "; ".join(f"{b}: {shots_label(n)}" for b, n in shots.items())
+    shots_text = "; ".join(backend_label(b, n) for b, n in shots.items())
     eval_info = {k: {"data": d or "built-in", "split": s} for k, (d, s) in evaluation.items()}
     note = (
         f"Data: {base.data or 'built-in LoveDA sample'} (training and the "

@@ -69,6 +69,9 @@ class TrainConfig:
         channels_last: conv weights and input batches in channels-last memory format (NHWC);
             None: the model's choice (``HybridSegmenter.channels_last``: on for HQ-UNet, whose
             training step took 0.67x the CPU time; GPU convolutions under autocast prefer it).
+        noise_snapshot: resolved for a noisy backend: the calibration snapshot its noise model
+            is built from ("fake_fez 1.0.x <date>", the fake backend of the qiskit-ibm-runtime
+            in ``versions``); None for an ideal one.
         class_names, ignore_index, mean, std, class_weight_values, versions: resolved.
     """
 
@@ -104,6 +107,7 @@ class TrainConfig:
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     class_weight_values: list[float] | None = None
+    noise_snapshot: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -165,7 +169,14 @@ class TrainConfig:
 def versions() -> dict[str, str]:
     """Versions of Python and the libraries that change results."""
     out = {"python": platform.python_version()}
-    for dist in ("hq-qiskit", "torch", "qiskit", "qiskit-aer", "qiskit-machine-learning"):
+    for dist in (
+        "hq-qiskit",
+        "torch",
+        "qiskit",
+        "qiskit-aer",
+        "qiskit-machine-learning",
+        "qiskit-ibm-runtime",  # its fake backends hold the device-noise snapshots
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -93,14 +93,30 @@ def check_backend(cfg: TrainConfig) -> Backend:
     return backend
 
 
+def noise_snapshot(backend: Backend) -> str | None:
+    """The calibration snapshot a noisy backend's noise model is built from
+    ("fake_fez 1.0.x <date>"); None for an ideal backend."""
+    if backend.noise is None:
+        return None
+    from hq_qiskit.hardware.device_noise import snapshot_of
+
+    return snapshot_of(backend.fake_backend())
+
+
 def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
-    """One line: model, parameter counts (classical, quantum), bottleneck and engine."""
+    """One line: model, parameter counts (classical, quantum), bottleneck, engine, backend and,
+    for a noisy backend, the noise model's snapshot and the shots."""
     counts = model.parameter_counts()
     opts = cfg.model_options
+    noise = ""
+    if cfg.noise_snapshot is not None:
+        shots = cfg.shots if cfg.shots is not None else (cfg.backend_entry or {}).get("shots")
+        sampled = "exact noisy values" if not shots else f"{shots} shots per Pauli term"
+        noise = f": noise of {cfg.noise_snapshot}, {sampled}"
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
         f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}, engine "
-        f"{opts.get('engine', '-')}, backend {cfg.backend}, patch {cfg.patch_px} px)"
+        f"{opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
     )
 
 
@@ -132,7 +148,9 @@ def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
     cfg.ignore_index = int(train_tiles.ignore_index)
     cfg.mean, cfg.std = channel_stats(train_tiles)
     cfg.model_options = resolve_model_options(cfg, len(cfg.class_names))
-    cfg.backend_entry = check_backend(cfg).to_dict()
+    backend = check_backend(cfg)
+    cfg.backend_entry = backend.to_dict()
+    cfg.noise_snapshot = noise_snapshot(backend)
     if cfg.val_stride_px is None:
         cfg.val_stride_px = cfg.patch_px
     cfg.class_weight_values = class_weights_for(
@@ -353,6 +371,7 @@ def evaluate_run(
         "checkpoint": checkpoint,
         "backend": restored.backend.name,
         "noise": noise,
+        "noise_snapshot": noise_snapshot(restored.backend),
         "data": source or "built-in",
         "split": split,
         "tiles": len(tiles),

@@ -132,8 +132,10 @@ def test_shots_reach_the_noisy_runs_and_the_table(tmp_path):
     # the run itself trained and was scored with 64 shots, as its config.json says
     config = json.loads((Path(noisy["quantum"]["0"]["run"]) / "config.json").read_text())
     assert config["shots"] == 64 and config["backend"] == "aer-noisy-fez"
+    assert config["noise_snapshot"].startswith("fake_fez ")  # whose calibration, and when
     ideal_config = json.loads((Path(ideal["quantum"]["0"]["run"]) / "config.json").read_text())
-    assert ideal_config["shots"] is None
+    assert ideal_config["shots"] is None and ideal_config["noise_snapshot"] is None
+    assert f"aer-noisy-fez: noise of {config['noise_snapshot']}, 64 shots" in table["note"]
     md = (out / "ablation.md").read_text()
     assert "## aer-noisy-fez: val (built-in, split val, 64 shots per Pauli term)" in md
     assert "## aer: val (built-in, split val)" in md

@@ -99,6 +99,7 @@ def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(tmp_path, 
     result = CliRunner().invoke(cli, ["train", *fez, "--data", str(data), "--out", str(run)])
     assert result.exit_code == 0, result.output
     assert "backend aer-noisy-fez is noisy" in result.output
+    assert "backend aer-noisy-fez: noise of fake_fez " in result.output  # the snapshot is named
     state = torch.load(run / "best.pt", weights_only=True)
     assert state["config"]["backend_entry"]["noise"] == "FakeFez"  # the entry travels
     assert state["config"]["shots"] == 0
@@ -131,10 +132,13 @@ def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(tmp_path, 
     assert result.exit_code == 0, result.output
     scores = json.loads((run / "evaluation.json").read_text())
     assert scores["backend"] == "aer-noisy-fez" and scores["noise"] == "as_trained"
+    assert noisy.config.noise_snapshot.startswith("fake_fez ")
+    assert scores["noise_snapshot"] == noisy.config.noise_snapshot
     assert scores["miou"] == pytest.approx(record["val_miou"], abs=1e-6)
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu", "--ideal"])
     assert result.exit_code == 0, result.output
-    assert json.loads((run / "evaluation.json").read_text())["backend"] == "aer"
+    ideal_scores = json.loads((run / "evaluation.json").read_text())
+    assert ideal_scores["backend"] == "aer" and ideal_scores["noise_snapshot"] is None
 
 
 def test_noisy_entries_sample_their_shots_unless_told_otherwise():
