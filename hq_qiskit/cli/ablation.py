@@ -132,18 +132,11 @@ def shots_for(backend: str, shots: int | None) -> int | None:
     return entry.shots if shots is None else shots
 
 
-def shots_label(shots: int | None) -> str:
-    """How a backend's quantum blocks were sampled, in words (for the table)."""
-    if shots is None:
-        return "exact"
-    return "exact noisy values, no shot noise" if shots == 0 else f"{shots} shots per Pauli term"
-
-
 def backend_label(backend: str, shots: int | None) -> str:
     """A backend of the ablation in words: how it samples and, for a noisy one, whose noise
     model (the fake backend's calibration snapshot), e.g. "aer-noisy-fez: noise of fake_fez
     1.0.x 2025-..., 1024 shots per Pauli term"."""
-    from hq_qiskit.hardware.backends import get_backend
+    from hq_qiskit.hardware.backends import get_backend, shots_label
     from hq_qiskit.training.runner import noise_snapshot
 
     snapshot = noise_snapshot(get_backend(backend))

@@ -134,6 +134,14 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
 
 
 @lru_cache(maxsize=1)
+def shots_label(shots: int | None) -> str:
+    """How quantum blocks are sampled, in words: None is an ideal (exact) backend, 0 a noisy
+    one's exact noisy values, n its shots per Pauli term."""
+    if shots is None:
+        return "exact"
+    return "exact noisy values, no shot noise" if shots == 0 else f"{shots} shots per Pauli term"
+
+
 def fake_backend_names() -> tuple[str, ...]:
     """Class names of qiskit-ibm-runtime's fake backends (FakeBrisbane, FakeFez, ...), sorted.
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from hq_qiskit.datasets import open_tiles
 from hq_qiskit.errors import ConfigError, DataError
-from hq_qiskit.hardware.backends import Backend, get_backend, load_backends
+from hq_qiskit.hardware.backends import Backend, get_backend, load_backends, shots_label
 from hq_qiskit.hardware.kinds import kind_of, names_that
 from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
@@ -110,9 +110,9 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     opts = cfg.model_options
     noise = ""
     if cfg.noise_snapshot is not None:
-        shots = cfg.shots if cfg.shots is not None else (cfg.backend_entry or {}).get("shots")
-        sampled = "exact noisy values" if not shots else f"{shots} shots per Pauli term"
-        noise = f": noise of {cfg.noise_snapshot}, {sampled}"
+        shots = cfg.shots if cfg.shots is not None else cfg.backend_entry.get("shots")
+        # a noisy entry without shots samples nothing either: exact noisy values
+        noise = f": noise of {cfg.noise_snapshot}, {shots_label(shots or 0)}"
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
         f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}, engine "
