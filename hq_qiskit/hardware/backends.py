@@ -29,7 +29,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 needs the tomli backport
     import tomli as tomllib
 
-KINDS = ("aer", "runtime")
+KIND_NAMES = ("aer", "runtime")  # the rows of kinds.KINDS (kinds.py imports this module)
 LAYOUTS = ("preset", "noise_aware", "trivial")
 MITIGATIONS = ("trex", "zne", "twirling", "dd")
 MODES = ("batch", "session", "job")
@@ -115,7 +115,7 @@ class Backend:
 
 # key -> (accepted python types, description of accepted values for the error message)
 _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
-    "kind": ((str,), " or ".join(repr(k) for k in KINDS)),
+    "kind": ((str,), " or ".join(repr(k) for k in KIND_NAMES)),
     "description": ((str,), "a string"),
     "noise": ((str,), "a fake backend class name such as 'FakeBrisbane'"),
     "device": ((str,), "an IBM device name such as 'ibm_fez'"),
@@ -215,7 +215,7 @@ def _check(where: str, key: str, value: object) -> None:
     types, accepted = _SCHEMA[key]
     ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if ok and key == "kind":
-        ok = value in KINDS
+        ok = value in KIND_NAMES
     elif ok and key == "layout":
         ok = value in LAYOUTS
     elif ok and key == "mode":
