@@ -23,6 +23,13 @@ import qiskit
 import qiskit_aer
 import qiskit_ibm_runtime
 import torch
+from damping import (  # bench/damping.py, beside this script
+    NoisyModule,
+    aer_values,
+    calibrate,
+    mapped_block,
+    random_parameters,
+)
 
 from hq_qiskit.circuits import build_block
 from hq_qiskit.hardware.backends import fake_backend, get_backend, load_backends
@@ -32,13 +39,6 @@ from hq_qiskit.hardware.layout import (
     STRATEGIES,
     estimated_success_probability,
     transpile_block,
-)
-from hq_qiskit.hardware.noise import (
-    NoisyModule,
-    aer_values,
-    calibrate,
-    mapped_block,
-    random_parameters,
 )
 from hq_qiskit.hardware.runtime import resolve
 from hq_qiskit.quantum import connect_block

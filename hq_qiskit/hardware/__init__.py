@@ -22,7 +22,6 @@
                          engine) behind the runtime kind's resolve and execute
     mitigation.py        TREX/ZNE/twirling/DD measured against exact values on a noisy local
                          simulation of a block's device region (the runtime's client-side code)
-    noise.py             the old damping mode (calibrated damping of exact values), bench only
 
 Only ``backends`` is imported here; the others pull in qiskit and are imported where used.
 """

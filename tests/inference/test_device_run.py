@@ -10,11 +10,11 @@ from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalSer
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from bench.damping import NoiseCalibration, NoisyModule
 from hq_qiskit.circuits import build_block, enrichment_qcnn
 from hq_qiskit.errors import CheckpointError, ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import isa_block
-from hq_qiskit.hardware.noise import NoiseCalibration, NoisyModule
 from hq_qiskit.hardware.qpu_cost import qpu_seconds_estimate, rep_delay_s
 from hq_qiskit.hardware.runtime import resolve
 from hq_qiskit.inference.options import RunOptions
