@@ -26,7 +26,7 @@ class RunOptions:
         max_execution_time: each job's QPU time limit, seconds (None: IBM's default).
         result_timeout_s: stop waiting for a job after this many seconds (None: wait).
         simulator: None (the runtime target) or "exact-noisy": every block on the exact noisy
-            engine with its device noise (``local_sim.py``), labelled as such.
+            engine with its device noise (``hardware/local_sim.py``), labelled as such.
         aer_check_samples: exact-noisy only: samples of a narrow block also run on Aer.
         compare_mitigation: measure TREX/ZNE/twirling/DD against exact values on a local
             noisy simulation of each narrow block (``hardware/mitigation.py``).

@@ -21,6 +21,8 @@ from hq_qiskit.inference.plan import laptop_sizes
 from hq_qiskit.training.run_dir import latest_run
 
 Echo = Callable[[str], None]
+# RunOptions fields ``prepare`` resolves; every other one is the request's field as typed
+RESOLVED = ("shots", "precision", "patches", "data", "result_timeout_s")
 
 
 @dataclass(frozen=True)
@@ -114,8 +116,13 @@ def prepare(req: RunRequest, echo: Echo) -> PreparedRun:
     if out is None:
         run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
         out = run_dir / f"hardware-{entry.name}"
+    as_typed = {
+        f.name: getattr(req, f.name)
+        for f in dataclasses.fields(RunOptions)
+        if f.name not in RESOLVED
+    }
     opts = RunOptions(
-        **{f.name: getattr(req, f.name) for f in dataclasses.fields(RunOptions) if _shared(f)},
+        **as_typed,
         shots=shots,
         precision=precision,
         patches=patches,
@@ -123,11 +130,3 @@ def prepare(req: RunRequest, echo: Echo) -> PreparedRun:
         result_timeout_s=req.result_timeout,
     )
     return PreparedRun(checkpoint, entry, target, out, opts)
-
-
-_OWN = ("shots", "precision", "patches", "data", "result_timeout_s")
-
-
-def _shared(field: dataclasses.Field) -> bool:
-    """A ``RunOptions`` field copied from the request as typed."""
-    return field.name not in _OWN
