@@ -23,22 +23,24 @@ import qiskit
 import qiskit_aer
 import qiskit_ibm_runtime
 import torch
-
-from hq_qiskit.circuits import build_block
-from hq_qiskit.hardware.backends import fake_backend, get_backend, load_backends
-from hq_qiskit.hardware.layout import (
-    STRATEGIES,
-    estimated_success_probability,
-    transpile_block,
-)
-from hq_qiskit.hardware.noise import (
+from damping import (  # bench/damping.py, beside this script
     NoisyModule,
     aer_values,
     calibrate,
     mapped_block,
     random_parameters,
 )
-from hq_qiskit.hardware.runtime import parameter_array, resolve, run_block
+
+from hq_qiskit.circuits import build_block
+from hq_qiskit.hardware.backends import fake_backend, get_backend, load_backends
+from hq_qiskit.hardware.estimator import parameter_array
+from hq_qiskit.hardware.jobs import run_block
+from hq_qiskit.hardware.layout import (
+    STRATEGIES,
+    estimated_success_probability,
+    transpile_block,
+)
+from hq_qiskit.hardware.runtime import resolve
 from hq_qiskit.quantum import connect_block
 
 

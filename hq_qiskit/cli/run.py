@@ -1,31 +1,17 @@
-"""``hq-qiskit run``: a trained model's inference with its quantum blocks on IBM Runtime."""
+"""``hq-qiskit run``: a trained model's inference with its quantum blocks on IBM Runtime.
+
+The command only declares its flags; ``inference.run_device`` resolves, plans, executes and
+records the run (docs/design.md, "Device runs").
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hq_qiskit.cli.options import data_option
-from hq_qiskit.errors import ConfigError
-from hq_qiskit.hardware.backends import MITIGATIONS
-
-
-def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
-    """--mitigation "trex,twirling" -> ("trex", "twirling"); "none" -> (); None: the entry's."""
-    if text is None:
-        return None
-    if text.strip().lower() == "none":
-        return ()
-    names = tuple(t.strip().lower() for t in text.split(",") if t.strip())
-    unknown = [n for n in names if n not in MITIGATIONS]
-    if unknown:
-        raise ConfigError(
-            f"--mitigation {text!r}: unknown {', '.join(unknown)}; accepted: none "
-            f"or a comma list of {', '.join(MITIGATIONS)}"
-        )
-    return names
 
 
 @click.command("run")
@@ -164,33 +150,7 @@ def parse_mitigation(text: str | None) -> tuple[str, ...] | None:
     show_default=True,
     help="Patches per classical forward call.",
 )
-def run(
-    checkpoint: Path | None,
-    backend: str,
-    data: Path | None,
-    split: str,
-    tiles: int,
-    patches: int | None,
-    shots: int | None,
-    precision: float | None,
-    mitigation: str | None,
-    ideal_simulator: bool,
-    simulator: str | None,
-    aer_check_samples: int,
-    compare_mitigation: bool,
-    compare_samples: int,
-    fractional_gates: bool,
-    device_only: bool,
-    resume: bool,
-    out: Path | None,
-    runs_dir: Path,
-    max_qpu_seconds: float | None,
-    yes: bool,
-    max_execution_time: int | None,
-    result_timeout: float | None,
-    seed: int,
-    batch_size: int,
-) -> None:
+def run(**flags: Any) -> None:
     """Run a trained model with every quantum block on IBM Runtime and compare with ideal.
 
     Without a run folder the latest run under ./runs is used. The cost (circuits, shots, QPU
@@ -204,76 +164,9 @@ def run(
       hq-qiskit run runs/hq-unet-aer-0 --backend ibm_fez --resume
       hq-qiskit run --backend ibm_fez --simulator exact-noisy
     """
-    from hq_qiskit.hardware.backends import get_backend, load_backends
-    from hq_qiskit.hardware.kinds import kind_of, names_that
-    from hq_qiskit.hardware.runtime import resolve
-    from hq_qiskit.inference import RunOptions, run_inference, with_mitigation
-    from hq_qiskit.inference.device_run import laptop_sizes
-    from hq_qiskit.training.run_dir import latest_run
+    from hq_qiskit.inference import RESULT_MD, RunRequest, markdown, run_device
 
-    try:
-        entry = get_backend(backend)
-    except ConfigError as err:
-        raise ConfigError(f"--backend: {err}") from None
-    if not kind_of(entry).device_runs:  # before --shots: an Aer entry's budget is not it
-        targets = names_that(lambda kind: kind.device_runs, load_backends())
-        raise ConfigError(
-            f"--backend {backend}: is an Aer simulator target (kind {entry.kind!r}); `run` "
-            f"needs a runtime entry: {', '.join(targets)} (Aer targets are for `train --backend`)"
-        )
-    entry = with_mitigation(entry, parse_mitigation(mitigation))
-    if fractional_gates:
-        entry = dataclasses.replace(entry, fractional_gates=True)
-    if (shots is not None and shots < 0) or (precision is not None and precision < 0):
-        raise ConfigError("--shots and --precision must be >= 0")
-    if simulator and (ideal_simulator or device_only):
-        raise ConfigError(
-            f"--simulator {simulator} runs locally with device noise; drop "
-            f"{'--ideal-simulator' if ideal_simulator else '--device-only'}"
-        )
-    target = resolve(
-        entry, ideal=ideal_simulator, device_only=device_only, force_local=simulator is not None
-    )
-    if simulator is None:  # the exact noisy engine needs no laptop sizing
-        shots, precision, patches, sized = laptop_sizes(target, shots, precision, patches)
-    else:
-        sized = ""
-    shots = entry.shots if shots is None else shots
-    precision = entry.precision if precision is None else precision
-    if shots == 0 and precision == 0:
-        raise ConfigError("--shots 0 needs --precision > 0 (hardware values are never exact)")
-    if checkpoint is None:
-        checkpoint = latest_run(runs_dir)
-        click.echo(f"no run folder given: using the latest run under {runs_dir}/, {checkpoint}")
-    if sized:
-        click.echo(sized)
-    if out is None:
-        run_dir = checkpoint if checkpoint.is_dir() else checkpoint.parent
-        out = run_dir / f"hardware-{entry.name}"
-    opts = RunOptions(
-        shots=shots,
-        precision=precision,
-        tiles=tiles,
-        patches=patches,
-        split=split,
-        data=str(data) if data is not None else None,
-        resume=resume,
-        seed=seed,
-        batch_size=batch_size,
-        max_qpu_seconds=max_qpu_seconds,
-        yes=yes,
-        max_execution_time=max_execution_time,
-        result_timeout_s=result_timeout,
-        simulator=simulator,
-        aer_check_samples=aer_check_samples,
-        compare_mitigation=compare_mitigation,
-        compare_samples=compare_samples,
-    )
-    result = run_inference(
-        checkpoint, entry, target, out, opts, echo=click.echo, confirm=click.confirm
-    )
-    from hq_qiskit.inference import RESULT_MD, markdown
-
+    result, out = run_device(RunRequest(**flags), echo=click.echo, confirm=click.confirm)
     click.echo("")
     click.echo(markdown(result))
     click.echo(f"written: {out / 'run.json'}, {out / RESULT_MD}")

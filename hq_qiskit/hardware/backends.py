@@ -29,11 +29,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 needs the tomli backport
     import tomli as tomllib
 
-KINDS = ("aer", "runtime")
+KIND_NAMES = ("aer", "runtime")  # the rows of kinds.KINDS (kinds.py imports this module)
 LAYOUTS = ("preset", "noise_aware", "trivial")
 MITIGATIONS = ("trex", "zne", "twirling", "dd")
 MODES = ("batch", "session", "job")
 ENV_VAR = "HQ_QISKIT_BACKENDS"
+# keys of the retired damping noise mode (now bench/damping.py): read and ignored, so that older
+# backends files and the backend_entry of older runs' config.json still load
+RETIRED_KEYS = ("calibration_samples", "calibration_shots")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,6 @@ class Backend:
         mitigation: requested error mitigation, a subset of ("trex", "zne", "twirling", "dd").
         mode: runtime execution mode: "batch", "session" or "job".
         seed_transpiler: transpiler seed (layouts and routing are reproducible).
-        calibration_samples, calibration_shots: the fast engine's noise mode fits its damping
-            on this many random samples x noisy Aer trajectories (``hardware/noise.py``).
         fractional_gates: runtime only: ask for a target with IBM's fractional gates RZZ(theta)
             and RX(theta) (``use_fractional_gates=True``); a device without them is refused,
             a fake twin without them is said in the output.
@@ -75,8 +76,6 @@ class Backend:
     mitigation: tuple[str, ...] = ()
     mode: str = "batch"
     seed_transpiler: int = 0
-    calibration_samples: int = 16
-    calibration_shots: int = 64
     fractional_gates: bool = False
 
     @property
@@ -115,7 +114,7 @@ class Backend:
 
 # key -> (accepted python types, description of accepted values for the error message)
 _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
-    "kind": ((str,), " or ".join(repr(k) for k in KINDS)),
+    "kind": ((str,), " or ".join(repr(k) for k in KIND_NAMES)),
     "description": ((str,), "a string"),
     "noise": ((str,), "a fake backend class name such as 'FakeBrisbane'"),
     "device": ((str,), "an IBM device name such as 'ibm_fez'"),
@@ -127,8 +126,6 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "mitigation": ((list,), f"a list of {', '.join(repr(v) for v in MITIGATIONS)}"),
     "mode": ((str,), ", ".join(repr(v) for v in MODES)),
     "seed_transpiler": ((int,), "an integer"),
-    "calibration_samples": ((int,), "an integer >= 1"),
-    "calibration_shots": ((int,), "an integer >= 1"),
     "fractional_gates": ((bool,), "true or false"),
 }
 
@@ -215,7 +212,7 @@ def _check(where: str, key: str, value: object) -> None:
     types, accepted = _SCHEMA[key]
     ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
     if ok and key == "kind":
-        ok = value in KINDS
+        ok = value in KIND_NAMES
     elif ok and key == "layout":
         ok = value in LAYOUTS
     elif ok and key == "mode":
@@ -224,8 +221,6 @@ def _check(where: str, key: str, value: object) -> None:
         ok = value in (0, 1, 2, 3)
     elif ok and key in ("shots", "precision"):
         ok = value >= 0
-    elif ok and key in ("calibration_samples", "calibration_shots"):
-        ok = value >= 1
     elif ok and key == "mitigation":
         ok = all(isinstance(m, str) and m in MITIGATIONS for m in value)
     if not ok:
@@ -237,6 +232,7 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
     where = f"{path}: [{name}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table of keys; accepted keys: {', '.join(_SCHEMA)}")
+    table = {k: v for k, v in table.items() if k not in RETIRED_KEYS}
     for key, value in table.items():
         if key not in _SCHEMA:
             raise ConfigError(f"{where} unknown key {key!r}; accepted: {', '.join(_SCHEMA)}")

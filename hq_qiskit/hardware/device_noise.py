@@ -56,17 +56,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterExpression
 from qiskit.transpiler import Target, generate_preset_pass_manager
 
 from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
-from hq_qiskit.quantum.noisy.channels import superop, unitary_superop
+from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
 
 log = logging.getLogger(__name__)
-_SKIP = ("barrier", "delay")
 
 
 @dataclass(frozen=True)
@@ -103,176 +101,6 @@ def snapshot_of(device) -> str:
     props = device.properties() if callable(getattr(device, "properties", None)) else None
     date = getattr(props, "last_update_date", "") or ""
     return f"{device.name} {getattr(device, 'backend_version', '')} {date}".strip()
-
-
-def _embed(m: np.ndarray, positions: Sequence[int], n: int) -> np.ndarray:
-    """A row-major k-qubit superoperator acting on local ``positions`` of n qubits."""
-    k = len(positions)
-    big = np.eye(4**n, dtype=complex).reshape((2,) * (2 * n) + (4**n,))
-    rows = [n - 1 - p for p in reversed(positions)]  # axis a holds local qubit n - 1 - a
-    axes = rows + [a + n for a in rows]
-    t = m.reshape((2,) * (4 * k))
-    out = np.tensordot(t, big, axes=(list(range(2 * k, 4 * k)), axes))
-    out = np.moveaxis(out, list(range(2 * k)), axes)
-    return out.reshape(4**n, 4**n)
-
-
-def _marginal(m: np.ndarray, keep: int) -> np.ndarray:
-    """One-qubit marginal of a two-qubit row-major channel: the other qubit maximally mixed."""
-    t = m.reshape((2,) * 8)  # (i1, i0, j1, j0, i1', i0', j1', j0')
-    if keep == 0:
-        out = np.einsum("aiajbkbl->ijkl", t) / 2
-    else:
-        out = np.einsum("iajakblb->ijkl", t) / 2
-    return out.reshape(4, 4)
-
-
-def _to_error(m: np.ndarray):
-    """Row-major superoperator -> Aer ``QuantumError`` (via Qiskit's column-stacked SuperOp)."""
-    from qiskit.quantum_info import Kraus, SuperOp
-    from qiskit_aer.noise import QuantumError
-
-    d = int(round(np.sqrt(m.shape[0])))
-    s = m.reshape(d, d, d, d).transpose(1, 0, 3, 2).reshape(d * d, d * d)
-    return QuantumError(Kraus(SuperOp(s)))
-
-
-class _Natives:
-    """Native-gate errors and translations of one target, cached."""
-
-    def __init__(self, target: Target, optimization_level: int) -> None:
-        self.target = target
-        self.level = optimization_level
-        self._errors: dict[tuple, np.ndarray | None] = {}
-        self._translations: dict[tuple, list[tuple[str, tuple[int, ...]]]] = {}
-        self.counts: dict[str, int] = {}
-
-    def error(self, name: str, qubits: tuple[int, ...]) -> np.ndarray | None:
-        """Row-major superoperator of Aer's from_backend error for one native gate, or None."""
-        key = (name, qubits)
-        if key not in self._errors:
-            from qiskit_aer.noise.device.models import (
-                _combine_depol_and_relax_error,
-                _device_depolarizing_error,
-                _device_thermal_relaxation_error,
-            )
-
-            props = self.target[name].get(qubits) if name in self.target else None
-            combined = None
-            if props is not None:
-                relax = depol = None
-                if props.duration:
-                    params = {
-                        q: (
-                            self.target.qubit_properties[q].t1,
-                            self.target.qubit_properties[q].t2,
-                            self.target.qubit_properties[q].frequency,
-                        )
-                        for q in qubits
-                    }
-                    relax = _device_thermal_relaxation_error(qubits, props.duration, params, 0)
-                if props.error:
-                    depol = _device_depolarizing_error(qubits, props.error, relax)
-                combined = _combine_depol_and_relax_error(depol, relax)
-            self._errors[key] = None if combined is None else superop(combined)
-        return self._errors[key]
-
-    def _orientation(self, phys: tuple[int, ...]) -> tuple:
-        """What translation depends on: native gates on these qubits, both directions."""
-        names = []
-        for name in self.target.operation_names:
-            props = self.target[name]
-            if props is None or None in props:
-                continue
-            for qargs in props:
-                if qargs is not None and set(qargs) <= set(phys):
-                    names.append((name, tuple(phys.index(q) for q in qargs)))
-        return tuple(sorted(names))
-
-    def translate(self, fragment: QuantumCircuit, phys: tuple[int, ...]) -> tuple[list, tuple]:
-        """Native gates (name, local qubits, operation) of a fragment placed on ``phys``.
-
-        Returns the gates and the parameters their angles depend on (the translation is cached
-        per fragment shape, so these are the first such fragment's parameters).
-        """
-        shape = tuple(
-            (
-                inst.operation.name,
-                tuple(fragment.find_bit(q).index for q in inst.qubits),
-                tuple(
-                    "p" if isinstance(v, ParameterExpression) else round(float(v), 12)
-                    for v in inst.operation.params
-                ),
-            )
-            for inst in fragment.data
-        )
-        key = (shape, self._orientation(phys))
-        if key not in self._translations:
-            sub = restrict_target(self.target, phys)
-            pm = generate_preset_pass_manager(
-                optimization_level=self.level,
-                target=sub,
-                initial_layout=list(range(len(phys))),
-                seed_transpiler=0,
-            )
-            isa = pm.run(fragment)
-            gates = [
-                (
-                    inst.operation.name,
-                    tuple(isa.find_bit(q).index for q in inst.qubits),
-                    inst.operation,
-                )
-                for inst in isa.data
-                if inst.operation.name not in _SKIP
-            ]
-            self._translations[key] = (gates, tuple(isa.parameters))
-        return self._translations[key]
-
-    @staticmethod
-    def _unitary(op, values: dict, local: tuple[int, ...], k: int) -> np.ndarray:
-        """Row-major superoperator of one native gate at the given parameter values."""
-        angles = [
-            float(v.bind({p: values[p] for p in v.parameters}))
-            if isinstance(v, ParameterExpression)
-            else float(v)
-            for v in op.params
-        ]
-        gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
-        gate.params = angles
-        return _embed(unitary_superop(np.asarray(gate.to_matrix(), dtype=complex)), local, k)
-
-    def channel(
-        self, fragment: QuantumCircuit, phys: tuple[int, ...], draws: int = 16
-    ) -> np.ndarray:
-        """The fragment's native errors as one channel after it: (4**k, 4**k) row-major.
-
-        Each native error is carried to the end of the fragment through the native gates that
-        follow it (conjugated by them), so ``F @ U_total`` equals the noisy native sequence.
-        Where those gates have parameters, F depends on them: it is averaged over ``draws``
-        uniform angle draws of the fragment's parameters (a mixture of channels).
-        """
-        k = len(phys)
-        gates, params = self.translate(fragment, phys)
-        errors = []
-        for name, local, _ in gates:
-            self.counts[name] = self.counts.get(name, 0) + 1
-            err = self.error(name, tuple(phys[i] for i in local))
-            errors.append(None if err is None else _embed(err, local, k))
-        eye = np.eye(4**k, dtype=complex)
-        if all(e is None for e in errors):
-            return eye
-        rng = np.random.default_rng(0)
-        total = np.zeros_like(eye)
-        n_draws = draws if params else 1
-        for _ in range(n_draws):
-            values = dict(zip(params, rng.uniform(-np.pi, np.pi, len(params)), strict=True))
-            f, suffix = eye, eye  # suffix: the native gates after the current one
-            for (_, local, op), err in zip(reversed(gates), reversed(errors), strict=True):
-                if err is not None:
-                    f = f @ (suffix @ err @ suffix.conj().T)
-                suffix = suffix @ self._unitary(op, values, local, k)
-            total += f
-        return total / n_draws
 
 
 def _stages(block: QuantumBlock, target: Target, level: int, seed: int, initial=None):
@@ -325,39 +153,38 @@ def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: in
 
 
 # --------------------------------------------------------------------------- builder
-def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) -> DeviceNoise:
-    from qiskit_aer.noise import NoiseModel, ReadoutError
+Event = dict  # {"index": logical gate or None (routing SWAP), "sub": qubits, "op", "at"}
+PairBlock = tuple[tuple[int, int], list[int]]  # (sub qubit pair, event indices)
+Pending = tuple[int, np.ndarray, tuple]  # (block id, 2-qubit channel, logical holders)
 
-    start = time.perf_counter()
-    target = device.target
-    mapped = transpile_block(
-        block.circuit,
-        block.observables,
-        target,
-        optimization_level=level,
-        seed=seed,
-        strategy=strategy,
-    )
-    routed, region, initial = _route(block, target, mapped, level)
-    natives = _Natives(target, level)
-    logical = [
-        (i, inst) for i, inst in enumerate(block.circuit.data) if inst.operation.name not in _SKIP
-    ]
-    qubits_of = {
-        i: tuple(block.circuit.find_bit(q).index for q in inst.qubits) for i, inst in logical
-    }
-    queues: dict[int, list[int]] = {q: [] for q in range(block.circuit.num_qubits)}
-    for i, _ in logical:
+
+def _walk(
+    block: QuantumBlock, routed: QuantumCircuit, initial: list[int], qubits_of: dict
+) -> tuple[list[Event], int]:
+    """Stage 1, layout: walk the routed circuit and find where each logical gate runs.
+
+    Args:
+        initial: the routed circuit's qubit holding each logical qubit at the start.
+        qubits_of: logical gate index -> its logical qubits.
+
+    Returns:
+        (events in routed order, routing SWAPs). An event's "at" maps routed qubit -> logical
+        qubit after it (a routing SWAP moves them).
+
+    Raises:
+        ConfigError: a routed gate that is not the next logical gate on its qubits.
+    """
+    n = block.circuit.num_qubits
+    queues: dict[int, list[int]] = {q: [] for q in range(n)}
+    for i in sorted(qubits_of):
         for q in qubits_of[i]:
             queues[q].append(i)
-    log_at = {initial[v]: v for v in range(block.circuit.num_qubits)}  # sub qubit -> logical
-
-    # walk the routed circuit: where each logical gate runs, and the routing SWAPs
-    events: list[dict] = []  # index (logical gate, or None for a routing SWAP), sub qubits
+    log_at = {initial[v]: v for v in range(n)}  # sub qubit -> logical
+    events: list[Event] = []
     swaps = 0
     for inst in routed.data:
         name = inst.operation.name
-        if name in _SKIP:
+        if name in SKIP:
             continue
         sub_q = tuple(routed.find_bit(q).index for q in inst.qubits)
         occupants = tuple(log_at.get(p) for p in sub_q)
@@ -379,10 +206,18 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
         for v in occupants:
             queues[v].pop(0)
         events.append({"index": index, "sub": sub_q, "op": inst.operation, "at": dict(log_at)})
+    return events, swaps
 
-    # two-qubit blocks, as the transpiler consolidates them: everything on one physical pair
-    # between two-qubit operations that leave it, with the one-qubit gates around them
-    blocks: list[tuple[tuple[int, int], list[int]]] = []
+
+def _pair_blocks(events: list[Event]) -> tuple[list[PairBlock], dict[int, list[int]]]:
+    """Stage 2, consolidation: two-qubit blocks as the transpiler builds them (everything on
+    one physical pair between two-qubit operations that leave it, with the one-qubit gates
+    around them).
+
+    Returns:
+        (blocks in order, sub qubit -> its one-qubit events after its last block).
+    """
+    blocks: list[PairBlock] = []
     open_block: dict[int, int] = {}  # sub qubit -> block
     loose: dict[int, list[int]] = {}  # sub qubit -> one-qubit events not in a block yet
     for e, ev in enumerate(events):
@@ -404,77 +239,109 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
                     open_block.pop(r, None)
         blocks.append(((a, b), sorted(loose.pop(a, []) + loose.pop(b, [])) + [e]))
         open_block[a] = open_block[b] = len(blocks) - 1
+    return blocks, loose
 
-    # native errors per logical occurrence, in the logical gate's own qubit order
-    per_gate: dict[int, np.ndarray] = {}
-    pend_at: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}  # event -> errors to pass on
 
-    def attach(index: int, m: np.ndarray, holders: Sequence[int]) -> None:
-        qs = qubits_of[index]
+class _Attribution:
+    """Stages 3-4: native errors per logical gate occurrence, in the gate's own qubit order.
+
+    Attributes:
+        per_gate: logical gate index -> its channel (4**k, 4**k), row-major.
+        pend_at: event index -> channels of SWAP-only blocks ending there, to pass on.
+    """
+
+    def __init__(self, qubits_of: dict[int, tuple[int, ...]]) -> None:
+        self.qubits_of = qubits_of
+        self.per_gate: dict[int, np.ndarray] = {}
+        self.pend_at: dict[int, list[Pending]] = {}
+
+    def attach(self, index: int, m: np.ndarray, holders: Sequence[int]) -> None:
+        """Compose channel ``m`` on logical qubits ``holders`` after gate ``index``'s."""
+        qs = self.qubits_of[index]
         k = len(qs)
-        full = _embed(m, [qs.index(v) for v in holders], k)
-        per_gate[index] = full @ per_gate.get(index, np.eye(4**k, dtype=complex))
+        full = embed(m, [qs.index(v) for v in holders], k)
+        self.per_gate[index] = full @ self.per_gate.get(index, np.eye(4**k, dtype=complex))
 
-    for bid, ((a, b), members) in enumerate(blocks):
-        frag = QuantumCircuit(2)
-        for e in members:
-            ev = events[e]
-            local = [(a, b).index(p) for p in ev["sub"]]
-            if ev["index"] is None:  # a routing SWAP as three CX: a final swap would be elided
-                frag.cx(local[0], local[1])
-                frag.cx(local[1], local[0])
-                frag.cx(local[0], local[1])
-            else:
-                frag.append(ev["op"], local)
-        m = natives.channel(frag, (region[a], region[b]))
-        at = events[members[-1]]["at"]
-        holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
-        last_2q = [
-            events[e]["index"]
-            for e in members
-            if events[e]["index"] is not None and len(events[e]["sub"]) == 2
-        ]
-        if last_2q and set(holders) == set(qubits_of[last_2q[-1]]):
-            attach(last_2q[-1], m, holders)
-        else:  # routing SWAPs only: the errors go to the next gates on the qubits
-            pend_at.setdefault(members[-1], []).append((bid, m, holders))
-    for p, members in loose.items():  # one-qubit runs after the last block on a qubit
-        frag = QuantumCircuit(1)
-        for e in members:
-            frag.append(events[e]["op"], [0])
-        m = natives.channel(frag, (region[p],))
-        attach(events[members[-1]]["index"], m, qubits_of[events[members[-1]]["index"]])
+    def pair_blocks(
+        self, blocks: list[PairBlock], events: list[Event], natives, region: Sequence[int]
+    ) -> None:
+        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX), given
+        to its last logical two-qubit gate, or kept to pass on for a block of SWAPs only."""
+        for bid, ((a, b), members) in enumerate(blocks):
+            frag = QuantumCircuit(2)
+            for e in members:
+                ev = events[e]
+                local = [(a, b).index(p) for p in ev["sub"]]
+                if ev["index"] is None:  # a final swap would be elided: three CX
+                    frag.cx(local[0], local[1])
+                    frag.cx(local[1], local[0])
+                    frag.cx(local[0], local[1])
+                else:
+                    frag.append(ev["op"], local)
+            m = natives.channel(frag, (region[a], region[b]))
+            at = events[members[-1]]["at"]
+            holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
+            last_2q = [
+                events[e]["index"]
+                for e in members
+                if events[e]["index"] is not None and len(events[e]["sub"]) == 2
+            ]
+            if last_2q and set(holders) == set(self.qubits_of[last_2q[-1]]):
+                self.attach(last_2q[-1], m, holders)
+            else:  # routing SWAPs only: the errors go to the next gates on the qubits
+                self.pend_at.setdefault(members[-1], []).append((bid, m, holders))
 
-    # errors of SWAP-only blocks follow the next logical gate on each qubit (an approximation)
-    pending: dict[int, list[tuple[int, np.ndarray, tuple]]] = {}
-    for e, ev in enumerate(events):
-        index = ev["index"]
-        if index is not None:
-            qs = qubits_of[index]
-            for v in qs:
-                for sid, m, holders in pending.pop(v, []):
-                    partner = holders[1 - holders.index(v)]
-                    waiting = pending.get(partner, []) if partner in qs else []
-                    if any(entry[0] == sid for entry in waiting):  # the partner's next gate too
-                        pending[partner] = [x for x in waiting if x[0] != sid]
-                        attach(index, m, holders)
-                    else:  # holders[0] is the channel's bit 0
-                        attach(index, _marginal(m, holders.index(v)), [v])
-        for sid, m, holders in pend_at.get(e, []):
-            for v in holders:
-                if v is not None:
-                    pending.setdefault(v, []).append((sid, m, holders))
+    def loose_runs(self, loose: dict, events: list[Event], natives, region) -> None:
+        """Stage 3: one-qubit runs after a qubit's last block, each to its last gate."""
+        for p, members in loose.items():
+            frag = QuantumCircuit(1)
+            for e in members:
+                frag.append(events[e]["op"], [0])
+            m = natives.channel(frag, (region[p],))
+            last = events[members[-1]]["index"]
+            self.attach(last, m, self.qubits_of[last])
 
-    # Aer attaches errors per (name, qubits): mean channel over the occurrences of each key
+    def pass_swap_errors(self, events: list[Event]) -> None:
+        """Stage 4: errors of SWAP-only blocks follow the next logical gate on each qubit:
+        whole when that gate acts on both holders, else each gets its marginal (an
+        approximation; a part on an ancilla is dropped)."""
+        pending: dict[int, list[Pending]] = {}
+        for e, ev in enumerate(events):
+            index = ev["index"]
+            if index is not None:
+                qs = self.qubits_of[index]
+                for v in qs:
+                    for sid, m, holders in pending.pop(v, []):
+                        partner = holders[1 - holders.index(v)]
+                        waiting = pending.get(partner, []) if partner in qs else []
+                        if any(entry[0] == sid for entry in waiting):  # the partner's gate too
+                            pending[partner] = [x for x in waiting if x[0] != sid]
+                            self.attach(index, m, holders)
+                        else:  # holders[0] is the channel's bit 0
+                            self.attach(index, marginal(m, holders.index(v)), [v])
+            for sid, m, holders in self.pend_at.get(e, []):
+                for v in holders:
+                    if v is not None:
+                        pending.setdefault(v, []).append((sid, m, holders))
+
+
+def _noise_model(
+    block: QuantumBlock, per_gate: dict[int, np.ndarray], qubits_of: dict, mapped, target
+):
+    """Stage 5: the Aer ``NoiseModel``: per (name, qubits) key the mean channel over its
+    occurrences (Aer attaches errors per key), and the readout error of the physical qubit
+    holding each logical qubit at the end (``final_layout``)."""
+    from qiskit_aer.noise import NoiseModel, ReadoutError
+
     groups: dict[tuple, list[int]] = {}
-    for i, _ in logical:
+    for i in sorted(qubits_of):
         groups.setdefault((block.circuit.data[i].operation.name, qubits_of[i]), []).append(i)
     nm = NoiseModel()
     for (name, qs), ids in sorted(groups.items()):
         eye = np.eye(4 ** len(qs), dtype=complex)
         mean = sum(per_gate.get(i, eye) for i in ids) / len(ids)
         if not np.allclose(mean, eye, atol=1e-14):
-            nm.add_quantum_error(_to_error(mean), name, list(qs), warnings=False)
+            nm.add_quantum_error(to_error(mean), name, list(qs), warnings=False)
     for v, p in enumerate(mapped.final_layout):
         props = target["measure"].get((p,)) if "measure" in target else None
         if props is None or not props.error:
@@ -482,8 +349,39 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
         p10 = getattr(props, "prob_meas1_prep0", None) or props.error
         p01 = getattr(props, "prob_meas0_prep1", None) or props.error
         nm.add_readout_error(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]), [v], warnings=False)
+    return nm
+
+
+def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) -> DeviceNoise:
+    """The device noise of a block's logical circuit, built in the stages of the module
+    docstring: transpile as the device would and replay its routing (1), cut the routed
+    circuit into two-qubit blocks and one-qubit runs (2), their native errors as channels
+    (3), attributed to logical gates (4), one mean channel per Aer key plus readout (5)."""
+    start = time.perf_counter()
+    target = device.target
+    mapped = transpile_block(
+        block.circuit,
+        block.observables,
+        target,
+        optimization_level=level,
+        seed=seed,
+        strategy=strategy,
+    )
+    routed, region, initial = _route(block, target, mapped, level)
+    qubits_of = {
+        i: tuple(block.circuit.find_bit(q).index for q in inst.qubits)
+        for i, inst in enumerate(block.circuit.data)
+        if inst.operation.name not in SKIP
+    }
+    events, swaps = _walk(block, routed, initial, qubits_of)
+    blocks, loose = _pair_blocks(events)
+    natives = NativeErrors(target, level)
+    errors = _Attribution(qubits_of)
+    errors.pair_blocks(blocks, events, natives, region)
+    errors.loose_runs(loose, events, natives, region)
+    errors.pass_swap_errors(events)
     return DeviceNoise(
-        noise_model=nm,
+        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, target),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),

@@ -1,22 +1,28 @@
 """Backend kinds: what each ``kind`` of ``backends.toml`` entry can do, in one small table.
 
 A command asks the table instead of testing ``entry.kind`` itself, so a new kind of execution
-target is one module with its functions plus one row in ``KINDS``.
+target is one module with its functions plus one row in ``KINDS``. This is the only table of
+kinds: ``backends.KIND_NAMES`` lists the same names for validating the file (a test keeps the
+two equal).
 
-    kind      trains   device runs   transpile target for reports
-    aer       yes      no            the fake backend named by ``noise``
-    runtime   no       yes           the device (or its fake twin in local testing mode)
+    kind      trains   device runs (resolve, execute)      transpile target for reports
+    aer       yes      no                                  the fake backend named by ``noise``
+    runtime   no       executors.resolve_run, .execute     the device (or its fake twin)
+
+A device run (``hq-qiskit run``) asks ``resolve_run`` where an entry's blocks run and
+``execute`` to start each block there; both go through the entry's row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from qiskit.transpiler import Target
 
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.hardware.backends import Backend, fake_backend
+from hq_qiskit.hardware.backends import Backend, fake_backend, load_backends
 from hq_qiskit.hardware.layout import fractional_target, offers_fractional
 
 
@@ -65,6 +71,18 @@ def _runtime_report_target(entry: Backend, service=None) -> ReportTarget:
     return ReportTarget(label, target, f"{entry.name}: {where.note}", date)
 
 
+def _runtime_resolve(entry: Backend, **placement: Any):
+    from hq_qiskit.hardware.executors import resolve_run
+
+    return resolve_run(entry, **placement)
+
+
+def _runtime_execute(target, job, **kw: Any):
+    from hq_qiskit.hardware.executors import execute
+
+    return execute(target, job, **kw)
+
+
 @dataclass(frozen=True)
 class BackendKind:
     """What entries of one kind can do.
@@ -72,20 +90,33 @@ class BackendKind:
     Attributes:
         name: the ``kind`` value in ``backends.toml``.
         trains: training may run its quantum blocks on such an entry.
-        device_runs: ``hq-qiskit run`` can execute blocks on it (IBM Runtime primitives).
         report_target: the target a transpile report of the entry is computed for.
+        resolve: ``hq-qiskit run``: (entry, **placement flags) -> where its blocks run
+            (None: the kind does not run device inference).
+        execute: ``hq-qiskit run``: (target, block job, mode=, echo=) -> a pending job or a
+            finished result (see ``executors.execute``).
     """
 
     name: str
     trains: bool
-    device_runs: bool
     report_target: Callable[..., ReportTarget]
+    resolve: Callable[..., Any] | None = None
+    execute: Callable[..., Any] | None = None
+
+    @property
+    def device_runs(self) -> bool:
+        """``hq-qiskit run`` can execute blocks on entries of this kind."""
+        return self.resolve is not None
 
 
 KINDS: dict[str, BackendKind] = {
-    "aer": BackendKind("aer", trains=True, device_runs=False, report_target=_aer_report_target),
+    "aer": BackendKind("aer", trains=True, report_target=_aer_report_target),
     "runtime": BackendKind(
-        "runtime", trains=False, device_runs=True, report_target=_runtime_report_target
+        "runtime",
+        trains=False,
+        report_target=_runtime_report_target,
+        resolve=_runtime_resolve,
+        execute=_runtime_execute,
     ),
 }
 
@@ -109,3 +140,37 @@ def report_target(entry: Backend, service=None) -> ReportTarget:
             "choose e.g. ibm_fez or aer-noisy-brisbane"
         )
     return kind_of(entry).report_target(entry, service)
+
+
+def resolve_run(entry: Backend, **placement: Any):
+    """Where a device run executes an entry's blocks (its kind's ``resolve``).
+
+    Args:
+        placement: the run's flags, e.g. ``ideal``, ``device_only``, ``simulator``.
+
+    Raises:
+        ConfigError: the entry's kind does not run device inference (an Aer target); the
+            message names the entries that do.
+    """
+    return run_kind(entry).resolve(entry, **placement)
+
+
+def run_kind(entry: Backend) -> BackendKind:
+    """The entry's kind if it runs device inference.
+
+    Raises:
+        ConfigError: it does not (an Aer target); the message names the entries that do.
+    """
+    kind = kind_of(entry)
+    if kind.resolve is None:
+        targets = names_that(lambda k: k.device_runs, load_backends())
+        raise ConfigError(
+            f"--backend {entry.name}: is an Aer simulator target (kind {entry.kind!r}); `run` "
+            f"needs a runtime entry: {', '.join(targets)} (Aer targets are for `train --backend`)"
+        )
+    return kind
+
+
+def execute(entry: Backend, target, job, **kw: Any):
+    """Start one block of a device run on ``target`` (its entry's kind's ``execute``)."""
+    return kind_of(entry).execute(target, job, **kw)

@@ -322,32 +322,10 @@ def transpile_block(
             circuit, target, optimization_level, seed, initial_layout=list(range(n))
         )
         best = (isa, swaps, initial, final, seed)
+    elif strategy == "noise_aware":
+        best = _noise_aware(circuit, target, optimization_level, seed, regions, seeds)
     else:
-        isa, swaps, initial, final = _preset(circuit, target, optimization_level, seed)
-        best = (isa, swaps, initial, final, seed)
-        if strategy == "noise_aware":
-            best_esp = -1.0
-            for region in candidate_regions(target, n, keep=regions):
-                sub = restrict_target(target, region)
-                for s in range(seed, seed + seeds):
-                    sub_isa, sw, ini, fin = _preset(circuit, sub, optimization_level, s)
-                    full = _embed(sub_isa, region, width)
-                    fin_phys = tuple(region[i] for i in fin)
-                    value = estimated_success_probability(full, target, fin_phys)
-                    if value > best_esp:
-                        best_esp = value
-                        best = (full, sw, tuple(region[i] for i in ini), fin_phys, s)
-            for s in range(seed, seed + seeds):  # never worse than a narrow preset result
-                p_isa, p_sw, p_ini, p_fin = (
-                    (isa, swaps, initial, final)
-                    if s == seed
-                    else (_preset(circuit, target, optimization_level, s))
-                )
-                value = estimated_success_probability(p_isa, target, p_fin)
-                narrow = len(active_qubits(p_isa)) <= n
-                if best_esp < 0 or (narrow and value > best_esp):
-                    best_esp = value
-                    best = (p_isa, p_sw, p_ini, p_fin, s)
+        best = (*_preset(circuit, target, optimization_level, seed), seed)
     isa, swaps, initial, final, used_seed = best
     return MappedCircuit(
         circuit=isa,
@@ -360,6 +338,38 @@ def transpile_block(
         swaps=swaps,
         transpile_s=time.perf_counter() - start,
     )
+
+
+def _noise_aware(
+    circuit: QuantumCircuit, target: Target, level: int, seed: int, regions: int, seeds: int
+) -> tuple:
+    """The "noise_aware" strategy: the best ESP over ``regions`` candidate regions x ``seeds``
+    seeds, never worse than a narrow preset result (the preset's own layout at each seed).
+
+    Returns:
+        (ISA circuit on the whole target, swaps, initial layout, final layout, seed used).
+    """
+    n, width = circuit.num_qubits, target.num_qubits
+    preset = _preset(circuit, target, level, seed)
+    best, best_esp = (*preset, seed), -1.0
+    for region in candidate_regions(target, n, keep=regions):
+        sub = restrict_target(target, region)
+        for s in range(seed, seed + seeds):
+            sub_isa, sw, ini, fin = _preset(circuit, sub, level, s)
+            full = _embed(sub_isa, region, width)
+            fin_phys = tuple(region[i] for i in fin)
+            value = estimated_success_probability(full, target, fin_phys)
+            if value > best_esp:
+                best_esp = value
+                best = (full, sw, tuple(region[i] for i in ini), fin_phys, s)
+    for s in range(seed, seed + seeds):  # never worse than a narrow preset result
+        p_isa, p_sw, p_ini, p_fin = preset if s == seed else _preset(circuit, target, level, s)
+        value = estimated_success_probability(p_isa, target, p_fin)
+        narrow = len(active_qubits(p_isa)) <= n
+        if best_esp < 0 or (narrow and value > best_esp):
+            best_esp = value
+            best = (p_isa, p_sw, p_ini, p_fin, s)
+    return best
 
 
 _ISA_CACHE: dict[tuple, MappedCircuit] = {}

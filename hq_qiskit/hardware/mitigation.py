@@ -3,7 +3,7 @@
 Where each option is applied:
 
 - On a real device, ``hq-qiskit run`` sets ``EstimatorV2`` options and IBM applies them
-  **server-side** (``runtime._estimator``): ``resilience.measure_mitigation`` (TREX, with
+  **server-side** (``estimator.estimator``): ``resilience.measure_mitigation`` (TREX, with
   ``twirling.enable_measure``), ``resilience.zne_mitigation`` (ZNE, gate folding by default),
   ``twirling.enable_gates`` (Pauli twirling of two-qubit gates) and
   ``dynamical_decoupling.enable`` (DD, XX sequences in idle windows).
@@ -37,8 +37,8 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import Target
 
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.estimator import set_mitigation
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target
-from hq_qiskit.hardware.runtime import set_mitigation
 
 # choice -> the EstimatorV2 options a real device is given for it (server-side)
 SERVER_SIDE = {

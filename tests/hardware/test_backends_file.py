@@ -145,3 +145,22 @@ def test_current_heron_and_nighthawk_devices_have_their_fake_twins():
         fake = fake_backend(twin)
         assert fake.num_qubits == qubits
         assert snapshot(fake)["snapshot_date"][:10] in entry.description  # said in the listing
+
+
+def test_the_retired_damping_keys_are_read_and_ignored(tmp_path):
+    """calibration_samples / calibration_shots belonged to the damping noise mode (now
+    bench/damping.py): an older backends file, or an older run's stored entry, still loads."""
+    old = 'kind = "aer"\nnoise = "FakeFez"\nshots = 64\ncalibration_samples = 2\n'
+    path = write(tmp_path, f"[old]\n{old}calibration_shots = 8\n[new]\n{old}")
+    entries = load_backends(path)
+    assert entries["old"] == Backend(name="old", kind="aer", noise="FakeFez", shots=64)
+    assert (
+        "calibration_samples"
+        not in Backend.from_dict(
+            {"name": "x", "kind": "aer", "noise": "FakeFez", "calibration_samples": 3},
+            "config.json",
+        ).to_dict()
+    )
+    text = (ROOT / "backends.toml").read_text()
+    assert "calibration_" not in text  # neither copy documents or sets them any more
+    assert text == (ROOT / "hq_qiskit" / "hardware" / "backends.toml").read_text()

@@ -1,4 +1,4 @@
-"""The device branches of ``runtime.run_block`` against a stand-in for IBM's cloud service:
+"""The device branches of ``jobs.run_block`` against a stand-in for IBM's cloud service:
 submit, provenance, failure, cancellation, timeout and resume, with no network.
 
 The stand-in is the runtime's own ``QiskitRuntimeLocalService`` (which serves fake backends and
@@ -21,17 +21,12 @@ from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalSer
 
 from hq_qiskit.errors import HQError
 from hq_qiskit.hardware.backends import Backend
+from hq_qiskit.hardware.estimator import parameter_array
+from hq_qiskit.hardware.jobs import JobFailed, run_block, wait_for
 from hq_qiskit.hardware.layout import transpile_block
-from hq_qiskit.hardware.runtime import (
-    REP_DELAY_S,
-    JobFailed,
-    parameter_array,
-    rep_delay_s,
-    resolve,
-    run_block,
-    wait_for,
-)
-from hq_qiskit.inference.device_run import summary
+from hq_qiskit.hardware.qpu_cost import REP_DELAY_S, rep_delay_s
+from hq_qiskit.hardware.runtime import resolve
+from hq_qiskit.inference.record import summary
 
 DEVICE = Backend(
     name="manila",

@@ -13,7 +13,7 @@ from hq_qiskit.training.runner import check_backend
 
 
 def test_every_accepted_kind_has_a_row():
-    assert set(KINDS) == set(backends.KINDS)
+    assert set(KINDS) == set(backends.KIND_NAMES)
     entries = backends.load_backends()
     assert all(kind_of(e).name == e.kind for e in entries.values())
     trainable = names_that(lambda k: k.trains, entries)

@@ -1,4 +1,5 @@
-"""The fast engine's noise mode against Aer's noise model on a small circuit (real Aer)."""
+"""bench/damping.py, the old damping noise mode (the benchmarks' baseline), against Aer's noise
+model on a small circuit (real Aer)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,16 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 
-from hq_qiskit.circuits import QuantumBlock, single_qubit_observables
-from hq_qiskit.errors import ConfigError
-from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.hardware.noise import (
+from bench.damping import (
     NoisyModule,
     aer_values,
     calibrate,
     damped_module,
     random_parameters,
 )
+from hq_qiskit.circuits import QuantumBlock, single_qubit_observables
+from hq_qiskit.errors import ConfigError
+from hq_qiskit.hardware.backends import get_backend
 from hq_qiskit.quantum import connect_block
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")

@@ -12,14 +12,11 @@ from qiskit.quantum_info import SparsePauliOp
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
+from hq_qiskit.hardware.estimator import parameter_array
+from hq_qiskit.hardware.jobs import run_block
 from hq_qiskit.hardware.layout import transpile_block
-from hq_qiskit.hardware.runtime import (
-    has_credentials,
-    parameter_array,
-    qpu_seconds_estimate,
-    resolve,
-    run_block,
-)
+from hq_qiskit.hardware.qpu_cost import qpu_seconds_estimate
+from hq_qiskit.hardware.runtime import has_credentials, resolve
 
 
 @pytest.fixture

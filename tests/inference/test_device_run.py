@@ -10,21 +10,17 @@ from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalSer
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from bench.damping import NoiseCalibration, NoisyModule
 from hq_qiskit.circuits import build_block, enrichment_qcnn
 from hq_qiskit.errors import CheckpointError, ConfigError, HQError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import isa_block
-from hq_qiskit.hardware.noise import NoiseCalibration, NoisyModule
-from hq_qiskit.hardware.runtime import qpu_seconds_estimate, rep_delay_s, resolve
-from hq_qiskit.inference.device_run import (
-    RunOptions,
-    _predict,
-    check_budget,
-    dependency_waves,
-    load_exact_model,
-    measurement_groups,
-)
+from hq_qiskit.hardware.qpu_cost import qpu_seconds_estimate, rep_delay_s
+from hq_qiskit.hardware.runtime import resolve
+from hq_qiskit.inference.options import RunOptions
+from hq_qiskit.inference.passes import dependency_waves, load_exact_model, predict
 from hq_qiskit.inference.patches import select_patches
+from hq_qiskit.inference.plan import check_budget, measurement_groups
 from hq_qiskit.inference.taps import install_taps
 from hq_qiskit.models import HybridSegmenter, build_model
 from hq_qiskit.training.checkpoint import save_checkpoint
@@ -129,7 +125,7 @@ def test_independent_blocks_form_waves_experts_after_their_gate():
         for tap in taps:
             tap.reset()
             tap.record = tap in recording
-        return _predict(net, loader, desc)
+        return predict(net, loader, desc)
 
     waves = dependency_waves(taps, [0, 1, 2, 3], run_pass)
     assert waves == [[0, 1], [2, 3]]  # gate and skip read the image; both experts, the gate

@@ -22,12 +22,12 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import SparsePauliOp
 
+from bench.damping import aer_values, damped_module
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.hardware.noise import aer_values, damped_module
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.restore import build_from_config, restore

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from bench.damping import NoiseCalibration, NoisyModule
 from hq_qiskit.errors import CheckpointError, ConfigError
 from hq_qiskit.hardware.backends import Backend, get_backend
-from hq_qiskit.hardware.noise import NoiseCalibration, NoisyModule
 from hq_qiskit.models import build_model
 from hq_qiskit.training.checkpoint import save_checkpoint
 from hq_qiskit.training.config import TrainConfig
@@ -57,7 +57,7 @@ def test_missing_and_mismatched_checkpoints_name_the_fix(tmp_path):
 
 def test_the_run_keeps_its_backend_entry(tmp_path):
     entry = get_backend("aer-noisy-brisbane")
-    renamed = Backend(**{**entry.__dict__, "name": "my-lab-noisy", "calibration_samples": 3})
+    renamed = Backend(**{**entry.__dict__, "name": "my-lab-noisy", "shots": 3})
     cfg = TrainConfig(backend="my-lab-noisy", backend_entry=renamed.to_dict())
     assert run_backend(cfg) == renamed  # not in backends.toml, rebuilt from the run itself
     cfg.backend_entry = None

@@ -1,4 +1,5 @@
-"""Local simulators for ``hq-qiskit run`` besides the runtime's local testing mode.
+"""Local simulators for ``hq-qiskit run`` besides the runtime's local testing mode (the exact
+noisy executor of ``executors.py`` and the checks of a device run).
 
 - ``exact_noisy_values``: ``--simulator exact-noisy``. A block runs on hq-qiskit's exact noisy
   engine (``quantum/noisy/``) with the device noise of its logical circuit
@@ -9,7 +10,7 @@
 - ``aer_reference``: the same logical circuit and noise model on Aer's density-matrix method,
   sampled with readout errors, for the first few samples of a narrow block (the reference).
 - ``mitigation_table``: ``--compare-mitigation``, the measured mitigation table of
-  ``hardware/mitigation.py`` for one block of the run.
+  ``mitigation.py`` for one block of the run.
 """
 
 from __future__ import annotations

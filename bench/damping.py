@@ -1,8 +1,11 @@
 """Baseline for the benchmarks: device noise as calibrated per-observable damping.
 
-Training no longer uses this (``hardware/noisy_block.py`` applies the device noise exactly):
-a damping factor per output is absorbed by the next linear layer, so it does not change the
-function class a model can learn (issue 12). It stays as the baseline ``bench/`` compares with.
+Formerly ``hq_qiskit/hardware/noise.py``, the fast engine's noise mode. Training no longer uses
+it (``hardware/noisy_block.py`` applies the device noise exactly): a damping factor per output
+is absorbed by the next linear layer, so it does not change the function class a model can
+learn (issue 12). It lives here as the baseline ``bench/hardware.py`` compares with; its
+calibration sizes, once the ``calibration_samples``/``calibration_shots`` keys of
+``backends.toml``, are ``CALIBRATION_SAMPLES``/``CALIBRATION_SHOTS`` (or the arguments).
 
 Approximation. For each observable k of a block, transpiled for a backend with its layout, the
 noisy expectation value is modelled as ``d_k * <O_k>_ideal``: a damping factor d_k, the signal
@@ -49,6 +52,9 @@ from hq_qiskit.hardware.layout import MappedCircuit, isa_block
 
 log = logging.getLogger(__name__)
 CACHE_VAR = "HQ_QISKIT_CACHE"
+# the calibration run's size (formerly backends.toml's calibration_samples / calibration_shots):
+# 16 samples x 64 noisy trajectories, ~311 s once for the 16-qubit QCNN (docs/benchmarks.md)
+CALIBRATION_SAMPLES, CALIBRATION_SHOTS = 16, 64
 
 
 @lru_cache(maxsize=4)
@@ -68,7 +74,7 @@ def mapped_block(block: QuantumBlock, backend: Backend) -> MappedCircuit:
 
 def _columns(block: QuantumBlock, mapped: MappedCircuit, x: np.ndarray, w: np.ndarray):
     """Parameter array (N, 1, P) in circuit order from inputs x (N, n_in) and weights w (N, n_w)."""
-    from hq_qiskit.hardware.runtime import parameter_array
+    from hq_qiskit.hardware.estimator import parameter_array
 
     cols = {p: x[:, j] for j, p in enumerate(block.inputs)}
     cols.update({p: w[:, j] for j, p in enumerate(block.weights)})
@@ -92,7 +98,7 @@ def aer_values(
     """
     from qiskit_aer.primitives import EstimatorV2
 
-    from hq_qiskit.hardware.runtime import observable_array
+    from hq_qiskit.hardware.estimator import observable_array
 
     if backend is None:
         mapped = MappedCircuit(block.circuit, block.observables, (), (), "logical", 0, 0, 0, 0.0)
@@ -327,7 +333,7 @@ def damped_module(
         shots: fast: add shot noise for this many shots (None: none); qiskit: noisy
             trajectories per value (default: ``backend.shots`` or 1024).
         samples, calibration_shots, seed: the calibration run (see ``calibrate``); None takes
-            the entry's ``calibration_samples`` / ``calibration_shots`` (backends.toml).
+            ``CALIBRATION_SAMPLES`` / ``CALIBRATION_SHOTS``.
     """
     if backend.noise is None:
         return module
@@ -337,7 +343,7 @@ def damped_module(
         block,
         backend,
         seed=seed,
-        samples=samples if samples is not None else backend.calibration_samples,
-        shots=(calibration_shots if calibration_shots is not None else backend.calibration_shots),
+        samples=CALIBRATION_SAMPLES if samples is None else samples,
+        shots=CALIBRATION_SHOTS if calibration_shots is None else calibration_shots,
     )
     return NoisyModule(module, cal, shots=shots)
