@@ -34,6 +34,7 @@ from hq_qiskit import __version__
 from hq_qiskit.atomic import atomic_path
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, class_colours
 from hq_qiskit.datasets.raster import default_value_range, open_raster, select_bands, to_255
+from hq_qiskit.datasets.raster_write import gdal_write_errors, verify_geotiff
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.samplers.grid import grid_starts
 
@@ -320,7 +321,7 @@ def predict_raster(
     start = time.perf_counter()
     # every output is written to a temp path beside it and renamed into place only when all of
     # them are complete (atomic_path); a failure anywhere leaves the old files untouched
-    with ExitStack() as outputs:
+    with ExitStack() as outputs, gdal_write_errors(out_path) as gdal_errors:
         with ExitStack() as stack:
             stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
@@ -393,6 +394,12 @@ def predict_raster(
             if max(src.width, src.height) > 4 * BLOCK_PX:
                 factors = [f for f in (2, 4, 8, 16, 32) if max(src.width, src.height) / f >= 256]
                 dst.build_overviews(factors, Resampling.nearest)
+        # GDAL flushes blocks and the TIFF directory at close() without raising on a full
+        # disk: read every GeoTIFF back before any of them replaces an earlier file
+        size = (src.width, src.height)
+        verify_geotiff(tmp_cls, out_path, *size, 1, gdal_errors)
+        if probabilities:
+            verify_geotiff(tmp_probs, probs_path, *size, n_classes, gdal_errors)
         if overlay:
             tmp_png = outputs.enter_context(atomic_path(overlay_path))
             write_overlay(in_path, tmp_cls, tmp_png, chosen, vrange)

@@ -129,6 +129,7 @@ def predict(
       hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
       hq-qiskit predict best.pt 'sheets/*.tif' -o maps/ --workers 4
     """
+    from hq_qiskit.atomic import probe_writable
     from hq_qiskit.cluster.sheets import is_many
 
     if is_many(images) or workers is not None or scheduler is not None:
@@ -141,6 +142,7 @@ def predict(
 
     chosen_bands = parse_bands(bands)
     check_outputs(image, output, probabilities, overlay, overwrite)  # fail before loading
+    probe_writable(output.parent, "-o", output)
     restored = restore(checkpoint, engine=engine, noise="ideal" if ideal else "as_trained")
     model = restored.model
     settings = checkpoint_settings(restored.config.to_dict())

@@ -1,0 +1,232 @@
+"""A catalogue of hostile inputs (issue 29): full and read-only disks, kills, integer imagery,
+outputs that must not be replaced. Each asserts the exact one-line message, exit code 2 on the
+command line, and that nothing was written or lost.
+
+Full and read-only disks are real: a 256 KiB tmpfs mounted for the test (root only). Where the
+test cannot mount it is skipped with the reason; under CI=true as root it must not skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from hq_qiskit.atomic import atomic_write
+from hq_qiskit.cli.main import cli
+from hq_qiskit.errors import OutputError
+from hq_qiskit.predict import predict_raster
+from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
+
+HERE = Path(__file__).resolve().parent
+SCENE = HERE / "data" / "predict" / "scene.tif"
+MEAN, STD = [90.0, 95.0, 85.0], [45.0, 40.0, 42.0]
+GOOD = b"the user's earlier good output " * 128  # 3.9 KiB
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def _mount_or_skip(folder: Path, options: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    reason = ""
+    if os.geteuid() != 0:
+        reason = "needs root to mount a small tmpfs"
+    else:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return
+        reason = f"mount -t tmpfs failed: {done.stderr.strip()}"
+        if under_ci():
+            pytest.fail(f"CI=true as root: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _umount(folder: Path) -> None:
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs at tmp_path/disk (``fill`` it to leave little free)."""
+    folder = tmp_path / "disk"
+    _mount_or_skip(folder, "size=256k")
+    try:
+        yield folder
+    finally:
+        _umount(folder)
+
+
+def fill(folder: Path, left: int) -> None:
+    """Leave about ``left`` bytes free on ``folder``'s file system (a hidden filler file)."""
+    free = shutil.disk_usage(folder).free
+    with open(folder / ".filler", "wb") as f:
+        f.write(b"\0" * max(free - left, 0))
+
+
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A tmpfs at tmp_path/ro holding out.tif (GOOD bytes), then remounted read-only."""
+    folder = tmp_path / "ro"
+    _mount_or_skip(folder, "size=256k")
+    try:
+        (folder / "out.tif").write_bytes(GOOD)
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        yield folder
+    finally:
+        _umount(folder)
+
+
+def pointwise_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Conv2d(3, 5, 1)
+
+
+def test_full_disk_never_replaces_a_good_geotiff(tiny_disk, tmp_path):
+    """Before: GDAL failed at close() without raising, the 0-byte temp replaced out.tif."""
+    scene = Path(shutil.copy(SCENE, tmp_path / "scene.tif"))
+    out = tiny_disk / "out.tif"
+    out.write_bytes(GOOD)
+    fill(tiny_disk, 6 * 1024)  # the class map needs about 6.2 KiB
+    with pytest.raises(OutputError) as err:
+        predict_raster(
+            pointwise_model(), scene, out, mean=MEAN, std=STD, patch_px=64, overlap_px=16,
+            overwrite=True, progress=False,
+        )  # fmt: skip
+    message = str(err.value)
+    assert message.startswith(f"{out}: could not be written (")  # GDAL error or read-back
+    assert message.endswith(
+        f"KiB free on {tiny_disk}); free space or write elsewhere; the earlier file is untouched"
+    )
+    assert "\n" not in message
+    assert out.read_bytes() == GOOD
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [".filler", "out.tif"]
+
+
+def test_full_disk_keeps_the_old_checkpoint_and_json(tiny_disk):
+    ckpt = tiny_disk / "last.pt"
+    save_checkpoint(ckpt, {"config": {"a": 1}, "model": {"w": torch.zeros(4)}})
+    before = ckpt.read_bytes()
+    (tiny_disk / "report.json").write_text('{"ok": true}')
+    fill(tiny_disk, 2 * 1024)
+    with pytest.raises(OutputError) as err:
+        save_checkpoint(ckpt, {"config": {"a": 2}, "model": {"w": torch.zeros(4096)}})
+    assert str(err.value) == (
+        f"{ckpt}: the disk is full (no space left on {tiny_disk}); free space or write elsewhere"
+    )
+    assert ckpt.read_bytes() == before and load_checkpoint(ckpt)["config"] == {"a": 1}
+    with pytest.raises(OutputError):
+        atomic_write(tiny_disk / "report.json", "x" * 8192)
+    assert (tiny_disk / "report.json").read_text() == '{"ok": true}'
+    assert sorted(p.name for p in tiny_disk.iterdir()) == [".filler", "last.pt", "report.json"]
+
+
+def test_read_only_disk_is_one_line_and_cleanup_does_not_hide_it(read_only_disk):
+    """Before: the temp could not be created, and its removal raised a second OSError."""
+    with pytest.raises(OutputError) as err:
+        atomic_write(read_only_disk / "out.tif", b"new")
+    assert str(err.value) == (
+        f"{read_only_disk / 'out.tif'}: {read_only_disk} is on a read-only file system; "
+        "write to another folder"
+    )
+    assert (read_only_disk / "out.tif").read_bytes() == GOOD
+
+
+SIGTERM_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from hq_qiskit.atomic import atomic_write
+
+    def slow(f):
+        for _ in range(600):
+            f.write(b"x" * 65536)
+            f.flush()
+            time.sleep(0.01)
+        print("wrote all", flush=True)
+
+    print("start", flush=True)
+    atomic_write(sys.argv[1], slow)
+    """
+)
+
+
+def _temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
+
+
+def test_sigterm_leaves_no_temporary(tmp_path):
+    """Before: SIGTERM killed the writer with its hidden .tmp file left in the folder."""
+    target = tmp_path / "big.bin"
+    target.write_bytes(GOOD)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
+    )
+    assert proc.stdout.readline().strip() == b"start"
+    deadline = time.monotonic() + 30
+    while not _temps(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _temps(tmp_path), "the writer never started its temporary"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert _temps(tmp_path) == []
+    assert target.read_bytes() == GOOD
+
+
+def test_stale_temporary_of_a_killed_run_is_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "out.tif"
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
+    )
+    assert proc.stdout.readline().strip() == b"start"
+    deadline = time.monotonic() + 30
+    while not _temps(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: no handler runs, the temporary stays
+    proc.wait(timeout=30)
+    assert len(_temps(tmp_path)) == 1
+    atomic_write(target, b"new")
+    assert _temps(tmp_path) == [] and target.read_bytes() == b"new"
+
+
+def test_cli_refuses_a_read_only_output_before_any_work(read_only_disk, tmp_path):
+    scene = Path(shutil.copy(SCENE, tmp_path / "scene.tif"))
+    out = read_only_disk / "new.tif"
+    result = CliRunner().invoke(
+        cli, ["predict", str(tmp_path / "no.pt"), str(scene), "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: -o {out}: {read_only_disk} is on a read-only file system; "
+        "write to another folder\n"
+    )
+
+
+def test_cli_refuses_a_full_output_disk_before_any_work(tiny_disk, tmp_path):
+    scene = Path(shutil.copy(SCENE, tmp_path / "scene.tif"))
+    out = tiny_disk / "new.tif"
+    result = CliRunner().invoke(
+        cli, ["predict", str(tmp_path / "no.pt"), str(scene), "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    free = shutil.disk_usage(tiny_disk).free // 1024
+    assert result.output == (
+        f"Error: -o {out}: the disk is full ({free} KiB free on {tiny_disk}, 1024 KiB needed "
+        "at least); free space or write elsewhere\n"
+    )
+    assert sorted(p.name for p in tiny_disk.iterdir()) == []
