@@ -230,3 +230,60 @@ def test_cli_refuses_a_full_output_disk_before_any_work(tiny_disk, tmp_path):
         "at least); free space or write elsewhere\n"
     )
     assert sorted(p.name for p in tiny_disk.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["train", "--out", "{ro}/run"], "--out"),
+        (["train", "--runs-dir", "{ro}/runs"], "--runs-dir"),
+        (["export-circuits", "--no-png", "--out", "{ro}/circuits"], "--out"),
+        (["report", "--backend", "no-such-entry", "--out", "{ro}/reports"], "--out"),
+    ],
+)
+def test_commands_refuse_a_read_only_location_before_any_work(read_only_disk, args, option):
+    """Before: train loaded the data and built the model, then a PermissionError traceback."""
+    args = [a.format(ro=read_only_disk) for a in args]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    named = args[args.index(option) + 1]
+    assert result.output == (
+        f"Error: {option} {named}: {read_only_disk} is on a read-only file system; "
+        "write to another folder\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "default"),
+    [("--lr", "nan", "lr"), ("--lr", "inf", "lr"), ("--weight-decay", "-inf", "weight_decay")],
+)
+def test_non_finite_training_numbers_are_refused_before_a_folder_is_made(
+    tmp_path, flag, value, default
+):
+    """Before: --lr nan was a traceback after the run folder was made, blocking a retry."""
+    from hq_qiskit.training.config import TrainConfig
+
+    default = f"{getattr(TrainConfig(), default):g}"
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["train", flag, value, "--runs-dir", str(runs)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: {flag} {value}: not a finite number; give a finite value, e.g. {flag} {default}\n"
+    )
+    assert not runs.exists()
+
+
+def _reserve_many(root: str) -> list[str]:
+    from hq_qiskit.training.run_dir import reserve_run_dir
+
+    return [reserve_run_dir(Path(root), "hq-unet", "aer").path.name for _ in range(25)]
+
+
+def test_two_trainings_never_share_a_default_run_folder(tmp_path):
+    """Before: both looked up the next number, then mkdir(exist_ok=True) shared the folder."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as pool:
+        names = [n for got in pool.map(_reserve_many, [str(tmp_path)] * 2) for n in got]
+    assert len(names) == 50 and len(set(names)) == 50
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hq_qiskit.cli.options import device_option
+from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.errors import ConfigError
 
 
@@ -62,7 +63,7 @@ def checkpoint_settings(config: dict) -> dict:
 @click.option("--bands", default=None, help="1-based input bands, comma-separated (e.g. 4,3,2).")
 @click.option(
     "--value-range",
-    type=float,
+    type=FINITE_FLOAT,
     nargs=2,
     default=None,
     metavar="LOW HIGH",
@@ -133,6 +134,7 @@ def predict(
     from hq_qiskit.cluster.sheets import is_many
 
     if is_many(images) or workers is not None or scheduler is not None:
+        probe_writable(output, "-o")
         predict_many(checkpoint, images, output, workers, scheduler, **locals_for_many(locals()))
         return
     image = Path(images[0])

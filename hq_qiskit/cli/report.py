@@ -73,7 +73,7 @@ def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -
     import dataclasses
     import logging
 
-    from hq_qiskit.atomic import atomic_write
+    from hq_qiskit.atomic import atomic_write, probe_writable
     from hq_qiskit.errors import ConfigError
     from hq_qiskit.hardware.backends import get_backend, load_backends
     from hq_qiskit.hardware.kinds import report_target
@@ -84,6 +84,7 @@ def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -
         transpile_rows,
     )
 
+    probe_writable(out, "--out")
     if logging.getLogger().level > logging.DEBUG:  # the transpiler logs every pass at INFO
         logging.getLogger("qiskit").setLevel(logging.WARNING)
     try:

@@ -98,6 +98,26 @@ def next_run_path(root: Path, model: str, backend: str) -> Path:
     return root / f"{stem}-{max(taken, default=-1) + 1}"
 
 
+def reserve_run_dir(root: Path, model: str, backend: str, tries: int = 1000) -> RunDir:
+    """Create the next free ``root/<model>-<backend>-<n>`` and return it.
+
+    The folder is made with create-or-fail (``mkdir`` without ``exist_ok``): when another
+    training took the number between the look and the ``mkdir``, the next number is tried, so
+    two trainings started together never share a folder and neither is blamed for an --out it
+    never gave.
+    """
+    for _ in range(tries):
+        path = next_run_path(Path(root), model, backend)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return RunDir(path)
+    raise ConfigError(
+        f"--runs-dir {root}: no free {model}-{backend}-<n> after {tries} tries; give --out"
+    )
+
+
 def create_run_dir(path: Path, *, overwrite: bool = False) -> RunDir:
     """Make a fresh run folder at ``path``.
 

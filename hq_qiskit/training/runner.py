@@ -29,8 +29,8 @@ from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.run_dir import (
     RunDir,
     create_run_dir,
-    next_run_path,
     open_run_dir,
+    reserve_run_dir,
 )
 
 Echo = Callable[[str], None]
@@ -265,8 +265,10 @@ def start_training(
 
         def create() -> RunDir:
             root = Path(runs_root)
-            path = Path(out) if out is not None else next_run_path(root, cfg.model, cfg.backend)
-            run = create_run_dir(path, overwrite=overwrite)
+            if out is None:  # create-or-fail, the next number on a clash
+                run = reserve_run_dir(root, cfg.model, cfg.backend)
+            else:
+                run = create_run_dir(Path(out), overwrite=overwrite)
             run.write_json("config.json", cfg.to_dict())
             return run
 
