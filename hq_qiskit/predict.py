@@ -35,6 +35,11 @@ from hq_qiskit.atomic import atomic_path
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, class_colours
 from hq_qiskit.datasets.raster import default_value_range, open_raster, select_bands, to_255
 from hq_qiskit.datasets.raster_write import gdal_write_errors, verify_geotiff
+from hq_qiskit.datasets.value_range import (
+    band_statistics,
+    check_value_range,
+    declared_bits,
+)
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.samplers.grid import grid_starts
 
@@ -128,54 +133,11 @@ class RowWriter:
         self.pending = [data[:, n:]] if data.shape[1] > n else []
 
 
-def suggest_range(high: float) -> str:
-    """A ``--value-range`` for data whose maximum is ``high``: the smallest usual scale."""
-    for top in (1.0, 255.0, 1023.0, 4095.0, 10000.0, 65535.0):
-        if high <= top:
-            return f"0 {top:g}"
-    return f"0 {high:.6g}"
-
-
-def check_value_range(
-    raw: np.ndarray,
-    valid: np.ndarray,
-    value_range: tuple[float, float],
-    path: Path | str,
-    assumed: bool = False,
-) -> None:
-    """Refuse float pixels (C, h, W) whose scale clearly differs from ``value_range``.
-
-    Values more than one range width outside it (0..255 data read as 0..1), or all within
-    its lowest 0.5 % (0..1 data read as 0..255) would give a confident but meaningless map;
-    checked on the first strip, before the model runs. Integer inputs are left alone: their
-    default range is their type's, and an explicit one (0..3000 for Sentinel-2) may clip.
-    """
-    values = raw[:, valid]  # (C, n) valid pixels only
-    if raw.dtype.kind != "f" or values.size == 0:
-        return
-    lo, hi = value_range
-    vmin, vmax, width = float(values.min()), float(values.max()), hi - lo
-    given = f"--value-range {lo:g} {hi:g}"
-    given = f"the float default {given}" if assumed else given
-    if vmax > hi + width or vmin < lo - width:
-        fix = suggest_range(vmax) if vmin >= 0 else f"{vmin:.6g} {vmax:.6g}"
-        raise DataError(
-            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, far outside "
-            f"{given}; give the data's real range, "
-            f"e.g. --value-range {fix}"
-        )
-    if vmax > vmin and vmax < lo + 0.005 * width:
-        raise DataError(
-            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, within the lowest "
-            f"0.5 % of {given}; give the data's real range, "
-            f"e.g. --value-range {suggest_range(vmax)}"
-        )
-
-
 class Strips:
     """Normalised full-width strips of an input raster, with their validity masks.
 
-    The first strip read is checked against ``value_range`` (``check_value_range``).
+    The first strip read is checked against ``value_range`` (``check_value_range``, with the
+    file's own band statistics and declared bit depth where present).
     """
 
     def __init__(
@@ -187,6 +149,7 @@ class Strips:
         self.value_range = value_range
         self.path = path or src.name
         self.checked, self.assumed = False, assumed
+        self.stats, self.bits = band_statistics(src, bands), declared_bits(src, bands)
         flags = [src.mask_flag_enums[b - 1] for b in bands]
         self.masked = any(MaskFlags.all_valid not in f for f in flags)
 
@@ -201,7 +164,9 @@ class Strips:
         if raw.dtype.kind == "f":
             valid &= np.isfinite(raw).all(axis=0)
         if not self.checked:
-            check_value_range(raw, valid, self.value_range, self.path, self.assumed)
+            check_value_range(
+                raw, valid, self.value_range, self.path, self.assumed, self.stats, self.bits
+            )
             self.checked = True
         x = np.where(valid[None], x, self.mean)  # nodata -> the mean, i.e. 0 after normalising
         return ((x - self.mean) / self.std).astype(np.float32), valid
@@ -330,6 +295,7 @@ def predict_raster(
                 log.warning(f"{in_path}: has no CRS; the prediction will have none either")
             vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
             strips = Strips(src, chosen, mean, std, vrange, in_path, value_range is None)
+            strips.read(0, min(patch_px, src.height))  # the range check, before any output
             big = n_classes > 255
             dtype, nodata = ("uint16", 65535) if big else ("uint8", 255)
             tags = {

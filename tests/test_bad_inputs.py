@@ -17,13 +17,15 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 import torch
 from click.testing import CliRunner
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.cli.main import cli
-from hq_qiskit.errors import OutputError
+from hq_qiskit.errors import DataError, OutputError
 from hq_qiskit.predict import predict_raster
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -287,3 +289,90 @@ def test_two_trainings_never_share_a_default_run_folder(tmp_path):
         names = [n for got in pool.map(_reserve_many, [str(tmp_path)] * 2) for n in got]
     assert len(names) == 50 and len(set(names)) == 50
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+@pytest.fixture
+def ckpt(tmp_path) -> Path:
+    """A real, untrained HQ-UNet checkpoint (fast engine) for the command-line cases."""
+    from hq_qiskit.models import HQUNet
+
+    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
+    torch.manual_seed(0)
+    config = {
+        "model": "hq-unet",
+        "model_options": options,
+        "mean": MEAN,
+        "std": STD,
+        "class_names": ["background", "building", "woodland", "water", "road"],
+    }
+    path = tmp_path / "run" / "best.pt"
+    path.parent.mkdir()
+    save_checkpoint(
+        path, {"config": config, "model": HQUNet(num_classes=5, **options).state_dict()}
+    )
+    return path
+
+
+def uint16_copy(path: Path, scale: int, **profile_changes) -> Path:
+    """The test scene as a real uint16 GeoTIFF, pixel values x ``scale`` (x16: 12-bit data)."""
+    with rasterio.open(SCENE) as src:
+        profile, data = src.profile, src.read().astype(np.uint16) * scale
+    profile.update(dtype="uint16", **profile_changes)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return path
+
+
+def test_12_bit_data_in_uint16_is_refused_with_the_range_to_give(tmp_path, ckpt):
+    """Before: 0..4080 read as 0..65535, a confident map of one class and exit 0."""
+    src = uint16_copy(tmp_path / "twelve.tif", 16)
+    with rasterio.open(src) as r:
+        first = r.read(window=((0, 64), (0, r.width)))  # the first strip: one 64-px patch row
+    high = float(np.percentile(first, 99.9))
+    out = tmp_path / "map.tif"
+    result = CliRunner().invoke(cli, ["predict", str(ckpt), str(src), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: {src}: pixels span {first.min():.6g}..{high:.6g} in the first rows, within the "
+        "lowest quarter of the uint16 default --value-range 0 65535 (e.g. 12-bit data stored "
+        "in 16 bits); give the data's real range, e.g. --value-range 0 4095\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "twelve.tif"]
+    ok = CliRunner().invoke(
+        cli, ["predict", str(ckpt), str(src), "-o", str(out), "--value-range", "0", "4095"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert out.is_file()
+
+
+def test_band_statistics_and_declared_bits_come_from_the_file(tmp_path):
+    stats = uint16_copy(tmp_path / "stats.tif", 16)
+    with rasterio.open(stats, "r+") as dst:
+        for b in (1, 2, 3):
+            dst.update_tags(b, STATISTICS_MINIMUM="3", STATISTICS_MAXIMUM="4000")
+    with pytest.raises(DataError) as err:
+        predict_raster(pointwise_model(), stats, tmp_path / "a.tif", mean=MEAN, std=STD,
+                       patch_px=64, overlap_px=16, progress=False)  # fmt: skip
+    assert str(err.value) == (
+        f"{stats}: pixels span 3..4000 by the file's band statistics, within the lowest quarter "
+        "of the uint16 default --value-range 0 65535 (e.g. 12-bit data stored in 16 bits); "
+        "give the data's real range, e.g. --value-range 0 4095"
+    )
+    nbits = uint16_copy(tmp_path / "nbits.tif", 16, nbits=12)
+    with pytest.raises(DataError) as err:
+        predict_raster(pointwise_model(), nbits, tmp_path / "b.tif", mean=MEAN, std=STD,
+                       patch_px=64, overlap_px=16, progress=False)  # fmt: skip
+    assert str(err.value) == (
+        f"{nbits}: declares 12-bit pixels (NBITS=12) but would be read with the uint16 default "
+        "--value-range 0 65535; give the data's real range, e.g. --value-range 0 4095"
+    )
+    assert not (tmp_path / "a.tif").exists() and not (tmp_path / "b.tif").exists()
+    signed = tmp_path / "signed.tif"
+    with rasterio.open(SCENE) as src:
+        profile, data = src.profile, src.read().astype(np.int16) - 300  # all negative
+    profile.update(dtype="int16")
+    with rasterio.open(signed, "w", **profile) as dst:
+        dst.write(data)
+    with pytest.raises(DataError, match=r"far outside --value-range 0 255; give the data's"):
+        predict_raster(pointwise_model(), signed, tmp_path / "c.tif", mean=MEAN, std=STD,
+                       patch_px=64, value_range=(0, 255), progress=False)  # fmt: skip

@@ -68,7 +68,8 @@ def checkpoint_settings(config: dict) -> dict:
     default=None,
     metavar="LOW HIGH",
     help="Raw input range mapped onto 0..255 [default by dtype: uint8 0 255, "
-    "uint16 0 65535, float 0 1].",
+    "uint16 0 65535, float 0 1]; data that fill a small part of it (12-bit data in 16 bits: "
+    "give 0 4095) are refused.",
 )
 @click.option("--probabilities", is_flag=True, help="Also write OUT_probs.tif (K bands, x255).")
 @click.option("--overlay", is_flag=True, help="Also write OUT_overlay.png (input + classes).")
