@@ -376,3 +376,21 @@ def test_band_statistics_and_declared_bits_come_from_the_file(tmp_path):
     with pytest.raises(DataError, match=r"far outside --value-range 0 255; give the data's"):
         predict_raster(pointwise_model(), signed, tmp_path / "c.tif", mean=MEAN, std=STD,
                        patch_px=64, value_range=(0, 255), progress=False)  # fmt: skip
+
+
+def test_a_report_for_another_device_does_not_replace_the_first(tmp_path):
+    """Before: report --backend ibm_torino --out reports replaced ibm_fez's report."""
+    out = tmp_path / "reports"
+    out.mkdir()
+    first = {s: f"ibm_fez {s}".encode() for s in (".md", ".json", ".png")}
+    for suffix, data in first.items():
+        (out / f"transpile_report{suffix}").write_bytes(data)
+    result = CliRunner().invoke(cli, ["report", "--backend", "ibm_torino", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: --out {out}: holds an earlier transpile report (transpile_report.md); pass "
+        "--overwrite to replace it, or give each device its own --out (e.g. --out reports/fez)\n"
+    )
+    for suffix, data in first.items():
+        assert (out / f"transpile_report{suffix}").read_bytes() == data
+    assert len(list(out.iterdir())) == 3

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hq_qiskit.atomic import atomic_write
+from hq_qiskit.atomic import atomic_write, json_text
 from hq_qiskit.errors import ConfigError
 
 RUN_FILES = (
@@ -64,9 +64,13 @@ class RunDir:
     def best(self) -> Path:
         return self.path / "best.pt"
 
-    def write_json(self, name: str, obj: Any) -> Path:
-        """Write ``obj`` as indented JSON to ``name`` in the folder, atomically."""
-        text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
+    def write_json(self, name: str, obj: Any, *, strict: bool = False) -> Path:
+        """Write ``obj`` as indented JSON to ``name`` in the folder, atomically.
+
+        ``strict``: refuse NaN and infinities (``ValueError``), for files other tools parse
+        (evaluation files); training records keep NaN for an undefined score.
+        """
+        text = json_text(obj) if strict else json.dumps(obj, indent=2, allow_nan=True) + "\n"
         atomic_write(self.path / name, text)
         return self.path / name
 
@@ -88,6 +92,22 @@ class RunDir:
         if not self.metrics.exists():
             return []
         return [json.loads(line) for line in self.metrics.read_text().splitlines() if line]
+
+
+def evaluation_name(
+    *, data_name: str | None = None, split: str = "val", checkpoint: str = "best.pt",
+    ideal: bool = False,
+) -> str:  # fmt: skip
+    """The file an evaluation writes in the run folder: ``evaluation.json`` for the run's own
+    data, val split, best.pt, as trained; otherwise one name per setting, so scoring another
+    data set or split never replaces an earlier result: ``evaluation-<data>-<split>[-last]
+    [-ideal].json`` (e.g. ``evaluation-test.json``, ``evaluation-heldout-all-ideal.json``).
+    """
+    parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", data_name)] if data_name else []
+    parts += [split] if split != "val" or data_name else []
+    parts += ["last"] if checkpoint == "last.pt" else []
+    parts += ["ideal"] if ideal else []
+    return "-".join(["evaluation", *parts]) + ".json"
 
 
 def next_run_path(root: Path, model: str, backend: str) -> Path:

@@ -337,8 +337,9 @@ def evaluate_run(
     checkpoint: str = "best.pt",
     class_map: dict[int, int] | None = None,
     echo: Echo = tqdm.write,
+    out_name: str = "evaluation.json",
 ) -> dict[str, Any]:
-    """Score a run's checkpoint on a split; writes evaluation.json and returns its content.
+    """Score a run's checkpoint on a split; writes ``out_name`` and returns its content.
 
     The model runs as trained (a noise-trained run keeps its noise) unless ``noise="ideal"``.
     ``class_map`` maps another folder's raw mask values (default: the run's own map on the
@@ -380,6 +381,11 @@ def evaluate_run(
         "patches": len(patches),
         **scores.as_dict(cfg.class_names),
     }
-    run.write_json("evaluation.json", result)
+    if not (np.isfinite(result["miou"]) and np.isfinite(result["oa"])):
+        raise DataError(
+            f"--data {source or 'built-in'}: every mask pixel of the {split} split is no-data, so "
+            f"there is nothing to score and {out_name} was not written; check the masks' values"
+        )
+    run.write_json(out_name, result, strict=True)
     result["text"] = scores.report(cfg.class_names)
     return result
