@@ -40,11 +40,12 @@ from hq_qiskit.datasets.value_range import (
     check_value_range,
     declared_bits,
 )
-from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.errors import ConfigError, DataError, OutputError
 from hq_qiskit.samplers.grid import grid_starts
 
 log = logging.getLogger(__name__)
 
+GEOTIFF_SUFFIXES = (".tif", ".tiff")  # what -o may end in (the output is always a GeoTIFF)
 BLOCK_PX = 256  # output GeoTIFF block side
 GDAL_CACHE_MB = 256  # GDAL's block cache (default: 5 % of RAM) capped, so memory stays bounded
 
@@ -104,6 +105,11 @@ def check_outputs(
             )
         if path.exists() and not overwrite:
             raise DataError(f"{path}: already exists; pass --overwrite or choose another -o")
+    if out_path.suffix.lower() not in GEOTIFF_SUFFIXES:
+        raise OutputError(
+            f"-o {out_path}: predict writes a GeoTIFF, so its name must end in .tif; "
+            f"e.g. -o {out_path.with_suffix('.tif')}"
+        )
     return probs_path, overlay_path
 
 

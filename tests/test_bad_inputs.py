@@ -394,3 +394,30 @@ def test_a_report_for_another_device_does_not_replace_the_first(tmp_path):
     for suffix, data in first.items():
         assert (out / f"transpile_report{suffix}").read_bytes() == data
     assert len(list(out.iterdir())) == 3
+
+
+def test_output_extension_must_match_the_geotiff_it_holds(tmp_path):
+    """Before: -o map.png wrote a GeoTIFF named map.png."""
+    out = tmp_path / "map.png"
+    result = CliRunner().invoke(
+        cli, ["predict", str(tmp_path / "no.pt"), str(SCENE), "-o", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: -o {out}: predict writes a GeoTIFF, so its name must end in .tif; "
+        f"e.g. -o {tmp_path / 'map.tif'}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_input_with_workers_does_not_turn_the_output_into_a_folder(tmp_path):
+    """Before: predict a.tif -o OUT.tif --workers 2 made a folder called OUT.tif."""
+    out = tmp_path / "OUT.tif"
+    args = ["predict", str(tmp_path / "no.pt"), str(SCENE), "-o", str(out), "--workers", "2"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"Error: -o {out}: --workers predicts into a folder of <sheet>.tif files; for one "
+        f"input leave --workers out, or give a folder, e.g. -o {tmp_path / 'OUT'}\n"
+    )
+    assert list(tmp_path.iterdir()) == []

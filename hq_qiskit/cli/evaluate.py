@@ -54,7 +54,7 @@ def evaluate(
     """Rebuild a run's model from config.json + best.pt, score it, write evaluation.json.
 
     evaluation.json holds the run's own data, val split, best.pt, as trained; other settings
-    get their own file (evaluation-test.json, evaluation-<data>-all-ideal.json, ...), and an
+    get their own file (evaluation-test.json, evaluation-qiskit.json, ...), and an
     existing one is replaced only with --overwrite.
 
     \b
@@ -63,7 +63,7 @@ def evaluate(
       hq-qiskit evaluate runs/hq-unet-aer-0 --split test
       hq-qiskit evaluate runs/hq-unet-aer-0 --data /data/landcoverai --split test
     """
-    name = output_name(run_dir, data, split, checkpoint, ideal, overwrite)
+    name = output_name(run_dir, data, split, checkpoint, ideal, overwrite, engine)
     result = evaluate_run(
         run_dir,
         data=data,
@@ -85,7 +85,13 @@ def evaluate(
 
 
 def output_name(
-    run_dir: Path, data: Path | None, split: str, checkpoint: str, ideal: bool, overwrite: bool
+    run_dir: Path,
+    data: Path | None,
+    split: str,
+    checkpoint: str,
+    ideal: bool,
+    overwrite: bool,
+    engine: str | None = None,
 ) -> str:
     """The evaluation file for these settings; refuses one that exists unless ``overwrite``."""
     from hq_qiskit.errors import OutputError
@@ -99,6 +105,7 @@ def output_name(
         split=split,
         checkpoint=checkpoint,
         ideal=ideal,
+        engine=engine,
     )
     if (run / name).exists() and not overwrite:
         raise OutputError(

@@ -135,6 +135,7 @@ def predict(
     from hq_qiskit.cluster.sheets import is_many
 
     if is_many(images) or workers is not None or scheduler is not None:
+        check_folder_output(images, output, workers, scheduler)
         probe_writable(output, "-o")
         predict_many(checkpoint, images, output, workers, scheduler, **locals_for_many(locals()))
         return
@@ -174,6 +175,28 @@ def predict(
     for extra in (result.probabilities_path, result.overlay_path):
         if extra is not None:
             click.echo(f"wrote {extra}")
+
+
+def check_folder_output(
+    images: tuple[str, ...], output: Path, workers: int | None, scheduler: str | None
+) -> None:
+    """Many-sheet mode writes a folder: refuse an -o that names a GeoTIFF file (it would
+    become a folder called OUT.tif)."""
+    from hq_qiskit.cluster.sheets import is_many
+    from hq_qiskit.errors import OutputError
+
+    if output.suffix.lower() not in (".tif", ".tiff") or output.is_dir():
+        return
+    if is_many(images):
+        raise OutputError(
+            f"-o {output}: several inputs are written as <sheet>.tif files into a folder; "
+            f"give a folder, e.g. -o {output.with_suffix('')}"
+        )
+    flag = "--workers" if workers is not None else "--scheduler"
+    raise OutputError(
+        f"-o {output}: {flag} predicts into a folder of <sheet>.tif files; for one input "
+        f"leave {flag} out, or give a folder, e.g. -o {output.with_suffix('')}"
+    )
 
 
 def locals_for_many(given: dict) -> dict:

@@ -96,16 +96,18 @@ class RunDir:
 
 def evaluation_name(
     *, data_name: str | None = None, split: str = "val", checkpoint: str = "best.pt",
-    ideal: bool = False,
+    ideal: bool = False, engine: str | None = None,
 ) -> str:  # fmt: skip
     """The file an evaluation writes in the run folder: ``evaluation.json`` for the run's own
-    data, val split, best.pt, as trained; otherwise one name per setting, so scoring another
-    data set or split never replaces an earlier result: ``evaluation-<data>-<split>[-last]
-    [-ideal].json`` (e.g. ``evaluation-test.json``, ``evaluation-heldout-all-ideal.json``).
+    data, val split, best.pt, its own engine, as trained; otherwise one name per setting, so
+    scoring another data set, split, checkpoint, engine or noise never replaces an earlier
+    result: ``evaluation-<data>-<split>[-last][-<engine>][-ideal].json`` (e.g.
+    ``evaluation-test.json``, ``evaluation-qiskit.json``, ``evaluation-heldout-all-ideal.json``).
     """
     parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", data_name)] if data_name else []
     parts += [split] if split != "val" or data_name else []
     parts += ["last"] if checkpoint == "last.pt" else []
+    parts += [engine] if engine else []
     parts += ["ideal"] if ideal else []
     return "-".join(["evaluation", *parts]) + ".json"
 
