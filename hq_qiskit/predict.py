@@ -33,7 +33,14 @@ from tqdm.auto import tqdm
 from hq_qiskit import __version__
 from hq_qiskit.atomic import atomic_path
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, class_colours
-from hq_qiskit.datasets.raster import default_value_range, open_raster, select_bands, to_255
+from hq_qiskit.datasets.raster import (
+    default_value_range,
+    open_raster,
+    quiet_no_georef,
+    reading,
+    select_bands,
+    to_255,
+)
 from hq_qiskit.datasets.raster_write import gdal_write_errors, verify_geotiff
 from hq_qiskit.datasets.value_range import (
     band_statistics,
@@ -162,11 +169,12 @@ class Strips:
     def read(self, top: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows [top, top + rows): image float32 (C, rows, W) normalised, valid bool (rows, W)."""
         window = Window(0, top, self.src.width, rows)
-        raw = self.src.read(self.bands, window=window)  # (C, rows, W), input dtype
+        with reading(self.path, f"reading rows {top}..{top + rows - 1}"):
+            raw = self.src.read(self.bands, window=window)  # (C, rows, W), input dtype
+            valid = np.ones(raw.shape[1:], dtype=bool)
+            if self.masked:
+                valid = self.src.read_masks(self.bands, window=window).max(axis=0) > 0
         x = to_255(raw, self.value_range)  # (C, rows, W) on the 0..255 scale
-        valid = np.ones(raw.shape[1:], dtype=bool)
-        if self.masked:
-            valid = self.src.read_masks(self.bands, window=window).max(axis=0) > 0
         if raw.dtype.kind == "f":
             valid &= np.isfinite(raw).all(axis=0)
         if not self.checked:
@@ -218,7 +226,7 @@ def write_overlay(
     alpha: float = 0.5,
 ) -> None:
     """PNG of the input (decimated to at most ``max_side_px``) with class colours blended in."""
-    with open_raster(image_path) as src, rasterio.open(classes_path) as cls:
+    with open_raster(image_path) as src, rasterio.open(classes_path) as cls, reading(image_path):
         scale = max(src.width, src.height) / max_side_px
         h, w = max(1, round(src.height / max(scale, 1))), max(1, round(src.width / max(scale, 1)))
         rgb = src.read(
@@ -292,7 +300,7 @@ def predict_raster(
     start = time.perf_counter()
     # every output is written to a temp path beside it and renamed into place only when all of
     # them are complete (atomic_path); a failure anywhere leaves the old files untouched
-    with ExitStack() as outputs, gdal_write_errors(out_path) as gdal_errors:
+    with ExitStack() as outputs, gdal_write_errors(out_path) as gdal_errors, quiet_no_georef():
         with ExitStack() as stack:
             stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
@@ -375,7 +383,7 @@ def predict_raster(
         if overlay:
             tmp_png = outputs.enter_context(atomic_path(overlay_path))
             write_overlay(in_path, tmp_cls, tmp_png, chosen, vrange)
-    with rasterio.open(out_path) as done:
+    with quiet_no_georef(), rasterio.open(out_path) as done:
         width, height = done.width, done.height
     return Prediction(
         out_path,

@@ -421,3 +421,35 @@ def test_one_input_with_workers_does_not_turn_the_output_into_a_folder(tmp_path)
         f"input leave --workers out, or give a folder, e.g. -o {tmp_path / 'OUT'}\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_truncated_geotiff_is_one_line_naming_the_file(tmp_path, ckpt):
+    """Before: a RasterioIOError traceback, 'Read failed. See previous exception'."""
+    src = Path(shutil.copy(SCENE, tmp_path / "cut.tif"))
+    os.truncate(src, src.stat().st_size // 2)
+    out = tmp_path / "map.tif"
+    args = ["predict", str(ckpt), str(src), "-o", str(out), "--no-progress"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"Error: {src}: damaged or truncated raster, reading rows ")
+    assert "TIFFFillTile:Read error at row" in result.output  # GDAL's own reason
+    assert result.output.endswith("); re-export or re-download it\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.tif", "run"]
+
+
+def test_png_input_gets_the_tools_no_crs_line_without_rasterios_warning(tmp_path, caplog):
+    """Before: rasterio's raw NotGeoreferencedWarning printed beside the tool's own line."""
+    import warnings
+
+    from hq_qiskit.datasets import builtin_data_dir
+
+    png = builtin_data_dir() / "images_png" / "11_3.png"
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        predict_raster(pointwise_model(), png, tmp_path / "map.tif", mean=MEAN, std=STD,
+                       patch_px=64, overlap_px=16, overlay=True, progress=False)  # fmt: skip
+    assert [str(w.message) for w in seen] == []
+    assert [r.getMessage() for r in caplog.records if "CRS" in r.getMessage()] == [
+        f"{png}: has no CRS; the prediction will have none either"
+    ]

@@ -15,7 +15,8 @@ from __future__ import annotations
 import glob
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import rasterio
 from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.cluster.mosaic import write_mosaic_vrt
 from hq_qiskit.cluster.tasks import RETRIES, run_tasks
+from hq_qiskit.datasets.raster import gdal_cause
 from hq_qiskit.errors import ConfigError, DataError
 
 GLOB_CHARS = frozenset("*?[")
@@ -158,13 +160,36 @@ def predict_sheet(in_path: str, out_path: str, opts: SheetOptions) -> dict[str, 
     process's peak memory (MiB)."""
     import torch
 
-    from hq_qiskit.predict import predict_raster
-
     if opts.torch_threads is not None:
         torch.set_num_threads(opts.torch_threads)
     model, cfg = _model(opts)
     patch = opts.patch_px or cfg.patch_px
-    result = predict_raster(
+    with gdal_reason(in_path):
+        result = _predict_one(model, cfg, in_path, out_path, opts, patch)
+    return {
+        "output": str(result.classes_path),
+        "width": result.width,
+        "height": result.height,
+        "tiles": result.tiles,
+        "seconds": result.seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: KiB
+    }
+
+
+@contextmanager
+def gdal_reason(in_path: str) -> Iterator[None]:
+    """A rasterio error from a sheet becomes one DataError with GDAL's own reason, so the
+    failure line says what broke rather than "See previous exception for details"."""
+    try:
+        yield
+    except rasterio.errors.RasterioError as err:
+        raise DataError(f"{in_path}: {gdal_cause(err)}") from None
+
+
+def _predict_one(model, cfg, in_path: str, out_path: str, opts: SheetOptions, patch: int):
+    from hq_qiskit.predict import predict_raster
+
+    return predict_raster(
         model,
         in_path,
         out_path,
@@ -181,14 +206,6 @@ def predict_sheet(in_path: str, out_path: str, opts: SheetOptions) -> dict[str, 
         overwrite=opts.overwrite,
         progress=False,
     )
-    return {
-        "output": str(result.classes_path),
-        "width": result.width,
-        "height": result.height,
-        "tiles": result.tiles,
-        "seconds": result.seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: KiB
-    }
 
 
 @dataclass

@@ -79,6 +79,9 @@ def test_many_sheets_on_two_workers_with_a_mosaic_and_the_broken_one_named(sheet
     assert "predicting 4 sheets on a local cluster, 2 worker processes" in lines[0]
     assert any("] sheet1.tif: 30 tiles in " in line for line in lines)
     assert any("broken.tif: FAILED after 2 tries" in line for line in lines)
+    failed = next(line for line in lines if "broken.tif: FAILED" in line)  # its real cause
+    assert "damaged or truncated raster, reading rows" in failed
+    assert "See previous exception" not in result.output
     assert f"wrote 3 of 4 sheets to {out}" in result.output
     assert lines[-1] == "Error: 1 of 4 sheets failed twice: broken.tif (see above)"
     assert sorted(p.name for p in out.iterdir()) == [
