@@ -74,6 +74,12 @@ def checkpoint_settings(config: dict) -> dict:
 @click.option("--probabilities", is_flag=True, help="Also write OUT_probs.tif (K bands, x255).")
 @click.option("--overlay", is_flag=True, help="Also write OUT_overlay.png (input + classes).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Several inputs: keep the sheets already complete in the -o folder (from a killed or "
+    "failed run) and predict only the missing ones; the mosaic covers all.",
+)
 @device_option
 @click.option(
     "--engine",
@@ -118,6 +124,7 @@ def predict(
     no_progress: bool,
     workers: int | None,
     scheduler: str | None,
+    resume: bool,
 ) -> None:
     """Predict a class map for a raster of any size with a trained checkpoint.
 
@@ -137,8 +144,15 @@ def predict(
     if is_many(images) or workers is not None or scheduler is not None:
         check_folder_output(images, output, workers, scheduler)
         probe_writable(output, "-o")
-        predict_many(checkpoint, images, output, workers, scheduler, **locals_for_many(locals()))
+        predict_many(
+            checkpoint, images, output, workers, scheduler, resume, **locals_for_many(locals())
+        )
         return
+    if resume:
+        raise ConfigError(
+            "--resume: continues a many-sheet prediction (several inputs or a pattern); "
+            "for one input run again without it"
+        )
     image = Path(images[0])
     from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
@@ -212,6 +226,7 @@ def predict_many(
     out_dir: Path,
     workers: int | None,
     scheduler: str | None,
+    resume: bool,
     bands: str | None,
     **settings,
 ) -> None:
@@ -224,12 +239,21 @@ def predict_many(
         checkpoint=str(checkpoint), bands=tuple(chosen) if chosen else None, **settings
     )
     done = predict_sheets(
-        checkpoint, images, out_dir, opts, workers=workers, scheduler=scheduler, echo=click.echo
+        checkpoint,
+        images,
+        out_dir,
+        opts,
+        workers=workers,
+        scheduler=scheduler,
+        echo=click.echo,
+        resume=resume,
     )
     n = len(done.outputs) + len(done.failures)
+    new = len(done.outputs) - len(done.kept)
+    kept = f", {len(done.kept)} kept from before" if done.kept else ""
     click.echo(
-        f"wrote {len(done.outputs)} of {n} sheets to {out_dir} in {done.seconds:.1f} s "
-        f"({60 * len(done.outputs) / max(done.seconds, 1e-9):.1f} sheets/min, {done.where})"
+        f"wrote {new} of {n} sheets to {out_dir}{kept} in {done.seconds:.1f} s "
+        f"({60 * new / max(done.seconds, 1e-9):.1f} sheets/min, {done.where or 'no cluster'})"
     )
     if done.mosaic is not None:
         click.echo(f"wrote {done.mosaic}")
