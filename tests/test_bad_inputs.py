@@ -453,3 +453,20 @@ def test_png_input_gets_the_tools_no_crs_line_without_rasterios_warning(tmp_path
     assert [r.getMessage() for r in caplog.records if "CRS" in r.getMessage()] == [
         f"{png}: has no CRS; the prediction will have none either"
     ]
+
+
+def test_evaluate_refuses_a_read_only_run_folder_before_scoring(tmp_path):
+    """Before: the whole split was scored, then a traceback writing evaluation.json."""
+    folder = tmp_path / "ro"
+    _mount_or_skip(folder, "size=256k")
+    try:
+        (folder / "config.json").write_text('{"data": null}')
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        result = CliRunner().invoke(cli, ["evaluate", str(folder), "--device", "cpu"])
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"Error: RUN_DIR {folder / 'evaluation.json'}: {folder} is on a read-only file "
+            "system; write to another folder\n"
+        )
+    finally:
+        _umount(folder)

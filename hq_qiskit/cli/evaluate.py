@@ -94,6 +94,7 @@ def output_name(
     engine: str | None = None,
 ) -> str:
     """The evaluation file for these settings; refuses one that exists unless ``overwrite``."""
+    from hq_qiskit.atomic import probe_writable
     from hq_qiskit.errors import OutputError
     from hq_qiskit.training.run_dir import evaluation_name, open_run_dir
 
@@ -107,6 +108,7 @@ def output_name(
         ideal=ideal,
         engine=engine,
     )
+    probe_writable(run.path, "RUN_DIR", run / name)  # read-only or full: before scoring
     if (run / name).exists() and not overwrite:
         raise OutputError(
             f"{run / name}: already exists (an earlier evaluation with these settings); pass "
