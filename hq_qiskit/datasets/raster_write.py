@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,17 +48,41 @@ def write_failed(path: Path, cause: str) -> OutputError:
 
 
 class _Collect(logging.Filter):
-    """Keeps GDAL's write errors; lets through only what the logger would have shown."""
+    """Keeps GDAL's write errors of its own thread (several sheets may be written at once in
+    one process); lets through only what the logger would have shown."""
 
     def __init__(self, shown_from: int) -> None:
         super().__init__()
         self.shown_from, self.errors = shown_from, []
+        self.thread = threading.get_ident()
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if "signalled an error" in text and WRITE_ERROR.search(text):
+        mine = record.thread == self.thread
+        if mine and "signalled an error" in text and WRITE_ERROR.search(text):
             self.errors.append(text.split("msg=", 1)[-1].strip("'\""))
         return record.levelno >= self.shown_from
+
+
+_LOCK = threading.Lock()
+_LEVEL = {"users": 0, "old": logging.NOTSET, "shown_from": logging.WARNING}
+
+
+def _enter(logger: logging.Logger) -> int:
+    """Lower the logger to INFO for the first writer; returns the level it showed from."""
+    with _LOCK:
+        if _LEVEL["users"] == 0:
+            _LEVEL["old"], _LEVEL["shown_from"] = logger.level, logger.getEffectiveLevel()
+            logger.setLevel(min(_LEVEL["shown_from"], logging.INFO))
+        _LEVEL["users"] += 1
+        return _LEVEL["shown_from"]
+
+
+def _leave(logger: logging.Logger) -> None:
+    with _LOCK:
+        _LEVEL["users"] -= 1
+        if _LEVEL["users"] == 0:
+            logger.setLevel(_LEVEL["old"])
 
 
 @contextmanager
@@ -70,10 +95,8 @@ def gdal_write_errors(path: Path | str) -> Iterator[list[str]]:
     """
     path = Path(path)
     logger = logging.getLogger(_ERR_LOGGER)
-    shown_from, old_level = logger.getEffectiveLevel(), logger.level
-    collect = _Collect(shown_from)
+    collect = _Collect(_enter(logger))
     logger.addFilter(collect)
-    logger.setLevel(min(shown_from, logging.INFO))
     try:
         yield collect.errors
     except RasterioIOError:
@@ -82,7 +105,7 @@ def gdal_write_errors(path: Path | str) -> Iterator[list[str]]:
         raise
     finally:
         logger.removeFilter(collect)
-        logger.setLevel(old_level)
+        _leave(logger)
     if collect.errors:
         raise write_failed(path, f"GDAL: {collect.errors[0]}")
 
