@@ -19,3 +19,8 @@ class CircuitError(HQError):
 
 class CheckpointError(HQError):
     """A checkpoint that cannot be read or does not match the model asked for."""
+
+
+class OutputError(HQError):
+    """An output location that cannot take a file: a full or read-only disk, no permission,
+    or a target that exists (without --overwrite) or has the wrong kind or extension."""

@@ -33,12 +33,26 @@ from tqdm.auto import tqdm
 from hq_qiskit import __version__
 from hq_qiskit.atomic import atomic_path
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, class_colours
-from hq_qiskit.datasets.raster import default_value_range, open_raster, select_bands, to_255
-from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.datasets.raster import (
+    default_value_range,
+    open_raster,
+    quiet_no_georef,
+    reading,
+    select_bands,
+    to_255,
+)
+from hq_qiskit.datasets.raster_write import gdal_write_errors, verify_geotiff
+from hq_qiskit.datasets.value_range import (
+    band_statistics,
+    check_value_range,
+    declared_bits,
+)
+from hq_qiskit.errors import ConfigError, DataError, OutputError
 from hq_qiskit.samplers.grid import grid_starts
 
 log = logging.getLogger(__name__)
 
+GEOTIFF_SUFFIXES = (".tif", ".tiff")  # what -o may end in (the output is always a GeoTIFF)
 BLOCK_PX = 256  # output GeoTIFF block side
 GDAL_CACHE_MB = 256  # GDAL's block cache (default: 5 % of RAM) capped, so memory stays bounded
 
@@ -98,6 +112,11 @@ def check_outputs(
             )
         if path.exists() and not overwrite:
             raise DataError(f"{path}: already exists; pass --overwrite or choose another -o")
+    if out_path.suffix.lower() not in GEOTIFF_SUFFIXES:
+        raise OutputError(
+            f"-o {out_path}: predict writes a GeoTIFF, so its name must end in .tif; "
+            f"e.g. -o {out_path.with_suffix('.tif')}"
+        )
     return probs_path, overlay_path
 
 
@@ -127,54 +146,11 @@ class RowWriter:
         self.pending = [data[:, n:]] if data.shape[1] > n else []
 
 
-def suggest_range(high: float) -> str:
-    """A ``--value-range`` for data whose maximum is ``high``: the smallest usual scale."""
-    for top in (1.0, 255.0, 1023.0, 4095.0, 10000.0, 65535.0):
-        if high <= top:
-            return f"0 {top:g}"
-    return f"0 {high:.6g}"
-
-
-def check_value_range(
-    raw: np.ndarray,
-    valid: np.ndarray,
-    value_range: tuple[float, float],
-    path: Path | str,
-    assumed: bool = False,
-) -> None:
-    """Refuse float pixels (C, h, W) whose scale clearly differs from ``value_range``.
-
-    Values more than one range width outside it (0..255 data read as 0..1), or all within
-    its lowest 0.5 % (0..1 data read as 0..255) would give a confident but meaningless map;
-    checked on the first strip, before the model runs. Integer inputs are left alone: their
-    default range is their type's, and an explicit one (0..3000 for Sentinel-2) may clip.
-    """
-    values = raw[:, valid]  # (C, n) valid pixels only
-    if raw.dtype.kind != "f" or values.size == 0:
-        return
-    lo, hi = value_range
-    vmin, vmax, width = float(values.min()), float(values.max()), hi - lo
-    given = f"--value-range {lo:g} {hi:g}"
-    given = f"the float default {given}" if assumed else given
-    if vmax > hi + width or vmin < lo - width:
-        fix = suggest_range(vmax) if vmin >= 0 else f"{vmin:.6g} {vmax:.6g}"
-        raise DataError(
-            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, far outside "
-            f"{given}; give the data's real range, "
-            f"e.g. --value-range {fix}"
-        )
-    if vmax > vmin and vmax < lo + 0.005 * width:
-        raise DataError(
-            f"{path}: pixels span {vmin:.6g}..{vmax:.6g} in the first rows, within the lowest "
-            f"0.5 % of {given}; give the data's real range, "
-            f"e.g. --value-range {suggest_range(vmax)}"
-        )
-
-
 class Strips:
     """Normalised full-width strips of an input raster, with their validity masks.
 
-    The first strip read is checked against ``value_range`` (``check_value_range``).
+    The first strip read is checked against ``value_range`` (``check_value_range``, with the
+    file's own band statistics and declared bit depth where present).
     """
 
     def __init__(
@@ -186,21 +162,25 @@ class Strips:
         self.value_range = value_range
         self.path = path or src.name
         self.checked, self.assumed = False, assumed
+        self.stats, self.bits = band_statistics(src, bands), declared_bits(src, bands)
         flags = [src.mask_flag_enums[b - 1] for b in bands]
         self.masked = any(MaskFlags.all_valid not in f for f in flags)
 
     def read(self, top: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows [top, top + rows): image float32 (C, rows, W) normalised, valid bool (rows, W)."""
         window = Window(0, top, self.src.width, rows)
-        raw = self.src.read(self.bands, window=window)  # (C, rows, W), input dtype
+        with reading(self.path, f"reading rows {top}..{top + rows - 1}"):
+            raw = self.src.read(self.bands, window=window)  # (C, rows, W), input dtype
+            valid = np.ones(raw.shape[1:], dtype=bool)
+            if self.masked:
+                valid = self.src.read_masks(self.bands, window=window).max(axis=0) > 0
         x = to_255(raw, self.value_range)  # (C, rows, W) on the 0..255 scale
-        valid = np.ones(raw.shape[1:], dtype=bool)
-        if self.masked:
-            valid = self.src.read_masks(self.bands, window=window).max(axis=0) > 0
         if raw.dtype.kind == "f":
             valid &= np.isfinite(raw).all(axis=0)
         if not self.checked:
-            check_value_range(raw, valid, self.value_range, self.path, self.assumed)
+            check_value_range(
+                raw, valid, self.value_range, self.path, self.assumed, self.stats, self.bits
+            )
             self.checked = True
         x = np.where(valid[None], x, self.mean)  # nodata -> the mean, i.e. 0 after normalising
         return ((x - self.mean) / self.std).astype(np.float32), valid
@@ -246,7 +226,7 @@ def write_overlay(
     alpha: float = 0.5,
 ) -> None:
     """PNG of the input (decimated to at most ``max_side_px``) with class colours blended in."""
-    with open_raster(image_path) as src, rasterio.open(classes_path) as cls:
+    with open_raster(image_path) as src, rasterio.open(classes_path) as cls, reading(image_path):
         scale = max(src.width, src.height) / max_side_px
         h, w = max(1, round(src.height / max(scale, 1))), max(1, round(src.width / max(scale, 1)))
         rgb = src.read(
@@ -320,7 +300,7 @@ def predict_raster(
     start = time.perf_counter()
     # every output is written to a temp path beside it and renamed into place only when all of
     # them are complete (atomic_path); a failure anywhere leaves the old files untouched
-    with ExitStack() as outputs:
+    with ExitStack() as outputs, gdal_write_errors(out_path) as gdal_errors, quiet_no_georef():
         with ExitStack() as stack:
             stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
             src = stack.enter_context(open_raster(in_path))
@@ -329,6 +309,7 @@ def predict_raster(
                 log.warning(f"{in_path}: has no CRS; the prediction will have none either")
             vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
             strips = Strips(src, chosen, mean, std, vrange, in_path, value_range is None)
+            strips.read(0, min(patch_px, src.height))  # the range check, before any output
             big = n_classes > 255
             dtype, nodata = ("uint16", 65535) if big else ("uint8", 255)
             tags = {
@@ -393,10 +374,16 @@ def predict_raster(
             if max(src.width, src.height) > 4 * BLOCK_PX:
                 factors = [f for f in (2, 4, 8, 16, 32) if max(src.width, src.height) / f >= 256]
                 dst.build_overviews(factors, Resampling.nearest)
+        # GDAL flushes blocks and the TIFF directory at close() without raising on a full
+        # disk: read every GeoTIFF back before any of them replaces an earlier file
+        size = (src.width, src.height)
+        verify_geotiff(tmp_cls, out_path, *size, 1, gdal_errors)
+        if probabilities:
+            verify_geotiff(tmp_probs, probs_path, *size, n_classes, gdal_errors)
         if overlay:
             tmp_png = outputs.enter_context(atomic_path(overlay_path))
             write_overlay(in_path, tmp_cls, tmp_png, chosen, vrange)
-    with rasterio.open(out_path) as done:
+    with quiet_no_georef(), rasterio.open(out_path) as done:
         width, height = done.width, done.height
     return Prediction(
         out_path,

@@ -37,6 +37,9 @@ from hq_qiskit.training.runner import evaluate_run
     help="Score with exact quantum blocks, without the noise a noise-trained run was trained "
     "with [default: as trained].",
 )
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an earlier evaluation file of the same kind."
+)
 def evaluate(
     run_dir: Path,
     data: Path | None,
@@ -46,8 +49,13 @@ def evaluate(
     device: str,
     class_map: str | None,
     ideal: bool,
+    overwrite: bool,
 ) -> None:
     """Rebuild a run's model from config.json + best.pt, score it, write evaluation.json.
+
+    evaluation.json holds the run's own data, val split, best.pt, as trained; other settings
+    get their own file (evaluation-test.json, evaluation-qiskit.json, ...), and an
+    existing one is replaced only with --overwrite.
 
     \b
     Examples:
@@ -55,6 +63,7 @@ def evaluate(
       hq-qiskit evaluate runs/hq-unet-aer-0 --split test
       hq-qiskit evaluate runs/hq-unet-aer-0 --data /data/landcoverai --split test
     """
+    name = output_name(run_dir, data, split, checkpoint, ideal, overwrite, engine)
     result = evaluate_run(
         run_dir,
         data=data,
@@ -65,10 +74,44 @@ def evaluate(
         noise="ideal" if ideal else "as_trained",
         class_map=read_class_map(class_map) if class_map is not None else None,
         echo=click.echo,
+        out_name=name,
     )
     click.echo(
         f"{result['run']} ({checkpoint}, backend {result['backend']}) on {result['data']} / "
         f"{split}: {result['tiles']} tiles, {result['patches']} patches"
     )
     click.echo(result["text"])
-    click.echo(f"wrote {Path(result['run']) / 'evaluation.json'}")
+    click.echo(f"wrote {Path(result['run']) / name}")
+
+
+def output_name(
+    run_dir: Path,
+    data: Path | None,
+    split: str,
+    checkpoint: str,
+    ideal: bool,
+    overwrite: bool,
+    engine: str | None = None,
+) -> str:
+    """The evaluation file for these settings; refuses one that exists unless ``overwrite``."""
+    from hq_qiskit.atomic import probe_writable
+    from hq_qiskit.errors import OutputError
+    from hq_qiskit.training.run_dir import evaluation_name, open_run_dir
+
+    run = open_run_dir(run_dir)
+    own = run.read_json("config.json").get("data")
+    other = data is not None and str(Path(data).resolve()) != own
+    name = evaluation_name(
+        data_name=Path(data).resolve().name if other else None,
+        split=split,
+        checkpoint=checkpoint,
+        ideal=ideal,
+        engine=engine,
+    )
+    probe_writable(run.path, "RUN_DIR", run / name)  # read-only or full: before scoring
+    if (run / name).exists() and not overwrite:
+        raise OutputError(
+            f"{run / name}: already exists (an earlier evaluation with these settings); pass "
+            "--overwrite to replace it"
+        )
+    return name

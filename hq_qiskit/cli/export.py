@@ -24,7 +24,9 @@ def export_circuits(out: Path, no_png: bool) -> None:
       hq-qiskit export-circuits
       hq-qiskit export-circuits --out /tmp/circuits --no-png
     """
+    from hq_qiskit.atomic import probe_writable
     from hq_qiskit.circuits.export import export_all
 
+    probe_writable(out, "--out")
     for path in export_all(out, png=not no_png):
         click.echo(f"wrote {path}")

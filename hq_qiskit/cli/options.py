@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.quantum import ENGINES
 from hq_qiskit.training.config import TrainConfig
 
@@ -114,7 +115,7 @@ batch_size_option = click.option(
     help="Patches per optimiser step (per process under torchrun).",
 )
 lr_option = click.option(
-    "--lr", type=float, default=_T.lr, show_default=True, help="AdamW peak learning rate."
+    "--lr", type=FINITE_FLOAT, default=_T.lr, show_default=True, help="AdamW peak learning rate."
 )
 val_stride_option = click.option(
     "--val-stride-px",

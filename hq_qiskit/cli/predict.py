@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from hq_qiskit.cli.options import device_option
+from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.errors import ConfigError
 
 
@@ -62,16 +63,23 @@ def checkpoint_settings(config: dict) -> dict:
 @click.option("--bands", default=None, help="1-based input bands, comma-separated (e.g. 4,3,2).")
 @click.option(
     "--value-range",
-    type=float,
+    type=FINITE_FLOAT,
     nargs=2,
     default=None,
     metavar="LOW HIGH",
     help="Raw input range mapped onto 0..255 [default by dtype: uint8 0 255, "
-    "uint16 0 65535, float 0 1].",
+    "uint16 0 65535, float 0 1]; data that fill a small part of it (12-bit data in 16 bits: "
+    "give 0 4095) are refused.",
 )
 @click.option("--probabilities", is_flag=True, help="Also write OUT_probs.tif (K bands, x255).")
 @click.option("--overlay", is_flag=True, help="Also write OUT_overlay.png (input + classes).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Several inputs: keep the sheets already complete in the -o folder (from a killed or "
+    "failed run) and predict only the missing ones; the mosaic covers all.",
+)
 @device_option
 @click.option(
     "--engine",
@@ -116,6 +124,7 @@ def predict(
     no_progress: bool,
     workers: int | None,
     scheduler: str | None,
+    resume: bool,
 ) -> None:
     """Predict a class map for a raster of any size with a trained checkpoint.
 
@@ -129,11 +138,21 @@ def predict(
       hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
       hq-qiskit predict best.pt 'sheets/*.tif' -o maps/ --workers 4
     """
+    from hq_qiskit.atomic import probe_writable
     from hq_qiskit.cluster.sheets import is_many
 
     if is_many(images) or workers is not None or scheduler is not None:
-        predict_many(checkpoint, images, output, workers, scheduler, **locals_for_many(locals()))
+        check_folder_output(images, output, workers, scheduler)
+        probe_writable(output, "-o")
+        predict_many(
+            checkpoint, images, output, workers, scheduler, resume, **locals_for_many(locals())
+        )
         return
+    if resume:
+        raise ConfigError(
+            "--resume: continues a many-sheet prediction (several inputs or a pattern); "
+            "for one input run again without it"
+        )
     image = Path(images[0])
     from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
@@ -141,6 +160,7 @@ def predict(
 
     chosen_bands = parse_bands(bands)
     check_outputs(image, output, probabilities, overlay, overwrite)  # fail before loading
+    probe_writable(output.parent, "-o", output)
     restored = restore(checkpoint, engine=engine, noise="ideal" if ideal else "as_trained")
     model = restored.model
     settings = checkpoint_settings(restored.config.to_dict())
@@ -171,6 +191,28 @@ def predict(
             click.echo(f"wrote {extra}")
 
 
+def check_folder_output(
+    images: tuple[str, ...], output: Path, workers: int | None, scheduler: str | None
+) -> None:
+    """Many-sheet mode writes a folder: refuse an -o that names a GeoTIFF file (it would
+    become a folder called OUT.tif)."""
+    from hq_qiskit.cluster.sheets import is_many
+    from hq_qiskit.errors import OutputError
+
+    if output.suffix.lower() not in (".tif", ".tiff") or output.is_dir():
+        return
+    if is_many(images):
+        raise OutputError(
+            f"-o {output}: several inputs are written as <sheet>.tif files into a folder; "
+            f"give a folder, e.g. -o {output.with_suffix('')}"
+        )
+    flag = "--workers" if workers is not None else "--scheduler"
+    raise OutputError(
+        f"-o {output}: {flag} predicts into a folder of <sheet>.tif files; for one input "
+        f"leave {flag} out, or give a folder, e.g. -o {output.with_suffix('')}"
+    )
+
+
 def locals_for_many(given: dict) -> dict:
     """The per-sheet settings among ``predict``'s arguments."""
     keys = ("patch_px", "overlap_px", "batch_size", "bands", "value_range", "probabilities")
@@ -184,6 +226,7 @@ def predict_many(
     out_dir: Path,
     workers: int | None,
     scheduler: str | None,
+    resume: bool,
     bands: str | None,
     **settings,
 ) -> None:
@@ -196,12 +239,21 @@ def predict_many(
         checkpoint=str(checkpoint), bands=tuple(chosen) if chosen else None, **settings
     )
     done = predict_sheets(
-        checkpoint, images, out_dir, opts, workers=workers, scheduler=scheduler, echo=click.echo
+        checkpoint,
+        images,
+        out_dir,
+        opts,
+        workers=workers,
+        scheduler=scheduler,
+        echo=click.echo,
+        resume=resume,
     )
     n = len(done.outputs) + len(done.failures)
+    new = len(done.outputs) - len(done.kept)
+    kept = f", {len(done.kept)} kept from before" if done.kept else ""
     click.echo(
-        f"wrote {len(done.outputs)} of {n} sheets to {out_dir} in {done.seconds:.1f} s "
-        f"({60 * len(done.outputs) / max(done.seconds, 1e-9):.1f} sheets/min, {done.where})"
+        f"wrote {new} of {n} sheets to {out_dir}{kept} in {done.seconds:.1f} s "
+        f"({60 * new / max(done.seconds, 1e-9):.1f} sheets/min, {done.where or 'no cluster'})"
     )
     if done.mosaic is not None:
         click.echo(f"wrote {done.mosaic}")

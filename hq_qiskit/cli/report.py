@@ -57,12 +57,18 @@ from hq_qiskit.circuits import BLOCKS
     help="Also transpile for the target with IBM's fractional gates rzz/rx, where the device "
     "offers them (rows labelled +fractional, beside the plain ones).",
 )
-def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -> None:
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the transpile_report.* files already in --out (e.g. another device's).",
+)
+def report(names, backends_file, blocks, levels, seeds, out, fractional_gates, overwrite) -> None:
     """Transpile every quantum block for a device at levels 0-3 and report its cost.
 
     Depth, two-qubit depth and count, routing swaps, duration, ESP, width and layout per
     level and seed, plus the noise-aware layout against the preset one. Without IBM
-    credentials the device's fake twin from qiskit-ibm-runtime is used.
+    credentials the device's fake twin from qiskit-ibm-runtime is used. A report already in
+    --out (e.g. another device's) is replaced only with --overwrite.
 
     \b
     Examples:
@@ -73,8 +79,8 @@ def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -
     import dataclasses
     import logging
 
-    from hq_qiskit.atomic import atomic_write
-    from hq_qiskit.errors import ConfigError
+    from hq_qiskit.atomic import atomic_write, probe_writable
+    from hq_qiskit.errors import ConfigError, OutputError
     from hq_qiskit.hardware.backends import get_backend, load_backends
     from hq_qiskit.hardware.kinds import report_target
     from hq_qiskit.hardware.transpile_report import (
@@ -84,6 +90,7 @@ def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -
         transpile_rows,
     )
 
+    probe_writable(out, "--out")
     if logging.getLogger().level > logging.DEBUG:  # the transpiler logs every pass at INFO
         logging.getLogger("qiskit").setLevel(logging.WARNING)
     try:
@@ -92,6 +99,12 @@ def report(names, backends_file, blocks, levels, seeds, out, fractional_gates) -
         raise ConfigError(f"--levels {levels!r} is not a comma-separated list of 0..3") from None
     if not level_list or any(v not in (0, 1, 2, 3) for v in level_list):
         raise ConfigError(f"--levels {levels!r}: levels must be among 0, 1, 2, 3")
+    earlier = [out / f"transpile_report{s}" for s in (".md", ".json", ".png")]
+    if not overwrite and any(p.exists() for p in earlier):
+        raise OutputError(
+            f"--out {out}: holds an earlier transpile report ({earlier[0].name}); pass "
+            "--overwrite to replace it, or give each device its own --out (e.g. --out reports/fez)"
+        )
     entries = (
         [get_backend(n, backends_file) for n in names]
         if names

@@ -22,6 +22,7 @@ from hq_qiskit.cli.options import (
     seed_option,
     val_stride_option,
 )
+from hq_qiskit.cli.validate import check_train_options
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
@@ -173,6 +174,7 @@ def train(ctx: click.Context, **opts) -> None:
     def given(name: str) -> bool:
         return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
+    check_train_options(ctx, opts)  # finite floats, writable run folder: before any work
     if opts["resume"] is not None:
         fixed = [n for n in opts if n not in RESUME_OPTIONS and given(n)]
         if fixed:

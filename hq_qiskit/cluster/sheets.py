@@ -15,7 +15,8 @@ from __future__ import annotations
 import glob
 import resource
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import rasterio
 from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.cluster.mosaic import write_mosaic_vrt
 from hq_qiskit.cluster.tasks import RETRIES, run_tasks
+from hq_qiskit.datasets.raster import gdal_cause
 from hq_qiskit.errors import ConfigError, DataError
 
 GLOB_CHARS = frozenset("*?[")
@@ -68,19 +70,75 @@ def expand_inputs(args: Sequence[str | Path]) -> list[Path]:
     return unique
 
 
-def check_out_dir(out_dir: Path, inputs: Sequence[Path], overwrite: bool) -> None:
+def check_out_dir(
+    out_dir: Path, inputs: Sequence[Path], overwrite: bool, resume: bool = False
+) -> None:
     """Refuse an output folder that is a file, or exists with files in it (unless
-    ``overwrite``), or where an output would replace its own input."""
+    ``overwrite`` or ``resume``), or where an output would replace its own input."""
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError(f"-o {out_dir}: is a file; with several inputs -o names a folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (overwrite or resume):
         raise DataError(
-            f"-o {out_dir}: folder exists and is not empty; pass --overwrite to replace its "
-            "outputs, or choose a new folder"
+            f"-o {out_dir}: folder exists and is not empty; pass --resume to predict only the "
+            "sheets missing there, --overwrite to replace its outputs, or choose a new folder"
         )
     for path in inputs:
         if (out_dir / f"{path.stem}.tif").resolve() == path:
             raise DataError(f"-o {out_dir}: would overwrite the input {path}; choose another")
+
+
+def complete_sheets(paths: Sequence[Path], out_dir: Path, opts: SheetOptions) -> dict[str, dict]:
+    """The sheets whose outputs are already complete in ``out_dir`` (a GeoTIFF of the input's
+    size whose first and last blocks read back, plus the asked-for siblings), by input name."""
+    from hq_qiskit.datasets.raster_write import verify_geotiff
+    from hq_qiskit.errors import OutputError
+    from hq_qiskit.predict import sibling_paths
+
+    kept = {}
+    for path in paths:
+        target = out_dir / f"{path.stem}.tif"
+        probs, overlay = sibling_paths(target)
+        wanted = [target] + [probs] * opts.probabilities + [overlay] * opts.overlay
+        if not all(p.is_file() for p in wanted):
+            continue
+        with rasterio.open(path) as src:
+            size = (src.width, src.height)
+        try:
+            verify_geotiff(target, target, *size, 1)
+        except OutputError:
+            continue
+        kept[path.name] = {"output": str(target), "tiles": 0, "seconds": 0.0, "kept": True}
+    return kept
+
+
+def _run_sheets(
+    paths: Sequence[Path],
+    out_dir: Path,
+    opts: SheetOptions,
+    workers: int | None,
+    scheduler: str | None,
+    echo: Callable[[str], None],
+    out: SheetsResult,
+):
+    """One task per sheet on a Dask cluster; a line per sheet as it ends; the Outcome."""
+    with open_client(workers, scheduler) as cluster:
+        out.where = cluster.where
+        echo(f"predicting {len(paths)} sheets on a {cluster.where} -> {out_dir}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        task_opts = SheetOptions(**{**opts.__dict__, "torch_threads": cluster.torch_threads})
+        items = [(p.name, (str(p), str(out_dir / f"{p.stem}.tif"), task_opts)) for p in paths]
+        done = 0
+
+        def report(name: str, result: Any, error: str | None) -> None:
+            nonlocal done
+            done += 1
+            if error is None:
+                echo(f"[{done}/{len(paths)}] {name}: {result['tiles']} tiles in "
+                     f"{result['seconds']:.1f} s")  # fmt: skip
+            else:
+                echo(f"[{done}/{len(paths)}] {name}: FAILED after {RETRIES + 1} tries: {error}")
+
+        return run_tasks(cluster.client, predict_sheet, items, on_done=report)
 
 
 def check_sheets(paths: Sequence[Path], n_in: int, bands: Sequence[int] | None) -> None:
@@ -158,13 +216,36 @@ def predict_sheet(in_path: str, out_path: str, opts: SheetOptions) -> dict[str, 
     process's peak memory (MiB)."""
     import torch
 
-    from hq_qiskit.predict import predict_raster
-
     if opts.torch_threads is not None:
         torch.set_num_threads(opts.torch_threads)
     model, cfg = _model(opts)
     patch = opts.patch_px or cfg.patch_px
-    result = predict_raster(
+    with gdal_reason(in_path):
+        result = _predict_one(model, cfg, in_path, out_path, opts, patch)
+    return {
+        "output": str(result.classes_path),
+        "width": result.width,
+        "height": result.height,
+        "tiles": result.tiles,
+        "seconds": result.seconds,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: KiB
+    }
+
+
+@contextmanager
+def gdal_reason(in_path: str) -> Iterator[None]:
+    """A rasterio error from a sheet becomes one DataError with GDAL's own reason, so the
+    failure line says what broke rather than "See previous exception for details"."""
+    try:
+        yield
+    except rasterio.errors.RasterioError as err:
+        raise DataError(f"{in_path}: {gdal_cause(err)}") from None
+
+
+def _predict_one(model, cfg, in_path: str, out_path: str, opts: SheetOptions, patch: int):
+    from hq_qiskit.predict import predict_raster
+
+    return predict_raster(
         model,
         in_path,
         out_path,
@@ -181,14 +262,6 @@ def predict_sheet(in_path: str, out_path: str, opts: SheetOptions) -> dict[str, 
         overwrite=opts.overwrite,
         progress=False,
     )
-    return {
-        "output": str(result.classes_path),
-        "width": result.width,
-        "height": result.height,
-        "tiles": result.tiles,
-        "seconds": result.seconds,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # Linux: KiB
-    }
 
 
 @dataclass
@@ -201,6 +274,7 @@ class SheetsResult:
     mosaic: Path | None = None
     mosaic_note: str = ""
     where: str = ""
+    kept: list[str] = field(default_factory=list)  # --resume: complete before this run
     seconds: float = 0.0
 
 
@@ -213,6 +287,7 @@ def predict_sheets(
     workers: int | None = None,
     scheduler: str | None = None,
     echo: Callable[[str], None] = print,
+    resume: bool = False,
 ) -> SheetsResult:
     """Predict every input sheet into ``out_dir`` on a Dask cluster; write ``mosaic.vrt``.
 
@@ -224,13 +299,15 @@ def predict_sheets(
         opts: per-sheet settings (``checkpoint`` and ``torch_threads`` are filled here).
         workers: local worker processes (default: one per CPU core).
         scheduler: address of an existing Dask scheduler instead of a local cluster.
+        resume: keep the sheets already complete in ``out_dir`` (from a killed or failed
+            run) and predict only the others; the mosaic covers them all.
     """
     from hq_qiskit.training.checkpoint import load_checkpoint
     from hq_qiskit.training.restore import find_checkpoint
 
     check_workers(workers)
     paths = expand_inputs(inputs)
-    check_out_dir(Path(out_dir), paths, opts.overwrite)
+    check_out_dir(Path(out_dir), paths, opts.overwrite, resume)
     ckpt = find_checkpoint(checkpoint)
     config = load_checkpoint(ckpt)["config"]
     mean = config.get("mean") or []
@@ -239,27 +316,15 @@ def predict_sheets(
     check_sheets(paths, len(mean), opts.bands)
     start = time.perf_counter()
     out = SheetsResult()
-    with open_client(workers, scheduler) as cluster:
-        out.where = cluster.where
-        echo(f"predicting {len(paths)} sheets on a {cluster.where} -> {out_dir}")
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        task_opts = SheetOptions(
-            **{**opts.__dict__, "checkpoint": str(ckpt), "torch_threads": cluster.torch_threads}
-        )
-        items = [(p.name, (str(p), str(Path(out_dir) / f"{p.stem}.tif"), task_opts)) for p in paths]
-        done = 0
-
-        def report(name: str, result: Any, error: str | None) -> None:
-            nonlocal done
-            done += 1
-            if error is None:
-                echo(f"[{done}/{len(paths)}] {name}: {result['tiles']} tiles in "
-                     f"{result['seconds']:.1f} s")  # fmt: skip
-            else:
-                echo(f"[{done}/{len(paths)}] {name}: FAILED after {RETRIES + 1} tries: {error}")
-
-        outcome = run_tasks(cluster.client, predict_sheet, items, on_done=report)
-    out.outputs, out.failures = outcome.results, outcome.failures
+    kept = complete_sheets(paths, Path(out_dir), opts) if resume else {}
+    todo = [p for p in paths if p.name not in kept]
+    if resume:
+        echo(f"--resume: {len(kept)} of {len(paths)} sheets already complete in {out_dir}")
+    if todo:
+        opts = SheetOptions(**{**opts.__dict__, "checkpoint": str(ckpt)})
+        outcome = _run_sheets(todo, Path(out_dir), opts, workers, scheduler, echo, out)
+        out.outputs, out.failures = outcome.results, outcome.failures
+    out.outputs, out.kept = {**kept, **out.outputs}, sorted(kept)
     written = [Path(out.outputs[p.name]["output"]) for p in paths if p.name in out.outputs]
     if written:
         try:

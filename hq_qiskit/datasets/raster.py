@@ -45,6 +45,41 @@ def open_raster(path: str | Path):
         src.close()
 
 
+@contextmanager
+def quiet_no_georef():
+    """Silence rasterio's NotGeoreferencedWarning inside the block, for callers that say
+    "has no CRS" once in their own words (a PNG/JPG input and the map written from it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        yield
+
+
+def gdal_cause(err: BaseException) -> str:
+    """The first line of the deepest error in ``err``'s chain: GDAL's own reason (e.g.
+    "TIFFFillTile:Read error at row 128 ...") rather than rasterio's "See previous
+    exception for details"."""
+    text, seen = "", set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        text = first or text
+        err = err.__cause__ or err.__context__
+    return text or "unknown GDAL error"
+
+
+@contextmanager
+def reading(path: str | Path, what: str = "reading it"):
+    """Turn a GDAL read failure inside the block into one DataError naming ``path`` and
+    GDAL's own reason (a truncated or damaged file)."""
+    try:
+        yield
+    except RasterioIOError as err:
+        raise DataError(
+            f"{path}: damaged or truncated raster, {what} failed ({gdal_cause(err)}); "
+            "re-export or re-download it"
+        ) from None
+
+
 def tile_windows(width: int, height: int, tile_px: int = 512) -> list[tuple[int, Window]]:
     """LandCover.ai's tiling rule: full ``tile_px`` windows of a sheet, with their counter k.
 

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from hq_qiskit.atomic import atomic_write
+from hq_qiskit.atomic import atomic_write, json_text
 from hq_qiskit.errors import ConfigError
 
 RUN_FILES = (
@@ -64,9 +64,13 @@ class RunDir:
     def best(self) -> Path:
         return self.path / "best.pt"
 
-    def write_json(self, name: str, obj: Any) -> Path:
-        """Write ``obj`` as indented JSON to ``name`` in the folder, atomically."""
-        text = json.dumps(obj, indent=2, allow_nan=True) + "\n"
+    def write_json(self, name: str, obj: Any, *, strict: bool = False) -> Path:
+        """Write ``obj`` as indented JSON to ``name`` in the folder, atomically.
+
+        ``strict``: refuse NaN and infinities (``ValueError``), for files other tools parse
+        (evaluation files); training records keep NaN for an undefined score.
+        """
+        text = json_text(obj) if strict else json.dumps(obj, indent=2, allow_nan=True) + "\n"
         atomic_write(self.path / name, text)
         return self.path / name
 
@@ -90,12 +94,50 @@ class RunDir:
         return [json.loads(line) for line in self.metrics.read_text().splitlines() if line]
 
 
+def evaluation_name(
+    *, data_name: str | None = None, split: str = "val", checkpoint: str = "best.pt",
+    ideal: bool = False, engine: str | None = None,
+) -> str:  # fmt: skip
+    """The file an evaluation writes in the run folder: ``evaluation.json`` for the run's own
+    data, val split, best.pt, its own engine, as trained; otherwise one name per setting, so
+    scoring another data set, split, checkpoint, engine or noise never replaces an earlier
+    result: ``evaluation-<data>-<split>[-last][-<engine>][-ideal].json`` (e.g.
+    ``evaluation-test.json``, ``evaluation-qiskit.json``, ``evaluation-heldout-all-ideal.json``).
+    """
+    parts = [re.sub(r"[^A-Za-z0-9_.]+", "_", data_name)] if data_name else []
+    parts += [split] if split != "val" or data_name else []
+    parts += ["last"] if checkpoint == "last.pt" else []
+    parts += [engine] if engine else []
+    parts += ["ideal"] if ideal else []
+    return "-".join(["evaluation", *parts]) + ".json"
+
+
 def next_run_path(root: Path, model: str, backend: str) -> Path:
     """``root/<model>-<backend>-<n>`` with n one past the highest existing counter."""
     stem = f"{model}-{backend}"
     pattern = re.compile(rf"^{re.escape(stem)}-(\d+)$")
     taken = [int(m.group(1)) for p in root.glob(f"{stem}-*") if (m := pattern.match(p.name))]
     return root / f"{stem}-{max(taken, default=-1) + 1}"
+
+
+def reserve_run_dir(root: Path, model: str, backend: str, tries: int = 1000) -> RunDir:
+    """Create the next free ``root/<model>-<backend>-<n>`` and return it.
+
+    The folder is made with create-or-fail (``mkdir`` without ``exist_ok``): when another
+    training took the number between the look and the ``mkdir``, the next number is tried, so
+    two trainings started together never share a folder and neither is blamed for an --out it
+    never gave.
+    """
+    for _ in range(tries):
+        path = next_run_path(Path(root), model, backend)
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return RunDir(path)
+    raise ConfigError(
+        f"--runs-dir {root}: no free {model}-{backend}-<n> after {tries} tries; give --out"
+    )
 
 
 def create_run_dir(path: Path, *, overwrite: bool = False) -> RunDir:

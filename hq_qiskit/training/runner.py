@@ -29,8 +29,8 @@ from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.run_dir import (
     RunDir,
     create_run_dir,
-    next_run_path,
     open_run_dir,
+    reserve_run_dir,
 )
 
 Echo = Callable[[str], None]
@@ -265,8 +265,10 @@ def start_training(
 
         def create() -> RunDir:
             root = Path(runs_root)
-            path = Path(out) if out is not None else next_run_path(root, cfg.model, cfg.backend)
-            run = create_run_dir(path, overwrite=overwrite)
+            if out is None:  # create-or-fail, the next number on a clash
+                run = reserve_run_dir(root, cfg.model, cfg.backend)
+            else:
+                run = create_run_dir(Path(out), overwrite=overwrite)
             run.write_json("config.json", cfg.to_dict())
             return run
 
@@ -335,8 +337,9 @@ def evaluate_run(
     checkpoint: str = "best.pt",
     class_map: dict[int, int] | None = None,
     echo: Echo = tqdm.write,
+    out_name: str = "evaluation.json",
 ) -> dict[str, Any]:
-    """Score a run's checkpoint on a split; writes evaluation.json and returns its content.
+    """Score a run's checkpoint on a split; writes ``out_name`` and returns its content.
 
     The model runs as trained (a noise-trained run keeps its noise) unless ``noise="ideal"``.
     ``class_map`` maps another folder's raw mask values (default: the run's own map on the
@@ -378,6 +381,11 @@ def evaluate_run(
         "patches": len(patches),
         **scores.as_dict(cfg.class_names),
     }
-    run.write_json("evaluation.json", result)
+    if not (np.isfinite(result["miou"]) and np.isfinite(result["oa"])):
+        raise DataError(
+            f"--data {source or 'built-in'}: every mask pixel of the {split} split is no-data, so "
+            f"there is nothing to score and {out_name} was not written; check the masks' values"
+        )
+    run.write_json(out_name, result, strict=True)
     result["text"] = scores.report(cfg.class_names)
     return result

@@ -77,7 +77,7 @@ def test_evaluate_reproduces_the_validation_report(run):
 def test_evaluate_another_split(run, independent):
     result = invoke("evaluate", str(run), "--split", "test", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    evaluation = json.loads((run / "evaluation.json").read_text())
+    evaluation = json.loads((run / "evaluation-test.json").read_text())  # its own file
     assert evaluation["split"] == "test" and evaluation["tiles"] == 2
     # equal to a recomputation from best.pt on the two test tiles, 64 patches of 64 px each,
     # without hq-qiskit's sampler, evaluation loop or metrics
@@ -99,6 +99,8 @@ def test_bad_run_folder_and_corrupt_checkpoint(run, tmp_path):
     assert result.exit_code == 2 and "not a run folder" in result.output
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
+    for earlier in copy.glob("evaluation*.json"):  # else evaluate refuses to replace them
+        earlier.unlink()
     (copy / "best.pt").write_bytes(b"not a checkpoint")
     result = invoke("evaluate", str(copy))
     assert result.exit_code == 2
@@ -123,7 +125,7 @@ def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path):
     assert result.exit_code == 2 and "has no val.txt" in result.output
     result = invoke("evaluate", str(run), "--data", str(plain), "--split", "all", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    evaluation = json.loads((run / "evaluation.json").read_text())
+    evaluation = json.loads((run / "evaluation-plain-all.json").read_text())
     report = json.loads((run / "report.json").read_text())
     assert evaluation["split"] == "all" and evaluation["tiles"] == 1
     assert evaluation["confusion"] == report["val"]["confusion"]  # same tile, same model
@@ -132,7 +134,7 @@ def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path):
 def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path):
     from PIL import Image
 
-    plain = plain_folder(tmp_path / "plain", ["6_2"])
+    plain = plain_folder(tmp_path / "odd", ["6_2"])
     mask = np.array(Image.open(plain / "masks_png" / "6_2.png"))
     mask[0, 0] = 9  # LoveDA has values 0..7
     Image.fromarray(mask).save(plain / "masks_png" / "6_2.png")
@@ -141,3 +143,40 @@ def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path):
     lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(lines) == 1 and "6_2.png" in lines[0] and "mask values [9]" in lines[0]
     assert "open_tiles(..., class_map=" in lines[0] and "add them to class_map" not in lines[0]
+
+
+def test_an_earlier_evaluation_is_not_replaced_without_overwrite(run):
+    """Before: every evaluate replaced evaluation.json, whatever it held."""
+    target = run / "evaluation-last.json"
+    result = invoke("evaluate", str(run), "--checkpoint", "last.pt", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    before = target.read_bytes()
+    target.write_bytes(before + b" ")  # marks the file, so a replacement would show
+    result = invoke("evaluate", str(run), "--checkpoint", "last.pt", "--device", "cpu")
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: {target}: already exists (an earlier evaluation with these settings); "
+        "pass --overwrite to replace it\n"
+    )
+    assert target.read_bytes() == before + b" "
+    args = ("evaluate", str(run), "--checkpoint", "last.pt", "--device", "cpu", "--overwrite")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == before
+
+
+def test_all_no_data_masks_are_refused_not_written_as_nan(run, tmp_path):
+    """Before: evaluation.json held NaN (not JSON) and the command exited 0."""
+    from PIL import Image
+
+    blank = plain_folder(tmp_path / "blank", ["6_2"])
+    mask = np.array(Image.open(blank / "masks_png" / "6_2.png"))
+    Image.fromarray(np.zeros_like(mask)).save(blank / "masks_png" / "6_2.png")  # 0: no-data
+    result = invoke("evaluate", str(run), "--data", str(blank), "--split", "all", "--device", "cpu")
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == (
+        f"Error: --data {blank.resolve()}: every mask pixel of the all split is no-data, so there "
+        "is nothing to score and evaluation-blank-all.json was not written; check the masks' "
+        "values"
+    )
+    assert not (run / "evaluation-blank-all.json").exists()

@@ -56,7 +56,7 @@ def test_evaluate_on_the_stock_engine_equals_the_fast_engine(run):
     assert result.exit_code == 0, result.output
     # the override reaches the model evaluate restores: its block is the stock connector
     assert restore(run, engine="qiskit").model.bottleneck.core.engine == "qiskit"
-    stock = json.loads((run / "evaluation.json").read_text())
+    stock = json.loads((run / "evaluation-qiskit.json").read_text())  # its own file
     assert stock["patches"] == fast["patches"] == 1
     # both engines are exact (the stock path at precision 0): one confusion matrix, to the
     # pixel, but for argmax ties that float32 rounding may break either way

@@ -79,6 +79,9 @@ def test_many_sheets_on_two_workers_with_a_mosaic_and_the_broken_one_named(sheet
     assert "predicting 4 sheets on a local cluster, 2 worker processes" in lines[0]
     assert any("] sheet1.tif: 30 tiles in " in line for line in lines)
     assert any("broken.tif: FAILED after 2 tries" in line for line in lines)
+    failed = next(line for line in lines if "broken.tif: FAILED" in line)  # its real cause
+    assert "damaged or truncated raster, reading rows" in failed
+    assert "See previous exception" not in result.output
     assert f"wrote 3 of 4 sheets to {out}" in result.output
     assert lines[-1] == "Error: 1 of 4 sheets failed twice: broken.tif (see above)"
     assert sorted(p.name for p in out.iterdir()) == [
@@ -147,8 +150,8 @@ def test_bad_inputs_are_one_line_each_and_write_nothing(sheets, tmp_path):
         ),
         (
             [sheet0, str(base / "in" / "sheet1.tif"), "-o", str(busy)],
-            f"Error: -o {busy}: folder exists and is not empty; pass --overwrite to replace its "
-            "outputs, or choose a new folder",
+            f"Error: -o {busy}: folder exists and is not empty; pass --resume to predict only "
+            "the sheets missing there, --overwrite to replace its outputs, or choose a new folder",
         ),
         (
             [str(tmp_path / "none*.tif"), "-o", str(tmp_path / "b")],
@@ -216,3 +219,59 @@ def test_one_input_keeps_the_single_file_output(sheets, tmp_path):
     result = predict(str(ckpt), str(sheet), "-o", str(out), "--no-progress", "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"wrote {out} (300x220 px, 30 tiles")
+
+
+def test_resume_predicts_only_the_missing_sheets_and_clears_a_killed_runs_temporary(
+    sheets, tmp_path
+):
+    """Before: a killed many-sheet run could only be redone whole (the folder was refused)."""
+    import subprocess
+    import sys
+
+    from hq_qiskit import atomic
+
+    ckpt, base = sheets
+    out = tmp_path / "maps"
+    pattern = str(base / "in" / "sheet*.tif")
+    first = predict(str(ckpt), pattern, "-o", str(out), "--workers", "1")
+    assert first.exit_code == 0, first.output
+    # a killed run: sheet1 never renamed into place, its temporary left by a dead process
+    (out / "sheet1.tif").unlink()
+    (out / "mosaic.vrt").unlink()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    stale = out / f".sheet1.tif.{atomic._HOST}-{dead}-0000abcd.tmp.tif"
+    stale.write_bytes(b"half a sheet")
+    before = {n: (out / n).stat().st_mtime_ns for n in ("sheet0.tif", "sheet2.tif")}
+
+    again = predict(str(ckpt), pattern, "-o", str(out), "--workers", "1")
+    assert again.exit_code == 2
+    assert again.output.splitlines()[-1] == (
+        f"Error: -o {out}: folder exists and is not empty; pass --resume to predict only the "
+        "sheets missing there, --overwrite to replace its outputs, or choose a new folder"
+    )
+    resumed = predict(str(ckpt), pattern, "-o", str(out), "--workers", "1", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    lines = resumed.output.splitlines()
+    assert lines[0] == f"--resume: 2 of 3 sheets already complete in {out}"
+    assert "predicting 1 sheets on a local cluster" in lines[1]
+    assert any("] sheet1.tif: 30 tiles in " in line for line in lines)
+    assert any(line.startswith(f"wrote 1 of 3 sheets to {out}, 2 kept from before in ")
+               for line in lines)  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [
+        "mosaic.vrt",
+        "sheet0.tif",
+        "sheet1.tif",
+        "sheet2.tif",
+    ]  # the stale temporary is gone
+    assert {n: (out / n).stat().st_mtime_ns for n in before} == before  # not redone
+    with rasterio.open(out / "mosaic.vrt") as vrt:
+        assert vrt.shape == (220, 900)
+    result = CliRunner().invoke(
+        cli, ["predict", str(ckpt), str(SCENE), "-o", str(tmp_path / "a.tif"), "--resume"]
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: --resume: continues a many-sheet prediction (several inputs or a pattern); "
+        "for one input run again without it\n"
+    )

@@ -137,7 +137,7 @@ def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(tmp_path, 
     assert scores["miou"] == pytest.approx(record["val_miou"], abs=1e-6)
     result = CliRunner().invoke(cli, ["evaluate", str(run), "--device", "cpu", "--ideal"])
     assert result.exit_code == 0, result.output
-    ideal_scores = json.loads((run / "evaluation.json").read_text())
+    ideal_scores = json.loads((run / "evaluation-ideal.json").read_text())  # its own file
     assert ideal_scores["backend"] == "aer" and ideal_scores["noise_snapshot"] is None
 
 
