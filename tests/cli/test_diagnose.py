@@ -6,12 +6,14 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.diagnose import diagnose_run
+from hq_qiskit.training.restore import restore
 from hq_qiskit.training.runner import start_training
 
 TINY = [
@@ -109,3 +111,46 @@ def test_the_ablation_column_scores_every_site_of_a_run(train_two_tiles):
     assert set(deltas["val"]["bottleneck.core"]) == {"mean", "shuffle", "zero"}
     assert all(-1 <= d <= 1 for d in deltas["val"]["bottleneck.core"].values())
     assert score_interventions(none, evaluation, device="cpu") == {"val": {}}
+
+
+def test_diagnose_a_noise_trained_run_as_trained(train_two_tiles):
+    flags = ["--backend", "aer-noisy-fez", "--shots", "0", *TINY[:7], "1", *TINY[8:]]
+    run = train_two_tiles("diag-noisy", flags)
+    result = CliRunner().invoke(cli, ["diagnose", str(run), "--n-boot", "100"])
+    assert result.exit_code == 0, result.output
+    report = strict_json(run / "diagnose.json")
+    assert report["backend"] == "aer-noisy-fez" and report["noise"] == "as_trained"
+    (block,) = report["blocks"]
+    assert block["parameters_moved"]["max_abs"] > 0 and block["grad_ratio"] > 0
+
+
+def test_diagnose_an_hqf_net_run_finds_every_quantum_block(tmp_path):
+    from transformers import DINOv3ViTConfig, DINOv3ViTModel
+
+    vit = tmp_path / "vit"
+    torch.manual_seed(0)
+    config = DINOv3ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=4,
+        num_attention_heads=2,
+        intermediate_size=64,
+        patch_size=16,
+        num_register_tokens=4,
+    )
+    DINOv3ViTModel(config).save_pretrained(vit)
+    data = Path(__file__).parents[1] / "data" / "landcoverai"  # 1 val tile, 1 test tile
+    flags = ["--patch-px", "512", "--widths", "4,8,8,16,16", "--dmcaf-dim", "16"]
+    flags += ["--dmcaf-heads", "2", "--dmcaf-points", "2", "--epochs", "1"]
+    flags += ["--patches-per-epoch", "2", "--batch-size", "2", "--aer-check-samples", "0"]
+    run = tmp_path / "run"
+    args = ["train", "--model", "hqf-net", "--backbone", str(vit), *flags, "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, "--data", str(data), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(cli, ["diagnose", str(run), "--split", "all", "--n-boot", "100"])
+    assert result.exit_code == 0, result.output
+    report = strict_json(run / "diagnose.json")
+    model = restore(run).model
+    names = [b["name"] for b in report["blocks"]]
+    assert len(names) == len(model.quantum_modules()) > 1
+    assert any("qskip" in n for n in names) and any("qmoe" in n for n in names)
+    assert all(b["kind"] == "quantum" and b["parameters_moved"]["n"] > 0 for b in report["blocks"])
