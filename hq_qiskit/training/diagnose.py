@@ -85,37 +85,44 @@ def parameters_moved(
 
 def gradient_ratios(
     model: nn.Module, sites: list[Site], patches: GridPatches, ignore_index: int, batch: int
-) -> dict[str, float | None]:
-    """Per site: RMS gradient per parameter at the site / at the classical layers (those of no
-    quantum site), for the cross-entropy of the first batch with labelled pixels (eval mode:
-    batch norm uses its running statistics). None for a site with no trainable parameter."""
+) -> dict[str, dict[str, float | None]]:
+    """Per site, for the cross-entropy of the first batch with labelled pixels (eval mode:
+    batch norm uses its running statistics), against the classical layers (the parameters of
+    no site): {"rms": RMS gradient per parameter at the site / at the classical layers,
+    "relative": (||g|| / ||w||) at the site / at the classical layers}; None values for a
+    site with no trainable parameter or no gradient."""
     device = next(model.parameters()).device
     loader = torch.utils.data.DataLoader(patches, batch_size=batch)
     x, y = next(((x, y) for x, y in loader if bool((y != ignore_index).any())), (None, None))
     if x is None:
-        return {s.name: None for s in sites}
+        return {s.name: {"rms": None, "relative": None} for s in sites}
     model.eval()
     model.zero_grad(set_to_none=True)
     with torch.enable_grad():
         loss = F.cross_entropy(model(x.to(device)).float(), y.to(device), ignore_index=ignore_index)
         loss.backward()
-    quantum = {id(p) for s in sites if s.quantum for p in s.module.parameters()}
-    classical = [p for p in model.parameters() if p.requires_grad and id(p) not in quantum]
-    site_own = {id(p) for s in sites for p in s.module.parameters()}
-    classical = [p for p in classical if id(p) not in site_own]
+    in_sites = {id(p) for s in sites for p in s.module.parameters()}
+    classical = [p for p in model.parameters() if p.requires_grad and id(p) not in in_sites]
     sq_c = squared_norm(classical)
     n_c = sum(p.numel() for p in classical)
-    out: dict[str, float | None] = {}
+    w_c = _weight_norm(classical)
+    out: dict[str, dict[str, float | None]] = {}
     for site in sites:
         own = [p for p in site.module.parameters() if p.requires_grad]
         sq = squared_norm(own)
         if sq is None or sq_c is None or float(sq_c) == 0:
-            out[site.name] = None
+            out[site.name] = {"rms": None, "relative": None}
             continue
         n = sum(p.numel() for p in own)
-        out[site.name] = float(torch.sqrt((sq / n) / (sq_c / n_c)))
+        w = _weight_norm(own)
+        relative = (float(sq.sqrt()) / w) / (float(sq_c.sqrt()) / w_c) if w > 0 else None
+        out[site.name] = {"rms": float(torch.sqrt((sq / n) / (sq_c / n_c))), "relative": relative}
     model.zero_grad(set_to_none=True)
     return out
+
+
+def _weight_norm(params: list[nn.Parameter]) -> float:
+    return float(torch.sqrt(sum(p.detach().double().pow(2).sum() for p in params)))
 
 
 def miou_changes(
@@ -178,7 +185,8 @@ def diagnose_model(
                 "kind": "quantum" if site.quantum else "classical",
                 "interventions": changes[site.name],
                 "parameters_moved": moved[site.name],
-                "grad_ratio": ratios[site.name],
+                "grad_ratio": ratios[site.name]["rms"],
+                "grad_ratio_relative": ratios[site.name]["relative"],
                 "outputs": spread,
             }
         )

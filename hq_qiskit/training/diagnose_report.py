@@ -33,7 +33,7 @@ def table(report: dict[str, Any]) -> str:
         "kind",
         "params",
         "moved max / rms",
-        "grad ratio",
+        "grad ratio rms / rel.",
         "out var (mean)",
         "eff. rank",
         *[f"ΔmIoU output {LABELS[k]} (95 % CI)" for k in report["kinds"]],
@@ -47,7 +47,7 @@ def table(report: dict[str, Any]) -> str:
                 b["kind"],
                 str(moved["n"]),
                 f"{_num(moved['max_abs'], '.3g')} / {_num(moved['rms'], '.3g')}",
-                _num(b["grad_ratio"], ".3g"),
+                f"{_num(b['grad_ratio'], '.3g')} / {_num(b.get('grad_ratio_relative'), '.3g')}",
                 _num(out["variance_mean"], ".3g"),
                 f"{_num(out['effective_rank'], '.2f')} of {out['dims']}",
                 *[_change(b["interventions"][k]) for k in report["kinds"]],
@@ -63,7 +63,8 @@ def table(report: dict[str, Any]) -> str:
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.append(
         "moved: parameters (angles in rad) from their seeded initial values; grad ratio: RMS "
-        "gradient per parameter at the block / at the classical layers, one batch; intervals: "
+        "gradient per parameter at the block / at the classical layers, one batch (rel.: "
+        "||grad|| / ||weights|| at the block / at the classical layers); intervals: "
         f"{report['n_boot']} bootstrap draws over whole images"
     )
     return "\n".join(lines)

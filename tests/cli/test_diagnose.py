@@ -53,7 +53,7 @@ def test_diagnose_a_tiny_quantum_run_through_the_cli(train_two_tiles):
     (block,) = report["blocks"]
     assert block["name"] == "bottleneck.core" and block["kind"] == "quantum"
     assert block["parameters_moved"]["n"] == 8 and block["parameters_moved"]["max_abs"] > 0
-    assert block["grad_ratio"] > 0
+    assert block["grad_ratio"] > 0 and block["grad_ratio_relative"] > 0
     assert block["outputs"]["dims"] == 32 and len(block["outputs"]["variance"]) == 32
     for kind in ("mean", "shuffle", "zero"):
         change = block["interventions"][kind]
