@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("hq_qiskit.cli.predict", "predict"),
     "train": ("hq_qiskit.cli.train", "train"),
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
+    "diagnose": ("hq_qiskit.cli.diagnose", "diagnose"),
     "ablation": ("hq_qiskit.cli.ablation", "ablation"),
     "run": ("hq_qiskit.cli.run", "run"),
     "precut": ("hq_qiskit.cli.precut", "precut"),

@@ -10,7 +10,11 @@
     plots.py         curves.png, confusion.png, overlays.png
     engine_check.py  the quantum blocks' outputs against exact Aer at start and end
     tile_scores.py   per-tile confusion matrices of a run on any split of any folder
-    statistics.py    mean ± std over seeds, paired bootstrap intervals over seeds and tiles
+    statistics.py    mean ± std over seeds, intervals over seeds and whole images, verdicts
+    interventions.py test-time replacement of a block's output (mean, shuffled, zero)
+    diagnose.py      hq-qiskit diagnose: interventions, angles moved, gradient ratio, spread
+    diagnose_report.py  diagnose's table and diagnose.png
+    grad_ratio.py    RMS gradient at the angles over that at the classical layers
     ablation_report.py  an ablation's summary, ablation.md and ablation.png
 
 Submodules are imported where used (``from hq_qiskit.training.restore import restore``), so

@@ -2,9 +2,16 @@
 ablation.json's ``summary``, ablation.md and ablation.png.
 
 ``runs[backend][variant][seed]`` is one trained run's row (``scores[eval set]`` holds its
-per-tile matrices). ``summarise`` gives, per backend, evaluation set and variant: mean +- std
-over seeds of mIoU, OA and per-class IoU, a 95 % bootstrap interval of the seed-mean mIoU, and
-the difference to the reference variant (paired by seed and tile) with its interval and verdict.
+per-tile matrices and tile ids). ``summarise`` gives, per backend, evaluation set and variant:
+mean +- std over seeds of mIoU, OA and per-class IoU, a 95 % interval of the seed-mean mIoU, and
+the difference to the reference variant (paired by seed and tile) with its interval and a
+verdict (``statistics.interval`` and ``statistics.compare``: whole images resampled, a t over
+seeds, Holm-corrected differences and equivalence within a margin fixed before the run, no
+verdict from fewer than 3 seeds or 4 images). Variants compared must share their seeds.
+
+A row whose ``scores[eval set]`` holds ``"intervention"`` (``tile_scores.score_run_on_tiles``
+with ``interventions=True``) adds the test-time intervention column: the change in mIoU when
+each quantum block's output is replaced by its mean, shuffled or zeroed.
 """
 
 from __future__ import annotations
@@ -21,7 +28,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from hq_qiskit.atomic import atomic_write  # noqa: E402
-from hq_qiskit.training.statistics import bootstrap, mean_std, scores, verdict  # noqa: E402
+from hq_qiskit.errors import DataError  # noqa: E402
+from hq_qiskit.training.statistics import (  # noqa: E402
+    DEFAULT_MARGIN,
+    compare,
+    image_groups,
+    interval,
+    mean_std,
+    scores,
+)
 
 Runs = dict[str, dict[str, dict[str, dict[str, Any]]]]  # backend -> variant -> seed -> row
 
@@ -31,40 +46,110 @@ def _cm(rows: dict[str, dict[str, Any]], seeds: list[str], name: str) -> np.ndar
     return np.array([rows[s]["scores"][name]["confusion"] for s in seeds], dtype=np.float64)
 
 
+def _seeds(rows: dict[str, Any]) -> list[str]:
+    """A variant's seeds in numeric order (pairing is by seed id, not by position)."""
+    return sorted(rows, key=lambda seed: int(seed))
+
+
+def check_paired(variants: dict[str, dict[str, Any]], reference: str, name: str) -> None:
+    """Refuse a comparison whose variants were not trained with the reference's seeds."""
+    want = _seeds(variants[reference])
+    for variant, rows in variants.items():
+        if _seeds(rows) != want:
+            raise DataError(
+                f"evaluation set {name}: variant {variant} has seeds {', '.join(_seeds(rows))} "
+                f"but {reference} has {', '.join(want)}; a paired difference needs the same "
+                "seeds: train the missing ones (ablation --resume) or leave the variant out"
+            )
+
+
+def _tile_groups(variants: dict[str, dict[str, Any]], name: str) -> tuple[np.ndarray | None, int]:
+    """(each tile's image index, number of images) from the rows' tile ids, which every run
+    must share; (None, T) for rows written without ids (each tile its own image)."""
+    ids = [row["scores"][name].get("tiles") for rows in variants.values() for row in rows.values()]
+    if any(i is None for i in ids):
+        n = len(next(iter(next(iter(variants.values())).values()))["scores"][name]["confusion"])
+        return None, n
+    if any(list(i) != list(ids[0]) for i in ids):
+        raise DataError(f"evaluation set {name}: the runs were scored on different tiles")
+    groups = image_groups(ids[0])
+    return groups, int(groups.max()) + 1 if len(groups) else 0
+
+
+def _entry(cm: np.ndarray, seeds: list[str], classes: list[str], groups, n_boot: int) -> dict:
+    per_seed = scores(cm.sum(1))  # pooled over tiles, one value per seed
+    iou = per_seed["iou"]  # (S, K)
+    return {
+        "seeds": [int(s) for s in seeds],
+        "miou_per_seed": per_seed["miou"].tolist(),
+        "oa_per_seed": per_seed["oa"].tolist(),
+        "miou": mean_std(per_seed["miou"]),
+        "oa": mean_std(per_seed["oa"]),
+        "iou": {c: mean_std(iou[:, k]) for k, c in enumerate(classes)},
+        "tiles": int(cm.shape[1]),
+        "miou_interval": interval(cm, groups=groups, n_boot=n_boot).as_dict(),
+    }
+
+
 def summarise(
-    runs: Runs, eval_names: list[str], classes: list[str], reference: str, n_boot: int = 2000
+    runs: Runs,
+    eval_names: list[str],
+    classes: list[str],
+    reference: str,
+    n_boot: int = 2000,
+    margin: float = DEFAULT_MARGIN,
 ) -> dict[str, Any]:
-    """backend -> eval set -> variant -> statistics (see the module docstring)."""
+    """backend -> eval set -> variant -> statistics (see the module docstring).
+
+    ``margin`` (mIoU) is the equivalence margin, stated before the run.
+
+    Raises:
+        DataError: a variant's seeds differ from the reference's, or runs were scored on
+            different tiles.
+    """
     out: dict[str, Any] = {}
     for backend, variants in runs.items():
         out[backend] = {}
         for name in eval_names:
-            table = {}
+            groups, n_images = _tile_groups(variants, name)
+            table, diffs = {}, {}
             ref_cm = None
             if reference in variants:
-                ref_cm = _cm(variants[reference], list(variants[reference]), name)
+                check_paired(variants, reference, name)
+                ref_cm = _cm(variants[reference], _seeds(variants[reference]), name)
             for variant, rows in variants.items():
-                seeds = list(rows)
+                seeds = _seeds(rows)
                 cm = _cm(rows, seeds, name)
-                per_seed = scores(cm.sum(1))  # pooled over tiles, one value per seed
-                iou = per_seed["iou"]  # (S, K)
-                entry: dict[str, Any] = {
-                    "seeds": [int(s) for s in seeds],
-                    "miou_per_seed": per_seed["miou"].tolist(),
-                    "oa_per_seed": per_seed["oa"].tolist(),
-                    "miou": mean_std(per_seed["miou"]),
-                    "oa": mean_std(per_seed["oa"]),
-                    "iou": {c: mean_std(iou[:, k]) for k, c in enumerate(classes)},
-                    "tiles": int(cm.shape[1]),
-                    "miou_interval": bootstrap(cm, n_boot=n_boot).as_dict(),
-                }
-                if ref_cm is not None and variant != reference and ref_cm.shape == cm.shape:
-                    diff = bootstrap(cm, ref_cm, n_boot=n_boot)
-                    entry["miou_diff"] = diff.as_dict()
-                    entry["verdict"] = verdict(diff, variant, reference)
+                entry = _entry(cm, seeds, classes, groups, n_boot)
+                entry["images"] = n_images
+                if ref_cm is not None and variant != reference:
+                    diffs[variant] = interval(cm, ref_cm, groups=groups, n_boot=n_boot)
+                    entry["miou_diff"] = diffs[variant].as_dict()
                 table[variant] = entry
+            n_seeds = min((len(e["seeds"]) for e in table.values()), default=0)
+            verdicts = compare(diffs, reference, n_seeds=n_seeds, n_images=n_images, margin=margin)
+            for variant, v in verdicts.items():
+                table[variant].update(v)
             out[backend][name] = table
     return out
+
+
+def intervention_cell(rows: dict[str, dict[str, Any]], name: str) -> str:
+    """The ablation table's intervention cell of one variant on evaluation set ``name``:
+    the seed-mean change in mIoU when the block with the largest change has its output
+    replaced by its mean / shuffled / zeroed ("-" for a variant without a block, "n/a" when
+    the runs were scored without interventions)."""
+    found = [row["scores"][name].get("intervention") for row in rows.values()]
+    if any(f is None for f in found):
+        return "n/a"
+    if not any(found):
+        return "-"
+    kinds = ("mean", "shuffle", "zero")
+    cells = []
+    for kind in kinds:
+        per_seed = [max((b[kind] for b in f.values()), key=abs) for f in found]
+        cells.append(f"{float(np.mean(per_seed)):+.3f}")
+    return " / ".join(cells)
 
 
 def _f(v: float, fmt: str = ".3f") -> str:
@@ -91,8 +176,12 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["```", result["command"], "```", ""]
     lines.append(
         "Scores are mean ± sample std over seeds (each seed's tiles pooled into one confusion "
-        "matrix). Intervals are 95 % percentile bootstrap intervals (resampling seeds and "
-        f"tiles, {result['n_boot']} draws); differences to `{ref}` are paired by seed and tile. "
+        "matrix). Intervals are 95 % t intervals over the seeds (S - 1 degrees of freedom) "
+        "whose standard error adds the spread between seeds and that of a bootstrap over whole "
+        f"images ({result['n_boot']} draws); differences to `{ref}` are paired by seed and tile. "
+        f"Verdicts: a difference, or equivalence within ±{result.get('margin', DEFAULT_MARGIN):g}"
+        " mIoU (two one-sided tests, margin fixed before the run), each Holm-corrected over the "
+        "variants; none from fewer than 3 seeds or 4 images. "
         "Step time: wall time per optimiser step, data loading included, mean over epochs."
     )
     for backend, sets in result["summary"].items():
@@ -105,10 +194,15 @@ def markdown(result: dict[str, Any]) -> str:
                 f"## {backend}: {name} ({info['data']}, split {info['split']}{sampled})",
                 "",
             ]
-            head = ["variant", "seeds", "tiles", "mIoU", "mIoU 95 % CI", "OA %"]
+            head = ["variant", "seeds", "images", "tiles", "mIoU", "mIoU 95 % CI", "OA %"]
             head += [f"IoU {c}" for c in classes]
             head += [f"ΔmIoU vs {ref} (95 % CI)", "trainable classical", "trainable quantum"]
             head += ["frozen", "step s"]
+            runs_here = result["runs"][backend]
+            cells_iv = {v: intervention_cell(runs_here[v], name) for v in table}
+            show_iv = any(c != "n/a" for c in cells_iv.values())
+            if show_iv:
+                head.append("ΔmIoU block → mean / shuffled / zero")
             lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
             verdicts = []
             for variant, e in table.items():
@@ -129,6 +223,7 @@ def markdown(result: dict[str, Any]) -> str:
                 cells = [
                     variant,
                     str(len(e["seeds"])),
+                    str(e.get("images", "n/a")),
                     str(e["tiles"]),
                     _pm(e["miou"]),
                     f"[{_f(ci['low'])}, {_f(ci['high'])}]",
@@ -139,6 +234,7 @@ def markdown(result: dict[str, Any]) -> str:
                     f"{first['params_quantum']:,}",
                     f"{first['params_frozen']:,}",
                     _f(float(np.mean(steps)), ".3f"),
+                    *([cells_iv[variant]] if show_iv else []),
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
                 if "verdict" in e:
@@ -150,7 +246,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def figure(result: dict[str, Any], path: Path) -> Path:
     """ablation.png: per backend and evaluation set, each seed's mIoU as a dot and the
-    seed-mean with its bootstrap interval, one column per variant."""
+    seed-mean with its 95 % interval, one column per variant."""
     panels = [(b, n, t) for b, sets in result["summary"].items() for n, t in sets.items()]
     fig, axes = plt.subplots(
         1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False, sharey=True

@@ -27,6 +27,7 @@ from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
+from hq_qiskit.training.grad_ratio import GradRatio
 from hq_qiskit.training.losses import CrossEntropyDice
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
 from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
@@ -103,8 +104,11 @@ def train_one_epoch(
     desc: str = "train",
     dist: Dist | None = None,
     scaler: torch.amp.GradScaler | None = None,
+    grads: GradRatio | None = None,
 ) -> tuple[float, int]:
     """One pass over ``loader``; returns (mean loss, optimiser steps done so far).
+
+    ``grads`` (optional) accumulates each step's angle / classical gradient norms.
 
     ``model`` may be wrapped in DistributedDataParallel (``dist`` says the world); the
     returned loss is then the mean over all processes. The forward pass runs under
@@ -143,6 +147,8 @@ def train_one_epoch(
             loss = loss + aux.float()
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+        if grads is not None:
+            grads.update()
         scaler.step(optimizer)
         scaler.update()
         step += 1
@@ -330,9 +336,11 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     check_images = torch.stack([val_patches[i][0] for i in range(n_check)]) if n_check else None
     pending = _check_engine(model, check_images, "start", echo) if n_check else {}
     done = epoch
+    grads = GradRatio(model)  # angle / classical gradient RMS per epoch, logged if any angle
     for epoch in range(done + 1, cfg.epochs + 1):  # checkpoint_state() reads epoch
         t0 = time.perf_counter()
         train_patches.set_epoch(epoch)
+        grads.reset()
         train_loss, step = train_one_epoch(
             net,
             train_loader,
@@ -345,6 +353,7 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
             desc=f"epoch {epoch}/{cfg.epochs}",
             dist=dist,
             scaler=scaler,
+            grads=grads,
         )
         train_s = time.perf_counter() - t0
         scores, val_loss = evaluate(
@@ -373,6 +382,8 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
             "epoch_s": round(time.perf_counter() - t0, 2),
             **pending,
         }
+        if grads.active:
+            record["grad_ratio_quantum_classical"] = grads.value()
         pending = {}
         history.append(record)
         improved = not math.isnan(scores.miou) and scores.miou > best

@@ -1,7 +1,8 @@
 """Per-tile confusion matrices of a trained run on any split of any data folder.
 
-The ablation keeps one (K, K) matrix per evaluation tile, so ``statistics.bootstrap`` can
-resample tiles; summed over tiles they give exactly the scores ``evaluate`` reports.
+The ablation keeps one (K, K) matrix per evaluation tile and the tiles' ids, so
+``statistics.interval`` can resample whole images; summed over tiles they give exactly the
+scores ``evaluate`` reports.
 """
 
 from __future__ import annotations
