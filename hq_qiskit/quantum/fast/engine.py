@@ -199,8 +199,10 @@ class FastEngine(EngineModule):
                 for n in self.plan.networks
             ]
             weights = np.zeros((len(prog.terms), prog.num_observables))
+            offset = np.zeros(prog.num_observables)  # identity terms: constants, no gradient
             for t, term in enumerate(prog.terms):
-                weights[t, term.observable] += term.coeff
+                target = weights[t] if term.support else offset
+                target[term.observable] += term.coeff
             as_real = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "coef": coefs,
@@ -212,6 +214,7 @@ class FastEngine(EngineModule):
                 "factors": factors,
                 "zero": torch.tensor([1.0, 0.0], dtype=cdtype, device=device),
                 "term_weights": torch.as_tensor(weights, **as_real),
+                "offset": torch.as_tensor(offset, **as_real),
                 "const": torch.as_tensor(prog.angle_const, **as_real),
                 "a_in": torch.as_tensor(prog.angle_in, **as_real),
                 "a_w": torch.as_tensor(prog.angle_w, **as_real),
@@ -345,11 +348,13 @@ class FastEngine(EngineModule):
         for n, factors in zip(plan.networks, consts["factors"], strict=True):
             vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
             values.append(vals.expand(x.shape[0], -1))
-        term_values = torch.cat(values, dim=1)  # (B, T) in route order
         order = [t for c in plan.contractions for t in c.terms]
         order += [t for n in plan.networks for t in n.terms]
+        if not values:  # every term is the identity
+            values.append(angles_b[:, :0] + x[:, :0])  # (B, 0), attached to the graph
+        term_values = torch.cat(values, dim=1)  # (B, T) in route order, identity terms left out
         weights = consts["term_weights"][order]  # (T, n_obs)
-        return term_values @ weights
+        return term_values @ weights + consts["offset"]
 
     def describe(self) -> str:
         """A few lines on how the circuit was compiled: groups, cuts, cone sizes, costs."""
