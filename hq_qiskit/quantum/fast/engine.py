@@ -111,6 +111,8 @@ class FastEngine(EngineModule):
             (keeps every intermediate state), "adjoint" (``adjoint.py``: recomputes them
             backwards, memory bounded by about three states) or "auto" (adjoint for blocks
             of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
+            Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
+            holds for first derivatives only, and ``torch.func`` transforms need "autograd".
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
