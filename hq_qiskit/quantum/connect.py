@@ -59,8 +59,13 @@ def connect(
             ``hq_qiskit.quantum.fast.adjoint``).
         noise: a ``qiskit_aer.noise.NoiseModel`` or None (ideal). Engine "fast" applies its
             errors exactly (``quantum/noisy/``: density matrices on light cones, readout errors
-            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``
-            (trajectories; Aer's estimator leaves readout error out).
+            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``,
+            which leaves readout out, so the same readout is folded into the observables it
+            passes (``noisy/readout.py``): one ``noise=`` gives one answer on both engines.
+            Refused in one line (``ConfigError``): a model whose gate errors name none of the
+            circuit's operations (a device basis given to a logical circuit: transpile it, or
+            use ``hq_qiskit.hardware.device_noise.device_noise_model``), and, on engine
+            "qiskit", errors on gates Aer's workaround decomposes (``aer_safe``).
         shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
             of N sampled eigenvalues (seeded, gradients of the exact mean); engine "qiskit"
             runs Aer at precision 1/sqrt(N).
@@ -103,6 +108,14 @@ def connect(
         if shots:
             precision = 1.0 / shots**0.5
         estimator = None
+        if noise is not None:  # one physics with engine "fast": same errors, same readout
+            from hq_qiskit.quantum.noisy.noise_table import check_noise_basis
+            from hq_qiskit.quantum.noisy.readout import fold_readout
+            from hq_qiskit.quantum.qiskit_engine import check_noise_kept
+
+            check_noise_basis(noise, circuit)
+            check_noise_kept(circuit, noise)
+            observables = fold_readout(observables, noise, circuit.num_qubits)
         if noise is not None or shots:
             estimator = aer_estimator(precision, seed=seed, noise_model=noise)
         return QiskitEngine(
