@@ -67,13 +67,15 @@ def connect(
             use ``hq_qiskit.hardware.device_noise.device_noise_model``), and, on engine
             "qiskit", errors on gates Aer's workaround decomposes (``aer_safe``).
         shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
-            of N sampled eigenvalues (seeded, gradients of the exact mean); engine "qiskit"
-            runs Aer at precision 1/sqrt(N).
+            of N sampled eigenvalues (seeded, gradients of the exact mean), drawn from the
+            exact values of the ideal engine without noise (at its cost: ring_96 at
+            shots=1024 runs) or of the noisy engine with it; engine "qiskit" runs Aer at
+            precision 1/sqrt(N).
         seed: seed of the shot-noise generator (and of Aer's simulator for engine "qiskit").
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
-    if engine == "fast" and (noise is not None or shots):
+    if engine == "fast" and noise is not None:
         from hq_qiskit.quantum.noisy import NoisyEngine
 
         return NoisyEngine(
@@ -101,6 +103,8 @@ def connect(
             route=route,
             max_memory_gb=max_memory_gb,
             gradient=gradient,
+            shots=shots,
+            seed=seed,
         )
     if engine == "qiskit":
         from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator

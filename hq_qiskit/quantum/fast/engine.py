@@ -54,6 +54,7 @@ from hq_qiskit.quantum.fast.tensor_ops import (
     reduced_density,
 )
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.shots import sample_terms
 
 _PAULI = {
     "I": np.eye(2),
@@ -113,6 +114,9 @@ class FastEngine(EngineModule):
             of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
             Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
             holds for first derivatives only, and ``torch.func`` transforms need "autograd".
+        shots: None or 0: exact values. N > 0: each Pauli term's value is the mean of N
+            sampled eigenvalues drawn from its exact value (``hq_qiskit/quantum/shots.py``,
+            seeded by ``seed``, straight-through gradients); identity terms stay exact.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -140,9 +144,16 @@ class FastEngine(EngineModule):
         route: Route = "auto",
         max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
         gradient: Gradient = "auto",
+        shots: int | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
+        if shots is not None and shots < 0:
+            raise ValueError(f"shots must be >= 0 or None, got {shots}")
+        self.shots = int(shots or 0)
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         n = self.program.num_qubits
@@ -355,7 +366,11 @@ class FastEngine(EngineModule):
         if not values:  # every term is the identity
             values.append(angles_b[:, :0] + x[:, :0])  # (B, 0), attached to the graph
         term_values = torch.cat(values, dim=1)  # (B, T) in route order, identity terms left out
-        weights = consts["term_weights"][order]  # (T, n_obs)
+        program_order = sorted(range(len(order)), key=order.__getitem__)
+        term_values = term_values[:, program_order]  # (B, T), live terms in program order
+        if self.shots and term_values.shape[1]:
+            term_values = sample_terms(term_values, self.shots, self.generator)
+        weights = consts["term_weights"][sorted(order)]  # (T, n_obs)
         return term_values @ weights + consts["offset"]
 
     def describe(self) -> str:
@@ -368,6 +383,7 @@ class FastEngine(EngineModule):
             f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",
+            f"shots {self.shots or 'exact'}",
         ]
         if plan.networks:
             lines.append(
