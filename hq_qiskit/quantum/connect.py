@@ -59,62 +59,97 @@ def connect(
             ``hq_qiskit.quantum.fast.adjoint``).
         noise: a ``qiskit_aer.noise.NoiseModel`` or None (ideal). Engine "fast" applies its
             errors exactly (``quantum/noisy/``: density matrices on light cones, readout errors
-            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``
-            (trajectories; Aer's estimator leaves readout error out).
+            folded into the observables); engine "qiskit" gives it to Aer's ``EstimatorV2``,
+            which leaves readout out, so the same readout is folded into the observables it
+            passes (``noisy/readout.py``): one ``noise=`` gives one answer on both engines.
+            Refused in one line (``ConfigError``): a model whose gate errors name none of the
+            circuit's operations (a device basis given to a logical circuit: transpile it, or
+            use ``hq_qiskit.hardware.device_noise.device_noise_model``), and, on engine
+            "qiskit", errors on gates Aer's workaround decomposes (``aer_safe``).
         shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
-            of N sampled eigenvalues (seeded, gradients of the exact mean); engine "qiskit"
-            runs Aer at precision 1/sqrt(N).
+            of N sampled eigenvalues (seeded, gradients of the exact mean), drawn from the
+            exact values of the ideal engine without noise (at its cost: ring_96 at
+            shots=1024 runs) or of the noisy engine with it; engine "qiskit" runs Aer at
+            precision 1/sqrt(N).
         seed: seed of the shot-noise generator (and of Aer's simulator for engine "qiskit").
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
-    if engine == "fast" and (noise is not None or shots):
+    if engine == "fast":
+        circuit_args = (circuit, input_params, weight_params, observables)
+        options = {"route": route, "max_memory_gb": max_memory_gb, "gradient": gradient}
+        return _fast_module(circuit_args, dtype, initial_weights, noise, shots, seed, options)
+    if engine == "qiskit":
+        circuit_args = (circuit, input_params, weight_params, observables)
+        return _qiskit_module(circuit_args, initial_weights, precision, noise, shots, seed)
+    raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def _fast_module(
+    circuit_args: tuple,
+    dtype: torch.dtype,
+    initial_weights: Tensor,
+    noise,
+    shots: int | None,
+    seed: int,
+    options: dict,
+) -> nn.Module:
+    """``connect`` for engine "fast": the noisy engine with a noise model, else the ideal one.
+
+    Args:
+        circuit_args: (circuit, input_params, weight_params, observables) as ``connect``.
+        options: route, max_memory_gb and gradient, as ``connect``.
+        dtype, initial_weights, noise, shots, seed: as ``connect``.
+    """
+    common = {"shots": shots, "seed": seed, "dtype": dtype, "initial_weights": initial_weights}
+    if noise is not None:
         from hq_qiskit.quantum.noisy import NoisyEngine
 
-        return NoisyEngine(
-            circuit,
-            input_params,
-            weight_params,
-            observables,
-            noise=noise,
-            shots=shots,
-            seed=seed,
-            dtype=dtype,
-            initial_weights=initial_weights,
-            max_memory_bytes=int(max_memory_gb * 2**30),
-        )
-    if engine == "fast":
-        from hq_qiskit.quantum.fast import FastEngine
+        max_bytes = int(options["max_memory_gb"] * 2**30)
+        return NoisyEngine(*circuit_args, noise=noise, max_memory_bytes=max_bytes, **common)
+    from hq_qiskit.quantum.fast import FastEngine
 
-        return FastEngine(
-            circuit,
-            input_params,
-            weight_params,
-            observables,
-            dtype=dtype,
-            initial_weights=initial_weights,
-            route=route,
-            max_memory_gb=max_memory_gb,
-            gradient=gradient,
-        )
-    if engine == "qiskit":
-        from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator
+    return FastEngine(*circuit_args, **options, **common)
 
-        if shots:
-            precision = 1.0 / shots**0.5
-        estimator = None
-        if noise is not None or shots:
-            estimator = aer_estimator(precision, seed=seed, noise_model=noise)
-        return QiskitEngine(
-            circuit,
-            input_params,
-            weight_params,
-            observables,
-            initial_weights=initial_weights,
-            precision=precision,
-            estimator=estimator,
-        )
-    raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+def _qiskit_module(
+    circuit_args: tuple,
+    initial_weights: Tensor,
+    precision: float,
+    noise,
+    shots: int | None,
+    seed: int,
+) -> nn.Module:
+    """``connect`` for engine "qiskit": Aer's estimator with the same physics as engine "fast".
+
+    Args:
+        circuit_args: (circuit, input_params, weight_params, observables) as ``connect``.
+        initial_weights, precision, noise, shots, seed: as ``connect``.
+    """
+    from hq_qiskit.quantum.qiskit_engine import QiskitEngine, aer_estimator, check_noise_kept
+
+    circuit, input_params, weight_params, observables = circuit_args
+    if shots:
+        precision = 1.0 / shots**0.5
+    estimator = None
+    if noise is not None:  # one physics with engine "fast": same errors, same readout
+        from hq_qiskit.quantum.noisy.noise_table import check_noise_basis
+        from hq_qiskit.quantum.noisy.readout import fold_readout
+
+        check_noise_basis(noise, circuit)
+        check_noise_kept(circuit, noise)
+        observables = fold_readout(observables, noise, circuit.num_qubits)
+    if noise is not None or shots:
+        estimator = aer_estimator(precision, seed=seed, noise_model=noise)
+    return QiskitEngine(
+        circuit,
+        input_params,
+        weight_params,
+        observables,
+        initial_weights=initial_weights,
+        precision=precision,
+        estimator=estimator,
+    )
 
 
 def connect_block(block: QuantumBlock, **kwargs) -> nn.Module:

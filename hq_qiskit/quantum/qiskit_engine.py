@@ -49,6 +49,31 @@ def aer_safe(circuit: QuantumCircuit) -> QuantumCircuit:
     return circuit
 
 
+def check_noise_kept(circuit: QuantumCircuit, noise_model) -> None:
+    """Refuse a noise model with errors on gates that ``aer_safe`` decomposes in ``circuit``.
+
+    Aer attaches errors by instruction name; once ``crx`` is decomposed into ``cx`` and
+    rotations, the model's errors on ``crx`` attach to nothing and Aer's values leave them out,
+    where the fast engine applies them.
+
+    Raises:
+        ConfigError: an error on a gate that the workaround renames.
+    """
+    from hq_qiskit.errors import ConfigError
+
+    noisy = set(noise_model._default_quantum_errors) | set(noise_model._local_quantum_errors)
+    renamed = {inst.operation.name for inst in circuit.data}
+    renamed -= {inst.operation.name for inst in aer_safe(circuit).data}
+    lost = sorted(noisy & renamed)
+    if lost:
+        raise ConfigError(
+            f"noise: engine='qiskit' decomposes {', '.join(lost)} (Aer mis-binds the angles of "
+            "parametrised controlled gates, qiskit-aer#2323), which drops the noise model's "
+            "errors on them; use engine='fast', which applies them, or transpile the circuit "
+            "to the model's basis gates first"
+        )
+
+
 def aer_estimator(precision: float = 0.0, seed: int | None = None, noise_model=None):
     """Aer's ``EstimatorV2``; ``precision=0`` with no noise model is exact."""
     from qiskit_aer.primitives import EstimatorV2

@@ -9,6 +9,7 @@ stacks.py    build the matrices of same-shaped groups together
 adjoint.py   adjoint differentiation of a run of gates: a backward without intermediates
 memory.py    the memory a plan needs, estimated before allocating, and the guard
 tensor_ops.py  apply a gate to qubit axes, reduced density matrices, Kronecker products
+execute.py   the cut route's forward phases: product blocks to the cuts, values on each cone
 engine.py    FastEngine, the torch module that executes the plan
 """
 

@@ -16,6 +16,16 @@ psi_k, next to the gradient g_k of the state (the adjoint method of PennyLane's
 does about twice the forward's work. The matrices must be unitary (every gate group is); the
 recomputed states carry rounding of order m x machine epsilon. The initial state's gradient
 is returned too, so a run may start from a product state that depends on the inputs.
+
+Second derivatives (``torch.autograd.grad(..., create_graph=True)``, then a second backward)
+are exact: the backward is written in differentiable torch operations, so under
+``create_graph`` autograd records it, and the recomputed states depend on the run's saved
+output, whose own backward is this one. Only then does the backward keep its intermediates (the
+memory bound holds for first derivatives). Before, the backward was marked
+``once_differentiable`` and a double backward returned wrong values without an error (issue 24,
+item 3; tests/quantum/test_second_derivatives.py). ``torch.func`` transforms (``hessian``,
+``jacrev``, ``vmap``) are not supported on this route and raise torch's own error; use
+``gradient="autograd"`` for them.
 """
 
 from __future__ import annotations
@@ -24,7 +34,6 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
 
@@ -56,7 +65,6 @@ class _Evolve(torch.autograd.Function):
         return state
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad: Tensor):
         state, *matrices = ctx.saved_tensors
         grads: list[Tensor | None] = [None] * len(matrices)

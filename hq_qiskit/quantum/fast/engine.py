@@ -25,7 +25,7 @@ engine keeps the same conventions; both inherit them from ``hq_qiskit/quantum/mo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from qiskit.circuit import Parameter
 from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor
 
-from hq_qiskit.quantum.fast.adjoint import evolve
+from hq_qiskit.quantum.fast.execute import cone_values, simulate_blocks
 from hq_qiskit.quantum.fast.fusion import Group, fuse
 from hq_qiskit.quantum.fast.memory import (
     DEFAULT_MAX_MEMORY_GB,
@@ -44,16 +44,11 @@ from hq_qiskit.quantum.fast.memory import (
     elements_per_sample,
 )
 from hq_qiskit.quantum.fast.network import contract_network
-from hq_qiskit.quantum.fast.plan import Contraction, Plan, Route, heisenberg, make_plan
+from hq_qiskit.quantum.fast.plan import Plan, Route, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
-from hq_qiskit.quantum.fast.tensor_ops import (
-    apply_matrix,
-    expect_product,
-    kron_density,
-    reduced_density,
-)
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.shots import sample_terms
 
 _PAULI = {
     "I": np.eye(2),
@@ -68,28 +63,6 @@ def _letter(term, qubit: int) -> str:
     """The Pauli letter of ``term`` on ``qubit`` ("I" off its support: a network may read
     terms of several supports that share a light cone)."""
     return term.letters[term.support.index(qubit)] if qubit in term.support else "I"
-
-
-def evolve_observables(
-    paulis: Tensor, c: Contraction, groups: list[Group], matrix: Callable[[int], Tensor]
-) -> Tensor:
-    """Heisenberg picture: the transposed observables (T, d, d) of ``c`` as U^dagger P U.
-
-    For a cone whose remaining groups do not depend on the inputs, Tr(P U rho U^dagger) =
-    Tr(U^dagger P U rho): the T observables are evolved once per forward pass instead of the B
-    density matrices (an 8-qubit column of the 8x8 QCNN: 16 matrices of 256 x 256 instead of
-    64). Matrices keep the order of ``c.qubits`` (the first most significant).
-    """
-    n, qubits = len(c.qubits), list(c.qubits)
-    obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
-    for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
-        u = matrix(i)  # (d_g, d_g): no input dependence
-        tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
-        rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
-        tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P
-        tensor = apply_matrix(tensor, u.transpose(-1, -2), [a + n for a in rows])  # (.) U
-        obs = tensor.reshape(obs.shape[0], 2**n, 2**n)
-    return obs.transpose(-1, -2)
 
 
 class FastEngine(EngineModule):
@@ -111,6 +84,11 @@ class FastEngine(EngineModule):
             (keeps every intermediate state), "adjoint" (``adjoint.py``: recomputes them
             backwards, memory bounded by about three states) or "auto" (adjoint for blocks
             of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
+            Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
+            holds for first derivatives only, and ``torch.func`` transforms need "autograd".
+        shots: None or 0: exact values. N > 0: each Pauli term's value is the mean of N
+            sampled eigenvalues drawn from its exact value (``hq_qiskit/quantum/shots.py``,
+            seeded by ``seed``, straight-through gradients); identity terms stay exact.
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -138,9 +116,16 @@ class FastEngine(EngineModule):
         route: Route = "auto",
         max_memory_gb: float = DEFAULT_MAX_MEMORY_GB,
         gradient: Gradient = "auto",
+        shots: int | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
+        if shots is not None and shots < 0:
+            raise ValueError(f"shots must be >= 0 or None, got {shots}")
+        self.shots = int(shots or 0)
+        self.seed = seed
+        self.generator = torch.Generator().manual_seed(seed)
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         n = self.program.num_qubits
@@ -199,8 +184,10 @@ class FastEngine(EngineModule):
                 for n in self.plan.networks
             ]
             weights = np.zeros((len(prog.terms), prog.num_observables))
+            offset = np.zeros(prog.num_observables)  # identity terms: constants, no gradient
             for t, term in enumerate(prog.terms):
-                weights[t, term.observable] += term.coeff
+                target = weights[t] if term.support else offset
+                target[term.observable] += term.coeff
             as_real = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "coef": coefs,
@@ -212,6 +199,7 @@ class FastEngine(EngineModule):
                 "factors": factors,
                 "zero": torch.tensor([1.0, 0.0], dtype=cdtype, device=device),
                 "term_weights": torch.as_tensor(weights, **as_real),
+                "offset": torch.as_tensor(offset, **as_real),
                 "const": torch.as_tensor(prog.angle_const, **as_real),
                 "a_in": torch.as_tensor(prog.angle_in, **as_real),
                 "a_w": torch.as_tensor(prog.angle_w, **as_real),
@@ -239,15 +227,8 @@ class FastEngine(EngineModule):
         consts = self._consts(device, dtype)
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
-        cdtype = _COMPLEX[dtype]
         plan, groups = self.plan, self.groups
 
-        # 1. product blocks up to the last cut, with snapshots at every cut used
-        zero = torch.tensor([[1.0, 0.0]], dtype=cdtype, device=device)  # |0>, (1, 2)
-        blocks: dict[int, tuple[list[int], Tensor]] = {
-            q: ([q], zero) for q in range(self.program.num_qubits)
-        }
-        snapshots = {0: dict(blocks)} if 0 in plan.cuts else {}
         stacked: dict[int, Tensor] = {}
 
         def matrix(i: int) -> Tensor:
@@ -260,96 +241,31 @@ class FastEngine(EngineModule):
             m = stacked[s][row]  # (Bm, d, d)
             return m[0] if m.shape[0] == 1 else m
 
-        # groups in self.adjoint wait in a run per block, applied by adjoint.evolve (backward
-        # without intermediates) when the block merges, a cut needs its state, or the run ends
-        pending: dict[int, tuple[tuple, list, list]] = {}  # id(entry) -> entry, matrices, axes
-
-        def flush(entry: tuple) -> tuple:
-            if id(entry) not in pending:
-                return entry
-            _, mats, run_axes = pending.pop(id(entry))
-            done = (entry[0], evolve(entry[1], mats, run_axes))
-            for q in done[0]:
-                blocks[q] = done
-            return done
-
-        for i in range(plan.last_cut):
-            g = groups[i]
-            parts = []
-            for q in g.qubits:
-                if all(blocks[q] is not p for p in parts):
-                    parts.append(blocks[q])
-            adjoint = i in self.adjoint
-            if len(parts) > 1 or not adjoint:
-                parts = [flush(p) for p in parts]
-            order, state = parts[0]
-            for other_order, other in parts[1:]:
-                # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
-                a = state.reshape(state.shape[0], -1, 1)
-                b = other.reshape(other.shape[0], 1, -1)
-                state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
-                order = order + other_order
-            axes = [1 + order.index(q) for q in reversed(g.qubits)]
-            if adjoint:
-                entry = parts[0] if len(parts) == 1 else (order, state)
-                _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
-                mats.append(matrix(i))
-                run_axes.append(axes)
-            else:
-                entry = (order, apply_matrix(state, matrix(i), axes))
-            for q in order:
-                blocks[q] = entry
-            if i + 1 in plan.cuts:
-                for waiting, _, _ in list(pending.values()):
-                    flush(waiting)
-                snapshots[i + 1] = dict(blocks)
-
+        # 1. product blocks up to the last cut, with snapshots at every cut used
+        zero = torch.tensor([[1.0, 0.0]], dtype=_COMPLEX[dtype], device=device)  # |0>, (1, 2)
+        snapshots = simulate_blocks(
+            plan, groups, self.adjoint, self.program.num_qubits, matrix, zero
+        )
         # 2. reduced density matrices on each cone, evolved through the cone's later groups
-        values = []
-        for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
-            snap = snapshots[c.cut]
-            parts, seen = [], []  # (reduced state on the block's part of the cone, its qubits)
-            for q in c.qubits:
-                entry = snap[q]
-                if any(entry is s for s in seen):
-                    continue
-                seen.append(entry)
-                order, state = entry
-                keep = [p for p in order if p in c.qubits]
-                parts.append((reduced_density(state, order, keep), keep))
-            if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
-                paulis = evolve_observables(paulis, c, groups, matrix)
-                vals = expect_product(paulis, list(c.qubits), parts).real  # (B, T_c)
-                values.append(vals.expand(x.shape[0], -1))
-                continue
-            rho, rho_order = parts[0][0], list(parts[0][1])
-            for part, keep in parts[1:]:
-                rho = kron_density(rho, part)
-                rho_order += keep
-            n = len(rho_order)
-            for i in c.groups:
-                g, u = groups[i], matrix(i)
-                tensor = rho.reshape(rho.shape[0], *([2] * (2 * n)))
-                rows = [1 + rho_order.index(q) for q in reversed(g.qubits)]
-                tensor = apply_matrix(tensor, u, rows)
-                tensor = apply_matrix(tensor, u.conj(), [a + n for a in rows])
-                rho = tensor.reshape(tensor.shape[0], 2**n, 2**n)
-            if rho_order != list(c.qubits):  # bring rho to the sorted order of the Pauli mats
-                perm = [rho_order.index(q) for q in c.qubits]
-                tensor = rho.reshape(rho.shape[0], *([2] * (2 * n)))
-                tensor = tensor.permute(0, *[1 + p for p in perm], *[1 + n + p for p in perm])
-                rho = tensor.reshape(rho.shape[0], 2**n, 2**n)
-            vals = torch.einsum("tij,bij->bt", paulis, rho).real  # (B, T_c)
-            values.append(vals.expand(x.shape[0], -1))
+        values = [
+            cone_values(c, paulis, snapshots[c.cut], groups, matrix).expand(x.shape[0], -1)
+            for c, paulis in zip(plan.contractions, consts["pauli"], strict=True)
+        ]
         # 3. tensor networks of the terms that took that route
         for n, factors in zip(plan.networks, consts["factors"], strict=True):
             vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
             values.append(vals.expand(x.shape[0], -1))
-        term_values = torch.cat(values, dim=1)  # (B, T) in route order
         order = [t for c in plan.contractions for t in c.terms]
         order += [t for n in plan.networks for t in n.terms]
-        weights = consts["term_weights"][order]  # (T, n_obs)
-        return term_values @ weights
+        if not values:  # every term is the identity
+            values.append(angles_b[:, :0] + x[:, :0])  # (B, 0), attached to the graph
+        term_values = torch.cat(values, dim=1)  # (B, T) in route order, identity terms left out
+        program_order = sorted(range(len(order)), key=order.__getitem__)
+        term_values = term_values[:, program_order]  # (B, T), live terms in program order
+        if self.shots and term_values.shape[1]:
+            term_values = sample_terms(term_values, self.shots, self.generator)
+        weights = consts["term_weights"][sorted(order)]  # (T, n_obs)
+        return term_values @ weights + consts["offset"]
 
     def describe(self) -> str:
         """A few lines on how the circuit was compiled: groups, cuts, cone sizes, costs."""
@@ -361,6 +277,7 @@ class FastEngine(EngineModule):
             f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",
+            f"shots {self.shots or 'exact'}",
         ]
         if plan.networks:
             lines.append(

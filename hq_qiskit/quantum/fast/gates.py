@@ -9,10 +9,18 @@ gate matrix is written here by hand: whatever Qiskit says a gate is, the engine 
 
 Matrices keep Qiskit's little-endian convention: for qargs (q0, q1, ...) the row index is
 ``sum_i bit(q_i) * 2**i``, i.e. the *last* qarg is the most significant bit.
+
+Models are cached for the process under a key that determines the matrix: a gate of Qiskit's
+standard library is determined by its class, its number of angles and its control state; any
+other gate (``PauliEvolutionGate``, a ``circuit.to_gate()``, a user's subclass) by a hash of
+its matrices at every angle the fit reads. Before, every gate was keyed by its class and name
+alone, so exp(-itZY) and exp(-itXX) on two qubits shared one model and one of them was
+silently wrong (tests/quantum/test_gate_models.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -20,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from qiskit.circuit import Gate, Instruction
+from qiskit.circuit.library import get_standard_gate_name_mapping
+from qiskit.quantum_info import Operator
 from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
@@ -71,14 +81,29 @@ class GateModel:
 def _matrix_at(op: Instruction, values: tuple[float, ...]) -> np.ndarray:
     gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
     gate.params = list(values)
-    return np.asarray(gate.to_matrix(), dtype=complex)
+    try:
+        return np.asarray(gate.to_matrix(), dtype=complex)
+    except Exception:  # a gate with a definition but no to_matrix (circuit.to_gate())
+        if gate.definition is None:
+            raise
+        return np.asarray(Operator(gate).data, dtype=complex)
 
 
-def _fit(op: Instruction, freqs: tuple[float, ...]) -> np.ndarray:
+def _grid(freqs: tuple[float, ...]) -> list[tuple[float, ...]]:
+    """The 3**k angles the fit for ``freqs`` reads: 0, pi/(2f) and pi/f for each angle."""
+    return list(itertools.product(*[[0.0, math.pi / (2 * f), math.pi / f] for f in freqs]))
+
+
+def _checks(k: int) -> list[tuple[float, ...]]:
+    """Three random angle vectors (fixed seed) at which every fit is checked."""
+    rng = np.random.default_rng(1234)
+    return [tuple(rng.uniform(-7, 7, size=k)) for _ in range(3)]
+
+
+def _fit(matrices: dict, freqs: tuple[float, ...]) -> np.ndarray:
     """Coefficients (3**k, d, d) from the gate's matrices on a 3**k grid of angles."""
     k = len(freqs)
-    points = [[0.0, math.pi / (2 * f), math.pi / f] for f in freqs]
-    grid = np.stack([_matrix_at(op, vals) for vals in itertools.product(*points)])
+    grid = np.stack([matrices[v] for v in _grid(freqs)])
     d = grid.shape[-1]
     coef = grid.reshape((3,) * k + (d, d))
     for axis in range(k):  # undo the basis evaluation along each angle axis
@@ -94,6 +119,49 @@ def _evaluate(coef: np.ndarray, freqs: tuple[float, ...], values: np.ndarray) ->
 
 
 _CACHE: dict[tuple, GateModel] = {}
+_STANDARD = get_standard_gate_name_mapping()
+
+
+def _is_standard(op: Instruction) -> bool:
+    """Whether ``op`` is a gate of Qiskit's standard library: its class fixes its matrix."""
+    std = _STANDARD.get(op.name.split("_o")[0])
+    return (
+        std is not None
+        and getattr(std, "base_class", type(std)) is op.base_class
+        and len(std.params) == len(op.params)
+    )
+
+
+def _unsupported(op: Instruction) -> CircuitError | None:
+    """The error for an instruction that is not a unitary gate, or None."""
+    if isinstance(op, Gate) and not op.num_clbits:
+        return None
+    return CircuitError(
+        f"unsupported instruction {op.name!r}: the fast engine executes unitary gates only; "
+        "remove measurements, resets and classical control (observables are given separately)"
+    )
+
+
+def _matrices(op: Instruction) -> dict[tuple[float, ...], np.ndarray]:
+    """The gate's matrices at every angle any fit reads (all grids and the checks)."""
+    k = len(op.params)
+    points = {v for freqs in itertools.product(FREQUENCIES, repeat=k) for v in _grid(freqs)}
+    points.update(_checks(k))
+    try:
+        return {v: _matrix_at(op, v) for v in sorted(points)}
+    except Exception as err:  # Qiskit could not build a matrix for this gate
+        raise CircuitError(
+            f"unsupported instruction {op.name!r}: Qiskit gives no matrix for it ({err}); "
+            "decompose it into standard gates first (circuit.decompose())"
+        ) from err
+
+
+def _fingerprint(matrices: dict[tuple[float, ...], np.ndarray]) -> str:
+    """A hash of the matrices a fit reads: two gates with one fingerprint have one model."""
+    digest = hashlib.sha256()
+    for v in sorted(matrices):
+        digest.update(np.round(matrices[v], 12).tobytes())
+    return digest.hexdigest()
 
 
 def gate_model(op: Instruction) -> GateModel:
@@ -103,34 +171,29 @@ def gate_model(op: Instruction) -> GateModel:
         CircuitError: ``op`` has no matrix (measure, reset, ...) or is not a trigonometric
             polynomial of degree one in each angle with frequency 1/2 or 1.
     """
-    key = (op.base_class, op.name, op.num_qubits, len(op.params), getattr(op, "ctrl_state", None))
-    if key in _CACHE:
+    key: tuple = (op.base_class, op.name, op.num_qubits, len(op.params))
+    key += (getattr(op, "ctrl_state", None),)
+    standard = _is_standard(op)
+    if standard and key in _CACHE:
         return _CACHE[key]
-    if not isinstance(op, Gate) or op.num_clbits:
-        raise CircuitError(
-            f"unsupported instruction {op.name!r}: the fast engine executes unitary gates only; "
-            "remove measurements, resets and classical control (observables are given separately)"
-        )
+    error = _unsupported(op)
+    if error is not None:
+        raise error
+    matrices = _matrices(op)
+    if not standard:  # PauliEvolutionGate, to_gate(), ...: the matrices define the gate
+        key += (_fingerprint(matrices),)
+        if key in _CACHE:
+            return _CACHE[key]
     k = len(op.params)
-    rng = np.random.default_rng(1234)
-    try:
-        for freqs in itertools.product(FREQUENCIES, repeat=k):
-            coef = _fit(op, freqs)
-            checks = [rng.uniform(-7, 7, size=k) for _ in range(3)]
-            if all(
-                np.allclose(_evaluate(coef, freqs, v), _matrix_at(op, tuple(v)), atol=1e-10)
-                for v in checks
-            ):
-                model = GateModel(op.name, op.num_qubits, freqs, coef)
-                _CACHE[key] = model
-                return model
-    except CircuitError:
-        raise
-    except Exception as err:  # Qiskit could not build a matrix for this gate
-        raise CircuitError(
-            f"unsupported instruction {op.name!r}: Qiskit gives no matrix for it ({err}); "
-            "decompose it into standard gates first (circuit.decompose())"
-        ) from err
+    for freqs in itertools.product(FREQUENCIES, repeat=k):
+        coef = _fit(matrices, freqs)
+        if all(
+            np.allclose(_evaluate(coef, freqs, np.array(v)), matrices[v], atol=1e-10)
+            for v in _checks(k)
+        ):
+            model = GateModel(op.name, op.num_qubits, freqs, coef)
+            _CACHE[key] = model
+            return model
     raise CircuitError(
         f"unsupported instruction {op.name!r}: its matrix is not a first-order trigonometric "
         "polynomial of its angles; decompose it into standard gates first (circuit.decompose())"

@@ -107,13 +107,31 @@ _SEARCHED: dict[tuple, tuple[tuple, float, float]] = {}  # (equation, refine) ->
 def _search(equation: str, shapes: list, refine: bool) -> tuple[tuple, float, float]:
     """Path, flops and intermediate elements: greedy, or random-greedy (32 seeded trials).
 
+    The search sees the legs as integers, not as opt_einsum's letters: its sets and dicts of
+    letters iterate in an order set by Python's string hashing, salted per process
+    (PYTHONHASHSEED), so ties broke differently and ring_96's paths, costs and memory changed
+    from process to process (issue 24, item 6). Integers hash to themselves, so the path is
+    the same in every process (tests/quantum/test_reproducible_paths.py).
+
     Results are kept per equation for the process: every copy of a block (HQF-Net runs the
     enrichment QCNN five times) and every rebuilt model reuses the search.
     """
     key = (equation, refine)
     if key not in _SEARCHED:
-        optimize = oe.RandomGreedy(max_repeats=32) if refine else "greedy"
-        path, info = oe.contract_path(equation, *shapes, shapes=True, optimize=optimize)
+        lhs, out = equation.split("->")
+        terms = lhs.split(",")
+        ids: dict[str, int] = {}  # each leg symbol -> an integer, in order of first appearance
+        for c in lhs.replace(",", "") + out:
+            ids.setdefault(c, len(ids))
+        inputs = [frozenset(ids[c] for c in t) for t in terms]
+        sizes = {
+            ids[c]: d
+            for t, shape in zip(terms, shapes, strict=True)
+            for c, d in zip(t, shape, strict=True)
+        }
+        optimizer = oe.RandomGreedy(max_repeats=32) if refine else oe.paths.greedy
+        path = optimizer(inputs, frozenset(ids[c] for c in out), sizes)
+        _, info = oe.contract_path(equation, *shapes, shapes=True, optimize=list(path))
         steps = tuple(tuple(step) for step in path)
         _SEARCHED[key] = (steps, float(info.opt_cost), float(sum(info.size_list)))
     return _SEARCHED[key]

@@ -216,7 +216,8 @@ def make_plan(
     history, sizes = _block_history(groups, num_qubits)
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, term in enumerate(terms):
-        by_support[term.support].append(k)
+        if term.support:  # an identity term is a constant: the engine adds its coefficient
+            by_support[term.support].append(k)
     # (cut, cone, cone groups) -> the supports that share that density matrix
     chosen: dict[tuple[int, tuple[int, ...], tuple[int, ...]], list[tuple[int, ...]]]
     chosen = defaultdict(list)

@@ -1,7 +1,8 @@
 """Exact noisy execution: an Aer ``NoiseModel`` applied as channels, in torch.
 
 channels.py     Aer errors as row-major superoperators; readout errors as Pauli factors
-noise_table.py  Aer's rules: which error follows which gate, readout per qubit
+noise_table.py  Aer's rules: which error follows which gate, readout per qubit; basis check
+readout.py      readout errors folded into observables (for Aer's estimator, one physics)
 plan.py         light cones and mixed product blocks: the cheapest exact cut per term
 density_ops.py  batched channels, partial traces and Kronecker products on qubit axes
 engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)

@@ -36,6 +36,7 @@ from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
+from hq_qiskit.quantum.shots import sample_terms
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +47,6 @@ _PAULI = {
     "Z": np.diag([1.0, -1.0]),
 }
 MAX_MEMORY_BYTES = 4 * 2**30
-
-
-def sample_terms(values: Tensor, shots: int, generator: torch.Generator) -> Tensor:
-    """Shot estimates of Pauli terms with straight-through gradients.
-
-    Args:
-        values: (B, T) exact expectation values in [-1, 1].
-        shots: measurements per term, >= 1.
-        generator: a CPU generator; the draws advance it.
-
-    Returns:
-        (B, T): ``2 * k / shots - 1`` with k ~ Binomial(shots, (1 + v) / 2), carrying the
-        gradient of ``values``.
-    """
-    p = ((1 + values.detach().double().cpu()) / 2).clamp(0.0, 1.0)
-    k = torch.binomial(torch.full_like(p, float(shots)), p, generator=generator)
-    sampled = (2 * k / shots - 1).to(dtype=values.dtype, device=values.device)
-    return values + (sampled - values).detach()
 
 
 class NoisyEngine(EngineModule):

@@ -108,6 +108,7 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
             "for a backends.toml entry or a device use "
             "hq_qiskit.hardware.device_noise.device_noise_model(block, backend)"
         )
+    check_noise_basis(noise_model, circuit)
     _check_passes(noise_model, circuit)
     if noise_model._local_quantum_errors.get("measure") or (
         "measure" in noise_model._default_quantum_errors
@@ -135,7 +136,20 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
             cache[id(error)] = superop(error)
         channels.append(cache[id(error)])
         names.append(f"{name}{list(op.qubits)}")
-    correlated = _correlated_readout(noise_model, program.num_qubits)
+    readout, correlated = readout_table(noise_model, program.num_qubits)
+    return NoiseTable(tuple(channels), readout, tuple(names), correlated)
+
+
+def readout_table(noise_model, num_qubits: int) -> tuple[dict, tuple]:
+    """The readout a register of ``num_qubits`` meets, Aer's rules (module docstring).
+
+    Returns:
+        (readout, correlated) as the ``NoiseTable`` fields of those names.
+
+    Raises:
+        CircuitError: an all-qubit readout error on several qubits, or overlapping errors.
+    """
+    correlated = _correlated_readout(noise_model, num_qubits)
     grouped = {q for qubits, _ in correlated for q in qubits}
     readout = {}
     default = noise_model._default_readout_error
@@ -144,11 +158,33 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
             f"noise: an all-qubit readout error on {default.number_of_qubits} qubits has no "
             "qubits to act on; add it for specific qubits with add_readout_error(error, qubits)"
         )
-    for q in range(program.num_qubits):
+    for q in range(num_qubits):
         error = noise_model._local_readout_errors.get((q,), default)
         if error is not None and q not in grouped:
             readout[q] = readout_factors(error)
-    return NoiseTable(tuple(channels), readout, tuple(names), correlated)
+    return readout, correlated
+
+
+def check_noise_basis(noise_model, circuit: QuantumCircuit) -> None:
+    """Refuse a noise model whose gate errors name none of the circuit's operations.
+
+    Aer attaches an error by instruction name, so a device's model (basis cz, rz, sx, x) given
+    to a logical circuit (cx, ry, ...) attaches nothing and the run is silently ideal.
+
+    Raises:
+        ConfigError: the model has gate errors and none is on an operation of ``circuit``.
+    """
+    noisy = set(noise_model._default_quantum_errors) | set(noise_model._local_quantum_errors)
+    noisy = {name for name in noisy if name != "measure"}
+    used = {inst.operation.name for inst in circuit.data}
+    if noisy and not noisy & used:
+        raise ConfigError(
+            f"noise: the noise model has gate errors on {', '.join(sorted(noisy))} but the "
+            f"circuit has none of these operations (it has {', '.join(sorted(used))}), so no "
+            "error would attach; transpile the circuit to the model's basis gates first, or "
+            "build noise for the logical circuit with "
+            "hq_qiskit.hardware.device_noise.device_noise_model(block, backend)"
+        )
 
 
 def _correlated_readout(noise_model, num_qubits: int) -> tuple:

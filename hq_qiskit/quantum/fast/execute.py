@@ -1,0 +1,164 @@
+"""The two phases of the cut route's forward pass, as functions of a plan and group matrices.
+
+``simulate_blocks`` runs the product blocks (state vectors, one per set of entangled qubits)
+through every group before the plan's last cut and keeps a snapshot of the blocks at each cut
+a contraction uses. ``cone_values`` reads one contraction's Pauli terms off such a snapshot:
+the Kronecker product of the blocks' reduced states on the cone, evolved through the cone's
+later groups (or, when those do not depend on the inputs, the observables evolved backwards
+once: ``evolve_observables``). ``FastEngine._forward`` calls both; shapes are in the docstrings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from hq_qiskit.quantum.fast.adjoint import evolve
+from hq_qiskit.quantum.fast.fusion import Group
+from hq_qiskit.quantum.fast.plan import Contraction, Plan, heisenberg
+from hq_qiskit.quantum.fast.tensor_ops import (
+    apply_matrix,
+    expect_product,
+    kron_density,
+    reduced_density,
+)
+
+Entry = tuple  # (qubit order, state (Bs, 2, ..., 2)): one product block
+Snapshot = dict  # qubit -> the Entry of the block holding it
+
+
+def evolve_observables(
+    paulis: Tensor, c: Contraction, groups: list[Group], matrix: Callable[[int], Tensor]
+) -> Tensor:
+    """Heisenberg picture: the transposed observables (T, d, d) of ``c`` as U^dagger P U.
+
+    For a cone whose remaining groups do not depend on the inputs, Tr(P U rho U^dagger) =
+    Tr(U^dagger P U rho): the T observables are evolved once per forward pass instead of the B
+    density matrices (an 8-qubit column of the 8x8 QCNN: 16 matrices of 256 x 256 instead of
+    64). Matrices keep the order of ``c.qubits`` (the first most significant).
+    """
+    n, qubits = len(c.qubits), list(c.qubits)
+    obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
+    for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
+        u = matrix(i)  # (d_g, d_g): no input dependence
+        tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
+        rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
+        tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P
+        tensor = apply_matrix(tensor, u.transpose(-1, -2), [a + n for a in rows])  # (.) U
+        obs = tensor.reshape(obs.shape[0], 2**n, 2**n)
+    return obs.transpose(-1, -2)
+
+
+def simulate_blocks(
+    plan: Plan,
+    groups: list[Group],
+    adjoint_groups: frozenset[int],
+    num_qubits: int,
+    matrix: Callable[[int], Tensor],
+    zero: Tensor,
+) -> dict[int, Snapshot]:
+    """Product blocks through groups[:plan.last_cut]; a snapshot at every cut in ``plan.cuts``.
+
+    Args:
+        plan: the contractions and their cuts.
+        groups: the fused groups; ``matrix(i)`` gives group i's (d, d) or (B, d, d) matrix.
+        adjoint_groups: groups run by adjoint differentiation (``adjoint.evolve``).
+        num_qubits: the register.
+        zero: (1, 2) the state |0> in the compute dtype.
+
+    Returns:
+        cut -> snapshot (qubit -> (order, state (Bs, 2, ..., 2)), Bs in {1, B}).
+    """
+    blocks: Snapshot = {q: ([q], zero) for q in range(num_qubits)}
+    snapshots = {0: dict(blocks)} if 0 in plan.cuts else {}
+    # groups in adjoint_groups wait in a run per block, applied by adjoint.evolve (backward
+    # without intermediates) when the block merges, a cut needs its state, or the run ends
+    pending: dict[int, tuple[tuple, list, list]] = {}  # id(entry) -> entry, matrices, axes
+
+    def flush(entry: tuple) -> tuple:
+        if id(entry) not in pending:
+            return entry
+        _, mats, run_axes = pending.pop(id(entry))
+        done = (entry[0], evolve(entry[1], mats, run_axes))
+        for q in done[0]:
+            blocks[q] = done
+        return done
+
+    for i in range(plan.last_cut):
+        g = groups[i]
+        parts = []
+        for q in g.qubits:
+            if all(blocks[q] is not p for p in parts):
+                parts.append(blocks[q])
+        adjoint = i in adjoint_groups
+        if len(parts) > 1 or not adjoint:
+            parts = [flush(p) for p in parts]
+        order, state = parts[0]
+        for other_order, other in parts[1:]:
+            # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
+            a = state.reshape(state.shape[0], -1, 1)
+            b = other.reshape(other.shape[0], 1, -1)
+            state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
+            order = order + other_order
+        axes = [1 + order.index(q) for q in reversed(g.qubits)]
+        if adjoint:
+            entry = parts[0] if len(parts) == 1 else (order, state)
+            _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
+            mats.append(matrix(i))
+            run_axes.append(axes)
+        else:
+            entry = (order, apply_matrix(state, matrix(i), axes))
+        for q in order:
+            blocks[q] = entry
+        if i + 1 in plan.cuts:
+            for waiting, _, _ in list(pending.values()):
+                flush(waiting)
+            snapshots[i + 1] = dict(blocks)
+    return snapshots
+
+
+def cone_values(
+    c: Contraction,
+    paulis: Tensor,
+    snap: Snapshot,
+    groups: list[Group],
+    matrix: Callable[[int], Tensor],
+) -> Tensor:
+    """Values (Bs, T_c) of contraction ``c``'s terms from the blocks' snapshot at its cut.
+
+    Args:
+        paulis: (T_c, d, d) the terms' transposed Pauli matrices on ``c.qubits``.
+        snap: the snapshot at ``c.cut`` (``simulate_blocks``).
+    """
+    parts, seen = [], []  # (reduced state on the block's part of the cone, its qubits)
+    for q in c.qubits:
+        entry = snap[q]
+        if any(entry is s for s in seen):
+            continue
+        seen.append(entry)
+        order, state = entry
+        keep = [p for p in order if p in c.qubits]
+        parts.append((reduced_density(state, order, keep), keep))
+    if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
+        paulis = evolve_observables(paulis, c, groups, matrix)
+        return expect_product(paulis, list(c.qubits), parts).real  # (Bs, T_c)
+    rho, rho_order = parts[0][0], list(parts[0][1])
+    for part, keep in parts[1:]:
+        rho = kron_density(rho, part)
+        rho_order += keep
+    n = len(rho_order)
+    for i in c.groups:
+        g, u = groups[i], matrix(i)
+        tensor = rho.reshape(rho.shape[0], *([2] * (2 * n)))
+        rows = [1 + rho_order.index(q) for q in reversed(g.qubits)]
+        tensor = apply_matrix(tensor, u, rows)
+        tensor = apply_matrix(tensor, u.conj(), [a + n for a in rows])
+        rho = tensor.reshape(tensor.shape[0], 2**n, 2**n)
+    if rho_order != list(c.qubits):  # bring rho to the sorted order of the Pauli mats
+        perm = [rho_order.index(q) for q in c.qubits]
+        tensor = rho.reshape(rho.shape[0], *([2] * (2 * n)))
+        tensor = tensor.permute(0, *[1 + p for p in perm], *[1 + n + p for p in perm])
+        rho = tensor.reshape(rho.shape[0], 2**n, 2**n)
+    return torch.einsum("tij,bij->bt", paulis, rho).real  # (Bs, T_c)
