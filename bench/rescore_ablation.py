@@ -16,9 +16,10 @@ trained again on another backend is also compared with its own runs on the first
 (paired by seed and tile), Holm across those variants; variants whose runs were reused (the
 same matrices on both backends: no circuit for the noise to act on) are skipped.
 
-Writes ``<name>-rescored.json`` (the input with ``summary`` replaced, the former one kept as
-``summary_before``, and ``rescored`` saying how) and ``<name>-rescored.md`` beside the input
-(or in ``--out-dir``). Exit 2 with one line for a file that is not such an ablation.
+Writes ``<name>-rescored.json`` (the input less its ``runs``, with ``source`` naming the input,
+``summary`` replaced, the former one kept as ``summary_before``, and ``rescored`` saying how)
+and ``<name>-rescored.md`` beside the input (or in ``--out-dir``). Exit 2 with one line for a
+file that is not such an ablation.
 """
 
 from __future__ import annotations
@@ -205,7 +206,9 @@ def write(out: dict[str, Any], source: Path, out_dir: Path | None = None) -> tup
     )
     text += "\n".join(across_lines(out) + before_after(out)) + "\n"
     js, md = folder / f"{stem}-rescored.json", folder / f"{stem}-rescored.md"
-    atomic_write(js, (json.dumps(out, indent=1) + "\n").encode())
+    slim = {k: v for k, v in out.items() if k != "runs"}  # the runs stay in the source file
+    slim["source"] = Path(source).name
+    atomic_write(js, (json.dumps(slim, indent=1) + "\n").encode())
     atomic_write(md, text.encode())
     return js, md
 

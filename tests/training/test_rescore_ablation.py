@@ -44,7 +44,8 @@ def test_run5_rescored_by_image_with_wider_intervals(tmp_path):
     assert new["estimate"] == pytest.approx(old["estimate"])  # same data, same point estimate
     js, md = rescore_ablation.write(out, RUN5, tmp_path)
     assert js.name == "run5-2x3-32ep-w16-rescored.json"
-    assert json.loads(js.read_text())["margin"] == 0.02
+    saved = json.loads(js.read_text())
+    assert saved["margin"] == 0.02 and saved["source"] == RUN5.name and "runs" not in saved
     assert "## Before and after" in md.read_text()
 
 
