@@ -11,6 +11,8 @@ classes (255 = ignore), each tile with its group (image or region).
     dubai         <region>/images/*.jpg + <region>/masks/*.png colour masks (tile_N regions)
     plain         images/ + masks/ PNG or JPEG pairs of class values
     folders       LAYOUTS and open_labelled(path, split): one opener for every layout
+    concat        open_folders(paths): several folders (domains) as one ConcatTiles
+    folds         group_kfold(groups, k, seed): folds of whole images / regions
 
 Example:
     >>> tiles = open_tiles(None, "train")
@@ -31,6 +33,7 @@ from hq_qiskit.datasets.classes import (
     LOVEDA_TO_LANDCOVERAI,
     OPENEARTHMAP_TO_LANDCOVERAI,
 )
+from hq_qiskit.datasets.concat import ConcatTiles, open_folders
 from hq_qiskit.datasets.dubai import DUBAI_CLASSES, DUBAI_TO_LANDCOVERAI
 from hq_qiskit.datasets.folders import (
     ALL,
@@ -41,6 +44,7 @@ from hq_qiskit.datasets.folders import (
     detect_layout,
     open_labelled,
 )
+from hq_qiskit.datasets.folds import group_kfold
 from hq_qiskit.datasets.tiles import PngTiles, RasterTiles, Tiles
 
 __all__ = [
@@ -56,11 +60,14 @@ __all__ = [
     "OPENEARTHMAP_TO_LANDCOVERAI",
     "ALL",
     "SPLITS",
+    "ConcatTiles",
     "PngTiles",
     "RasterTiles",
     "Tiles",
     "builtin_data_dir",
     "detect_layout",
+    "group_kfold",
+    "open_folders",
     "open_labelled",
     "open_tiles",
 ]
