@@ -19,7 +19,8 @@ from hq_qiskit.training.runner import evaluate_run
     type=click.Choice(["val", "test", "train", "all"]),
     default="val",
     show_default=True,
-    help="Split of the data folder to score; 'all': every image/mask pair, no split lists needed.",
+    help="Split of the data folder to score; 'all': every image/mask pair, no split lists "
+    "needed (a plain images/+masks/ folder, LoveDA, LandCover.ai, OpenEarthMap, Dubai).",
 )
 @engine_option
 @click.option(
@@ -55,13 +56,16 @@ def evaluate(
 
     evaluation.json holds the run's own data, val split, best.pt, as trained; other settings
     get their own file (evaluation-test.json, evaluation-qiskit.json, ...), and an
-    existing one is replaced only with --overwrite.
+    existing one is replaced only with --overwrite. --data is opened by
+    hq_qiskit.datasets.open_labelled: a plain images/ + masks/ folder, LoveDA (flat or the
+    official tree, any splits present), LandCover.ai, OpenEarthMap or the Dubai layout.
 
     \b
     Examples:
       hq-qiskit evaluate runs/hq-unet-aer-0
       hq-qiskit evaluate runs/hq-unet-aer-0 --split test
       hq-qiskit evaluate runs/hq-unet-aer-0 --data /data/landcoverai --split test
+      hq-qiskit evaluate runs/hq-unet-aer-0 --data ../shared/data/dubai_aerial_63 --split all
     """
     name = output_name(run_dir, data, split, checkpoint, ideal, overwrite, engine)
     result = evaluate_run(

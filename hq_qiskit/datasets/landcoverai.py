@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hq_qiskit.datasets.classes import LANDCOVERAI_CLASSES, LANDCOVERAI_IDENTITY
+from hq_qiskit.datasets.plain import is_plain
 from hq_qiskit.datasets.raster import (
     BANDS_HOW,
     check_same_grid,
@@ -34,9 +35,10 @@ from hq_qiskit.errors import DataError
 
 
 def is_landcoverai(root: Path) -> bool:
-    """True when ``root`` has LandCover.ai's ``images/`` and ``masks/`` folders, or its
-    pre-cut ``output/`` folder beside a split list."""
-    sheets = (root / "images").is_dir() and (root / "masks").is_dir()
+    """True when ``root`` has LandCover.ai's ``images/`` and ``masks/`` folders (images/ not
+    of PNG/JPEG files: that is a plain folder), or its pre-cut ``output/`` folder beside a
+    split list."""
+    sheets = (root / "images").is_dir() and (root / "masks").is_dir() and not is_plain(root)
     return sheets or ((root / "output").is_dir() and any(root.glob("*.txt")))
 
 
@@ -59,7 +61,10 @@ def precut_tiles(
             raise DataError(f"{out}: no <id>_m.png masks; no tiles")
     else:
         ids = read_split_list(split_file)
-    refs = [TileRef(i, precut_image(out, i), out / f"{i}_m.png", 0, 0) for i in ids]
+    refs = [
+        TileRef(i, precut_image(out, i), out / f"{i}_m.png", 0, 0, i.rpartition("_")[0] or i)
+        for i in ids
+    ]
     missing = [r.id for r in refs if not (r.image.is_file() and r.mask.is_file())]
     if missing:
         raise missing_ids_error(split_file, missing, f"no output/{missing[0]}.png|.jpg / _m.png")
@@ -127,7 +132,7 @@ def landcoverai_tiles(
                         chosen_bands = select_bands(isrc, bands, 3, image, how=BANDS_HOW)
                     windows = tile_windows(isrc.width, isrc.height, TILE_PX)
                 by_sheet[sheet] = {
-                    k_: TileRef(f"{sheet}_{k_}", image, mask, int(w.col_off), int(w.row_off))
+                    k_: TileRef(f"{sheet}_{k_}", image, mask, int(w.col_off), int(w.row_off), sheet)
                     for k_, w in windows
                 }
         ref = by_sheet[sheet].get(int(k))

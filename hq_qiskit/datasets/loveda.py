@@ -8,9 +8,10 @@ Two forms are read:
 
 Each image is cut into 512-px tiles row-major (full windows only): a 1024x1024 LoveDA image
 ``<id>.png`` gives tiles ``<id>_0`` .. ``<id>_3`` (top-left, top-right, bottom-left,
-bottom-right); a 512x512 image is one tile named by its stem. Masks keep LoveDA's values
-(0 no-data .. 7 agriculture) on disk and are mapped to LandCover.ai's classes on read
-(``classes.LOVEDA_TO_LANDCOVERAI``, overridable).
+bottom-right); a 512x512 image is one tile named by its stem. A tile's group is its image:
+the stem, or ``<id>`` for the built-in sample's quadrant files ``<id>_<q>.png``. Masks keep
+LoveDA's values (0 no-data .. 7 agriculture) on disk and are mapped to LandCover.ai's classes
+on read (``classes.LOVEDA_TO_LANDCOVERAI``, overridable).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hq_qiskit.datasets.tiles import (
     TILE_PX,
     PngTiles,
     TileRef,
+    image_group,
     missing_ids_error,
     read_split_list,
     tile_id,
@@ -59,7 +61,14 @@ def _image_tiles(image: Path, masks: Path) -> list[TileRef]:
     if width < TILE_PX or height < TILE_PX:
         raise DataError(f"{image}: is {width}x{height} px, smaller than a {TILE_PX}-px tile")
     return [
-        TileRef(tile_id(image.stem, k, width, height), image, mask, int(w.col_off), int(w.row_off))
+        TileRef(
+            tile_id(image.stem, k, width, height),
+            image,
+            mask,
+            int(w.col_off),
+            int(w.row_off),
+            image_group(image.stem),
+        )
         for k, w in tile_windows(width, height, TILE_PX)
     ]
 

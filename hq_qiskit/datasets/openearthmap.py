@@ -82,7 +82,12 @@ def openearthmap_tiles(
             width, height = isrc.width, isrc.height
         refs.extend(
             TileRef(
-                tile_id(image.stem, k, width, height), image, label, int(w.col_off), int(w.row_off)
+                tile_id(image.stem, k, width, height),
+                image,
+                label,
+                int(w.col_off),
+                int(w.row_off),
+                image.stem,
             )
             for k, w in tile_windows(width, height, TILE_PX)
         )

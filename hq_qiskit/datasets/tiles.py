@@ -38,13 +38,18 @@ TILE_PX = 512
 
 @dataclass(frozen=True)
 class TileRef:
-    """Where one tile lives: its id, the image and mask files and the window (pixels)."""
+    """Where one tile lives: its id, the image and mask files and the window (pixels).
+
+    ``group`` is the unit that resampling and cross-validation keep whole: the image a tile was
+    cut from (a LoveDA image, a LandCover.ai sheet) or a Dubai region; empty means the tile id.
+    """
 
     id: str
     image: Path
     mask: Path
     col_off: int
     row_off: int
+    group: str = ""
 
 
 def tile_id(stem: str, k: int, width: int, height: int, tile_px: int = TILE_PX) -> str:
@@ -55,9 +60,10 @@ def tile_id(stem: str, k: int, width: int, height: int, tile_px: int = TILE_PX) 
 class Tiles(Dataset):
     """Square tiles with masks in LandCover.ai's classes; item i is a dict.
 
-    Items: ``{"image": uint8 (3, T, T), "mask": int64 (T, T) in 0..K-1 or 255, "id": str}``
-    with T = ``tile_px`` (512). Decoded tiles are kept in a small LRU cache
-    (``cache_tiles`` entries, about 1 MB each).
+    Items: ``{"image": uint8 (3, T, T), "mask": int64 (T, T) in 0..K-1 or 255, "id": str,
+    "group": str}`` with T = ``tile_px`` (512); ``group`` is the image (or region) the tile
+    belongs to, the unit to keep whole when resampling or splitting into folds. Decoded tiles
+    are kept in a small LRU cache (``cache_tiles`` entries, about 1 MB each).
 
     Args:
         refs: the tiles, in order.
@@ -90,6 +96,11 @@ class Tiles(Dataset):
     @property
     def ids(self) -> list[str]:
         return [r.id for r in self.refs]
+
+    @property
+    def groups(self) -> list[str]:
+        """Each tile's group: the image (or Dubai region) it was cut from, in tile order."""
+        return [r.group or r.id for r in self.refs]
 
     def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
         """Read one tile: image uint8 (3, T, T) and raw mask uint8 (T, T)."""
@@ -128,6 +139,7 @@ class Tiles(Dataset):
             "image": torch.from_numpy(np.ascontiguousarray(image)),
             "mask": torch.from_numpy(mask.astype(np.int64)),
             "id": self.refs[i].id,
+            "group": self.refs[i].group or self.refs[i].id,
         }
 
     def __repr__(self) -> str:
@@ -135,7 +147,11 @@ class Tiles(Dataset):
 
 
 class PngTiles(Tiles):
-    """Tiles cut from PNG (or JPEG) image/mask pairs; masks are single-band (mode L or P)."""
+    """Tiles cut from PNG (or JPEG) image/mask pairs; masks are single-band (mode L or P).
+
+    A window reaching past the image's right or bottom edge (``cover_windows``) is padded:
+    image pixels 0, mask 255 (ignore).
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -169,8 +185,14 @@ class PngTiles(Tiles):
     def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
         image, mask = self._decode(ref)
         t, y, x = self.tile_px, ref.row_off, ref.col_off
-        tile = image[y : y + t, x : x + t].transpose(2, 0, 1)  # (H, W, 3) -> (3, T, T)
-        return np.ascontiguousarray(tile), np.ascontiguousarray(mask[y : y + t, x : x + t])
+        part, raw = image[y : y + t, x : x + t], mask[y : y + t, x : x + t]
+        if raw.shape != (t, t):  # a window past the edge: pad, the padding ignored
+            padded = np.zeros((t, t, 3), dtype=np.uint8)
+            padded[: part.shape[0], : part.shape[1]] = part
+            part = padded
+            raw = np.pad(raw, ((0, t - raw.shape[0]), (0, t - raw.shape[1])), constant_values=255)
+        tile = part.transpose(2, 0, 1)  # (H, W, 3) -> (3, T, T)
+        return np.ascontiguousarray(tile), np.ascontiguousarray(raw)
 
 
 class RasterTiles(Tiles):
@@ -253,6 +275,19 @@ class RasterTiles(Tiles):
         if valid is not None:
             mask = np.where(valid, mask, IGNORE_INDEX).astype(np.uint8)
         return image, mask
+
+
+def cover_windows(width: int, height: int, tile_px: int = TILE_PX) -> list[tuple[int, int]]:
+    """(col_off, row_off) of the row-major ``tile_px`` windows that cover a width x height
+    image whole (ceil(W/T) x ceil(H/T)); ``PngTiles`` pads those past the right/bottom edge."""
+    return [(x, y) for y in range(0, height, tile_px) for x in range(0, width, tile_px)]
+
+
+def image_group(stem: str) -> str:
+    """The image a file stem belongs to: a quadrant file ``<image>_<q>`` (the built-in sample's
+    512-px cuts of 1024-px LoveDA images) -> ``<image>``; any other stem -> itself."""
+    head, _, tail = stem.rpartition("_")
+    return head if head.isdigit() and tail.isdigit() else stem
 
 
 def read_split_list(path: Path) -> list[str]:

@@ -180,3 +180,32 @@ def test_all_no_data_masks_are_refused_not_written_as_nan(run, tmp_path):
         "values"
     )
     assert not (run / "evaluation-blank-all.json").exists()
+
+
+DUBAI = Path(__file__).resolve().parents[1] / "data" / "dubai"
+
+
+def test_evaluate_the_dubai_layout_whole(run):
+    """--data reads every layout open_labelled knows; the Dubai fixture's colour masks are
+    scored on every labelled pixel (counted here from the PNGs, grey and black unlabelled)."""
+    from PIL import Image
+
+    result = invoke("evaluate", str(run), "--data", str(DUBAI), "--split", "all", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((run / "evaluation-dubai-all.json").read_text())
+    assert evaluation["tiles"] == 7
+    labelled = 0
+    for mask in DUBAI.glob("tile_*/masks/*.png"):
+        rgb = np.asarray(Image.open(mask).convert("RGB"))
+        unlabelled = (rgb == (155, 155, 155)).all(-1) | (rgb == (0, 0, 0)).all(-1)
+        labelled += int((~unlabelled).sum())
+    assert int(np.asarray(evaluation["confusion"]).sum()) == labelled
+
+
+def test_evaluate_refuses_an_unknown_layout_in_one_line(run, tmp_path):
+    (tmp_path / "photos").mkdir()
+    result = invoke("evaluate", str(run), "--data", str(tmp_path), "--split", "all")
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and "layout not recognised" in lines[0]
+    assert str(tmp_path) in lines[0] and "Dubai" in lines[0] and "plain folder" in lines[0]
