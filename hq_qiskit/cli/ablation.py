@@ -11,6 +11,7 @@ through ``training.runner.start_training``, exactly as ``hq-qiskit train`` does,
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -37,7 +38,8 @@ from hq_qiskit.cli.options import (
 from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
-from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.config import TrainConfig, TrainSettings
+from hq_qiskit.training.config import settings_that_differ as compare_settings
 
 # model -> variant name -> model options that differ from the full model (declared by the model)
 ABLATIONS: dict[str, dict[str, dict[str, Any]]] = {
@@ -144,7 +146,7 @@ def backend_label(backend: str, shots: int | None) -> str:
     return f"{backend}: {noise}{shots_label(shots)}"
 
 
-def recipe_label(cfg: TrainConfig) -> str:
+def recipe_label(cfg: TrainSettings) -> str:
     """The loss, augmentation and network size every run of the ablation trains with, in words
     (for the table's note): runs with another loss or width are not comparable with these."""
     loss = "cross-entropy" if cfg.dice == 0 else f"cross-entropy + {cfg.dice:g} x soft Dice"
@@ -203,31 +205,14 @@ def evaluation_sets(
     return sets
 
 
-# settings a resumed run must share with the command (the rest is resolved from the data and
-# the environment, or says where the run goes, not what it computes)
-RESOLVED = {"backend_entry", "class_names", "ignore_index", "mean", "std", "class_weight_values",
-            "noise_snapshot", "versions", "device", "workers"}  # fmt: skip
+def settings_that_differ(path: Path, cfg: TrainSettings) -> list[str]:
+    """Names of the settings in which ``path``'s config.json differs from ``cfg``
+    (``training.config.settings_that_differ``)."""
+    record = TrainConfig.from_dict(json.loads((path / "config.json").read_text()), str(path))
+    return compare_settings(cfg, record)
 
 
-def settings_that_differ(path: Path, cfg: TrainConfig) -> list[str]:
-    """Names of the training settings in which ``path``'s config.json differs from ``cfg``.
-
-    A key the file lacks counts as that setting's default (as in ``TrainConfig.from_dict``);
-    a setting ``cfg`` leaves at None was the run's to choose (val stride, channels-last), and
-    the run's model options hold ``cfg``'s plus the defaults the model filled in.
-    """
-    saved = TrainConfig.from_dict(json.loads((path / "config.json").read_text()), str(path))
-    mine, theirs = cfg.to_dict(), saved.to_dict()
-
-    def same(key: str) -> bool:
-        if key == "model_options":
-            return all(theirs[key].get(k) == v for k, v in mine[key].items())
-        return mine[key] is None or mine[key] == theirs[key]
-
-    return sorted(k for k in theirs if k not in RESOLVED and not same(k))
-
-
-def train_variant(cfg: TrainConfig, path: Path, start: Start, echo: Echo) -> dict[str, Any]:
+def train_variant(cfg: TrainSettings, path: Path, start: Start, echo: Echo) -> dict[str, Any]:
     """Train one variant and seed into ``path``; returns its row.
 
     ``start``: "new" (``path`` must not hold a run), "overwrite" (replace it), or "resume":
@@ -267,7 +252,7 @@ def train_variant(cfg: TrainConfig, path: Path, start: Start, echo: Echo) -> dic
 
 
 def run_one(
-    cfg: TrainConfig,
+    cfg: TrainSettings,
     path: Path,
     start: Start,
     evaluation: dict[str, tuple[str | None, str]],
@@ -285,7 +270,7 @@ def run_one(
 
 
 def run_one_logged(
-    cfg: TrainConfig,
+    cfg: TrainSettings,
     path: Path,
     start: Start,
     evaluation: dict[str, tuple[str | None, str]],
@@ -314,7 +299,7 @@ Job = tuple[str, str, int]  # (backend, variant, seed)
 
 
 def run_jobs(
-    jobs: dict[Job, TrainConfig],
+    jobs: dict[Job, TrainSettings],
     out: Path,
     start: Start,
     evaluation: dict[str, tuple[str | None, str]],
@@ -351,7 +336,7 @@ def run_jobs(
 
 def run_ablation(
     model: str,
-    base: TrainConfig,
+    base: TrainSettings,
     out: Path,
     *,
     variants: list[str],
@@ -380,12 +365,15 @@ def run_ablation(
     check_out(out, overwrite, resume)
     start: Start = "resume" if resume else "overwrite" if overwrite else "new"
 
-    def config(backend: str, name: str, seed: int) -> TrainConfig:
-        cfg = TrainConfig.from_dict(json.loads(json.dumps(base.to_dict())))
-        cfg.model, cfg.seed, cfg.backend = model, seed, backend
-        cfg.shots = base.shots if shots_for(backend, None) is not None else None
-        cfg.model_options.update(ABLATIONS[model][name])
-        return cfg
+    def config(backend: str, name: str, seed: int) -> TrainSettings:
+        return dataclasses.replace(
+            base,
+            model=model,
+            seed=seed,
+            backend=backend,
+            shots=base.shots if shots_for(backend, None) is not None else None,
+            model_options={**base.model_options, **ABLATIONS[model][name]},
+        )
 
     first = {(backends[0], v, s): config(backends[0], v, s) for v in variants for s in seeds}
     done = run_jobs(first, out, start, evaluation, cluster, echo)
@@ -597,7 +585,7 @@ def ablation(**opts: Any) -> None:
         raise ConfigError(
             f"{flags}: the ablation's variants set this; leave it out (see --variants)"
         )
-    base = TrainConfig(
+    base = TrainSettings(
         model=model,
         model_options=options,
         backend=backends[0],

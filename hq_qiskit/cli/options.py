@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hq_qiskit.quantum import ENGINES
-from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.config import TrainSettings
 
 
 def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -96,8 +96,8 @@ class_map_option = click.option(
 )
 
 
-# Training settings that `train` and `ablation` share, defined once with TrainConfig's defaults.
-_T = TrainConfig()
+# Training settings that `train` and `ablation` share, defined once with TrainSettings's defaults.
+_T = TrainSettings()
 epochs_option = click.option("--epochs", type=int, default=_T.epochs, show_default=True)
 patches_per_epoch_option = click.option(
     "--patches-per-epoch",

@@ -25,10 +25,10 @@ from hq_qiskit.cli.options import (
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models import MODELS
-from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.config import TrainSettings
 from hq_qiskit.training.runner import resume_training, start_training
 
-_D = TrainConfig()  # training defaults, shown by --help
+_D = TrainSettings()  # training defaults, shown by --help
 
 # Options --resume may change; every other setting comes from the run's config.json.
 RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
@@ -185,7 +185,7 @@ def train(ctx: click.Context, **opts) -> None:
         done = resume_training(opts["resume"], **changes, echo=click.echo)
     else:
         model_opts = model_options_from(opts["model"], opts)
-        cfg = TrainConfig(
+        cfg = TrainSettings(
             model=opts["model"],
             model_options=model_opts,
             backend=opts["backend"],
