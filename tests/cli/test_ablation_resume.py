@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hq_qiskit.cli.ablation import evaluation_sets, run_ablation
 from hq_qiskit.cli.main import cli
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.training.ablation import run_ablation
+from hq_qiskit.training.ablation_plan import evaluation_sets
 from hq_qiskit.training.config import TrainSettings
 
 OPTIONS = {"width": 2, "depth": 2, "patch_px": 64}
