@@ -16,19 +16,17 @@ import click
 
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
-    aer_check_option,
     backend_option,
-    batch_size_option,
+    choice_option,
+    command_line,
+    dask_workers_option,
     data_option,
     device_option,
-    epochs_option,
-    loader_workers_option,
-    lr_option,
     overwrite_option,
-    patches_per_epoch_option,
+    run_folder_options,
     scheduler_option,
-    val_stride_option,
 )
+from hq_qiskit.cli.setting_flags import setting_options, settings_from
 from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.ablation import Executor, Outcome, run_ablation, run_one_logged
@@ -38,6 +36,7 @@ from hq_qiskit.training.ablation_plan import (
     Echo,
     Job,
     RunTask,
+    check_not_varied,
     check_out,
     check_shots,
     evaluation_sets,
@@ -45,7 +44,6 @@ from hq_qiskit.training.ablation_plan import (
     parse_seeds,
     parse_variants,
 )
-from hq_qiskit.training.config import TrainSettings
 
 
 def on_cluster(cluster: Any) -> Executor:
@@ -69,35 +67,12 @@ def on_cluster(cluster: Any) -> Executor:
     return execute
 
 
-def command_line(ctx: click.Context) -> str:
-    """The command as given: its path and every option set on the command line."""
-    import shlex
-
-    from click.core import ParameterSource
-
-    parts = ctx.command_path.split()
-    if parts and parts[0] != "hq-qiskit":
-        parts[0] = "hq-qiskit"
-    for param in ctx.command.params:
-        if ctx.get_parameter_source(param.name) != ParameterSource.COMMANDLINE:
-            continue
-        value = ctx.params[param.name]
-        flag = param.opts[0]
-        if getattr(param, "is_flag", False):
-            parts.append(flag)
-            continue
-        for v in value if isinstance(value, list | tuple) else [value]:
-            parts += [flag, shlex.quote(str(v))]
-    return " ".join(parts)
-
-
 @click.command("ablation")
-@click.option(
+@choice_option(
     "--model",
-    type=click.Choice(sorted(ABLATIONS)),
-    default="hqf-net",
-    show_default=True,
-    help="Model whose ablation to run.",
+    sorted(ABLATIONS),
+    "hq-unet",
+    "Model whose ablation to run (hqf-net needs DINOv3 weights: --backbone).",
 )
 @click.option(
     "--variants",
@@ -116,14 +91,7 @@ def command_line(ctx: click.Context) -> str:
     help="Comma-separated backends.toml entries to repeat the ablation on, e.g. "
     "aer,aer-noisy-fez (variants without a circuit train once). [default: --backend]",
 )
-@click.option(
-    "--shots",
-    type=int,
-    default=None,
-    help="Noisy backends of --backends: shots per Pauli term the quantum blocks sample in "
-    "training and evaluation; 0 gives the exact noisy values. Ideal backends stay exact. "
-    "[default: each backend entry's shots]",
-)
+@setting_options("shots")
 @data_option
 @click.option(
     "--seeds",
@@ -142,53 +110,24 @@ def command_line(ctx: click.Context) -> str:
     help="Held-out dataset folder to score every variant and seed on, besides --split "
     "(repeatable); its --eval-split split is used.",
 )
-@click.option(
-    "--eval-split",
-    type=click.Choice(["val", "test"]),
-    default="test",
-    show_default=True,
-    help="Split of each --eval-data folder to score.",
+@choice_option(
+    "--eval-split", ["val", "test"], "test", "Split of each --eval-data folder to score."
 )
-@epochs_option
-@patches_per_epoch_option
-@batch_size_option
-@lr_option
-@val_stride_option
-@aer_check_option
-@click.option(
-    "--split",
-    type=click.Choice(["val", "test"]),
-    default="val",
-    show_default=True,
-    help="Split the table scores each variant's best checkpoint on.",
+@setting_options(
+    "epochs", "patches_per_epoch", "batch_size", "lr", "val_stride_px", "aer_check_samples"
+)
+@choice_option(
+    "--split", ["val", "test"], "val", "Split the table scores each variant's best checkpoint on."
 )
 @device_option
-@loader_workers_option(param="loader_workers")
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    metavar="N",
-    help="Dask worker processes on this machine that train the runs in parallel, one run "
-    "each (a local cluster; each run's log goes to --out/logs/). Not the DataLoader's "
-    "workers: see --loader-workers. [default: 1, runs one after another in this process]",
+@setting_options("workers")
+@dask_workers_option(
+    "dask_workers",
+    "train the runs in parallel, one run each (each run's log goes to --out/logs/)",
+    "1, runs one after another in this process",
 )
 @scheduler_option
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    metavar="DIR",
-    help="Folder for the variants' runs and the table. Default: "
-    "runs/ablation-<model>-<backend>-<n>.",
-)
-@click.option(
-    "--runs-dir",
-    type=click.Path(path_type=Path),
-    default=Path("runs"),
-    show_default=True,
-    help="Parent of the default --out.",
-)
+@run_folder_options("Folder for the variants' runs and the table", "ablation-<model>-<backend>-<n>")
 @overwrite_option
 @click.option(
     "--resume",
@@ -202,7 +141,7 @@ def ablation(**opts: Any) -> None:
 
     \b
     Examples:
-      hq-qiskit ablation --model hq-unet --seeds 0,1,2 --eval-data heldout/
+      hq-qiskit ablation --seeds 0,1,2 --eval-data heldout/
       hq-qiskit ablation --model hq-unet --variants quantum,classical --backends aer,aer-noisy-fez
       hq-qiskit ablation --model hqf-net --backbone weights/dinov3-sat493m --feature-cache cache/
     """
@@ -214,35 +153,16 @@ def ablation(**opts: Any) -> None:
     backends = parse_backends(opts["backends"], opts["backend"])
     check_shots(opts["shots"], backends)
     options = model_options_from(model, opts)
-    varied = sorted({k for v in variants for k in ABLATIONS[model][v]} & set(options))
-    if varied:
-        flags = ", ".join("--" + k.replace("_", "-") for k in varied)
-        raise ConfigError(
-            f"{flags}: the ablation's variants set this; leave it out (see --variants)"
-        )
-    base = TrainSettings(
-        model=model,
+    check_not_varied(model, variants, options)
+    base = settings_from(
+        opts,
         model_options=options,
         backend=backends[0],
         data=str(Path(opts["data"]).resolve()) if opts["data"] is not None else None,
         seed=seeds[0],
-        shots=opts["shots"],
-        **{
-            k: opts[k]
-            for k in (
-                "epochs",
-                "patches_per_epoch",
-                "batch_size",
-                "lr",
-                "device",
-                "val_stride_px",
-                "aer_check_samples",
-            )
-        },
-        workers=opts["loader_workers"],
     )
     base.check()
-    check_workers(opts["workers"])  # before any training, as an unreachable --scheduler
+    check_workers(opts["dask_workers"])  # before any training, as an unreachable --scheduler
     evaluation = evaluation_sets(
         base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]
     )
@@ -259,10 +179,10 @@ def ablation(**opts: Any) -> None:
         overwrite=opts["overwrite"],
         resume=opts["resume"],
     )
-    if opts["scheduler"] is None and opts["workers"] in (None, 1):
+    if opts["scheduler"] is None and opts["dask_workers"] in (None, 1):
         result = run_ablation(model, base, Path(out), echo=click.echo, **sweep)
     else:
-        with open_client(opts["workers"], opts["scheduler"]) as cluster:
+        with open_client(opts["dask_workers"], opts["scheduler"]) as cluster:
             result = run_ablation(
                 model, base, Path(out), execute=on_cluster(cluster), echo=click.echo, **sweep
             )

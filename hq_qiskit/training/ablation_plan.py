@@ -85,6 +85,16 @@ def parse_variants(model: str, spec: str | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def check_not_varied(model: str, variants: list[str], options: dict[str, Any]) -> None:
+    """Refuse model options (``options``) that the ablation's ``variants`` set themselves."""
+    varied = sorted({k for v in variants for k in ABLATIONS[model][v]} & set(options))
+    if varied:
+        flags = ", ".join("--" + k.replace("_", "-") for k in varied)
+        raise ConfigError(
+            f"{flags}: the ablation's variants set this; leave it out (see --variants)"
+        )
+
+
 def check_out(out: Path, overwrite: bool, resume: bool = False) -> None:
     """Refuse a non-empty --out unless it holds an earlier ablation and --overwrite is given;
     with --resume, --out must be the folder of an ablation that was started."""
