@@ -110,7 +110,7 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     opts = cfg.model_options
     noise = ""
     if cfg.noise_snapshot is not None:
-        shots = cfg.shots if cfg.shots is not None else cfg.backend_entry.get("shots")
+        shots = cfg.shots if cfg.shots is not None else (cfg.backend_entry or {}).get("shots")
         # a noisy entry without shots samples nothing either: exact noisy values
         noise = f": noise of {cfg.noise_snapshot}, {shots_label(shots or 0)}"
     return (
@@ -247,7 +247,9 @@ def _datasets(
         rank=dist.rank,
         world_size=dist.world_size,
     )
-    val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
+    val = GridPatches(
+        val_tiles, cfg.patch_px, cfg.val_stride_px or cfg.patch_px, mean=cfg.mean, std=cfg.std
+    )
     return train, val
 
 
