@@ -4,6 +4,7 @@ rule that a test needing ``../shared/`` fails under CI instead of skipping."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -28,6 +29,36 @@ def shared_dir() -> Path:
             pytest.fail(f"CI=true: {reason}", pytrace=False)
         pytest.skip(reason)
     return SHARED
+
+
+TINY_SPLITS = {"train": ["1_2"], "val": ["6_2"], "test": ["6_2"]}
+
+
+def copy_loveda_tiles(
+    root: Path, splits: dict[str, list[str]] | None = None, *, lists: bool = True
+) -> Path:
+    """A LoveDA-layout folder ``root`` (images_png/, masks_png/) holding copies of built-in
+    tiles, split by ``splits`` (default: train 1_2, val and test 6_2), with a <split>.txt per
+    split unless ``lists`` is False (a plain image/mask folder)."""
+    from hq_qiskit.datasets import builtin_data_dir
+
+    splits = TINY_SPLITS if splits is None else splits
+    tiles = sorted({t for ids in splits.values() for t in ids})
+    for sub in ("images_png", "masks_png"):
+        (root / sub).mkdir(parents=True)
+        for tile in tiles:
+            shutil.copy(builtin_data_dir() / sub / f"{tile}.png", root / sub / f"{tile}.png")
+    if lists:
+        for split, ids in splits.items():
+            (root / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_loveda():
+    """``tiny_loveda(root, splits=None, lists=True)``: ``copy_loveda_tiles``, the small
+    LoveDA-layout dataset the training, evaluation and CLI tests train on."""
+    return copy_loveda_tiles
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -7,9 +7,12 @@ drift from the builders. Regenerate them with ``hq-qiskit export-circuits``.
 from __future__ import annotations
 
 import io
+import uuid
 from pathlib import Path
 
 from qiskit import QuantumCircuit, qasm3, qpy
+from qiskit.circuit import Parameter, ParameterVector
+from qiskit.circuit.parametervector import ParameterVectorElement
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.circuits import BLOCKS, QuantumBlock
@@ -34,9 +37,32 @@ def block_text(block: QuantumBlock) -> str:
     return header + drawing + "\n"
 
 
+def with_stable_parameters(circuit: QuantumCircuit) -> QuantumCircuit:
+    """A copy of ``circuit``, named as it is, whose parameters carry UUIDs derived from the
+    circuit's and their names, so QPY (which stores each parameter's UUID and the circuit's
+    name) writes the same bytes on every build; a fresh ``ParameterVector`` draws a random
+    UUID."""
+    mapping: dict[Parameter, Parameter] = {}
+    vectors: dict[str, ParameterVector] = {}
+    for param in circuit.parameters:
+        key = uuid.uuid5(uuid.NAMESPACE_URL, f"hq-qiskit/{circuit.name}/{param.name}")
+        if isinstance(param, ParameterVectorElement):
+            old = param.vector
+            if old.name not in vectors:
+                stable = uuid.uuid5(uuid.NAMESPACE_URL, f"hq-qiskit/{circuit.name}/{old.name}")
+                vectors[old.name] = ParameterVector(old.name, len(old), uuid=stable)
+            mapping[param] = vectors[old.name][param.index]
+        else:
+            mapping[param] = Parameter(param.name, uuid=key)
+    stable = circuit.assign_parameters(mapping)
+    stable.name = circuit.name  # a copy is named "<name>-<counter>"
+    return stable
+
+
 def block_qpy(circuit: QuantumCircuit) -> bytes:
+    """QPY bytes of ``circuit``, the same on every build (``with_stable_parameters``)."""
     buffer = io.BytesIO()
-    qpy.dump(circuit, buffer)
+    qpy.dump(with_stable_parameters(circuit), buffer)
     return buffer.getvalue()
 
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import class_map_option, data_option, device_option, engine_option
+from hq_qiskit.cli.options import (
+    choice_option,
+    class_map_option,
+    data_option,
+    device_option,
+    engine_option,
+    ideal_option,
+)
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.training.runner import evaluate_run
 
@@ -14,30 +21,20 @@ from hq_qiskit.training.runner import evaluate_run
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @data_option
-@click.option(
+@choice_option(
     "--split",
-    type=click.Choice(["val", "test", "train", "all"]),
-    default="val",
-    show_default=True,
-    help="Split of the data folder to score; 'all': every image/mask pair, no split lists "
-    "needed (a plain images/+masks/ folder, LoveDA, LandCover.ai, OpenEarthMap, Dubai).",
+    ["val", "test", "train", "all"],
+    "val",
+    "Split of the data folder to score; 'all': every image/mask pair, no split lists needed "
+    "(a plain images/+masks/ folder, LoveDA, LandCover.ai, OpenEarthMap, Dubai).",
 )
 @engine_option
-@click.option(
-    "--checkpoint",
-    type=click.Choice(["best.pt", "last.pt"]),
-    default="best.pt",
-    show_default=True,
-    help="Which checkpoint of the run to score.",
+@choice_option(
+    "--checkpoint", ["best.pt", "last.pt"], "best.pt", "Which checkpoint of the run to score."
 )
 @device_option
 @class_map_option
-@click.option(
-    "--ideal",
-    is_flag=True,
-    help="Score with exact quantum blocks, without the noise a noise-trained run was trained "
-    "with [default: as trained].",
-)
+@ideal_option
 @click.option(
     "--overwrite", is_flag=True, help="Replace an earlier evaluation file of the same kind."
 )

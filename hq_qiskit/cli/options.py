@@ -1,16 +1,19 @@
-"""Options shared by several commands, defined once: --backend, --engine, --data, --seed,
---overwrite, --device. Use them as decorators: ``@backend_option``. Model options (--width,
---no-dmcaf, ...) are generated from the models' declarations in ``model_flags.py``."""
+"""Options shared by several commands, defined once: --backend, --engine, --data, --device,
+--overwrite, --ideal, --workers (Dask), --scheduler, --out/--runs-dir. Use them as decorators:
+``@backend_option``. Training settings (--epochs, --lr, ...) are generated from
+``TrainSettings`` in ``setting_flags.py``; model options (--width, --no-dmcaf, ...) from the
+models' declarations in ``model_flags.py``. One name per concept: ``--loader-workers`` is the
+DataLoader's worker processes everywhere, ``--workers`` the Dask worker processes (train's old
+``--workers`` is a deprecated, hidden alias of ``--loader-workers``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.quantum import ENGINES
-from hq_qiskit.training.config import TrainConfig
 
 
 def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
@@ -38,6 +41,13 @@ def _check_device(ctx: click.Context, param: click.Parameter, value: str) -> str
     return check_device(value)
 
 
+def choice_option(flag: str, choices: list[str], default: str, help: str) -> Callable:
+    """``flag`` taking one of ``choices``, ``default`` shown in --help."""
+    return click.option(
+        flag, type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
 backend_option = click.option(
     "--backend",
     default="aer",
@@ -51,9 +61,9 @@ engine_option = click.option(
     "--engine",
     type=click.Choice(ENGINES),
     default=None,
-    help="How quantum blocks run: 'fast' (exact in-process torch engine, the default) or "
-    "'qiskit' (stock EstimatorQNN + TorchConnector on Aer; minutes per sample, for 1-2 sample "
-    "smoke runs only).",
+    help="How quantum blocks run: 'fast' (exact in-process torch engine) or 'qiskit' (stock "
+    "EstimatorQNN + TorchConnector on Aer; minutes per sample, for 1-2 sample smoke runs "
+    "only). [default: the run's own]",
 )
 
 data_option = click.option(
@@ -62,14 +72,6 @@ data_option = click.option(
     metavar="DIR",
     callback=_check_data,
     help="Dataset folder (LandCover.ai or LoveDA layout). Default: the built-in LoveDA sample.",
-)
-
-seed_option = click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed for weights, circuit angles and patch sampling.",
 )
 
 overwrite_option = click.option(
@@ -97,58 +99,35 @@ class_map_option = click.option(
 )
 
 
-# Training settings that `train` and `ablation` share, defined once with TrainConfig's defaults.
-_T = TrainConfig()
-epochs_option = click.option("--epochs", type=int, default=_T.epochs, show_default=True)
-patches_per_epoch_option = click.option(
-    "--patches-per-epoch",
-    type=int,
-    default=_T.patches_per_epoch,
-    show_default=True,
-    help="Random training patches drawn per epoch (flips and 90-degree turns).",
-)
-batch_size_option = click.option(
-    "--batch-size",
-    type=int,
-    default=_T.batch_size,
-    show_default=True,
-    help="Patches per optimiser step (per process under torchrun).",
-)
-lr_option = click.option(
-    "--lr", type=FINITE_FLOAT, default=_T.lr, show_default=True, help="AdamW peak learning rate."
-)
-val_stride_option = click.option(
-    "--val-stride-px",
-    type=int,
-    default=None,
-    help="Stride of the validation patch grid. [default: the patch side]",
-)
-aer_check_option = click.option(
-    "--aer-check-samples",
-    type=int,
-    default=_T.aer_check_samples,
-    show_default=True,
-    help="Patches whose quantum outputs are checked against exact Aer at start and end of a "
-    "run (0: off).",
-)
-LOADER_WORKERS_HELP = (
-    "DataLoader worker processes that read and augment patches for each training process "
-    "(0: read in the training process)."
+def _warn_workers(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None:
+        click.echo(
+            "warning: train --workers is deprecated (elsewhere --workers counts Dask worker "
+            "processes); use --loader-workers",
+            err=True,
+        )
+    return value
+
+
+# train's old name of --loader-workers, kept hidden so that old scripts run; the command moves
+# its value to ``workers`` (``--loader-workers``)
+deprecated_workers_option = click.option(
+    "--workers", "workers_alias", type=int, default=None, hidden=True, callback=_warn_workers
 )
 
 
-def loader_workers_option(*aliases: str, param: str = "workers"):
-    """``--loader-workers N`` (plus ``aliases``, e.g. train's ``--workers``): DataLoader worker
-    processes, stored in the command's ``param`` argument. ``ablation`` uses ``--workers`` for
-    its Dask worker processes, so the two commands share this name for the loader's."""
+def dask_workers_option(param: str, what: str, default_text: str) -> Callable[[Callable], Callable]:
+    """``--workers N``: Dask worker processes on this machine (never the DataLoader's: that is
+    ``--loader-workers``), stored in ``param``; ``what`` they do, ``default_text`` what leaving
+    it out does."""
     return click.option(
-        "--loader-workers",
-        *aliases,
+        "--workers",
         param,
         type=int,
-        default=_T.workers,
-        show_default=True,
-        help=LOADER_WORKERS_HELP,
+        default=None,
+        metavar="N",
+        help=f"Dask worker processes on this machine (a local cluster) that {what}; not the "
+        f"DataLoader's workers (--loader-workers). [default: {default_text}]",
     )
 
 
@@ -159,3 +138,57 @@ scheduler_option = click.option(
     help="Address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786) whose workers run the "
     "tasks, instead of a local cluster of --workers processes.",
 )
+
+ideal_option = click.option(
+    "--ideal",
+    is_flag=True,
+    help="Run the quantum blocks exactly, without the noise a noise-trained run was trained "
+    "with [default: as trained].",
+)
+
+
+def run_folder_options(kind: str, default: str) -> Callable[[Callable], Callable]:
+    """``--out DIR`` (``kind``, e.g. "Run folder", defaulting to ``default`` under
+    ``--runs-dir``) and ``--runs-dir``."""
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option(
+            "--runs-dir",
+            type=click.Path(path_type=Path),
+            default=Path("runs"),
+            show_default=True,
+            help="Parent of the default --out.",
+        )(command)
+        return click.option(
+            "--out",
+            type=click.Path(path_type=Path),
+            default=None,
+            metavar="DIR",
+            help=f"{kind}. Default: runs/{default}.",
+        )(command)
+
+    return decorate
+
+
+def command_line(ctx: click.Context) -> str:
+    """The command as given: its path and every option set on the command line."""
+    import shlex
+
+    from click.core import ParameterSource
+
+    parts = ctx.command_path.split()
+    if parts and parts[0] != "hq-qiskit":
+        parts[0] = "hq-qiskit"
+    for param in ctx.command.params:
+        if param.name is None or ctx.get_parameter_source(param.name) != (
+            ParameterSource.COMMANDLINE
+        ):
+            continue
+        value = ctx.params[param.name]
+        flag = param.opts[0]
+        if getattr(param, "is_flag", False):
+            parts.append(flag)
+            continue
+        for v in value if isinstance(value, list | tuple) else [value]:
+            parts += [flag, shlex.quote(str(v))]
+    return " ".join(parts)

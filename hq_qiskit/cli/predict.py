@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import device_option
+from hq_qiskit.cli.options import (
+    dask_workers_option,
+    device_option,
+    engine_option,
+    ideal_option,
+    scheduler_option,
+)
 from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.errors import ConfigError
 
@@ -81,31 +87,11 @@ def checkpoint_settings(config: dict) -> dict:
     "failed run) and predict only the missing ones; the mosaic covers all.",
 )
 @device_option
-@click.option(
-    "--engine",
-    type=click.Choice(["fast", "qiskit"]),
-    default=None,
-    help="Executor of the quantum blocks [default: the checkpoint's].",
-)
-@click.option(
-    "--ideal",
-    is_flag=True,
-    help="Run the quantum blocks exactly, without the noise a noise-trained run was trained "
-    "with [default: as trained].",
-)
+@engine_option
+@ideal_option
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Several inputs: local Dask worker processes [default: one per CPU core].",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Several inputs: an existing Dask scheduler (e.g. tcp://10.0.0.5:8786).",
-)
+@dask_workers_option("workers", "predict several inputs, one sheet each", "one per CPU core")
+@scheduler_option
 def predict(
     checkpoint: Path,
     images: tuple[str, ...],
@@ -133,7 +119,7 @@ def predict(
 
     \b
     Examples:
-      hq-qiskit predict runs/hq_unet-aer-0 sheet.tif -o sheet_classes.tif
+      hq-qiskit predict runs/hq-unet-aer-0 sheet.tif -o sheet_classes.tif
       hq-qiskit predict best.pt scene.tif -o out.tif --overlap-px 64 --probabilities --overlay
       hq-qiskit predict best.pt s2.tif -o out.tif --bands 4,3,2 --value-range 0 3000
       hq-qiskit predict best.pt 'sheets/*.tif' -o maps/ --workers 4

@@ -1,7 +1,7 @@
 """Training runs and what they leave behind.
 
-    config.py        TrainConfig: every setting of a run, resolved, written to config.json
-    runner.py        start_training (train and every ablation variant), resume, evaluate_run
+    config.py        TrainSettings (as given, frozen) and TrainConfig (the resolved record)
+    runner.py        prepare (writes the record), start_training, resume, evaluate_run
     loop.py          fit: AdamW, warm-up + cosine, validation and checkpoints every epoch
     checkpoint.py    the checkpoint file format (version 2; version 1 read and upgraded)
     restore.py       restore(): the one way from a run folder or checkpoint back to a model
@@ -15,6 +15,8 @@
     diagnose.py      hq-qiskit diagnose: interventions, angles moved, gradient ratio, spread
     diagnose_report.py  diagnose's table and diagnose.png
     grad_ratio.py    RMS gradient at the angles over that at the classical layers
+    ablation_plan.py    an ablation's runs: variants x seeds x backends, checked up front
+    ablation.py         the ablation engine: runs the plan through an executor, the report
     ablation_report.py  an ablation's summary, ablation.md and ablation.png
 
 Submodules are imported where used (``from hq_qiskit.training.restore import restore``), so

@@ -1,8 +1,14 @@
-"""``TrainConfig``: every setting of a training run, resolved, written to ``config.json``.
+"""A training run's settings and its resolved record.
 
-The command line fills the first block; ``resolve`` fills the second from the data (class names,
-normalisation statistics, class weights) and the environment (versions), so ``--resume``,
-``evaluate`` and ``predict`` rebuild the same model and inputs from the run folder alone.
+``TrainSettings`` holds what the command line (or a library caller) says, frozen: nothing
+changes it after it is built. ``TrainConfig`` is the record a run writes to ``config.json``:
+the settings with every default resolved (the model's full options, the validation stride,
+channels-last, the Aer check turned off for a noisy backend) and what the data and the
+environment give (class names, normalisation statistics, class weights, the backend entry and
+its noise snapshot, versions), plus the settings as given (``settings``). One step writes the
+record: ``training.runner.prepare``. ``--resume``, ``evaluate`` and ``predict`` rebuild the
+same model and inputs from the record alone; resuming compares settings with settings
+(``settings_that_differ``).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import dataclasses
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, TypeVar
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.precision import check_precision
@@ -20,11 +26,26 @@ CLASS_WEIGHTS = ("none", "balanced")
 # settings added after runs were first saved, with the value a run saved before them trained
 # with (the setting did not exist: off), which is not today's default
 BEFORE_ADDED: dict[str, Any] = {"jitter": 0.0, "dice": 0.0}
+# field metadata of a setting that says where a run goes, not what it computes: a resumed run
+# may change it (``--device``, ``--loader-workers``)
+WHERE = {"where": True}
+S = TypeVar("S", bound="TrainSettings")
 
 
-@dataclass
-class TrainConfig:
-    """A training run's settings.
+def _keys(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _refuse_unknown(cls: type, d: dict[str, Any], where: str) -> None:
+    unknown = sorted(set(d) - _keys(cls))
+    if unknown:
+        known = ", ".join(sorted(_keys(cls)))
+        raise ConfigError(f"{where}: unknown keys {unknown}; accepted: {known}")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """A training run's settings, as given (frozen).
 
     Attributes:
         model: key of ``hq_qiskit.models.MODELS``.
@@ -33,8 +54,6 @@ class TrainConfig:
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
         shots: shots per Pauli term a noisy backend samples in training and evaluation
             (None: the entry's ``shots``; 0: exact noisy values, no shot noise).
-        backend_entry: that entry, resolved (``Backend.to_dict``): the noise spec, shots and
-            transpile settings a run is rebuilt with, whatever the local ``backends.toml`` says.
         data: dataset folder, or None for the built-in LoveDA sample.
         class_map: raw mask value (as a string, JSON keys) -> class index or 255; None: the
             layout's own map to LandCover.ai's classes (``--class-map FILE``).
@@ -56,12 +75,12 @@ class TrainConfig:
             default) raised held-out mIoU from 0.235 +- 0.006 to 0.281 +- 0.018 over 3 seeds
             and made roads appear (docs/science.md, fourth search).
         seed: seeds torch (weights, circuit angles) and the patch sampler.
-        device: "cpu", "cuda", or "auto".
+        device: "cpu", "cuda", or "auto" (where the run goes).
         val_stride_px: stride of the validation grid of patches, pixels (None: the patch
             side, i.e. no overlap).
         aer_check_samples: patches whose quantum-block inputs are run through exact Aer at the
             start and the end of the run (0 turns the check off).
-        workers: DataLoader worker processes.
+        workers: DataLoader worker processes (``--loader-workers``; where the run goes).
         sync_batchnorm: under torchrun, batch norm uses the statistics of the global batch
             (all processes) instead of each process's own.
         precision: "32", "bf16-mixed" or "16-mixed": autocast for the classical layers;
@@ -69,16 +88,11 @@ class TrainConfig:
         channels_last: conv weights and input batches in channels-last memory format (NHWC);
             None: the model's choice (``HybridSegmenter.channels_last``: on for HQ-UNet, whose
             training step took 0.67x the CPU time; GPU convolutions under autocast prefer it).
-        noise_snapshot: resolved for a noisy backend: the calibration snapshot its noise model
-            is built from ("fake_fez 1.0.x <date>", the fake backend of the qiskit-ibm-runtime
-            in ``versions``); None for an ideal one.
-        class_names, ignore_index, mean, std, class_weight_values, versions: resolved.
     """
 
     model: str = "hq-unet"
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
-    backend_entry: dict[str, Any] | None = None
     shots: int | None = None
     data: str | None = None
     class_map: dict[str, int] | None = None
@@ -94,21 +108,13 @@ class TrainConfig:
     label_smoothing: float = 0.0
     dice: float = 5.0
     seed: int = 0
-    device: str = "auto"
+    device: str = field(default="auto", metadata=WHERE)
     val_stride_px: int | None = None
     aer_check_samples: int = 4
-    workers: int = 0
+    workers: int = field(default=0, metadata=WHERE)
     sync_batchnorm: bool = False
     precision: str = "32"
     channels_last: bool | None = None
-    # resolved from the data and the environment
-    class_names: list[str] = field(default_factory=list)
-    ignore_index: int = 255
-    mean: list[float] = field(default_factory=list)
-    std: list[float] = field(default_factory=list)
-    class_weight_values: list[float] | None = None
-    noise_snapshot: str | None = None
-    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def class_map_ints(self) -> dict[int, int] | None:
@@ -117,23 +123,24 @@ class TrainConfig:
 
     @property
     def patch_px(self) -> int:
+        """Side of a training patch, pixels (the model option ``patch_px``, 128 by default)."""
         return int(self.model_options.get("patch_px", 128))
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field as plain JSON values (the settings, or the whole record)."""
         return dataclasses.asdict(self)
 
+    def settings_dict(self) -> dict[str, Any]:
+        """The fields of ``TrainSettings`` only, with this object's values."""
+        return {name: getattr(self, name) for name in _keys(TrainSettings)}
+
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "config") -> TrainConfig:
+    def from_dict(cls: type[S], d: dict[str, Any], where: str = "config") -> S:
         """Rebuild from ``to_dict`` output; unknown keys raise ``ConfigError`` naming them.
 
         A key of ``BEFORE_ADDED`` that ``d`` lacks takes the value runs had before the setting
         existed, so resuming or rebuilding an older run keeps its loss and augmentation."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(
-                f"{where}: unknown keys {unknown}; accepted: {', '.join(sorted(known))}"
-            )
+        _refuse_unknown(cls, d, where)
         return cls(**{**BEFORE_ADDED, **d})
 
     def check(self) -> None:
@@ -164,6 +171,80 @@ class TrainConfig:
                     f"--class-weights {self.class_weights!r}: give 'none', 'balanced' or one "
                     "number per class, comma-separated (e.g. 1,2,1,1,3)"
                 ) from None
+
+
+@dataclass(frozen=True)
+class TrainConfig(TrainSettings):
+    """A run's resolved record, as ``config.json`` (and every checkpoint's ``config``) holds it.
+
+    The settings' fields hold their resolved values (full model options, the validation
+    stride, channels-last, ...); ``training.runner.prepare`` alone builds it for a new run.
+
+    Attributes:
+        backend_entry: the backend's ``backends.toml`` entry, resolved (``Backend.to_dict``):
+            the noise spec, shots and transpile settings a run is rebuilt with, whatever the
+            local ``backends.toml`` says.
+        class_names: the data's classes, in index order.
+        ignore_index: mask value no loss or score counts.
+        mean, std: per-band statistics of the training tiles (0..255 scale) the inputs are
+            normalised with.
+        class_weight_values: resolved ``class_weights`` (None: unweighted).
+        noise_snapshot: for a noisy backend, the calibration snapshot its noise model is built
+            from ("fake_fez 1.0.x <date>", the fake backend of the qiskit-ibm-runtime in
+            ``versions``); None for an ideal one.
+        versions: Python's and the result-changing libraries' versions (``versions()``).
+        settings: the ``TrainSettings`` as given (``to_dict``); None in a record saved before
+            records kept them.
+    """
+
+    backend_entry: dict[str, Any] | None = None
+    class_names: list[str] = field(default_factory=list)
+    ignore_index: int = 255
+    mean: list[float] = field(default_factory=list)
+    std: list[float] = field(default_factory=list)
+    class_weight_values: list[float] | None = None
+    noise_snapshot: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] | None = None
+
+    def given(self) -> TrainSettings | None:
+        """The settings the run was started with (None for a record saved before they were
+        kept)."""
+        if self.settings is None:
+            return None
+        return TrainSettings.from_dict(self.settings, "config.json settings")
+
+    def resumed(self, **changes: Any) -> TrainConfig:
+        """This record with where-it-runs settings (and ``epochs``) changed, in the resolved
+        fields and in the settings as given: what ``--resume`` may change."""
+        allowed = {"epochs"} | {f.name for f in dataclasses.fields(TrainSettings) if f.metadata}
+        refused = sorted(set(changes) - allowed)
+        if refused:
+            raise ConfigError(f"a resumed run keeps its {refused}; start a new run to change them")
+        given = None if self.settings is None else {**self.settings, **changes}
+        return dataclasses.replace(self, **changes, settings=given)
+
+
+def settings_that_differ(mine: TrainSettings, record: TrainConfig) -> list[str]:
+    """Names of the settings in which ``mine`` differs from the settings ``record`` was
+    started with; settings of where a run goes (``WHERE``: device, loader workers) aside.
+
+    A record saved before records kept their settings is compared on its resolved fields: a
+    setting ``mine`` leaves at None was the run's to choose (validation stride, channels-last),
+    and its model options hold ``mine``'s plus the defaults the model filled in.
+    """
+    compared = [f.name for f in dataclasses.fields(TrainSettings) if not f.metadata]
+    given = record.given()
+    if given is not None:
+        return sorted(k for k in compared if getattr(mine, k) != getattr(given, k))
+
+    def same(key: str) -> bool:
+        value, theirs = getattr(mine, key), getattr(record, key)
+        if key == "model_options":
+            return all(theirs.get(k) == v for k, v in value.items())
+        return value is None or value == theirs
+
+    return sorted(k for k in compared if not same(k))
 
 
 def versions() -> dict[str, str]:

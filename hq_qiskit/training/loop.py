@@ -7,6 +7,7 @@ their own.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -274,7 +275,7 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     dist = dist or Dist(device=resolve_device(cfg.device))
     device = dist.device
     if cfg.channels_last is None:  # a config from before the option: the model's choice
-        cfg.channels_last = bool(getattr(type(model), "channels_last", False))
+        cfg = dataclasses.replace(cfg, channels_last=bool(getattr(type(model), "channels_last", 0)))
     model.to(device, memory_format=memory_format(cfg.channels_last))  # 4-D weights only
     net = dist.wrap(model, cfg.sync_batchnorm)  # trains; ``model`` is scored and saved
     optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr)

@@ -22,7 +22,7 @@ from hq_qiskit.hardware.kinds import kind_of, names_that
 from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
-from hq_qiskit.training.config import TrainConfig, versions
+from hq_qiskit.training.config import TrainConfig, TrainSettings, versions
 from hq_qiskit.training.distributed import Dist, check_world, env_world, session
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
@@ -66,7 +66,7 @@ def class_weights_for(
     return [float(w) for w in weights]
 
 
-def check_backend(cfg: TrainConfig) -> Backend:
+def check_backend(cfg: TrainSettings) -> Backend:
     """The ``backends.toml`` entry of ``cfg.backend``; refuse targets training cannot use."""
     try:
         backend = get_backend(cfg.backend)
@@ -110,7 +110,7 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     opts = cfg.model_options
     noise = ""
     if cfg.noise_snapshot is not None:
-        shots = cfg.shots if cfg.shots is not None else cfg.backend_entry.get("shots")
+        shots = cfg.shots if cfg.shots is not None else (cfg.backend_entry or {}).get("shots")
         # a noisy entry without shots samples nothing either: exact noisy values
         noise = f": noise of {cfg.noise_snapshot}, {shots_label(shots or 0)}"
     return (
@@ -120,71 +120,101 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     )
 
 
-def resolve_model_options(cfg: TrainConfig, num_classes: int) -> dict[str, Any]:
+def resolve_model_options(
+    settings: TrainSettings, num_classes: int, mean: list[float], std: list[float]
+) -> dict[str, Any]:
     """The model's full option dict: the data's class count and, for models that undo the
-    loader's normalisation (``takes_input_stats``), its statistics; then the given values over
-    the constructor's defaults."""
-    given = {**cfg.model_options, "num_classes": num_classes, "in_channels": 3}
-    if get_model_class(cfg.model).takes_input_stats:
-        given.update(input_mean=list(cfg.mean), input_std=list(cfg.std))
-    return resolve_options(cfg.model, given)
+    loader's normalisation (``takes_input_stats``), its statistics (``mean``, ``std``, 0..255
+    scale); then the given values over the constructor's defaults."""
+    given = {**settings.model_options, "num_classes": num_classes, "in_channels": 3}
+    if get_model_class(settings.model).takes_input_stats:
+        given.update(input_mean=list(mean), input_std=list(std))
+    return resolve_options(settings.model, given)
 
 
-def prepare(cfg: TrainConfig, echo: Echo) -> tuple[Any, Any]:
-    """Open the data, fill the config's resolved fields; returns (train tiles, val tiles)."""
-    cfg.check()
-    if cfg.data is not None:
-        cfg.data = str(Path(cfg.data).resolve())
-    train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
-    val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
+@dataclass
+class Prepared:
+    """A new run's resolved record and the data it trains on.
+
+    Attributes:
+        config: the record ``config.json`` will hold (``TrainConfig``).
+        train_tiles, val_tiles: the opened training and validation splits.
+    """
+
+    config: TrainConfig
+    train_tiles: Any
+    val_tiles: Any
+
+
+def prepare(settings: TrainSettings, echo: Echo) -> Prepared:
+    """The one step that writes a run's record: check ``settings``, open the data, and resolve
+    every default (model options, validation stride, channels-last, the Aer check of a noisy
+    backend) and what the data and environment give (classes, statistics, class weights, the
+    backend entry and its noise snapshot, versions). ``settings`` is left as it was."""
+    backend = check_backend(settings)  # the cheap checks first
+    channels_last = resolve_channels_last(settings)
+    settings.check()
+    data = str(Path(settings.data).resolve()) if settings.data is not None else None
+    train_tiles = open_tiles(data, "train", class_map=settings.class_map_ints)
+    val_tiles = open_tiles(data, "val", class_map=settings.class_map_ints)
     for split, tiles in (("train", train_tiles), ("val", val_tiles)):
         if len(tiles) == 0:
-            raise DataError(f"--data {cfg.data or 'built-in'}: the {split} split has no tiles")
+            raise DataError(f"--data {data or 'built-in'}: the {split} split has no tiles")
     echo(
-        f"data: {cfg.data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
+        f"data: {data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
         f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}"
     )
-    cfg.class_names = list(train_tiles.classes)
-    cfg.ignore_index = int(train_tiles.ignore_index)
-    cfg.mean, cfg.std = channel_stats(train_tiles)
-    cfg.model_options = resolve_model_options(cfg, len(cfg.class_names))
-    backend = check_backend(cfg)
-    cfg.backend_entry = backend.to_dict()
-    cfg.noise_snapshot = noise_snapshot(backend)
-    if cfg.val_stride_px is None:
-        cfg.val_stride_px = cfg.patch_px
-    cfg.class_weight_values = class_weights_for(
-        train_tiles, cfg.class_weights, len(cfg.class_names)
+    classes = list(train_tiles.classes)
+    mean, std = channel_stats(train_tiles)
+    options = resolve_model_options(settings, len(classes), mean, std)
+    aer_check = settings.aer_check_samples
+    if backend.noise is not None and aer_check:
+        echo(f"backend {backend.name} is noisy: the exact engine-vs-Aer check is skipped")
+        aer_check = 0
+    record = TrainConfig(
+        **{
+            **settings.settings_dict(),
+            "data": data,
+            "model_options": options,
+            "val_stride_px": settings.val_stride_px or int(options.get("patch_px", 128)),
+            "channels_last": channels_last,
+            "aer_check_samples": aer_check,
+        },
+        backend_entry=backend.to_dict(),
+        class_names=classes,
+        ignore_index=int(train_tiles.ignore_index),
+        mean=mean,
+        std=std,
+        class_weight_values=class_weights_for(train_tiles, settings.class_weights, len(classes)),
+        noise_snapshot=noise_snapshot(backend),
+        versions=versions(),
+        settings=settings.settings_dict(),
     )
-    cfg.versions = versions()
     val_tiles[0]  # noqa: B018  (decode one val tile now: a bad mask is refused before any write)
-    return train_tiles, val_tiles
+    return Prepared(record, train_tiles, val_tiles)
 
 
-def check_channels_last(cfg: TrainConfig) -> None:
-    """Resolve ``cfg.channels_last`` None to the model's choice (before config.json is
-    written); refuse it for a model that does not declare channels-last safe."""
+def resolve_channels_last(settings: TrainSettings) -> bool:
+    """``settings.channels_last``, None resolved to the model's choice; refused for a model
+    that does not declare channels-last safe."""
     from hq_qiskit.models import MODELS
 
-    declared = MODELS[cfg.model].channels_last
-    if cfg.channels_last is None:
-        cfg.channels_last = declared
-    elif cfg.channels_last and not declared:
+    declared = bool(MODELS[settings.model].channels_last)
+    if settings.channels_last is None:
+        return declared
+    if settings.channels_last and not declared:
         raise ConfigError(
-            f"--channels-last: {cfg.model} is not declared safe in channels-last memory format "
-            "(its forward may .view conv outputs); leave the flag out"
+            f"--channels-last: {settings.model} is not declared safe in channels-last memory "
+            "format (its forward may .view conv outputs); leave the flag out"
         )
+    return settings.channels_last
 
 
 def build(cfg: TrainConfig, echo: Echo) -> HybridSegmenter:
-    """The config's model, seeded, its quantum blocks on the run's backend (``restore``'s
-    ``build_from_config``); turns the exact Aer check off for a noisy backend."""
-    check_channels_last(cfg)
-    model, backend = build_from_config(cfg)
+    """The record's model, seeded, its quantum blocks on the run's backend (``restore``'s
+    ``build_from_config``)."""
+    model, _ = build_from_config(cfg)
     echo(describe(model, cfg))
-    if backend.noise is not None and cfg.aer_check_samples:
-        echo(f"backend {backend.name} is noisy: the exact engine-vs-Aer check is skipped")
-        cfg.aer_check_samples = 0
     return model
 
 
@@ -217,7 +247,9 @@ def _datasets(
         rank=dist.rank,
         world_size=dist.world_size,
     )
-    val = GridPatches(val_tiles, cfg.patch_px, cfg.val_stride_px, mean=cfg.mean, std=cfg.std)
+    val = GridPatches(
+        val_tiles, cfg.patch_px, cfg.val_stride_px or cfg.patch_px, mean=cfg.mean, std=cfg.std
+    )
     return train, val
 
 
@@ -240,7 +272,7 @@ class TrainedRun:
 
 
 def start_training(
-    cfg: TrainConfig,
+    cfg: TrainSettings,
     out: Path | None = None,
     *,
     runs_root: Path = Path("runs"),
@@ -256,12 +288,11 @@ def start_training(
     check_world(cfg.patches_per_epoch, env_world()[1])  # before joining the group
     with session(cfg.device) as dist:
         echo = dist.echo(echo)
-        check_backend(cfg)  # the cheap checks first
-        check_channels_last(cfg)
-        train_tiles, val_tiles = prepare(cfg, echo)
-        model = build(cfg, echo)
-        train, val = _datasets(cfg, train_tiles, val_tiles, dist)
-        echo(describe_world(cfg, dist))
+        prepared = prepare(cfg, echo)
+        record = prepared.config
+        model = build(record, echo)
+        train, val = _datasets(record, prepared.train_tiles, prepared.val_tiles, dist)
+        echo(describe_world(record, dist))
 
         def create() -> RunDir:
             root = Path(runs_root)
@@ -269,12 +300,12 @@ def start_training(
                 run = reserve_run_dir(root, cfg.model, cfg.backend)
             else:
                 run = create_run_dir(Path(out), overwrite=overwrite)
-            run.write_json("config.json", cfg.to_dict())
+            run.write_json("config.json", record.to_dict())
             return run
 
         run = dist.on_main(create)
         echo(f"run folder: {run.path}")
-        report = fit(cfg, run, model, train, val, echo=echo, dist=dist)
+        report = fit(record, run, model, train, val, echo=echo, dist=dist)
         return TrainedRun(run, report, model, dist.is_main)
 
 
@@ -303,9 +334,8 @@ def resume_training(
     with session(device or _trained_device(path)) as dist:
         echo = dist.echo(echo)
         run, cfg = dist.on_main(read)  # only rank 0 needs the run folder
-        for key, value in (("epochs", epochs), ("device", device), ("workers", workers)):
-            if value is not None:
-                setattr(cfg, key, value)
+        changes = {"epochs": epochs, "device": device, "workers": workers}
+        cfg = cfg.resumed(**{k: v for k, v in changes.items() if v is not None})
         cfg.check()
         check_world(cfg.patches_per_epoch, dist.world_size)
         train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)

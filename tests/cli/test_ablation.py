@@ -132,18 +132,23 @@ def test_every_variant_trains_evaluates_and_lands_in_one_table(vit_dir, tmp_path
 
 
 def test_refusals_write_nothing(vit_dir, tmp_path):
+    """HQF-Net's ablation, named: the command's default model is hq-unet."""
     runner = CliRunner()
     out = tmp_path / "abl"
-    result = runner.invoke(cli, ["ablation", "--variants", "full,no-fusion", "--out", str(out)])
+
+    def cli_(*args: str):
+        return runner.invoke(cli, ["ablation", "--model", "hqf-net", *args])
+
+    result = cli_("--variants", "full,no-fusion", "--out", str(out))
     assert result.exit_code == 2 and "no-fusion" in result.output and "no-qmoe" in result.output
-    result = runner.invoke(cli, ["ablation", "--widths", "4,8", "--out", str(out)])
+    result = cli_("--widths", "4,8", "--out", str(out))
     assert result.exit_code == 2 and "--widths" in result.output
-    result = runner.invoke(cli, ["ablation", "--variants", "full", "--out", str(out), *TINY])
+    result = cli_("--variants", "full", "--out", str(out), *TINY)
     assert result.exit_code == 2 and HUB_ID in result.output and "--backbone" in result.output
     assert not out.exists()
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    result = runner.invoke(cli, ["ablation", "--backbone", str(vit_dir), "--out", str(out), *TINY])
+    result = cli_("--backbone", str(vit_dir), "--out", str(out), *TINY)
     assert result.exit_code == 2 and "not empty" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hq_qiskit.cli.ablation import evaluation_sets, run_ablation
 from hq_qiskit.cli.main import cli
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.training.config import TrainConfig
+from hq_qiskit.training.ablation import run_ablation
+from hq_qiskit.training.ablation_plan import evaluation_sets
+from hq_qiskit.training.config import TrainSettings
 
 OPTIONS = {"width": 2, "depth": 2, "patch_px": 64}
 SETTINGS = {"epochs": 2, "patches_per_epoch": 8, "batch_size": 4, "aer_check_samples": 0}
@@ -30,7 +31,7 @@ class Stop(Exception):
 
 def ablate(out: Path, echo=lambda line: None, **kw) -> dict:
     """The ablation ``CLI`` runs, through ``run_ablation`` so that ``echo`` can stop it."""
-    base = TrainConfig(model="hq-unet", model_options=dict(OPTIONS), device="cpu", **SETTINGS)
+    base = TrainSettings(model="hq-unet", model_options=dict(OPTIONS), device="cpu", **SETTINGS)
     return run_ablation(
         "hq-unet",
         base,

@@ -14,7 +14,7 @@ from hq_qiskit.cli.main import cli
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import DataError
 
-from .test_train import TINY, tiny_loveda
+from .test_train import TINY
 
 
 def _recode(root):
@@ -24,7 +24,7 @@ def _recode(root):
         Image.fromarray((20 + mask % 2).astype(np.uint8)).save(path)
 
 
-def test_unmapped_masks_point_to_class_map_and_it_trains_and_evaluates(tmp_path):
+def test_unmapped_masks_point_to_class_map_and_it_trains_and_evaluates(tmp_path, tiny_loveda):
     data = tiny_loveda(tmp_path / "data")
     _recode(data)
     run = tmp_path / "run"

@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 
 TINY = [
     "--width",
@@ -35,17 +34,8 @@ TINY = [
 ]
 
 
-def tiny_loveda(root: Path) -> Path:
-    """One train tile, one val tile, two test tiles, copied from the built-in sample."""
-    src = builtin_data_dir()
-    tiles = {"train": ["1_2"], "val": ["6_2"], "test": ["11_3", "19_2"]}
-    for sub in ("images_png", "masks_png"):
-        (root / sub).mkdir(parents=True)
-        for tile in sum(tiles.values(), []):
-            shutil.copy(src / sub / f"{tile}.png", root / sub / f"{tile}.png")
-    for split, ids in tiles.items():
-        (root / f"{split}.txt").write_text("\n".join(ids) + "\n")
-    return root
+# one train tile, one val tile, two test tiles of the built-in sample
+SPLITS = {"train": ["1_2"], "val": ["6_2"], "test": ["11_3", "19_2"]}
 
 
 def invoke(*args: str):
@@ -53,9 +43,9 @@ def invoke(*args: str):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tmp_path_factory, tiny_loveda) -> Path:
     base = tmp_path_factory.mktemp("evaluate")
-    data = tiny_loveda(base / "data")
+    data = tiny_loveda(base / "data", SPLITS)
     result = invoke("train", *TINY, "--data", str(data), "--out", str(base / "run"))
     assert result.exit_code == 0, result.output
     return base / "run"
@@ -110,17 +100,9 @@ def test_bad_run_folder_and_corrupt_checkpoint(run, tmp_path):
     assert result.exit_code == 2 and "--data" in result.output
 
 
-def plain_folder(root: Path, tiles: list[str]) -> Path:
-    """images_png/ + masks_png/ of built-in tiles, with no split lists."""
-    for sub in ("images_png", "masks_png"):
-        (root / sub).mkdir(parents=True)
-        for tile in tiles:
-            shutil.copy(builtin_data_dir() / sub / f"{tile}.png", root / sub / f"{tile}.png")
-    return root
-
-
-def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path):
-    plain = plain_folder(tmp_path / "plain", ["6_2"])  # the run's validation tile
+def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path, tiny_loveda):
+    # the run's validation tile, with no split lists
+    plain = tiny_loveda(tmp_path / "plain", {"val": ["6_2"]}, lists=False)
     result = invoke("evaluate", str(run), "--data", str(plain), "--device", "cpu")
     assert result.exit_code == 2 and "has no val.txt" in result.output
     result = invoke("evaluate", str(run), "--data", str(plain), "--split", "all", "--device", "cpu")
@@ -131,10 +113,10 @@ def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path):
     assert evaluation["confusion"] == report["val"]["confusion"]  # same tile, same model
 
 
-def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path):
+def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path, tiny_loveda):
     from PIL import Image
 
-    plain = plain_folder(tmp_path / "odd", ["6_2"])
+    plain = tiny_loveda(tmp_path / "plain", {"val": ["6_2"]}, lists=False)
     mask = np.array(Image.open(plain / "masks_png" / "6_2.png"))
     mask[0, 0] = 9  # LoveDA has values 0..7
     Image.fromarray(mask).save(plain / "masks_png" / "6_2.png")
@@ -165,11 +147,11 @@ def test_an_earlier_evaluation_is_not_replaced_without_overwrite(run):
     assert target.read_bytes() == before
 
 
-def test_all_no_data_masks_are_refused_not_written_as_nan(run, tmp_path):
+def test_all_no_data_masks_are_refused_not_written_as_nan(run, tmp_path, tiny_loveda):
     """Before: evaluation.json held NaN (not JSON) and the command exited 0."""
     from PIL import Image
 
-    blank = plain_folder(tmp_path / "blank", ["6_2"])
+    blank = tiny_loveda(tmp_path / "blank", {"val": ["6_2"]}, lists=False)
     mask = np.array(Image.open(blank / "masks_png" / "6_2.png"))
     Image.fromarray(np.zeros_like(mask)).save(blank / "masks_png" / "6_2.png")  # 0: no-data
     result = invoke("evaluate", str(run), "--data", str(blank), "--split", "all", "--device", "cpu")

@@ -9,7 +9,6 @@ covers its gradients on a 2-qubit block, and its full training run is gated by H
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ import rasterio
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.training.restore import restore
 
 pytest.importorskip("qiskit_machine_learning")
@@ -31,16 +29,10 @@ def invoke(*args) -> object:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tmp_path_factory, tiny_loveda) -> Path:
     """A run trained on the fast engine with 512-px patches: one patch (one sample) per tile."""
     base = tmp_path_factory.mktemp("stock")
-    data = base / "data"
-    for sub in ("images_png", "masks_png"):
-        (data / sub).mkdir(parents=True)
-        for tile in ("1_2", "6_2"):
-            shutil.copy(builtin_data_dir() / sub / f"{tile}.png", data / sub / f"{tile}.png")
-    for split, tile in (("train", "1_2"), ("val", "6_2"), ("test", "6_2")):
-        (data / f"{split}.txt").write_text(f"{tile}\n")
+    data = tiny_loveda(base / "data")
     tiny = ["--width", "4", "--depth", "2", "--patch-px", "512", "--epochs", "1"]
     tiny += ["--patches-per-epoch", "1", "--batch-size", "1", "--aer-check-samples", "0"]
     result = invoke("train", *tiny, "--device", "cpu", "--data", data, "--out", base / "run")

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 
 TINY = [
     "--width",
@@ -46,25 +45,12 @@ RUN_FILES = {
 }
 
 
-def tiny_loveda(root: Path, train: str = "1_2", val: str = "6_2") -> Path:
-    """A LoveDA-layout copy of two built-in tiles (one train, one val, one test)."""
-    src = builtin_data_dir()
-    for sub in ("images_png", "masks_png"):
-        (root / sub).mkdir(parents=True)
-        for tile in (train, val):
-            shutil.copy(src / sub / f"{tile}.png", root / sub / f"{tile}.png")
-    (root / "train.txt").write_text(f"{train}\n")
-    (root / "val.txt").write_text(f"{val}\n")
-    (root / "test.txt").write_text(f"{val}\n")
-    return root
-
-
 def train(*args: str):
     return CliRunner().invoke(cli, ["train", *args])
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> tuple[Path, Path, str]:
+def trained(tmp_path_factory, tiny_loveda) -> tuple[Path, Path, str]:
     """(data folder, run folder, output) of one tiny quantum run of one epoch."""
     base = tmp_path_factory.mktemp("train")
     data = tiny_loveda(base / "data")
@@ -166,7 +152,7 @@ def test_missing_or_empty_data_folder(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_image_without_mask(tmp_path):
+def test_image_without_mask(tmp_path, tiny_loveda):
     data = tiny_loveda(tmp_path / "data")
     (data / "masks_png" / "1_2.png").unlink()
     result = train(*TINY, "--data", str(data), "--out", str(tmp_path / "r"))
@@ -175,7 +161,7 @@ def test_image_without_mask(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_mask_value_outside_the_class_map(tmp_path):
+def test_mask_value_outside_the_class_map(tmp_path, tiny_loveda):
     data = tiny_loveda(tmp_path / "data")
     mask_path = data / "masks_png" / "6_2.png"  # the val tile
     mask = np.array(Image.open(mask_path))

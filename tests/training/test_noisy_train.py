@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,6 @@ from qiskit.quantum_info import SparsePauliOp
 from bench.damping import aer_values, damped_module
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.cli.main import cli
-from hq_qiskit.datasets import builtin_data_dir
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
 from hq_qiskit.quantum import connect_block
@@ -65,18 +63,6 @@ TINY = [
 ]
 
 
-def tiny_data(root: Path, train: str = "1_2", val: str = "6_2") -> Path:
-    """A LoveDA-layout copy of two built-in tiles: one train, one val (also test)."""
-    src = builtin_data_dir()
-    for sub in ("images_png", "masks_png"):
-        (root / sub).mkdir(parents=True)
-        for tile in (train, val):
-            shutil.copy(src / sub / f"{tile}.png", root / sub / f"{tile}.png")
-    for split, tile in (("train", train), ("val", val), ("test", val)):
-        (root / f"{split}.txt").write_text(f"{tile}\n")
-    return root
-
-
 @pytest.fixture
 def noisy_entry(tmp_path, monkeypatch):
     """Point hq-qiskit at a backends file with the small-calibration entry and a fresh cache."""
@@ -91,10 +77,12 @@ def noisy_entry(tmp_path, monkeypatch):
     return use
 
 
-def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(tmp_path, independent):
+def test_exact_device_noise_trains_evaluates_and_travels_with_the_run(
+    tmp_path, independent, tiny_loveda
+):
     """`train --backend aer-noisy-fez` (the shipped entry): the exact noisy engine with FakeFez's
     device noise; `--shots 0` so that the run's scores can be recomputed exactly."""
-    data, run = tiny_data(tmp_path / "data"), tmp_path / "run"
+    data, run = tiny_loveda(tmp_path / "data"), tmp_path / "run"
     fez = ["--backend", "aer-noisy-fez", "--shots", "0", *TINY[2:]]
     result = CliRunner().invoke(cli, ["train", *fez, "--data", str(data), "--out", str(run)])
     assert result.exit_code == 0, result.output
@@ -206,9 +194,9 @@ def test_stock_path_on_noisy_aer_matches_aer_and_passes_gradients(noisy_entry):
     reason="stock EstimatorQNN on noisy Aer: tens of minutes per 16-qubit "
     "training step on 2 cores; set HQ_QISKIT_SLOW=1 to run it",
 )
-def test_stock_engine_trains_on_noisy_aer(noisy_entry, tmp_path):
+def test_stock_engine_trains_on_noisy_aer(noisy_entry, tmp_path, tiny_loveda):
     noisy_entry(shots=2)
-    data, run = tiny_data(tmp_path / "data"), tmp_path / "run"
+    data, run = tiny_loveda(tmp_path / "data"), tmp_path / "run"
     args = [
         "train",
         *TINY,

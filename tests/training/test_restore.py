@@ -3,6 +3,8 @@ ideal, the backend entry read from the run itself."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -60,10 +62,10 @@ def test_the_run_keeps_its_backend_entry(tmp_path):
     renamed = Backend(**{**entry.__dict__, "name": "my-lab-noisy", "shots": 3})
     cfg = TrainConfig(backend="my-lab-noisy", backend_entry=renamed.to_dict())
     assert run_backend(cfg) == renamed  # not in backends.toml, rebuilt from the run itself
-    cfg.backend_entry = None
+    cfg = dataclasses.replace(cfg, backend_entry=None)
     with pytest.raises(ConfigError, match="stores no entry"):
         run_backend(cfg)
-    cfg.backend_entry = {**renamed.to_dict(), "layout": "diagonal"}
+    cfg = dataclasses.replace(cfg, backend_entry={**renamed.to_dict(), "layout": "diagonal"})
     with pytest.raises(ConfigError, match=r"config.json: \[my-lab-noisy\] key 'layout'"):
         run_backend(cfg, "config.json")
 
