@@ -106,7 +106,7 @@ def _pid_alive(pid: int) -> bool:
 def remove_stale_temps(path: Path) -> list[Path]:
     """Remove temporaries of ``path`` left by processes of this host that no longer run;
     returns what was removed. Temporaries of live processes or other hosts are kept."""
-    removed = []
+    removed: list[Path] = []
     prefix, suffix = f".{path.name}.", f".tmp{path.suffix}"
     try:
         names = [p for p in path.parent.iterdir() if p.name.startswith(prefix)]

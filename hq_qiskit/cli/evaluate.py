@@ -101,9 +101,10 @@ def output_name(
 
     run = open_run_dir(run_dir)
     own = run.read_json("config.json").get("data")
-    other = data is not None and str(Path(data).resolve()) != own
+    given = Path(data).resolve() if data is not None else None
+    other = given is not None and str(given) != own
     name = evaluation_name(
-        data_name=Path(data).resolve().name if other else None,
+        data_name=given.name if given is not None and other else None,
         split=split,
         checkpoint=checkpoint,
         ideal=ideal,
