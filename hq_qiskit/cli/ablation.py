@@ -44,6 +44,7 @@ from hq_qiskit.training.ablation_plan import (
     parse_seeds,
     parse_variants,
 )
+from hq_qiskit.training.statistics import DEFAULT_MARGIN
 
 
 def on_cluster(cluster: Any) -> Executor:
@@ -111,7 +112,11 @@ def on_cluster(cluster: Any) -> Executor:
     "(repeatable); its --eval-split split is used.",
 )
 @choice_option(
-    "--eval-split", ["val", "test"], "test", "Split of each --eval-data folder to score."
+    "--eval-split",
+    ["val", "test", "all"],
+    "test",
+    "Split of each --eval-data folder to score; 'all': every image/mask pair, no split lists "
+    "needed (a folder of held-out images).",
 )
 @setting_options(
     "epochs", "patches_per_epoch", "batch_size", "lr", "val_stride_px", "aer_check_samples"
@@ -135,6 +140,14 @@ def on_cluster(cluster: Any) -> Executor:
     help="Continue an ablation that stopped, in its --out, with the options it started with: "
     "finished runs are scored again without training, an unfinished run continues from its "
     "last.pt, runs not begun start. A run whose settings differ is refused.",
+)
+@click.option(
+    "--margin",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_MARGIN,
+    show_default=True,
+    help="Equivalence margin in mIoU, fixed before the run: a variant is called equivalent to "
+    "the reference only when its whole interval lies inside +-margin (Holm across variants).",
 )
 def ablation(**opts: Any) -> None:
     """Train a model's ablation variants over seeds on the same data; compare them with intervals.
@@ -178,6 +191,7 @@ def ablation(**opts: Any) -> None:
         command=command_line(click.get_current_context()),
         overwrite=opts["overwrite"],
         resume=opts["resume"],
+        margin=opts["margin"],
     )
     if opts["scheduler"] is None and opts["dask_workers"] in (None, 1):
         result = run_ablation(model, base, Path(out), echo=click.echo, **sweep)

@@ -34,6 +34,7 @@ from hq_qiskit.training.ablation_plan import (
     shots_for,
 )
 from hq_qiskit.training.config import TrainConfig, TrainSettings, settings_that_differ
+from hq_qiskit.training.statistics import DEFAULT_MARGIN
 
 Outcome = tuple[dict[str, Any], list[str]]  # a run's table row and the classes it trained on
 # runs the tasks (one after another, or in parallel) and returns each one's ``run_one`` result
@@ -83,12 +84,16 @@ def train_variant(task: RunTask, echo: Echo) -> dict[str, Any]:
 def run_one(task: RunTask, echo: Echo) -> Outcome:
     """Train one variant and seed, score its best checkpoint on every evaluation set; returns
     its table row and the class names it trained on."""
+    from hq_qiskit.training.diagnose import score_interventions
     from hq_qiskit.training.tile_scores import score_run_on_tiles
 
     cfg = task.settings
     row = train_variant(task, echo)
     row["shots"] = shots_for(cfg.backend, cfg.shots)
     row["scores"] = score_run_on_tiles(task.path, task.evaluation, device=cfg.device)
+    # does the run use its quantum blocks? the test-time interventions of hq-qiskit diagnose
+    for name, deltas in score_interventions(task.path, task.evaluation, device=cfg.device).items():
+        row["scores"][name]["intervention"] = deltas
     # from the run's own config.json: a resumed run resolved them there, not in ``cfg``
     return row, json.loads((task.path / "config.json").read_text())["class_names"]
 
@@ -178,6 +183,7 @@ def run_ablation(
     overwrite: bool = False,
     resume: bool = False,
     n_boot: int = 2000,
+    margin: float = DEFAULT_MARGIN,
     execute: Executor = run_here,
     echo: Echo = print,
 ) -> dict[str, Any]:
@@ -220,10 +226,11 @@ def run_ablation(
             k: {"data": d or "built-in", "split": s} for k, (d, s) in evaluation.items()
         },
         "n_boot": n_boot,
+        "margin": margin,
         "note": note_for(base, evaluation, seeds, backends),
         "config": base.to_dict(),
         "runs": runs,
-        "summary": summarise(runs, list(evaluation), classes, reference, n_boot),
+        "summary": summarise(runs, list(evaluation), classes, reference, n_boot, margin=margin),
     }
     result["text"] = write_report(result, out)
     return result

@@ -214,7 +214,7 @@ def evaluation_sets(
     """Name -> (folder, split) of every set the variants are scored on, each opened and checked
     now (a dataset folder, a non-empty split, the training data's classes) so a bad one is
     refused before any training."""
-    from hq_qiskit.datasets import detect_layout, open_tiles
+    from hq_qiskit.datasets import open_labelled, open_tiles
     from hq_qiskit.errors import DataError
     from hq_qiskit.training.tile_scores import check_same_classes
 
@@ -222,12 +222,10 @@ def evaluation_sets(
     sets: Evaluation = {split: (data, split)}
     for folder in eval_data:
         flag = f"--eval-data {folder}"
-        try:
-            detect_layout(folder)
-            tiles = open_tiles(folder, eval_split)
+        try:  # any folder evaluate --split all scores: plain, LoveDA's tree, Dubai, ...
+            tiles = open_labelled(folder, eval_split, option="--eval-data")
         except DataError as err:
-            detail = str(err).split(": ", 1)[-1] if str(err).startswith("--data") else str(err)
-            raise ConfigError(f"{flag}: not a dataset folder we can score ({detail})") from None
+            raise ConfigError(str(err)) from None
         if len(tiles) == 0:
             raise ConfigError(f"{flag}: its {eval_split} split has no tiles")
         check_same_classes(flag, tiles, classes)

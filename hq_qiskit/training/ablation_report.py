@@ -32,6 +32,7 @@ from hq_qiskit.errors import DataError  # noqa: E402
 from hq_qiskit.training.statistics import (  # noqa: E402
     DEFAULT_MARGIN,
     compare,
+    group_index,
     image_groups,
     interval,
     mean_std,
@@ -64,15 +65,18 @@ def check_paired(variants: dict[str, dict[str, Any]], reference: str, name: str)
 
 
 def _tile_groups(variants: dict[str, dict[str, Any]], name: str) -> tuple[np.ndarray | None, int]:
-    """(each tile's image index, number of images) from the rows' tile ids, which every run
-    must share; (None, T) for rows written without ids (each tile its own image)."""
-    ids = [row["scores"][name].get("tiles") for rows in variants.values() for row in rows.values()]
+    """(each tile's group index, number of groups) from the rows' tiles, which every run must
+    share: the dataset's own groups (a LoveDA image, a Dubai region) where the rows hold them,
+    else the image named in the tile ids; (None, T) for rows written without ids (each tile
+    its own image)."""
+    rows = [row["scores"][name] for rows in variants.values() for row in rows.values()]
+    ids = [r.get("tiles") for r in rows]
     if any(i is None for i in ids):
-        n = len(next(iter(next(iter(variants.values())).values()))["scores"][name]["confusion"])
-        return None, n
+        return None, len(rows[0]["confusion"])
     if any(list(i) != list(ids[0]) for i in ids):
         raise DataError(f"evaluation set {name}: the runs were scored on different tiles")
-    groups = image_groups(ids[0])
+    named = rows[0].get("groups")
+    groups = group_index(named) if named is not None else image_groups(ids[0])
     return groups, int(groups.max()) + 1 if len(groups) else 0
 
 

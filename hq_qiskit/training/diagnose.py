@@ -50,8 +50,12 @@ Echo = Callable[[str], None]
 
 
 def tile_images(tiles: Tiles) -> list[str]:
-    """The image each tile was cut from: its source file when several tiles share one file,
-    else the name rule of ``statistics.image_of`` (the built-in sample's quadrant files)."""
+    """The unit each tile is resampled with: the dataset's own group (a LoveDA image, a
+    LandCover.ai sheet, a Dubai region) where it has one; else its source file when several
+    tiles share one file, else the name rule of ``statistics.image_of``."""
+    groups = getattr(tiles, "groups", None)
+    if groups is not None:
+        return [str(g) for g in groups]
     out = []
     for i, tile_id in enumerate(tiles.ids):
         ref = tiles.refs[i] if hasattr(tiles, "refs") else None

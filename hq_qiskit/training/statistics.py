@@ -57,6 +57,13 @@ def image_of(tile_id: str) -> str:
     return match.group(1) if match else str(tile_id)
 
 
+def group_index(names: Sequence[str]) -> np.ndarray:
+    """(T,) int: each tile's group name (as the dataset gives it) as an index 0..G-1, groups
+    in order of first appearance."""
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(str(g), len(index)) for g in names], dtype=int)
+
+
 def image_groups(tile_ids: Sequence[str]) -> np.ndarray:
     """(T,) int: each tile's image as an index 0..G-1, images in order of first appearance."""
     index: dict[str, int] = {}

@@ -71,7 +71,8 @@ def score_run_on_tiles(
         device: where to run the model.
 
     Returns:
-        name -> {"data", "split", "tiles" (ids), "confusion" (T x K x K list), "miou", "oa",
+        name -> {"data", "split", "tiles" (ids), "groups" (each tile's image or region),
+        "confusion" (T x K x K list), "miou", "oa",
         "iou" (class -> IoU or None)}: scores of the tiles' summed matrix.
     """
     restored = restore(run)
@@ -91,6 +92,7 @@ def score_run_on_tiles(
             "data": data or "built-in",
             "split": split,
             "tiles": list(tiles.ids),
+            "groups": list(tiles.groups),  # the unit resampled: an image, a sheet, a region
             "confusion": cm.tolist(),
             "miou": float(s["miou"]),
             "oa": float(s["oa"]),

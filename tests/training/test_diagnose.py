@@ -162,3 +162,14 @@ def test_sites_are_the_quantum_modules_else_a_classical_twins_core():
     assert [(s.name, s.quantum) for s in find_sites(twin)] == [("bottleneck.core", False)]
     none = build_model("hq-unet", {"width": 4, "depth": 2, "patch_px": 32, "bottleneck": "none"})
     assert find_sites(none) == []
+
+
+def test_dubai_tiles_resample_by_region_not_by_image():
+    """A Dubai region (tile_N) is the unit the README says to keep whole; the tile-id rule
+    would have made each image its own unit."""
+    from pathlib import Path
+
+    dubai = open_tiles(Path(__file__).parents[1] / "data" / "dubai", "all")
+    images = tile_images(dubai)
+    assert set(images) == set(dubai.groups) and all(g.startswith("tile_") for g in images)
+    assert len(set(images)) < len({i.rsplit("_", 1)[0] for i in dubai.ids})

@@ -101,3 +101,15 @@ def test_the_intervention_column_shows_the_largest_change_per_kind():
             summarise(runs([0, 1, 2]), ["val"], CLASSES, "classical", n_boot=200), runs([0, 1, 2])
         )
     )
+
+
+def test_the_datasets_own_groups_are_the_unit_when_the_rows_hold_them():
+    """Dubai tiles are grouped by region ("tile_N"), which the tile-id rule cannot see: rows
+    scored since the groups were recorded resample by them."""
+    r = runs([0, 1, 2])
+    for rows in r["aer"].values():
+        for rw in rows.values():
+            rw["scores"]["val"]["groups"] = ["tile_1"] * 4 + ["tile_2"] * 4
+    e = summarise(r, ["val"], CLASSES, "classical", n_boot=200)["aer"]["val"]["quantum"]
+    assert e["images"] == 2  # 2 regions, not the 4 images of the ids (nor 1 from "tile")
+    assert "no verdict: 3 seeds and 2 images" in e["verdict"]
