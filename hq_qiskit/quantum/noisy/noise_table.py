@@ -16,10 +16,13 @@ Aer's rules, followed here:
   shows it); a device's correlated readout acts on every shot. ``channels.correlated_readout``
   folds it into the observables.
 
+- Aer's relaxation-on-delay pass (``NoiseModel.from_backend`` adds it) appends thermal
+  relaxation over each delay's duration: ``delays.idle_circuit`` turns the delays of a
+  scheduled circuit into ``Idle`` gates before the program is read, and each gets that channel.
+
 What cannot be applied exactly raises ``CircuitError`` naming it: correlated readout errors
 whose qubits overlap another readout error's, custom noise passes other than Aer's
-relaxation-on-delay pass (which ``NoiseModel.from_backend`` adds, and which does nothing to a
-circuit without delays), errors on delays in a circuit that has delays, quantum errors on
+relaxation-on-delay pass, errors on delays in a circuit that has delays, quantum errors on
 ``measure``, and errors whose size does not match their instruction. Aer keeps these tables in
 private attributes (``_default_quantum_errors``, ``_local_quantum_errors``,
 ``_default_readout_error``, ``_local_readout_errors``, ``_custom_noise_passes``); there is no
@@ -36,6 +39,7 @@ from qiskit import QuantumCircuit
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.program import Program
 from hq_qiskit.quantum.noisy.channels import readout_factors, superop
+from hq_qiskit.quantum.noisy.delays import idle_channels
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,18 @@ class NoiseTable:
 
 
 def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
-    from qiskit.circuit import Delay
-    from qiskit_aer.noise.passes import RelaxationNoisePass
+    from hq_qiskit.quantum.noisy.delays import relaxation_pass
 
-    has_delay = any(inst.operation.name == "delay" for inst in circuit.data)
+    names = {inst.operation.name for inst in circuit.data}
+    relax = relaxation_pass(noise_model)
     for p in getattr(noise_model, "_custom_noise_passes", []):
-        delay_only = isinstance(p, RelaxationNoisePass) and all(
-            issubclass(t, Delay) for t in getattr(p, "_ops", ())
-        )
-        if not (delay_only and getattr(p, "_ops", ())) or has_delay:
+        if p is not relax or "delay" in names:
             raise CircuitError(
                 f"noise: the noise model has a custom noise pass {type(p).__name__} that the "
                 "exact engine cannot apply; remove the delays from the circuit or build the "
                 "noise model without custom passes"
             )
-    if has_delay and (
+    if names & {"delay", "idle"} and (
         "delay" in noise_model._default_quantum_errors
         or "delay" in noise_model._local_quantum_errors
     ):
@@ -94,6 +95,9 @@ def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
 
 def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> NoiseTable:
     """The channel after each op of ``program`` and the readout of each qubit, Aer's rules.
+
+    ``circuit`` is the one ``program`` was read from; its ``Idle`` gates (``delays.py``) get
+    the thermal relaxation of the model's delay pass.
 
     Raises:
         CircuitError: an error the exact engine cannot apply (see the module docstring).
@@ -119,7 +123,12 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
         )
     cache: dict[int, np.ndarray] = {}
     channels, names = [], []
+    idle = idle_channels(noise_model, circuit)
     for position, op in enumerate(program.ops):
+        if position in idle:
+            channels.append(idle[position])
+            names.append(f"idle{list(op.qubits)}" if idle[position] is not None else "")
+            continue
         name = op.model.name
         local = noise_model._local_quantum_errors.get(name, {})
         error = local.get(op.qubits, noise_model._default_quantum_errors.get(name))
