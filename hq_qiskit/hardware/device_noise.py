@@ -33,9 +33,9 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    (instruction name, ordered qubits), not to single occurrences: where occurrences of one key
    differ, the key gets the mean of their channels, which keeps the circuit's total error to
    first order but not its position in the circuit.
-5. Readout: the measure error of the physical qubit holding each logical qubit at the end
-   (``final_layout``), as Aer builds it from a target (symmetric unless the target gives
-   P(1|0) and P(0|1)).
+5. Readout: the readout error of the physical qubit holding each logical qubit at the end
+   (``final_layout``), from the snapshot's asymmetric P(1|0) and P(0|1) (the target's
+   symmetric ``measure`` error is their mean and drops the offset they make).
 
 What the approximation leaves out, plainly: the angle average in 3 (thermal relaxation acts in
 a frame set by the data and weights; depolarising errors are unaffected), the position of
@@ -63,6 +63,7 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
+from hq_qiskit.hardware.schedule import readout_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -326,11 +327,12 @@ class _Attribution:
 
 
 def _noise_model(
-    block: QuantumBlock, per_gate: dict[int, np.ndarray], qubits_of: dict, mapped, target
+    block: QuantumBlock, per_gate: dict[int, np.ndarray], qubits_of: dict, mapped, device
 ):
     """Stage 5: the Aer ``NoiseModel``: per (name, qubits) key the mean channel over its
     occurrences (Aer attaches errors per key), and the readout error of the physical qubit
-    holding each logical qubit at the end (``final_layout``)."""
+    holding each logical qubit at the end (``final_layout``): the snapshot's asymmetric
+    P(1|0), P(0|1) (``schedule.readout_probabilities``)."""
     from qiskit_aer.noise import NoiseModel, ReadoutError
 
     groups: dict[tuple, list[int]] = {}
@@ -343,11 +345,10 @@ def _noise_model(
         if not np.allclose(mean, eye, atol=1e-14):
             nm.add_quantum_error(to_error(mean), name, list(qs), warnings=False)
     for v, p in enumerate(mapped.final_layout):
-        props = target["measure"].get((p,)) if "measure" in target else None
-        if props is None or not props.error:
+        probs = readout_probabilities(device, p)
+        if probs is None:
             continue
-        p10 = getattr(props, "prob_meas1_prep0", None) or props.error
-        p01 = getattr(props, "prob_meas0_prep1", None) or props.error
+        p10, p01 = probs
         nm.add_readout_error(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]), [v], warnings=False)
     return nm
 
@@ -381,7 +382,7 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
     errors.loose_runs(loose, events, natives, region)
     errors.pass_swap_errors(events)
     return DeviceNoise(
-        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, target),
+        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, device),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),
