@@ -63,6 +63,7 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
+from hq_qiskit.hardware.native_schedule import idle_windows, loose_fragment, pair_fragment
 from hq_qiskit.hardware.schedule import readout_probabilities
 
 log = logging.getLogger(__name__)
@@ -264,22 +265,14 @@ class _Attribution:
         self.per_gate[index] = full @ self.per_gate.get(index, np.eye(4**k, dtype=complex))
 
     def pair_blocks(
-        self, blocks: list[PairBlock], events: list[Event], natives, region: Sequence[int]
+        self, blocks: list[PairBlock], events: list[Event], natives, region, idle: dict
     ) -> None:
-        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX), given
-        to its last logical two-qubit gate, or kept to pass on for a block of SWAPs only."""
+        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX, idle
+        windows from ``idle``), given to its last logical two-qubit gate, or kept to pass on
+        for a block of SWAPs only."""
         for bid, ((a, b), members) in enumerate(blocks):
-            frag = QuantumCircuit(2)
-            for e in members:
-                ev = events[e]
-                local = [(a, b).index(p) for p in ev["sub"]]
-                if ev["index"] is None:  # a final swap would be elided: three CX
-                    frag.cx(local[0], local[1])
-                    frag.cx(local[1], local[0])
-                    frag.cx(local[0], local[1])
-                else:
-                    frag.append(ev["op"], local)
-            m = natives.channel(frag, (region[a], region[b]))
+            frag = pair_fragment(members, events, (a, b))
+            m = natives.channel(frag, (region[a], region[b]), idle=idle[("pair", bid)])
             at = events[members[-1]]["at"]
             holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
             last_2q = [
@@ -292,13 +285,12 @@ class _Attribution:
             else:  # routing SWAPs only: the errors go to the next gates on the qubits
                 self.pend_at.setdefault(members[-1], []).append((bid, m, holders))
 
-    def loose_runs(self, loose: dict, events: list[Event], natives, region) -> None:
+    def loose_runs(self, loose: dict, events: list[Event], natives, region, idle: dict) -> None:
         """Stage 3: one-qubit runs after a qubit's last block, each to its last gate."""
         for p, members in loose.items():
-            frag = QuantumCircuit(1)
-            for e in members:
-                frag.append(events[e]["op"], [0])
-            m = natives.channel(frag, (region[p],))
+            m = natives.channel(
+                loose_fragment(members, events), (region[p],), idle=idle[("loose", p)]
+            )
             last = events[members[-1]]["index"]
             self.attach(last, m, self.qubits_of[last])
 
@@ -378,8 +370,9 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
     blocks, loose = _pair_blocks(events)
     natives = NativeErrors(target, level)
     errors = _Attribution(qubits_of)
-    errors.pair_blocks(blocks, events, natives, region)
-    errors.loose_runs(loose, events, natives, region)
+    idle = idle_windows(blocks, loose, events, natives, region)
+    errors.pair_blocks(blocks, events, natives, region, idle)
+    errors.loose_runs(loose, events, natives, region, idle)
     errors.pass_swap_errors(events)
     return DeviceNoise(
         noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, device),
