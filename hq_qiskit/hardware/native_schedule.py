@@ -66,17 +66,77 @@ def alap_gaps(gates: Sequence[tuple[tuple[int, ...], float]]) -> list[dict[int, 
     return out
 
 
+def isa_windows(circuit: QuantumCircuit, target) -> dict[int, dict[int, float]]:
+    """Idle seconds of each qubit of an ISA circuit (ALAP), by how many two-qubit gates the
+    qubit has had before the window: physical qubit -> {k: seconds}.
+
+    ALAP pushes one-qubit gates late, right before the next two-qubit gate, so a qubit's
+    window after its k-th two-qubit gate opens right after that gate. Windows before a qubit's
+    first two-qubit gate (k = 0) find it in |0>, where relaxation does nothing: left out.
+    """
+    gates, counts = [], []
+    seen: dict[int, int] = {}
+    for inst in circuit.data:
+        name = inst.operation.name
+        if name in ("barrier", "delay"):
+            continue
+        qubits = tuple(circuit.find_bit(q).index for q in inst.qubits)
+        props = target[name].get(qubits) if name in target else None
+        gates.append((qubits, float(getattr(props, "duration", None) or 0.0)))
+        if len(qubits) == 2:
+            for q in qubits:
+                seen[q] = seen.get(q, 0) + 1
+        counts.append({q: seen.get(q, 0) for q in qubits})
+    out: dict[int, dict[int, float]] = {}
+    for gap, k in zip(alap_gaps(gates), counts, strict=True):
+        for q, seconds in gap.items():
+            if seconds > 0 and k[q] > 0:
+                out.setdefault(q, {})
+                out[q][k[q]] = out[q].get(k[q], 0.0) + seconds
+    return out
+
+
+def _from_isa(timeline: list, region: Sequence[int], isa: dict, gaps: list) -> list:
+    """Replace the model's own windows by the ISA circuit's, qubit by qubit, where the qubit
+    has as many two-qubit gates in both: the ISA window after its k-th two-qubit gate goes
+    right after the model's k-th (the same place, ALAP). Other qubits keep the model's."""
+    two_q: dict[int, list[int]] = {}  # sub qubit -> timeline indices of its 2q natives
+    for t, (_, _, qubits, _) in enumerate(timeline):
+        if len(qubits) == 2:
+            for q in qubits:
+                two_q.setdefault(q, []).append(t)
+    isa_counts: dict[int, int] = {}
+    out = [dict(g) for g in gaps]
+    for q, where in two_q.items():
+        windows = isa.get(region[q], {})
+        if windows and max(windows) > len(where):
+            continue  # the ISA circuit has more two-qubit gates on it: keep the model's
+        for g in out:
+            g.pop(q, None)
+        for k, seconds in windows.items():
+            out[where[k - 1]][q] = seconds
+        isa_counts[q] = len(where)
+    return out
+
+
 def idle_windows(
-    blocks: list, loose: dict[int, list[int]], events: list[dict], natives, region: Sequence[int]
+    blocks: list,
+    loose: dict[int, list[int]],
+    events: list[dict],
+    natives,
+    region: Sequence[int],
+    isa: QuantumCircuit | None = None,
 ) -> dict[tuple, Gaps]:
     """The idle window after every native gate of every piece.
 
     Args:
-        blocks: two-qubit blocks ((sub pair), event indices), as ``device_noise._pair_blocks``.
+        blocks: two-qubit pieces ((sub pair), event indices), as ``device_noise._pair_blocks``.
         loose: sub qubit -> its trailing one-qubit events.
         events: the routed circuit's events (``device_noise._walk``).
         natives: the ``NativeErrors`` of the target (translations and durations).
         region: device qubit of each sub qubit.
+        isa: the transpiler's ISA circuit: where given, its windows (``isa_windows``) replace
+            the model's own schedule on the qubits whose two-qubit gates match.
 
     Returns:
         ("pair", block id) or ("loose", sub qubit) -> per native gate of the piece's
@@ -101,6 +161,8 @@ def idle_windows(
             duration = natives.duration(name, tuple(region[q] for q in qubits))
             timeline.append((key, g, qubits, duration))
     gaps = alap_gaps([(qubits, duration) for _, _, qubits, duration in timeline])
+    if isa is not None:
+        gaps = _from_isa(timeline, region, isa_windows(isa, natives.target), gaps)
     out: dict[tuple, Gaps] = {key: [{} for _ in range(n)] for key, n in sizes.items()}
     subs = {key: sub for key, _, sub, _ in pieces}
     for (key, g, _, _), gap in zip(timeline, gaps, strict=True):

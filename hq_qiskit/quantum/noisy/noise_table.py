@@ -16,6 +16,8 @@ Aer's rules, followed here:
   shows it); a device's correlated readout acts on every shot. ``channels.correlated_readout``
   folds it into the observables.
 
+- A device model's per-occurrence errors (``positional.py``) replace the per-key errors on
+  the instructions of the circuit they were built for.
 - Aer's relaxation-on-delay pass (``NoiseModel.from_backend`` adds it) appends thermal
   relaxation over each delay's duration: ``delays.idle_circuit`` turns the delays of a
   scheduled circuit into ``Idle`` gates before the program is read, and each gets that channel.
@@ -38,6 +40,7 @@ from qiskit import QuantumCircuit
 
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.program import Program
+from hq_qiskit.quantum.noisy import positional
 from hq_qiskit.quantum.noisy.channels import readout_factors, superop
 from hq_qiskit.quantum.noisy.delays import idle_channels
 
@@ -124,10 +127,16 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
     cache: dict[int, np.ndarray] = {}
     channels, names = [], []
     idle = idle_channels(noise_model, circuit)
+    occurrence = _occurrences(noise_model, circuit)
     for position, op in enumerate(program.ops):
         if position in idle:
             channels.append(idle[position])
             names.append(f"idle{list(op.qubits)}" if idle[position] is not None else "")
+            continue
+        if position in occurrence:
+            channel = occurrence[position]
+            channels.append(channel)
+            names.append("" if channel is None else f"{op.model.name}{list(op.qubits)}@{position}")
             continue
         name = op.model.name
         local = noise_model._local_quantum_errors.get(name, {})
@@ -147,6 +156,23 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
         names.append(f"{name}{list(op.qubits)}")
     readout, correlated = readout_table(noise_model, program.num_qubits)
     return NoiseTable(tuple(channels), readout, tuple(names), correlated)
+
+
+def _occurrences(noise_model, circuit: QuantumCircuit) -> dict[int, np.ndarray | None]:
+    """Op position -> channel, for the ops covered by the model's per-occurrence errors
+    (``positional.py``); empty when it has none for ``circuit``."""
+    from hq_qiskit.quantum.fast.program import IGNORED
+
+    errors = positional.matched(noise_model, circuit)
+    if errors is None:
+        return {}
+    out, position = {}, 0
+    for i, inst in enumerate(circuit.data[: len(errors.signature)]):
+        if inst.operation.name in IGNORED:
+            continue
+        out[position] = errors.channels.get(i)
+        position += 1
+    return out
 
 
 def readout_table(noise_model, num_qubits: int) -> tuple[dict, tuple]:
