@@ -15,7 +15,7 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp
 from qiskit_aer import AerSimulator
-from qiskit_aer.noise import NoiseModel
+from qiskit_aer.noise import NoiseModel, depolarizing_error
 
 from hq_qiskit.circuits import enrichment_qcnn
 from hq_qiskit.hardware.backends import fake_backend
@@ -24,6 +24,7 @@ from hq_qiskit.hardware.layout import transpile_block
 from hq_qiskit.hardware.noise_capture import captured, reference_values
 from hq_qiskit.hardware.schedule import device_noise_on, readout_probabilities, scheduled_circuit
 from hq_qiskit.quantum.noisy import positional
+from hq_qiskit.quantum.noisy.channels import superop
 from hq_qiskit.quantum.noisy.engine import NoisyEngine
 
 
@@ -132,3 +133,30 @@ def test_device_model_per_occurrence_matches_aer_and_captures_the_idle_noise(dev
     model = engine_values(block, circuit, block.observables, dn.noise_model, x, w)
     reference = reference_values(block, dn.mapped, device, x, w)
     assert captured(model, reference, ideal) > 0.7
+
+
+def test_per_occurrence_errors_apply_only_to_their_circuit(caplog) -> None:
+    """A model whose per-occurrence errors were built for another circuit falls back to its
+    per-key errors, with a log line; a copy keeps them."""
+    import copy
+    import pickle
+
+    block = enrichment_qcnn(rows=1, cols=2)
+    nm = NoiseModel()
+    nm.add_quantum_error(depolarizing_error(0.2, 2), "cx", [0, 1], warnings=False)
+    index = next(i for i, inst in enumerate(block.circuit.data) if inst.operation.name == "cx")
+    strong = superop(depolarizing_error(0.6, 2))
+    positional.attach(nm, block.circuit, {index: strong})
+    for model in (nm, copy.deepcopy(nm), pickle.loads(pickle.dumps(nm))):
+        assert positional.matched(model, block.circuit).channels[index] is not None
+    x, w = np.full((1, block.n_inputs), 0.3), np.full(block.n_weights, 0.7)
+    obs = block.observables
+    got = engine_values(block, block.circuit, obs, nm, x, w)
+    keyed = NoiseModel()
+    keyed.add_quantum_error(depolarizing_error(0.6, 2), "cx", [0, 1], warnings=False)
+    np.testing.assert_allclose(got, engine_values(block, block.circuit, obs, keyed, x, w))
+    other = block.circuit.copy()
+    other.data.insert(0, other.data[0])  # another circuit: one gate more at the front
+    with caplog.at_level("WARNING"):
+        assert positional.matched(nm, other) is None
+    assert "built for another circuit" in caplog.text
