@@ -8,6 +8,8 @@
     transpile_report.py  transpile every block per backend, level and seed: depth, 2q gates,
                          swaps, duration, ESP; Markdown, JSON and PNG
     idle.py              ESP with idle decoherence: ALAP idle times x T1/T2 relaxation fidelity
+    schedule.py          the ISA circuit scheduled ALAP (a delay on every idle window) and the
+                         snapshot's noise on it (relaxation on delays, asymmetric readout)
     native_errors.py     native-gate errors of a target as channels (Aer's from_backend errors)
     device_noise.py      a device's errors (layout, routing SWAPs, native gates, readout) as an
                          Aer NoiseModel on a block's logical qubits, for the exact noisy engine

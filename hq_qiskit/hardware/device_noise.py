@@ -14,35 +14,45 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    which shows where every logical gate runs and which SWAPs routing inserted; the replay is
    kept when its layouts are the ISA circuit's (otherwise the circuit is routed afresh from the
    ISA circuit's initial layout, and a log line says so).
-2. Native gates: the routed circuit is cut into two-qubit blocks as the transpiler consolidates
-   them (everything on one physical pair, with the one-qubit gates around it; a SWAP as three
-   CX), plus one-qubit runs after a qubit's last block, and each piece is translated alone to
-   the target's basis at the entry's optimisation level. Every native gate brings the error
-   Aer's ``NoiseModel.from_backend`` gives it: a depolarising error fitted to the target's gate
-   error, composed with thermal relaxation over the gate's duration from the qubits' T1 and T2
-   (Aer's own helper functions). For the enrichment QCNN this attributes exactly the ISA
-   circuit's two-qubit gates (69 CZ on FakeFez, 87 ECR on FakeBrisbane).
-3. One channel per piece: each native error is carried to the end of its piece through the
-   native gates after it (conjugated by them), so the channel F satisfies F . U = the noisy
-   native sequence. Where those gates have parametrised angles F depends on them, and it is
-   averaged over uniform angle draws (a mixture of channels).
-4. Attribution: a block's channel follows its last logical two-qubit gate; a block of routing
-   SWAPs only passes its channel to the next logical gate on its qubits (whole, when that gate
-   acts on both; otherwise each logical qubit receives the marginal, the reduced channel with
-   the other qubit maximally mixed; a part on an ancilla is dropped). Aer attaches errors to
-   (instruction name, ordered qubits), not to single occurrences: where occurrences of one key
-   differ, the key gets the mean of their channels, which keeps the circuit's total error to
-   first order but not its position in the circuit.
-5. Readout: the measure error of the physical qubit holding each logical qubit at the end
-   (``final_layout``), as Aer builds it from a target (symmetric unless the target gives
-   P(1|0) and P(0|1)).
+2. Native gates: the routed circuit is cut into pieces, each two-qubit operation with the
+   one-qubit gates on its qubits since their previous two-qubit operation (a SWAP as three
+   CX), plus one-qubit runs after a qubit's last two-qubit operation, and each piece is
+   translated alone to the target's basis at the entry's optimisation level. Every native
+   gate brings the error Aer's ``NoiseModel.from_backend`` gives it: a depolarising error
+   fitted to the target's gate error, composed with thermal relaxation over the gate's
+   duration from the qubits' T1 and T2 (Aer's own helper functions). For the enrichment QCNN
+   this attributes exactly the ISA circuit's two-qubit gates (69 CZ on FakeFez, 87 ECR on
+   FakeBrisbane).
+3. Idle windows (``native_schedule.py``): the ISA circuit is scheduled ALAP with the target's
+   durations, all qubits read together at the end; the window a qubit waits after its k-th
+   two-qubit gate (ALAP pushes one-qubit gates late, so it opens right after that gate) is
+   put right after the model's k-th two-qubit native gate on that qubit as the qubit's
+   thermal relaxation (Aer's delay channel). A qubit whose two-qubit gates do not match the
+   ISA circuit's takes the windows of the model's own native schedule.
+4. One channel per piece: each native error (and idle relaxation) is carried to the end of
+   its piece through the native gates after it (conjugated by them), so the channel F
+   satisfies F . U = the noisy native sequence. Where those gates have parametrised angles F
+   depends on them, and it is averaged over uniform angle draws (a mixture of channels).
+5. Attribution: a piece ends at its two-qubit gate, so its channel acts right after that
+   logical gate, in the frame where it was computed; a trailing one-qubit run's channel acts
+   after its last gate. A routing SWAP moves no logical state: its piece's channel acts on the
+   holders right after their last logical gates (whole when that is one gate on both, else
+   each holder gets its marginal, the reduced channel with the other qubit maximally mixed; a
+   part on an ancilla is dropped).
+6. The model: Aer attaches errors to (instruction name, ordered qubits), not to occurrences,
+   so each key gets the mean of its occurrences' channels (the first-order total, not the
+   position); the channel of every occurrence travels with the model for the exact engine,
+   which applies those (``quantum/noisy/positional.py``; ``positional.aer_circuit`` gives Aer
+   the same model exactly). Readout: the physical qubit holding each logical qubit at the end
+   (``final_layout``), from the snapshot's asymmetric P(1|0) and P(0|1) (the target's
+   symmetric ``measure`` error is their mean and drops the offset they make).
 
-What the approximation leaves out, plainly: the angle average in 3 (thermal relaxation acts in
-a frame set by the data and weights; depolarising errors are unaffected), the position of
-errors shared by occurrences of one key (4), one-qubit gates the transpiler merges across
-pieces (about 15-20 % more one-qubit native gates are counted), idle-time relaxation,
-crosstalk and leakage (as in ``NoiseModel.from_backend``), and correlated readout.
-``bench/noise.py`` measures the cost against Aer's noisy simulation of the ISA circuit.
+What the approximation leaves out, plainly: the angle average in 4 (thermal relaxation acts in
+a frame set by the data and weights; depolarising errors are unaffected), the marginals of
+routing SWAPs' channels, one-qubit gates the transpiler merges across pieces (more one-qubit
+native gates are counted), crosstalk and leakage (as in ``NoiseModel.from_backend``), and
+correlated readout. ``hardware/noise_capture.py`` measures the share of the noise the model
+captures against the exact schedule-aware reference (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -63,6 +73,9 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
+from hq_qiskit.hardware.native_schedule import idle_windows, loose_fragment, pair_fragment
+from hq_qiskit.hardware.schedule import readout_probabilities
+from hq_qiskit.quantum.noisy import positional
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +168,6 @@ def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: in
 # --------------------------------------------------------------------------- builder
 Event = dict  # {"index": logical gate or None (routing SWAP), "sub": qubits, "op", "at"}
 PairBlock = tuple[tuple[int, int], list[int]]  # (sub qubit pair, event indices)
-Pending = tuple[int, np.ndarray, tuple]  # (block id, 2-qubit channel, logical holders)
 
 
 def _walk(
@@ -210,35 +222,22 @@ def _walk(
 
 
 def _pair_blocks(events: list[Event]) -> tuple[list[PairBlock], dict[int, list[int]]]:
-    """Stage 2, consolidation: two-qubit blocks as the transpiler builds them (everything on
-    one physical pair between two-qubit operations that leave it, with the one-qubit gates
-    around them).
+    """Stage 2, pieces: each two-qubit operation with the one-qubit gates on its qubits since
+    their previous two-qubit operation, so that a piece ends at its two-qubit gate and its
+    channel, carried to that end, acts right after the gate it is attached to.
 
     Returns:
-        (blocks in order, sub qubit -> its one-qubit events after its last block).
+        (pieces in order, sub qubit -> its one-qubit events after its last two-qubit one).
     """
     blocks: list[PairBlock] = []
-    open_block: dict[int, int] = {}  # sub qubit -> block
-    loose: dict[int, list[int]] = {}  # sub qubit -> one-qubit events not in a block yet
+    loose: dict[int, list[int]] = {}  # sub qubit -> one-qubit events not in a piece yet
     for e, ev in enumerate(events):
         sq = ev["sub"]
         if len(sq) == 1:
-            if sq[0] in open_block:
-                blocks[open_block[sq[0]]][1].append(e)
-            else:
-                loose.setdefault(sq[0], []).append(e)
+            loose.setdefault(sq[0], []).append(e)
             continue
         a, b = sq
-        if a in open_block and open_block.get(b) == open_block[a]:
-            blocks[open_block[a]][1].append(e)
-            continue
-        for p in (a, b):
-            old = open_block.get(p)
-            if old is not None:
-                for r in blocks[old][0]:
-                    open_block.pop(r, None)
         blocks.append(((a, b), sorted(loose.pop(a, []) + loose.pop(b, [])) + [e]))
-        open_block[a] = open_block[b] = len(blocks) - 1
     return blocks, loose
 
 
@@ -247,13 +246,11 @@ class _Attribution:
 
     Attributes:
         per_gate: logical gate index -> its channel (4**k, 4**k), row-major.
-        pend_at: event index -> channels of SWAP-only blocks ending there, to pass on.
     """
 
     def __init__(self, qubits_of: dict[int, tuple[int, ...]]) -> None:
         self.qubits_of = qubits_of
         self.per_gate: dict[int, np.ndarray] = {}
-        self.pend_at: dict[int, list[Pending]] = {}
 
     def attach(self, index: int, m: np.ndarray, holders: Sequence[int]) -> None:
         """Compose channel ``m`` on logical qubits ``holders`` after gate ``index``'s."""
@@ -263,22 +260,14 @@ class _Attribution:
         self.per_gate[index] = full @ self.per_gate.get(index, np.eye(4**k, dtype=complex))
 
     def pair_blocks(
-        self, blocks: list[PairBlock], events: list[Event], natives, region: Sequence[int]
+        self, blocks: list[PairBlock], events: list[Event], natives, region, idle: dict
     ) -> None:
-        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX), given
-        to its last logical two-qubit gate, or kept to pass on for a block of SWAPs only."""
+        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX, idle
+        windows from ``idle``), given to its logical two-qubit gate, or for a routing SWAP to
+        the holders' last logical gates (``before_swap``)."""
         for bid, ((a, b), members) in enumerate(blocks):
-            frag = QuantumCircuit(2)
-            for e in members:
-                ev = events[e]
-                local = [(a, b).index(p) for p in ev["sub"]]
-                if ev["index"] is None:  # a final swap would be elided: three CX
-                    frag.cx(local[0], local[1])
-                    frag.cx(local[1], local[0])
-                    frag.cx(local[0], local[1])
-                else:
-                    frag.append(ev["op"], local)
-            m = natives.channel(frag, (region[a], region[b]))
+            frag = pair_fragment(members, events, (a, b))
+            m = natives.channel(frag, (region[a], region[b]), idle=idle[("pair", bid)])
             at = events[members[-1]]["at"]
             holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
             last_2q = [
@@ -288,66 +277,64 @@ class _Attribution:
             ]
             if last_2q and set(holders) == set(self.qubits_of[last_2q[-1]]):
                 self.attach(last_2q[-1], m, holders)
-            else:  # routing SWAPs only: the errors go to the next gates on the qubits
-                self.pend_at.setdefault(members[-1], []).append((bid, m, holders))
+            else:  # a routing SWAP
+                self.before_swap(members[-1], m, holders, events)
 
-    def loose_runs(self, loose: dict, events: list[Event], natives, region) -> None:
+    def loose_runs(self, loose: dict, events: list[Event], natives, region, idle: dict) -> None:
         """Stage 3: one-qubit runs after a qubit's last block, each to its last gate."""
         for p, members in loose.items():
-            frag = QuantumCircuit(1)
-            for e in members:
-                frag.append(events[e]["op"], [0])
-            m = natives.channel(frag, (region[p],))
+            m = natives.channel(
+                loose_fragment(members, events), (region[p],), idle=idle[("loose", p)]
+            )
             last = events[members[-1]]["index"]
             self.attach(last, m, self.qubits_of[last])
 
-    def pass_swap_errors(self, events: list[Event]) -> None:
-        """Stage 4: errors of SWAP-only blocks follow the next logical gate on each qubit:
-        whole when that gate acts on both holders, else each gets its marginal (an
-        approximation; a part on an ancilla is dropped)."""
-        pending: dict[int, list[Pending]] = {}
-        for e, ev in enumerate(events):
+    def before_swap(self, e: int, m: np.ndarray, holders: tuple, events: list[Event]) -> None:
+        """Stage 4: a routing SWAP's piece moves no logical state, so its channel acts on the
+        holders' state as it was after their last logical gates: whole when that is one gate
+        on both, else each holder gets its marginal (an approximation; a part on an ancilla
+        is dropped)."""
+        last: dict[int, int] = {}
+        for ev in reversed(events[:e]):
             index = ev["index"]
-            if index is not None:
-                qs = self.qubits_of[index]
-                for v in qs:
-                    for sid, m, holders in pending.pop(v, []):
-                        partner = holders[1 - holders.index(v)]
-                        waiting = pending.get(partner, []) if partner in qs else []
-                        if any(entry[0] == sid for entry in waiting):  # the partner's gate too
-                            pending[partner] = [x for x in waiting if x[0] != sid]
-                            self.attach(index, m, holders)
-                        else:  # holders[0] is the channel's bit 0
-                            self.attach(index, marginal(m, holders.index(v)), [v])
-            for sid, m, holders in self.pend_at.get(e, []):
-                for v in holders:
-                    if v is not None:
-                        pending.setdefault(v, []).append((sid, m, holders))
+            if index is None:
+                continue
+            for v in self.qubits_of[index]:
+                if v in holders and v not in last:
+                    last[v] = index
+            if len(last) == len([v for v in holders if v is not None]):
+                break
+        if None not in holders and len(last) == 2 and last[holders[0]] == last[holders[1]]:
+            self.attach(last[holders[0]], m, holders)
+            return
+        for v, index in last.items():  # holders[0] is the channel's bit 0
+            self.attach(index, marginal(m, holders.index(v)), [v])
 
 
 def _noise_model(
-    block: QuantumBlock, per_gate: dict[int, np.ndarray], qubits_of: dict, mapped, target
+    block: QuantumBlock, per_gate: dict[int, np.ndarray], qubits_of: dict, mapped, device
 ):
     """Stage 5: the Aer ``NoiseModel``: per (name, qubits) key the mean channel over its
     occurrences (Aer attaches errors per key), and the readout error of the physical qubit
-    holding each logical qubit at the end (``final_layout``)."""
+    holding each logical qubit at the end (``final_layout``): the snapshot's asymmetric
+    P(1|0), P(0|1) (``schedule.readout_probabilities``)."""
     from qiskit_aer.noise import NoiseModel, ReadoutError
 
     groups: dict[tuple, list[int]] = {}
     for i in sorted(qubits_of):
         groups.setdefault((block.circuit.data[i].operation.name, qubits_of[i]), []).append(i)
     nm = NoiseModel()
+    positional.attach(nm, block.circuit, per_gate)  # the exact engine's, per occurrence
     for (name, qs), ids in sorted(groups.items()):
         eye = np.eye(4 ** len(qs), dtype=complex)
         mean = sum(per_gate.get(i, eye) for i in ids) / len(ids)
         if not np.allclose(mean, eye, atol=1e-14):
             nm.add_quantum_error(to_error(mean), name, list(qs), warnings=False)
     for v, p in enumerate(mapped.final_layout):
-        props = target["measure"].get((p,)) if "measure" in target else None
-        if props is None or not props.error:
+        probs = readout_probabilities(device, p)
+        if probs is None:
             continue
-        p10 = getattr(props, "prob_meas1_prep0", None) or props.error
-        p01 = getattr(props, "prob_meas0_prep1", None) or props.error
+        p10, p01 = probs
         nm.add_readout_error(ReadoutError([[1 - p10, p10], [p01, 1 - p01]]), [v], warnings=False)
     return nm
 
@@ -377,11 +364,11 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
     blocks, loose = _pair_blocks(events)
     natives = NativeErrors(target, level)
     errors = _Attribution(qubits_of)
-    errors.pair_blocks(blocks, events, natives, region)
-    errors.loose_runs(loose, events, natives, region)
-    errors.pass_swap_errors(events)
+    idle = idle_windows(blocks, loose, events, natives, region, mapped.circuit)
+    errors.pair_blocks(blocks, events, natives, region, idle)
+    errors.loose_runs(loose, events, natives, region, idle)
     return DeviceNoise(
-        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, target),
+        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, device),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),

@@ -95,6 +95,25 @@ class NativeErrors:
             self._errors[key] = None if combined is None else superop(combined)
         return self._errors[key]
 
+    def duration(self, name: str, qubits: tuple[int, ...]) -> float:
+        """Seconds one native gate takes on ``qubits`` (0 where the target gives none)."""
+        props = self.target[name].get(qubits) if name in self.target else None
+        return float(getattr(props, "duration", None) or 0.0)
+
+    def relaxation(self, qubit: int, seconds: float) -> np.ndarray | None:
+        """Row-major superoperator of the qubit's thermal relaxation over ``seconds`` idle, as
+        Aer's ``RelaxationNoisePass`` puts it on a delay (T2 capped at 2 T1, zero
+        temperature); None for a qubit without T1 and T2."""
+        from qiskit_aer.noise import thermal_relaxation_error
+
+        props = self.target.qubit_properties
+        qp = props[qubit] if props is not None else None
+        t1 = getattr(qp, "t1", None) or np.inf
+        t2 = getattr(qp, "t2", None) or np.inf
+        if t1 == np.inf and t2 == np.inf:
+            return None
+        return superop(thermal_relaxation_error(t1, min(t2, 2 * t1), seconds))
+
     def _orientation(self, phys: tuple[int, ...]) -> tuple:
         """What translation depends on: native gates on these qubits, both directions."""
         names = []
@@ -160,7 +179,11 @@ class NativeErrors:
         return embed(unitary_superop(np.asarray(gate.to_matrix(), dtype=complex)), local, k)
 
     def channel(
-        self, fragment: QuantumCircuit, phys: tuple[int, ...], draws: int = 16
+        self,
+        fragment: QuantumCircuit,
+        phys: tuple[int, ...],
+        draws: int = 16,
+        idle: list[dict[int, float]] | None = None,
     ) -> np.ndarray:
         """The fragment's native errors as one channel after it: (4**k, 4**k) row-major.
 
@@ -168,14 +191,25 @@ class NativeErrors:
         follow it (conjugated by them), so ``F @ U_total`` equals the noisy native sequence.
         Where those gates have parameters, F depends on them: it is averaged over ``draws``
         uniform angle draws of the fragment's parameters (a mixture of channels).
+
+        Args:
+            idle: per native gate of the translation, local qubit -> idle seconds after it
+                (``native_schedule.idle_windows``): that qubit's thermal relaxation follows the
+                gate's error there.
         """
         k = len(phys)
         gates, params = self.translate(fragment, phys)
         errors = []
-        for name, local, _ in gates:
+        for g, (name, local, _) in enumerate(gates):
             self.counts[name] = self.counts.get(name, 0) + 1
             err = self.error(name, tuple(phys[i] for i in local))
-            errors.append(None if err is None else embed(err, local, k))
+            err = None if err is None else embed(err, local, k)
+            for q, seconds in (idle[g] if idle else {}).items():
+                relax = self.relaxation(phys[q], seconds)
+                if relax is not None:
+                    relax = embed(relax, [q], k)
+                    err = relax if err is None else relax @ err
+            errors.append(err)
         eye = np.eye(4**k, dtype=complex)
         if all(e is None for e in errors):
             return eye

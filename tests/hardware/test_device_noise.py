@@ -101,9 +101,12 @@ def test_readout_comes_from_the_final_physical_qubits(fez) -> None:
     dn = device_noise(block, fez, optimization_level=1, layout="preset")
     readout = dn.noise_model._local_readout_errors
     assert sorted(readout) == [(v,) for v in range(4)]
-    for v in range(4):
-        err = fez.target["measure"][(dn.mapped.final_layout[v],)].error
-        np.testing.assert_allclose(readout[(v,)].probabilities, [[1 - err, err], [err, 1 - err]])
+    props = fez.properties()
+    for v in range(4):  # the snapshot's asymmetric P(1|0), P(0|1), not the target's mean
+        p = dn.mapped.final_layout[v]
+        p10 = props.qubit_property(p, "prob_meas1_prep0")[0]
+        p01 = props.qubit_property(p, "prob_meas0_prep1")[0]
+        np.testing.assert_allclose(readout[(v,)].probabilities, [[1 - p10, p10], [p01, 1 - p01]])
 
 
 def test_cached_per_circuit_backend_and_settings(fez) -> None:

@@ -1,8 +1,9 @@
 """The enrichment block (16 qubits) with FakeFez's device noise model: the exact noisy engine
 against Aer's noisy simulation of the same logical circuit, measured shot by shot.
 
-Aer runs the logical circuit with the *whole* noise model (every gate error and the readout
-errors) and measures every qubit, in the Z basis for the ⟨Z_q⟩ outputs and after a (noiseless)
+Aer runs the logical circuit with the *whole* noise model (every gate occurrence's own error,
+as ``positional.aer_circuit`` writes it into the circuit, and the readout errors) and measures
+every qubit, in the Z basis for the ⟨Z_q⟩ outputs and after a (noiseless)
 H layer for the ⟨X_q⟩ outputs; each output's estimate is the mean m of its ±1 outcomes over
 the N shots. The engine's values v are exact (no sampling), so m must lie within 3 Monte-Carlo
 standard errors of v: |v - m| < 3 sqrt((1 - v^2) / N), the standard error of a mean of N ±1
@@ -34,6 +35,7 @@ from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.hardware.backends import get_backend
 from hq_qiskit.hardware.device_noise import device_noise_model
 from hq_qiskit.quantum import connect_block
+from hq_qiskit.quantum.noisy.positional import aer_circuit
 
 SLOW = os.environ.get("HQ_QISKIT_SLOW") == "1"
 # Shots per Aer run (progress and bounded memory; shot branching once needed it: 32 768 shots in
@@ -71,15 +73,16 @@ def aer_shot_estimates(
     Returns:
         means and standard errors, both (S, n_obs), and Aer's CPU seconds (this process).
     """
+    pairs = [aer_circuit(measured_circuit(block, b), noise_model) for b in "ZX"]
+    circuits, models = [c for c, _ in pairs], [m for _, m in pairs]
     sim = AerSimulator(
         method="statevector",
-        noise_model=noise_model,
+        noise_model=models[0],  # the readout errors; each gate's own error is in the circuit
         shot_branching_enable=False,  # Aer 0.18's branching samples readout once per branch
         max_parallel_threads=1,
         max_parallel_experiments=1,
         max_parallel_shots=1,
     )
-    circuits = [measured_circuit(block, basis) for basis in "ZX"]
     binds = [
         {p: [values[p] for values in _bindings(block, x, w)] for p in qc.parameters}
         for qc in circuits

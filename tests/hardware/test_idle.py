@@ -68,3 +68,15 @@ def test_a_gate_without_duration_gives_nan():
     qc = QuantumCircuit(2)
     qc.cz(0, 1)
     assert math.isnan(esp_with_idle(qc, target, [0, 1]))
+
+
+def test_alap_gaps_by_hand():
+    """The device model's native schedule (``native_schedule.alap_gaps``): a CZ (100 ns) then
+    two X (50 ns) on qubit 0: qubit 1 waits 100 ns after the CZ until the common end."""
+    from hq_qiskit.hardware.native_schedule import alap_gaps
+
+    gaps = alap_gaps([((0, 1), 100e-9), ((0,), 50e-9), ((0,), 50e-9)])
+    assert gaps == [pytest.approx({0: 0.0, 1: 100e-9}), {0: 0.0}, {0: 0.0}]
+    # ALAP: a qubit's first gate starts as late as it can, so nothing idles before it
+    gaps = alap_gaps([((0,), 50e-9), ((0,), 50e-9), ((0, 1), 100e-9), ((1,), 30e-9)])
+    assert gaps[2] == pytest.approx({0: 30e-9, 1: 0.0}) and gaps[0] == {0: 0.0}

@@ -2,6 +2,8 @@
 
 channels.py     Aer errors as row-major superoperators; readout errors as Pauli factors
 noise_table.py  Aer's rules: which error follows which gate, readout per qubit; basis check
+delays.py       delays of a scheduled circuit as Idle gates with Aer's thermal relaxation
+positional.py   a device model's channel per gate occurrence (and the same for Aer, exactly)
 readout.py      readout errors folded into observables (for Aer's estimator, one physics)
 plan.py         light cones and mixed product blocks: the cheapest exact cut per term
 density_ops.py  batched channels, partial traces and Kronecker products on qubit axes

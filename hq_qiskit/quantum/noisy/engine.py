@@ -33,6 +33,7 @@ from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.channels import correlated_readout
+from hq_qiskit.quantum.noisy.delays import idle_circuit
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
@@ -93,6 +94,7 @@ class NoisyEngine(EngineModule):
         check_dtype(dtype)
         if shots is not None and shots < 0:
             raise ValueError(f"shots must be >= 0 or None, got {shots}")
+        circuit = idle_circuit(circuit, noise)  # delays relaxed by the model: Idle gates
         self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
         self.table: NoiseTable = noise_table(noise, self.program, circuit)
         prog = self.program

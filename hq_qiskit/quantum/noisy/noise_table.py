@@ -16,10 +16,15 @@ Aer's rules, followed here:
   shows it); a device's correlated readout acts on every shot. ``channels.correlated_readout``
   folds it into the observables.
 
+- A device model's per-occurrence errors (``positional.py``) replace the per-key errors on
+  the instructions of the circuit they were built for.
+- Aer's relaxation-on-delay pass (``NoiseModel.from_backend`` adds it) appends thermal
+  relaxation over each delay's duration: ``delays.idle_circuit`` turns the delays of a
+  scheduled circuit into ``Idle`` gates before the program is read, and each gets that channel.
+
 What cannot be applied exactly raises ``CircuitError`` naming it: correlated readout errors
 whose qubits overlap another readout error's, custom noise passes other than Aer's
-relaxation-on-delay pass (which ``NoiseModel.from_backend`` adds, and which does nothing to a
-circuit without delays), errors on delays in a circuit that has delays, quantum errors on
+relaxation-on-delay pass, errors on delays in a circuit that has delays, quantum errors on
 ``measure``, and errors whose size does not match their instruction. Aer keeps these tables in
 private attributes (``_default_quantum_errors``, ``_local_quantum_errors``,
 ``_default_readout_error``, ``_local_readout_errors``, ``_custom_noise_passes``); there is no
@@ -35,7 +40,9 @@ from qiskit import QuantumCircuit
 
 from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.program import Program
+from hq_qiskit.quantum.noisy import positional
 from hq_qiskit.quantum.noisy.channels import readout_factors, superop
+from hq_qiskit.quantum.noisy.delays import idle_channels
 
 
 @dataclass(frozen=True)
@@ -68,21 +75,18 @@ class NoiseTable:
 
 
 def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
-    from qiskit.circuit import Delay
-    from qiskit_aer.noise.passes import RelaxationNoisePass
+    from hq_qiskit.quantum.noisy.delays import relaxation_pass
 
-    has_delay = any(inst.operation.name == "delay" for inst in circuit.data)
+    names = {inst.operation.name for inst in circuit.data}
+    relax = relaxation_pass(noise_model)
     for p in getattr(noise_model, "_custom_noise_passes", []):
-        delay_only = isinstance(p, RelaxationNoisePass) and all(
-            issubclass(t, Delay) for t in getattr(p, "_ops", ())
-        )
-        if not (delay_only and getattr(p, "_ops", ())) or has_delay:
+        if p is not relax or "delay" in names:
             raise CircuitError(
                 f"noise: the noise model has a custom noise pass {type(p).__name__} that the "
                 "exact engine cannot apply; remove the delays from the circuit or build the "
                 "noise model without custom passes"
             )
-    if has_delay and (
+    if names & {"delay", "idle"} and (
         "delay" in noise_model._default_quantum_errors
         or "delay" in noise_model._local_quantum_errors
     ):
@@ -94,6 +98,9 @@ def _check_passes(noise_model, circuit: QuantumCircuit) -> None:
 
 def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> NoiseTable:
     """The channel after each op of ``program`` and the readout of each qubit, Aer's rules.
+
+    ``circuit`` is the one ``program`` was read from; its ``Idle`` gates (``delays.py``) get
+    the thermal relaxation of the model's delay pass.
 
     Raises:
         CircuitError: an error the exact engine cannot apply (see the module docstring).
@@ -119,7 +126,18 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
         )
     cache: dict[int, np.ndarray] = {}
     channels, names = [], []
+    idle = idle_channels(noise_model, circuit)
+    occurrence = _occurrences(noise_model, circuit)
     for position, op in enumerate(program.ops):
+        if position in idle:
+            channels.append(idle[position])
+            names.append(f"idle{list(op.qubits)}" if idle[position] is not None else "")
+            continue
+        if position in occurrence:
+            channel = occurrence[position]
+            channels.append(channel)
+            names.append("" if channel is None else f"{op.model.name}{list(op.qubits)}@{position}")
+            continue
         name = op.model.name
         local = noise_model._local_quantum_errors.get(name, {})
         error = local.get(op.qubits, noise_model._default_quantum_errors.get(name))
@@ -138,6 +156,23 @@ def noise_table(noise_model, program: Program, circuit: QuantumCircuit) -> Noise
         names.append(f"{name}{list(op.qubits)}")
     readout, correlated = readout_table(noise_model, program.num_qubits)
     return NoiseTable(tuple(channels), readout, tuple(names), correlated)
+
+
+def _occurrences(noise_model, circuit: QuantumCircuit) -> dict[int, np.ndarray | None]:
+    """Op position -> channel, for the ops covered by the model's per-occurrence errors
+    (``positional.py``); empty when it has none for ``circuit``."""
+    from hq_qiskit.quantum.fast.program import IGNORED
+
+    errors = positional.matched(noise_model, circuit)
+    if errors is None:
+        return {}
+    out, position = {}, 0
+    for i, inst in enumerate(circuit.data[: len(errors.signature)]):
+        if inst.operation.name in IGNORED:
+            continue
+        out[position] = errors.channels.get(i)
+        position += 1
+    return out
 
 
 def readout_table(noise_model, num_qubits: int) -> tuple[dict, tuple]:
