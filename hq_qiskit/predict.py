@@ -285,104 +285,31 @@ def predict_raster(
         progress: show a progress bar of tiles done.
     """
     in_path, out_path = Path(in_path), Path(out_path)
-    n_in, n_classes = len(mean), len(classes)
-    if patch_px < 1:
-        raise ConfigError(f"--patch-px {patch_px}: must be >= 1 (the model's training patch side)")
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size {batch_size}: must be >= 1")
-    if not 0 <= overlap_px < patch_px:
-        raise ConfigError(f"--overlap-px {overlap_px}: choose 0..{patch_px - 1} (below --patch-px)")
-    if len(std) != n_in:
-        raise ConfigError(f"mean {list(mean)} and std {list(std)}: give one value per band each")
+    check_settings(mean, std, patch_px, overlap_px, batch_size)
     probs_path, overlay_path = check_outputs(in_path, out_path, probabilities, overlay, overwrite)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out_path, probs_path] if probabilities else [out_path]
 
     start = time.perf_counter()
     # every output is written to a temp path beside it and renamed into place only when all of
     # them are complete (atomic_path); a failure anywhere leaves the old files untouched
     with ExitStack() as outputs, gdal_write_errors(out_path) as gdal_errors, quiet_no_georef():
         with ExitStack() as stack:
-            stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
-            src = stack.enter_context(open_raster(in_path))
-            chosen = select_bands(src, bands, n_in, in_path)
-            if src.crs is None:  # said once, through logging (the CLI prints it as one line)
-                log.warning(f"{in_path}: has no CRS; the prediction will have none either")
-            vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
-            strips = Strips(src, chosen, mean, std, vrange, in_path, value_range is None)
-            strips.read(0, min(patch_px, src.height))  # the range check, before any output
-            big = n_classes > 255
-            dtype, nodata = ("uint16", 65535) if big else ("uint8", 255)
-            tags = {
-                "CLASSES": ",".join(classes),
-                "N_CLASSES": str(n_classes),
-                "MEAN": ",".join(f"{v:.6g}" for v in mean),
-                "STD": ",".join(f"{v:.6g}" for v in std),
-                "VALUE_RANGE": f"{vrange[0]:.6g},{vrange[1]:.6g}",
-                "BANDS": ",".join(map(str, chosen)),
-                "PATCH_PX": str(patch_px),
-                "OVERLAP_PX": str(overlap_px),
-                "SOURCE": in_path.name,
-                "SOFTWARE": f"hq-qiskit {__version__}",
-            }
-            tmp_cls = outputs.enter_context(atomic_path(out_path))
-            dst = stack.enter_context(
-                rasterio.open(
-                    tmp_cls,
-                    "w",
-                    **_class_profile(src, n_classes, count=1, dtype=dtype, nodata=nodata),
-                )
-            )
-            dst.update_tags(**tags)
-            dst.set_band_description(1, "class")
-            if not big:
-                colours = class_colours(n_classes)
-                dst.write_colormap(
-                    1, {i: (*c, 255) for i, c in enumerate(colours)} | {nodata: (0, 0, 0, 0)}
-                )
-            writers = [RowWriter(dst, BLOCK_PX)]
-            if probabilities:
-                tmp_probs = outputs.enter_context(atomic_path(probs_path))
-                pdst = stack.enter_context(
-                    rasterio.open(
-                        tmp_probs,
-                        "w",
-                        **_class_profile(
-                            src, n_classes, count=n_classes, dtype="uint8", interleave="band"
-                        ),
-                    )
-                )
-                pdst.update_tags(**tags, SCALE="probability = value / 255")
-                for k, name in enumerate(classes, start=1):
-                    pdst.set_band_description(k, name)
-                pdst.scales = [1 / 255] * n_classes
-                writers.append(RowWriter(pdst, BLOCK_PX))
-
+            strips = _open_input(stack, in_path, mean, std, bands, value_range, patch_px)
+            tags = run_tags(strips, in_path, classes, mean, std, patch_px, overlap_px)
+            writers, temps = _open_outputs(outputs, stack, strips.src, paths, classes, tags)
             tiles = _sliding_window(
-                model,
-                strips,
-                writers,
-                patch_px,
-                overlap_px,
-                batch_size,
-                n_classes,
-                nodata,
-                progress,
-                in_path.name,
+                model, strips, writers, patch_px, overlap_px, batch_size, len(classes), progress
             )
-            for writer in writers:
-                writer.close()
-            if max(src.width, src.height) > 4 * BLOCK_PX:
-                factors = [f for f in (2, 4, 8, 16, 32) if max(src.width, src.height) / f >= 256]
-                dst.build_overviews(factors, Resampling.nearest)
+            _close_outputs(writers)
         # GDAL flushes blocks and the TIFF directory at close() without raising on a full
         # disk: read every GeoTIFF back before any of them replaces an earlier file
-        size = (src.width, src.height)
-        verify_geotiff(tmp_cls, out_path, *size, 1, gdal_errors)
-        if probabilities:
-            verify_geotiff(tmp_probs, probs_path, *size, n_classes, gdal_errors)
+        size = (strips.src.width, strips.src.height)
+        for tmp, path, count in zip(temps, paths, (1, len(classes)), strict=False):
+            verify_geotiff(tmp, path, *size, count, gdal_errors)
         if overlay:
             tmp_png = outputs.enter_context(atomic_path(overlay_path))
-            write_overlay(in_path, tmp_cls, tmp_png, chosen, vrange)
+            write_overlay(in_path, temps[0], tmp_png, strips.bands, strips.value_range)
     with quiet_no_georef(), rasterio.open(out_path) as done:
         width, height = done.width, done.height
     return Prediction(
@@ -396,19 +323,122 @@ def predict_raster(
     )
 
 
+def check_settings(
+    mean: Sequence[float], std: Sequence[float], patch_px: int, overlap_px: int, batch_size: int
+) -> None:
+    """Refuse a patch side, overlap or batch size out of range, or ``std`` not matching
+    ``mean`` (one value per input band each), with one line naming the option."""
+    if patch_px < 1:
+        raise ConfigError(f"--patch-px {patch_px}: must be >= 1 (the model's training patch side)")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size {batch_size}: must be >= 1")
+    if not 0 <= overlap_px < patch_px:
+        raise ConfigError(f"--overlap-px {overlap_px}: choose 0..{patch_px - 1} (below --patch-px)")
+    if len(std) != len(mean):
+        raise ConfigError(f"mean {list(mean)} and std {list(std)}: give one value per band each")
+
+
+def class_dtype(n_classes: int) -> tuple[str, int]:
+    """The class map's (dtype, nodata): ("uint8", 255), or ("uint16", 65535) past 255 classes."""
+    return ("uint16", 65535) if n_classes > 255 else ("uint8", 255)
+
+
+def _open_input(
+    stack: ExitStack, in_path: Path, mean, std, bands, value_range, patch_px: int
+) -> Strips:
+    """Open the input inside ``stack`` (GDAL's cache capped) and check its first strip.
+
+    Chooses the bands (``select_bands``), warns once when it has no CRS, and reads the first
+    ``patch_px`` rows so that a value range that does not fit fails before any output exists.
+    """
+    stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
+    src = stack.enter_context(open_raster(in_path))
+    chosen = select_bands(src, bands, len(mean), in_path)
+    if src.crs is None:  # said once, through logging (the CLI prints it as one line)
+        log.warning(f"{in_path}: has no CRS; the prediction will have none either")
+    vrange = value_range or default_value_range(src.dtypes[chosen[0] - 1])
+    strips = Strips(src, chosen, mean, std, vrange, in_path, value_range is None)
+    strips.read(0, min(patch_px, src.height))  # the range check, before any output
+    return strips
+
+
+def run_tags(
+    strips: Strips, in_path: Path, classes, mean, std, patch_px: int, overlap_px: int
+) -> dict[str, str]:
+    """GeoTIFF tags that record the run: classes, statistics, value range, bands, patching."""
+    vrange = strips.value_range
+    return {
+        "CLASSES": ",".join(classes),
+        "N_CLASSES": str(len(classes)),
+        "MEAN": ",".join(f"{v:.6g}" for v in mean),
+        "STD": ",".join(f"{v:.6g}" for v in std),
+        "VALUE_RANGE": f"{vrange[0]:.6g},{vrange[1]:.6g}",
+        "BANDS": ",".join(map(str, strips.bands)),
+        "PATCH_PX": str(patch_px),
+        "OVERLAP_PX": str(overlap_px),
+        "SOURCE": in_path.name,
+        "SOFTWARE": f"hq-qiskit {__version__}",
+    }
+
+
+def _open_outputs(
+    outputs: ExitStack, stack: ExitStack, src, paths: list[Path], classes, tags: dict[str, str]
+) -> tuple[list[RowWriter], list[Path]]:
+    """Open the class GeoTIFF (and, with a second path, the probabilities one) at temp paths.
+
+    Each temp path is entered in ``outputs`` (renamed into place when it closes), each dataset
+    in ``stack``. The class map gets the tags, a colour table (up to 255 classes) and transparent
+    nodata; the probabilities one K uint8 bands named after the classes, scale 1/255.
+    Returns one ``RowWriter`` and one temp path per output.
+    """
+    n_classes = len(classes)
+    dtype, nodata = class_dtype(n_classes)
+    tmp_cls = outputs.enter_context(atomic_path(paths[0]))
+    dst = stack.enter_context(
+        rasterio.open(
+            tmp_cls, "w", **_class_profile(src, n_classes, count=1, dtype=dtype, nodata=nodata)
+        )
+    )
+    dst.update_tags(**tags)
+    dst.set_band_description(1, "class")
+    if n_classes <= 255:
+        colours = class_colours(n_classes)
+        dst.write_colormap(
+            1, {i: (*c, 255) for i, c in enumerate(colours)} | {nodata: (0, 0, 0, 0)}
+        )
+    writers, temps = [RowWriter(dst, BLOCK_PX)], [tmp_cls]
+    if len(paths) > 1:
+        tmp_probs = outputs.enter_context(atomic_path(paths[1]))
+        profile = _class_profile(src, n_classes, count=n_classes, dtype="uint8", interleave="band")
+        pdst = stack.enter_context(rasterio.open(tmp_probs, "w", **profile))
+        pdst.update_tags(**tags, SCALE="probability = value / 255")
+        for k, name in enumerate(classes, start=1):
+            pdst.set_band_description(k, name)
+        pdst.scales = [1 / 255] * n_classes
+        writers.append(RowWriter(pdst, BLOCK_PX))
+        temps.append(tmp_probs)
+    return writers, temps
+
+
+def _close_outputs(writers: list[RowWriter]) -> None:
+    """Write the rows still pending; give a class map over 4 blocks a side overviews (nearest,
+    2x..32x, down to about 256 px)."""
+    for writer in writers:
+        writer.close()
+    dst = writers[0].dst
+    if max(dst.width, dst.height) > 4 * BLOCK_PX:
+        factors = [f for f in (2, 4, 8, 16, 32) if max(dst.width, dst.height) / f >= 256]
+        dst.build_overviews(factors, Resampling.nearest)
+
+
 def _sliding_window(
-    model,
-    strips: Strips,
-    writers,
-    patch_px,
-    overlap_px,
-    batch_size,
-    n_classes,
-    nodata,
-    progress,
-    name,
+    model, strips: Strips, writers, patch_px, overlap_px, batch_size, n_classes, progress
 ) -> int:
-    """Run the model over every patch, blend, and push finished rows to ``writers``."""
+    """Run the model over every patch, blend, and push finished rows to ``writers``.
+
+    Nodata pixels get the class map's nodata value (``class_dtype``) and probability 0.
+    """
+    nodata, name = class_dtype(n_classes)[1], Path(strips.path).name
     src = strips.src
     height, width = src.height, src.width
     stride = patch_px - overlap_px

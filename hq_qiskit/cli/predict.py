@@ -139,7 +139,39 @@ def predict(
             "--resume: continues a many-sheet prediction (several inputs or a pattern); "
             "for one input run again without it"
         )
-    image = Path(images[0])
+    predict_one(
+        checkpoint,
+        Path(images[0]),
+        output,
+        **locals_for_many(locals()),
+        progress=not no_progress,
+    )
+
+
+def predict_one(
+    checkpoint: Path,
+    image: Path,
+    output: Path,
+    *,
+    patch_px: int | None,
+    overlap_px: int | None,
+    batch_size: int,
+    bands: str | None,
+    value_range: tuple[float, float] | None,
+    probabilities: bool,
+    overlay: bool,
+    overwrite: bool,
+    device: str,
+    engine: str | None,
+    ideal: bool,
+    progress: bool,
+) -> None:
+    """One input: check the outputs, restore the checkpoint, predict, say what was written.
+
+    Args are ``predict``'s options; ``patch_px`` None takes the checkpoint's patch side and
+    ``overlap_px`` None a quarter of it (pixels).
+    """
+    from hq_qiskit.atomic import probe_writable
     from hq_qiskit.device import resolve_device
     from hq_qiskit.predict import check_outputs, predict_raster
     from hq_qiskit.training.restore import restore
@@ -166,7 +198,7 @@ def predict(
         probabilities=probabilities,
         overlay=overlay,
         overwrite=overwrite,
-        progress=not no_progress,
+        progress=progress,
     )
     click.echo(
         f"wrote {result.classes_path} ({result.width}x{result.height} px, "

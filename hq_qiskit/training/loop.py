@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -19,19 +19,18 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
-from hq_qiskit.datasets.classes import class_colours
 from hq_qiskit.device import resolve_device as _resolve_device
 from hq_qiskit.models import HybridSegmenter
 from hq_qiskit.samplers import EpochIndices, GridPatches, RandomPatches
-from hq_qiskit.samplers.transforms import check_stats, normalise
 from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
+from hq_qiskit.training.finish import finish, predict_tile  # noqa: F401 (predict_tile: re-export)
 from hq_qiskit.training.grad_ratio import GradRatio
 from hq_qiskit.training.losses import CrossEntropyDice
 from hq_qiskit.training.metrics import Scores, SegmentationMetrics
-from hq_qiskit.training.plots import plot_confusion, plot_curves, plot_overlays
+from hq_qiskit.training.plots import plot_curves
 from hq_qiskit.training.precision import (
     autocast,
     grad_scaler,
@@ -41,7 +40,6 @@ from hq_qiskit.training.precision import (
 from hq_qiskit.training.run_dir import RunDir
 
 ENGINE_TOLERANCE = 1e-4  # max |engine - Aer| above which a run prints a warning
-OVERLAY_TILES = 3
 
 
 def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
@@ -201,31 +199,6 @@ def evaluate(
     return Scores.from_confusion(confusion), (float(loss_sum / n) if n else math.nan)
 
 
-@torch.no_grad()
-def predict_tile(
-    model: nn.Module,
-    image: np.ndarray,
-    mean: Sequence[float],
-    std: Sequence[float],
-    patch_px: int,
-    device: torch.device,
-) -> np.ndarray:
-    """Label a tile patch by patch (no overlap): image uint8 (3, T, T) -> classes (T', T').
-
-    T' is T rounded down to a multiple of ``patch_px``; the model sees the patches it was
-    trained on.
-    """
-    m, s = check_stats(mean, std, image.shape[0])
-    n = image.shape[-1] // patch_px
-    size = n * patch_px
-    x = torch.from_numpy(normalise(image[:, :size, :size], m, s))  # (3, nP, nP)
-    x = x.view(3, n, patch_px, n, patch_px).permute(1, 3, 0, 2, 4)  # (n, n, 3, P, P)
-    model.eval()
-    logits = model(x.reshape(n * n, 3, patch_px, patch_px).to(device))  # (n*n, K, P, P)
-    labels = logits.argmax(1).cpu().view(n, n, patch_px, patch_px)
-    return labels.permute(0, 2, 1, 3).reshape(size, size).numpy()  # (nP, nP)
-
-
 def _check_engine(
     model: HybridSegmenter, images: Tensor, when: str, echo: Callable[[str], None]
 ) -> dict[str, float]:
@@ -270,8 +243,74 @@ def fit(
         return _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist)
 
 
+@dataclasses.dataclass
+class _Training:
+    """What ``fit`` carries from epoch to epoch: the parts it built and how far the run is.
+
+    ``net`` trains (DistributedDataParallel around ``model`` with several processes);
+    ``model`` is scored and saved. ``epoch``, ``step``, ``best`` (val mIoU) and ``history``
+    (one metrics record per epoch) are what a checkpoint stores and ``resume`` restores.
+    """
+
+    cfg: TrainConfig
+    model: nn.Module
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: CrossEntropyDice
+    train_loader: DataLoader
+    val_loader: DataLoader
+    scaler: torch.amp.GradScaler
+    total_steps: int
+    dist: Dist
+    epoch: int = 0
+    step: int = 0
+    best: float = -math.inf
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """The checkpoint of the run so far (last.pt / best.pt)."""
+        return {
+            "config": self.cfg.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+            "history": self.history,
+            "torch_rng": torch.get_rng_state(),
+            "scaler": self.scaler.state_dict(),  # {} unless "16-mixed"
+        }
+
+
 def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dict[str, Any]:
     """``fit``'s body, run inside its quantum precision guard."""
+    t = _setup(cfg, model, train_patches, val_patches, dist)
+    cfg, dist = t.cfg, t.dist
+    if resume:
+        _resume(t, run, echo)
+    n_check = min(cfg.aer_check_samples, len(val_patches)) if dist.is_main else 0
+    check_images = torch.stack([val_patches[i][0] for i in range(n_check)]) if n_check else None
+    pending = _check_engine(model, check_images, "start", echo) if n_check else {}
+    done = t.epoch
+    grads = GradRatio(model)  # angle / classical gradient RMS per epoch, logged if any angle
+    for epoch in range(done + 1, cfg.epochs + 1):  # checkpoint_state() reads t.epoch
+        t.epoch = epoch
+        _run_epoch(t, run, train_patches, grads, pending, echo)
+        pending = {}
+    if n_check and t.history:
+        t.history[-1].update(_check_engine(model, check_images, "end", echo))
+        save_checkpoint(run.last, t.checkpoint_state())
+        run.write_metrics(t.history)
+    return dist.on_main(lambda: finish(cfg, run, model, val_patches, t.history, dist.device))
+
+
+def _setup(cfg, model, train_patches, val_patches, dist: Dist | None) -> _Training:
+    """Put ``model`` on the device and build the optimiser, loss, loaders and loss scaler.
+
+    A config from before ``channels_last`` existed takes the model's choice. The training
+    loader draws this rank's patches with ``EpochIndices``; the validation loader reads every
+    ``world_size``-th patch from ``rank`` on.
+    """
     dist = dist or Dist(device=resolve_device(cfg.device))
     device = dist.device
     if cfg.channels_last is None:  # a config from before the option: the model's choice
@@ -304,104 +343,96 @@ def _fit(cfg, run, model, train_patches, val_patches, resume, echo, dist) -> dic
     val_loader = DataLoader(val_share, batch_size=cfg.batch_size, **loading)
     scaler = grad_scaler(cfg.precision, device)
     total_steps = cfg.epochs * len(train_loader)
-    epoch, step, best, history = 0, 0, -math.inf, []
-    state = None
-    if resume:  # rank 0 reads last.pt; the others get it from rank 0
-        state = dist.on_main(lambda: load_checkpoint(run.last) if run.last.exists() else None)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        epoch, step, best = state["epoch"], state["step"], state["best"]
-        history = list(state["history"])
-        torch.set_rng_state(state["torch_rng"])
-        if scaler.is_enabled() and state.get("scaler"):  # "16-mixed": its loss scale goes on
-            scaler.load_state_dict(state["scaler"])
-        # drop lines of an epoch whose checkpoint never landed
-        dist.on_main(lambda: run.write_metrics(history))
-        echo(f"resuming {run.path} after epoch {epoch} of {cfg.epochs} (step {step})")
+    return _Training(
+        cfg, model, net, optimizer, loss_fn, train_loader, val_loader, scaler, total_steps, dist
+    )
 
-    def checkpoint_state() -> dict[str, Any]:
-        return {
-            "config": cfg.to_dict(),
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "epoch": epoch,
-            "step": step,
-            "best": best,
-            "history": history,
-            "torch_rng": torch.get_rng_state(),
-            "scaler": scaler.state_dict(),  # {} unless "16-mixed"
-        }
 
-    n_check = min(cfg.aer_check_samples, len(val_patches)) if dist.is_main else 0
-    check_images = torch.stack([val_patches[i][0] for i in range(n_check)]) if n_check else None
-    pending = _check_engine(model, check_images, "start", echo) if n_check else {}
-    done = epoch
-    grads = GradRatio(model)  # angle / classical gradient RMS per epoch, logged if any angle
-    for epoch in range(done + 1, cfg.epochs + 1):  # checkpoint_state() reads epoch
-        t0 = time.perf_counter()
-        train_patches.set_epoch(epoch)
-        grads.reset()
-        train_loss, step = train_one_epoch(
-            net,
-            train_loader,
-            optimizer,
-            loss_fn,
-            cfg,
-            step,
-            total_steps,
-            device,
-            desc=f"epoch {epoch}/{cfg.epochs}",
-            dist=dist,
-            scaler=scaler,
-            grads=grads,
-        )
-        train_s = time.perf_counter() - t0
-        scores, val_loss = evaluate(
-            model,
-            val_loader,
-            len(cfg.class_names),
-            cfg.ignore_index,
-            device,
-            loss_fn,
-            dist=dist,
-            precision=cfg.precision,
-            channels_last=cfg.channels_last,
-        )
-        record = {
-            "epoch": epoch,
-            "step": step,
-            "lr": cfg.lr
-            * lr_factor(max(step - 1, 0), total_steps, cfg.warmup_steps, cfg.min_lr_ratio),
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "val_miou": scores.miou,
-            "val_oa": scores.oa,
-            "val_iou": dict(zip(cfg.class_names, scores.iou, strict=True)),
-            "val_confusion": scores.confusion,
-            "train_s": round(train_s, 2),
-            "epoch_s": round(time.perf_counter() - t0, 2),
-            **pending,
-        }
-        if grads.active:
-            record["grad_ratio_quantum_classical"] = grads.value()
-        pending = {}
-        history.append(record)
-        improved = not math.isnan(scores.miou) and scores.miou > best
-        if improved:
-            best = scores.miou
-        snapshot = checkpoint_state() if dist.is_main else {}
-        dist.on_main(lambda: _write_epoch(run, snapshot, improved))  # noqa: B023 (called now)
-        echo(
-            f"epoch {epoch}/{cfg.epochs}  train loss {train_loss:.4f}  val loss {val_loss:.4f}"
-            f"  val mIoU {scores.miou:.4f}  OA {100 * scores.oa:.2f} %"
-            f"  ({record['epoch_s']:.0f} s){'  *best' if improved else ''}"
-        )
-    if n_check and history:
-        history[-1].update(_check_engine(model, check_images, "end", echo))
-        save_checkpoint(run.last, checkpoint_state())
-        run.write_metrics(history)
-    return dist.on_main(lambda: finish(cfg, run, model, val_patches, history, device))
+def _resume(t: _Training, run: RunDir, echo: Callable[[str], None]) -> None:
+    """Continue from ``run.last`` if it exists: model, optimiser, progress, RNG, loss scale."""
+    dist = t.dist  # rank 0 reads last.pt; the others get it from rank 0
+    state = dist.on_main(lambda: load_checkpoint(run.last) if run.last.exists() else None)
+    if state is None:
+        return
+    t.model.load_state_dict(state["model"])
+    t.optimizer.load_state_dict(state["optimizer"])
+    t.epoch, t.step, t.best = state["epoch"], state["step"], state["best"]
+    t.history = list(state["history"])
+    torch.set_rng_state(state["torch_rng"])
+    if t.scaler.is_enabled() and state.get("scaler"):  # "16-mixed": its loss scale goes on
+        t.scaler.load_state_dict(state["scaler"])
+    # drop lines of an epoch whose checkpoint never landed
+    dist.on_main(lambda: run.write_metrics(t.history))
+    echo(f"resuming {run.path} after epoch {t.epoch} of {t.cfg.epochs} (step {t.step})")
+
+
+def _run_epoch(
+    t: _Training,
+    run: RunDir,
+    train_patches: RandomPatches,
+    grads: GradRatio,
+    pending: dict[str, float],
+    echo: Callable[[str], None],
+) -> None:
+    """Epoch ``t.epoch``: train, validate, append its record (with ``pending`` engine checks),
+    write last.pt / best.pt / metrics.jsonl / curves.png on rank 0 and print one line."""
+    cfg, epoch, t0 = t.cfg, t.epoch, time.perf_counter()
+    train_patches.set_epoch(epoch)
+    grads.reset()
+    train_loss, t.step = train_one_epoch(
+        t.net,
+        t.train_loader,
+        t.optimizer,
+        t.loss_fn,
+        cfg,
+        t.step,
+        t.total_steps,
+        t.dist.device,
+        desc=f"epoch {epoch}/{cfg.epochs}",
+        dist=t.dist,
+        scaler=t.scaler,
+        grads=grads,
+    )
+    train_s = time.perf_counter() - t0
+    scores, val_loss = evaluate(
+        t.model,
+        t.val_loader,
+        len(cfg.class_names),
+        cfg.ignore_index,
+        t.dist.device,
+        t.loss_fn,
+        dist=t.dist,
+        precision=cfg.precision,
+        channels_last=cfg.channels_last,
+    )
+    lr_now = lr_factor(max(t.step - 1, 0), t.total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
+    record = {
+        "epoch": epoch,
+        "step": t.step,
+        "lr": cfg.lr * lr_now,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "val_miou": scores.miou,
+        "val_oa": scores.oa,
+        "val_iou": dict(zip(cfg.class_names, scores.iou, strict=True)),
+        "val_confusion": scores.confusion,
+        "train_s": round(train_s, 2),
+        "epoch_s": round(time.perf_counter() - t0, 2),
+        **pending,
+    }
+    if grads.active:
+        record["grad_ratio_quantum_classical"] = grads.value()
+    t.history.append(record)
+    improved = not math.isnan(scores.miou) and scores.miou > t.best
+    if improved:
+        t.best = scores.miou
+    snapshot = t.checkpoint_state() if t.dist.is_main else {}
+    t.dist.on_main(lambda: _write_epoch(run, snapshot, improved))
+    echo(
+        f"epoch {epoch}/{cfg.epochs}  train loss {train_loss:.4f}  val loss {val_loss:.4f}"
+        f"  val mIoU {scores.miou:.4f}  OA {100 * scores.oa:.2f} %"
+        f"  ({record['epoch_s']:.0f} s){'  *best' if improved else ''}"
+    )
 
 
 def _write_epoch(run: RunDir, state: dict[str, Any], improved: bool) -> None:
@@ -411,49 +442,3 @@ def _write_epoch(run: RunDir, state: dict[str, Any], improved: bool) -> None:
     save_checkpoint(run.last, state)
     run.write_metrics(state["history"])
     plot_curves(state["history"], run / "curves.png")
-
-
-def finish(
-    cfg: TrainConfig,
-    run: RunDir,
-    model: nn.Module,
-    val_patches: GridPatches,
-    history: list[dict[str, Any]],
-    device: torch.device,
-) -> dict[str, Any]:
-    """Load best.pt, draw confusion.png and overlays.png, write report.json; return the report."""
-    if not history:
-        return {}
-    best_record = max(
-        history, key=lambda r: -math.inf if math.isnan(r["val_miou"]) else r["val_miou"]
-    )
-    if run.best.exists():
-        model.load_state_dict(load_checkpoint(run.best)["model"])
-    scores = Scores.from_confusion(torch.tensor(best_record["val_confusion"]))
-    plot_confusion(
-        scores.confusion,
-        cfg.class_names,
-        run / "confusion.png",
-        title=f"validation, best epoch {best_record['epoch']}",
-    )
-    tiles = val_patches.tiles
-    overlays = []
-    for i in range(min(OVERLAY_TILES, len(tiles))):
-        image, mask = tiles.arrays(i)
-        pred = predict_tile(model, image, cfg.mean, cfg.std, cfg.patch_px, device)
-        size = pred.shape[0]
-        overlays.append((tiles.ids[i], image[:, :size, :size], mask[:size, :size], pred))
-    plot_overlays(
-        overlays, cfg.class_names, class_colours(len(cfg.class_names)), run / "overlays.png"
-    )
-    checks = {k: v for r in history for k, v in r.items() if k.startswith("engine_vs_aer")}
-    report = {
-        "best_epoch": best_record["epoch"],
-        "epochs": history[-1]["epoch"],
-        "split": "val",
-        "val": scores.as_dict(cfg.class_names),
-        **checks,
-    }
-    run.write_json("report.json", report)
-    report["text"] = scores.report(cfg.class_names)
-    return report

@@ -208,29 +208,16 @@ class HQFNet(HybridSegmenter):
             taps_module = self._backbone(backbone, in_channels, taps, pixel_mean, pixel_std)
         self._set_input_statistics(in_channels, input_mean, input_std)
         if use_dmcaf:
-            if patch_px % taps_module.patch_size:
-                raise ConfigError(
-                    f"HQF-Net patch size {patch_px} px is not a multiple of the "
-                    f"backbone's patch size {taps_module.patch_size}"
-                )
-            self.backbone = (
-                CachedTaps(
-                    taps_module, FeatureCache(feature_cache, taps_module.fingerprint(), cache_dtype)
-                )
-                if feature_cache is not None
-                else taps_module
-            )
-            self.dmcaf = nn.ModuleList(
-                DMCAF(
-                    c,
-                    taps_module.width,
-                    dim=dmcaf_dim,
-                    heads=dmcaf_heads,
-                    points=dmcaf_points,
-                    query_grid=dmcaf_query_grid,
-                    gate_init=dmcaf_gate_init,
-                )
-                for c in widths
+            self._add_guidance(
+                taps_module,
+                widths,
+                feature_cache,
+                cache_dtype,
+                dim=dmcaf_dim,
+                heads=dmcaf_heads,
+                points=dmcaf_points,
+                query_grid=dmcaf_query_grid,
+                gate_init=dmcaf_gate_init,
             )
         q = {
             "engine": engine,
@@ -238,8 +225,53 @@ class HQFNet(HybridSegmenter):
             "angle_scale": angle_scale,
             "qubit_grid": self.qubit_grid,
         }
+        self._add_quantum(widths, q, qmoe_grid, expert_layers, balance_weight)
+        self.decoder = Decoder(num_classes, widths)
+        self.register_state_dict_post_hook(_drop_backbone_keys)
+        self.register_load_state_dict_post_hook(_ignore_missing_backbone_keys)
+
+    def _add_guidance(
+        self,
+        taps_module: DINOv3Taps,
+        widths: tuple[int, ...],
+        feature_cache: str | Path | None,
+        cache_dtype: Literal["float32", "float16"],
+        **dmcaf: int | float | None,
+    ) -> None:
+        """Attach ``self.backbone`` (cached when ``feature_cache``) and one DMCAF per stage.
+
+        Args:
+            taps_module: the frozen DINOv3 taps; ``patch_px`` must be a multiple of its patch.
+            widths: encoder channels of the five stages, one DMCAF each.
+            feature_cache, cache_dtype: as in ``HQFNet``.
+            **dmcaf: DMCAF's dim, heads, points, query_grid and gate_init.
+        """
+        if self.patch_px % taps_module.patch_size:
+            raise ConfigError(
+                f"HQF-Net patch size {self.patch_px} px is not a multiple of the "
+                f"backbone's patch size {taps_module.patch_size}"
+            )
+        self.backbone = (
+            CachedTaps(
+                taps_module, FeatureCache(feature_cache, taps_module.fingerprint(), cache_dtype)
+            )
+            if feature_cache is not None
+            else taps_module
+        )
+        self.dmcaf = nn.ModuleList(DMCAF(c, taps_module.width, **dmcaf) for c in widths)
+
+    def _add_quantum(
+        self,
+        widths: tuple[int, ...],
+        q: dict,
+        qmoe_grid: int,
+        expert_layers: int,
+        balance_weight: float,
+    ) -> None:
+        """Attach ``self.qskips`` (encoder stages ``QSKIP_LEVELS``) and ``self.qmoe``, or None
+        for each switched off; ``q`` holds the circuits' engine, depth, angle scale and grid."""
         self.qskips = (
-            nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS) if use_qskip else None
+            nn.ModuleList(QSkip(widths[i], **q) for i in QSKIP_LEVELS) if self.use_qskip else None
         )
         self.qmoe = (
             QMoE(
@@ -249,12 +281,9 @@ class HQFNet(HybridSegmenter):
                 balance_weight=balance_weight,
                 **q,
             )
-            if use_qmoe
+            if self.use_qmoe
             else None
         )
-        self.decoder = Decoder(num_classes, widths)
-        self.register_state_dict_post_hook(_drop_backbone_keys)
-        self.register_load_state_dict_post_hook(_ignore_missing_backbone_keys)
 
     @staticmethod
     def _backbone(backbone, in_channels, taps, pixel_mean, pixel_std) -> DINOv3Taps:
