@@ -21,6 +21,7 @@ the calls from ``hq-qiskit run`` down):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +40,7 @@ from hq_qiskit.inference.patches import Patches, select_patches
 from hq_qiskit.inference.plan import (
     check_budget,
     cost_rows,
+    full_size_line,
     local_time_line,
     measurement_groups,
     plan_cost,
@@ -114,6 +116,21 @@ def _plan_pass(
     return plan
 
 
+def _full_size(
+    mapped: list[MappedCircuit],
+    groups: list[int],
+    target: RuntimeTarget,
+    backend: Backend,
+    patches: Patches,
+) -> str:
+    """Offline: the line pricing the full-size device run (the entry's shots, every patch of
+    the chosen tiles, the entry's mitigation) beside the rehearsal's table."""
+    shots = backend.shots or math.ceil(1.0 / backend.precision**2)
+    samples = patches.per_tile * len(patches.tiles)
+    what = f"{samples} patches of {len(patches.tiles)} tile(s), {shots} shots (the entry's)"
+    return full_size_line(target, mapped, groups, samples, shots, backend.mitigation, what)
+
+
 def _waves_pass(passes: ModelPasses, order: list[int], echo: Echo) -> list[list[int]]:
     """The dependency waves, said when blocks go together."""
     waves = passes.waves(order)
@@ -173,6 +190,9 @@ def run_inference(
     ideal, masks, order = passes.exact_pass()
     groups = {i: measurement_groups(taps[i].block.observables) for i in order}
     plan = _plan_pass(passes, order, mapped, groups, target, opts, echo, confirm)
+    if target.local and (backend.shots or backend.precision):  # after the rehearsal's table
+        echo(_full_size([mapped[i] for i in order], [groups[i] for i in order], target, backend,
+                        patches))  # fmt: skip
     waves = _waves_pass(passes, order, echo)
     executor = WaveExecutor(
         passes, mapped, groups, dict(zip(order, plan, strict=True)), target, backend, opts,
