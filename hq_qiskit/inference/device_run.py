@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.layout import MappedCircuit, isa_block
+from hq_qiskit.hardware.resume import mark_stale
 from hq_qiskit.hardware.runtime import RuntimeTarget
 from hq_qiskit.inference.execute import WaveExecutor
 from hq_qiskit.inference.options import RunOptions, RunRequest, shots_per_circuit
@@ -69,9 +70,13 @@ def run_device(
     return result, run.out
 
 
-def _check_out(out: Path, opts: RunOptions) -> None:
-    """Refuse an output folder holding an earlier run's jobs unless resuming."""
+def _check_out(out: Path, opts: RunOptions, echo: Echo) -> None:
+    """Mark the local jobs a stopped run left SUBMITTED as stale; refuse an output folder
+    holding an earlier run's jobs unless resuming."""
     jobs = Path(out) / "jobs"
+    for tag in mark_stale(jobs):
+        echo(f"{jobs / tag}.json: a local job left SUBMITTED by a run that stopped before its "
+             "result; marked STALE (--resume runs it again)")  # fmt: skip
     if not opts.resume and jobs.is_dir() and any(jobs.iterdir()):
         raise ConfigError(
             f"--out {out} already holds jobs of an earlier run; pass --resume to "
@@ -180,7 +185,7 @@ def run_inference(
     start = time.perf_counter()
     model, path, config = load_exact_model(checkpoint)
     patches = select_patches(config, opts.data, opts.split, opts.tiles, opts.patches)
-    _check_out(out, opts)
+    _check_out(out, opts, echo)
     passes = ModelPasses(model, patches.dataset, opts.batch_size)
     taps = passes.taps
     mapped = [isa_block(t.block, backend, target.backend) for t in taps]  # CircuitError if wide

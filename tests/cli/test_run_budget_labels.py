@@ -1,13 +1,16 @@
 """The budget of a device run bounds what the runtime will run: a ZNE run whose upper estimate
 exceeds ``--max-qpu-seconds`` is refused before any job record exists (the runtime's own local
 service stands in for IBM's cloud); offline, the full-size device run is priced beside the
-rehearsal and flags that do nothing there say so."""
+rehearsal and flags that do nothing there say so. Labels come from the job: ``--seed 0``
+reruns are bit-identical and recorded, and a folder of one device is not resumed as another."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
@@ -89,3 +92,31 @@ def test_offline_the_full_size_run_is_priced_and_idle_flags_say_so(trained, tmp_
     upper = float(re.search(r"(\d+) QPU s upper estimate", line).group(1))
     # 256 samples x 2 measurement groups x 4096 shots x 3 noise factors at >= 350 us each
     assert upper >= 350e-6 * 256 * 2 * 4096 * 3
+
+
+def test_seed_zero_reruns_are_bit_identical_and_recorded(trained, tmp_path):
+    def run(out: str, *extra: str):
+        return CliRunner().invoke(cli, [
+            "run", str(trained), "--backend", "ibm_brisbane", "--ideal-simulator", "--patches",
+            "1", "--shots", "64", "--out", str(tmp_path / out), *extra,
+        ])  # fmt: skip
+
+    for out in ("a", "b"):
+        result = run(out, "--seed", "0")
+        assert result.exit_code == 0, result.output
+    evs = [np.load(tmp_path / o / "jobs" / "00-enrichment_qcnn.npz")["evs"] for o in "ab"]
+    assert np.array_equal(evs[0], evs[1])
+    r = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert r["seed"] == 0 and r["blocks"][0]["seed"] == 0
+    assert r["blocks"][0]["mitigation_applied"] == []
+    # the Brisbane folder resumed as Fez: refused, not relabelled with Fez's layout
+    result = CliRunner().invoke(cli, [
+        "run", str(trained), "--backend", "ibm_fez", "--ideal-simulator", "--patches", "1",
+        "--shots", "64", "--out", str(tmp_path / "a"), "--resume",
+    ])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--resume found a job made under other settings" in result.output
+    assert (
+        "FakeBrisbane's target) (recorded) vs none (ideal simulator with FakeFez's" in result.output
+    )
+    assert "final_layout [" in result.output and "circuit_sha256 " in result.output
