@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend
+from hq_qiskit.hardware.fleet import rzz_out_of_range
 from hq_qiskit.hardware.layout import MappedCircuit, isa_block
 from hq_qiskit.hardware.resume import mark_stale
 from hq_qiskit.hardware.runtime import RuntimeTarget
@@ -136,6 +137,21 @@ def _full_size(
     return full_size_line(target, mapped, groups, samples, shots, backend.mitigation, what)
 
 
+def check_rzz_angles(passes: ModelPasses, order: list[int], mapped: list[MappedCircuit]) -> None:
+    """Refuse, before anything is submitted, a block whose fractional RZZ angles leave IBM's
+    (0, pi/2] for some sample: IBM rejects them at submission, and the transpiler cannot fold
+    an angle that is still a parameter (qiskit-ibm-runtime's FoldRzzAngle skips those)."""
+    for i in order:
+        bad = rzz_out_of_range(mapped[i], passes.pub(i, mapped[i])[2])
+        if bad is not None:
+            angle, k = bad
+            raise ConfigError(
+                f"block {passes.taps[i].block.name}: fractional RZZ angle {angle:.4f} rad "
+                f"(sample {k}) is outside (0, pi/2], which IBM refuses at submission; nothing "
+                "was submitted: drop --fractional-gates (or fractional_gates in backends.toml)"
+            )
+
+
 def _waves_pass(passes: ModelPasses, order: list[int], echo: Echo) -> list[list[int]]:
     """The dependency waves, said when blocks go together."""
     waves = passes.waves(order)
@@ -194,6 +210,7 @@ def run_inference(
         echo(line)
     ideal, masks, order = passes.exact_pass()
     groups = {i: measurement_groups(taps[i].block.observables) for i in order}
+    check_rzz_angles(passes, order, mapped)
     plan = _plan_pass(passes, order, mapped, groups, target, opts, echo, confirm)
     if target.local and (backend.shots or backend.precision):  # after the rehearsal's table
         echo(_full_size([mapped[i] for i in order], [groups[i] for i in order], target, backend,
