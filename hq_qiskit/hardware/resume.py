@@ -122,8 +122,10 @@ def applied_mitigation(metadata: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The mitigation a finished job reports in its result metadata: TREX
     (``resilience.measure_mitigation``), ZNE (``resilience.zne_mitigation``), twirling
     (``twirling.enable_gates``), DD (``dynamical_decoupling.enable``); () when it reports none
-    (local testing mode's results carry no such section)."""
+    (local testing mode's results carry no such section). The client-side Estimator nests
+    these sections under ``options``."""
     meta = dict(metadata or {})
+    meta = dict(meta.get("options") or meta)
     res, twirl, dd = (dict(meta.get(k) or {}) for k in
                       ("resilience", "twirling", "dynamical_decoupling"))  # fmt: skip
     found = {

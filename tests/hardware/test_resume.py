@@ -113,4 +113,6 @@ def test_applied_mitigation_is_what_the_result_metadata_reports():
         "version": 2,
     }
     assert applied_mitigation(meta) == ("trex", "twirling")
+    # the client-side Estimator (runtime 0.51, measured in local mode) nests them in "options"
+    assert applied_mitigation({"options": meta, "shots": 256}) == ("trex", "twirling")
     assert applied_mitigation({"version": 2}) == () and applied_mitigation(None) == ()
