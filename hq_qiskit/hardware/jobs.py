@@ -269,23 +269,30 @@ def submit_block(
             "tag": tag,
             **target.provenance(),
             **key,  # circuit, device, noise source, layout, shots, seed, mitigation asked
-            "mitigation_configured": list(target.mitigation),
-            "mitigation_applied": None,  # known from the job's result metadata (collect)
-            "seed_simulator": simulator_seed(seed) if target.local and seed is not None else None,
-            "mode_id": getattr(mode, "session_id", None),
-            "max_execution_time": max_execution_time,
-            "initial_layout": list(mapped.initial_layout),
-            "observables": [op.to_list() for op in mapped.observables],
+            **_submission(target, mapped, seed, mode, max_execution_time),
             "samples": list(sample_ids) if sample_ids is not None else values.shape[0],
             "values_sha256": digest,
-            "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "status": "SUBMITTED",
+            "replaces": (record_before or {}).get("job_id"),
         }
-        if old := (record_before or {}).get("job_id"):
-            record["replaces"] = old
         record = _save_record(record_path, record)
     desc = f"{tag} ({'local' if target.local else getattr(target.backend, 'name', '?')})"
     return PendingJob(job, record, record_path, values_path, desc, start)
+
+
+def _submission(target: RuntimeTarget, mapped: MappedCircuit, seed, mode, max_execution_time):
+    """The fields of a new job record besides its key: what was configured, the simulator
+    seed, the mode, the layout and observables, the time, status SUBMITTED."""
+    return {
+        "mitigation_configured": list(target.mitigation),
+        "mitigation_applied": None,  # known from the job's result metadata (collect)
+        "seed_simulator": simulator_seed(seed) if target.local and seed is not None else None,
+        "mode_id": getattr(mode, "session_id", None),
+        "max_execution_time": max_execution_time,
+        "initial_layout": list(mapped.initial_layout),
+        "observables": [op.to_list() for op in mapped.observables],
+        "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "status": "SUBMITTED",
+    }
 
 
 def _earlier_record(
