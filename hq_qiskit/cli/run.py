@@ -141,7 +141,11 @@ from hq_qiskit.cli.options import data_option
     help="Stop waiting for a job after this long (it keeps running; --resume fetches it).",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Simulator seed in local testing mode."
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Simulator seed of the local modes (reruns are bit-identical); recorded in run.json.",
 )
 @click.option(
     "--batch-size",

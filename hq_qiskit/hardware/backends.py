@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from importlib import resources
@@ -182,6 +183,11 @@ def _unknown_fake(class_name: str) -> str:
     )
 
 
+# fake class name -> the warnings qiskit-ibm-runtime issued while building it (FakeNighthawk:
+# its error values are not representative; the runtime says so once per process)
+CAVEATS: dict[str, list[str]] = {}
+
+
 def fake_backend(class_name: str):
     """Instantiate ``qiskit_ibm_runtime.fake_provider.<class_name>``; ConfigError if unknown."""
     from qiskit_ibm_runtime import fake_provider
@@ -189,11 +195,15 @@ def fake_backend(class_name: str):
     cls = getattr(fake_provider, class_name, None)
     if cls is None or not class_name.startswith("Fake"):
         raise ConfigError(_unknown_fake(class_name))
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # FakeNighthawk warns about its values
-        return cls()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fake = cls()
+    for w in caught:  # passed on, never silenced; fleet.fake_caveats repeats them in the output
+        said = CAVEATS.setdefault(class_name, [])
+        if str(w.message) not in said:
+            said.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return fake
 
 
 def default_path() -> Path:

@@ -27,6 +27,13 @@ def set_mitigation(options, mitigation: Collection[str]) -> None:
     options.dynamical_decoupling.enable = "dd" in mitigation
 
 
+def simulator_seed(seed: int) -> int:
+    """The ``seed_simulator`` passed for ``--seed``: seed + 1. qiskit-ibm-runtime 0.51's local
+    service forwards the option only when it is truthy (``fake_provider/local_service.py``),
+    so a seed of 0 would be dropped and every rerun would differ."""
+    return int(seed) + 1
+
+
 def estimator(
     target: RuntimeTarget,
     mode_obj,
@@ -52,7 +59,7 @@ def estimator(
     if not target.local:  # pragma: no cover - local mode ignores (and warns about) these
         set_mitigation(est.options, mitigation)
     elif seed is not None:
-        est.options.simulator.seed_simulator = seed
+        est.options.simulator.seed_simulator = simulator_seed(seed)
     return est
 
 

@@ -3,7 +3,11 @@
 - The job id, the layout, the observables and the sample indices are written to
   ``<run_dir>/jobs/<tag>.json`` *before* waiting; values land in ``<tag>.npz`` afterwards.
 - ``resume=True`` reuses a saved ``.npz``, retrieves a finished device job by its id, or
-  resubmits one that failed or was cancelled.
+  resubmits one that failed, was cancelled or went stale; a record made under other settings
+  (circuit, device, noise source, layout, shots, seed, mitigation: ``resume.job_key``) is
+  refused.
+- The mitigation a record calls applied is what the job's result metadata reports
+  (``resume.applied_mitigation``), never what was asked.
 - All jobs of a run share one Batch or Session (``open_mode``).
 """
 
@@ -23,8 +27,14 @@ import numpy as np
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import HQError
-from hq_qiskit.hardware.estimator import estimator, observable_array, values_digest
+from hq_qiskit.hardware.estimator import (
+    estimator,
+    observable_array,
+    simulator_seed,
+    values_digest,
+)
 from hq_qiskit.hardware.layout import MappedCircuit
+from hq_qiskit.hardware.resume import STALE, applied_mitigation, check_key, job_key
 from hq_qiskit.hardware.runtime import RuntimeTarget
 
 log = logging.getLogger(__name__)
@@ -76,8 +86,8 @@ def wait_for(
     desc: str = "",
     poll_s: float = 0.2,
 ):
-    """Wait for a job with a progress bar of elapsed against expected seconds; its first
-    PubResult. Status checks start 0.2 s apart and back off to ``poll_s`` (each is a request
+    """Wait for a job with a progress bar of elapsed against expected seconds; its
+    PrimitiveResult. Status checks start 0.2 s apart and back off to ``poll_s`` (each is a request
     to IBM's service for a device job: keep it at seconds there).
 
     Raises:
@@ -112,7 +122,7 @@ def wait_for(
             f"job {job.job_id()} {status}: {reason.strip() or 'no reason given'}; "
             "--resume resubmits it"
         )
-    return job.result()[0]
+    return job.result()
 
 
 def job_usage(job) -> dict[str, object]:
@@ -236,11 +246,14 @@ def submit_block(
     jobs.mkdir(parents=True, exist_ok=True)
     record_path, values_path = jobs / f"{tag}.json", jobs / f"{tag}.npz"
     digest = values_digest(values)
-    record = _earlier_record(record_path, digest) if resume else None
+    key = job_key(mapped, target, shots=shots, precision=precision, seed=seed,
+                  mitigation_requested=mitigation_requested)  # fmt: skip
+    record = _earlier_record(record_path, digest, key, target) if resume else None
     saved = _saved_result(record, values_path, len(values))
     if saved is not None:
         return saved
     job = _reattach(record, record_path, target, tag, echo)
+    record_before = record
     start = time.perf_counter()
     if job is None:
         pub = (mapped.circuit, observable_array(mapped), values)
@@ -255,28 +268,39 @@ def submit_block(
             "job_id": job.job_id(),
             "tag": tag,
             **target.provenance(),
-            "mitigation_requested": list(mitigation_requested),
-            "mitigation": list(target.mitigation),
-            "mode_id": getattr(mode, "session_id", None),
-            "shots": shots,
-            "precision": precision,
-            "max_execution_time": max_execution_time,
-            "initial_layout": list(mapped.initial_layout),
-            "final_layout": list(mapped.final_layout),
-            "observables": [op.to_list() for op in mapped.observables],
+            **key,  # circuit, device, noise source, layout, shots, seed, mitigation asked
+            **_submission(target, mapped, seed, mode, max_execution_time),
             "samples": list(sample_ids) if sample_ids is not None else values.shape[0],
             "values_sha256": digest,
-            "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "status": "SUBMITTED",
+            "replaces": (record_before or {}).get("job_id"),
         }
         record = _save_record(record_path, record)
     desc = f"{tag} ({'local' if target.local else getattr(target.backend, 'name', '?')})"
     return PendingJob(job, record, record_path, values_path, desc, start)
 
 
-def _earlier_record(record_path: Path, digest: str) -> dict | None:
+def _submission(target: RuntimeTarget, mapped: MappedCircuit, seed, mode, max_execution_time):
+    """The fields of a new job record besides its key: what was configured, the simulator
+    seed, the mode, the layout and observables, the time, status SUBMITTED."""
+    return {
+        "mitigation_configured": list(target.mitigation),
+        "mitigation_applied": None,  # known from the job's result metadata (collect)
+        "seed_simulator": simulator_seed(seed) if target.local and seed is not None else None,
+        "mode_id": getattr(mode, "session_id", None),
+        "max_execution_time": max_execution_time,
+        "initial_layout": list(mapped.initial_layout),
+        "observables": [op.to_list() for op in mapped.observables],
+        "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "status": "SUBMITTED",
+    }
+
+
+def _earlier_record(
+    record_path: Path, digest: str, key: dict, target: RuntimeTarget
+) -> dict | None:
     """The job record a previous run left for this block (None if none); refused when it
-    belongs to other inputs (another checkpoint, data or tile selection)."""
+    belongs to other inputs (another checkpoint, data or tile selection) or was made under
+    other settings (``resume.check_key``)."""
     if not record_path.is_file():
         return None
     record = json.loads(record_path.read_text())
@@ -286,7 +310,18 @@ def _earlier_record(record_path: Path, digest: str) -> dict | None:
             "checkpoint, data or tile selection); drop --resume or choose another "
             "--out"
         )
+    if not record.get("local", True) and (target.local or target.service is None):
+        raise _needs_account(record_path, record)
+    check_key(record_path, record, key)
     return record
+
+
+def _needs_account(record_path: Path, record: dict) -> HQError:
+    return HQError(
+        f"{record_path}: job {record['job_id']} ran on the device "
+        f"{record.get('device')}; fetching it needs the IBM Quantum account it ran "
+        "under (credentials), or remove the record to run the block locally"
+    )
 
 
 def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult | None:
@@ -301,7 +336,7 @@ def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult
         saved["stds"],
         record["job_id"],
         record["note"],
-        tuple(record.get("mitigation_applied", record.get("mitigation", ()))),
+        tuple(record.get("mitigation_applied") or ()),
         resumed=True,
         record=record,
     )
@@ -314,17 +349,18 @@ def _reattach(record: dict | None, record_path: Path, target: RuntimeTarget, tag
     Raises:
         HQError: the job ran on a device but today's target has no account to fetch it.
     """
-    if record is None or record.get("local", True):
+    if record is None:
+        return None
+    if record.get("local", True):  # a local job dies with its process: run it again
+        if record.get("status") in ("SUBMITTED", STALE):
+            echo(f"{tag}: local job {record['job_id']} was left {record['status']} by a run "
+                 "that stopped before its result; marked stale and run again")  # fmt: skip
         return None
     if record.get("status") in FAILED:
         echo(f"{tag}: job {record['job_id']} was {record['status']}; resubmitting it")
         return None
     if target.local or target.service is None:
-        raise HQError(
-            f"{record_path}: job {record['job_id']} ran on the device "
-            f"{record.get('device')}; fetching it needs the IBM Quantum account it ran "
-            "under (credentials), or remove the record to run the block locally"
-        )
+        raise _needs_account(record_path, record)
     job = target.service.job(record["job_id"])
     log.info("resuming job %s for %s", record["job_id"], tag)
     status = job_status(job)
@@ -362,13 +398,19 @@ def collect(
             record["status"] = job_status(job)
             record = _save_record(record_path, record)
         raise JobFailed(f"block {tag}: {err}") from None
-    evs = np.asarray(result.data.evs, dtype=float)  # (N, n_obs)
-    stds = np.asarray(result.data.stds, dtype=float)
+    pub = result[0]
+    evs = np.asarray(pub.data.evs, dtype=float)  # (N, n_obs)
+    stds = np.asarray(pub.data.stds, dtype=float)
+    job_meta = dict(getattr(result, "metadata", {}) or {})
     record.update(
         status="DONE",
         **job_usage(job),
-        execution_spans=_spans(result),
-        result_metadata=dict(getattr(result, "metadata", {}) or {}),
+        execution_spans=_spans(pub),
+        result_metadata=dict(getattr(pub, "metadata", {}) or {}),
+        job_metadata=job_meta,
+        mitigation_applied=list(applied_mitigation(job_meta)),
+        mitigation_applied_source="the job's result metadata (resilience, twirling, "
+        "dynamical_decoupling)",
     )
     record = _save_record(record_path, record)
     buf = io.BytesIO()

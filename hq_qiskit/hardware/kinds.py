@@ -23,6 +23,7 @@ from qiskit.transpiler import Target
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, load_backends
+from hq_qiskit.hardware.fleet import caveat_note
 from hq_qiskit.hardware.layout import fractional_target, offers_fractional
 
 
@@ -41,7 +42,7 @@ def _aer_report_target(entry: Backend, service=None) -> ReportTarget:
     from hq_qiskit.hardware.runtime import snapshot
 
     fake = fake_backend(entry.noise)
-    note = f"{entry.name}: Aer with {entry.noise}'s target"
+    note = f"{entry.name}: Aer with {entry.noise}'s target" + caveat_note(entry.noise)
     return ReportTarget(entry.noise, fake.target, note, snapshot(fake)["snapshot_date"])
 
 
@@ -61,7 +62,7 @@ def _runtime_report_target(entry: Backend, service=None) -> ReportTarget:
         note = (
             f"{entry.name}: {reason}; the report uses its fake twin {entry.noise} "
             f"(calibration snapshot {date}) instead"
-        )
+        ) + caveat_note(entry.noise)
         return ReportTarget(entry.noise, fake.target, note, date)
     label = entry.noise if where.local else entry.device
     date = snapshot(where.backend)["snapshot_date"]

@@ -114,7 +114,9 @@ def exact_noisy_values(
         ),
         "mitigation_requested": list(entry.mitigation),
         "mitigation_applied": [],
+        "mitigation_applied_source": "the exact noisy engine applies none",
         "shots": shots,
+        "seed": seed,
         "noise_build_s": info.build_s,
         "seconds": time.perf_counter() - start,
     }

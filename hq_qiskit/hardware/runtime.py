@@ -21,25 +21,13 @@ from pathlib import Path
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend
+from hq_qiskit.hardware.fleet import RETIRED, caveat_note, current_devices, retired_note
 from hq_qiskit.hardware.layout import offers_fractional
 
 TOKEN_VAR = "QISKIT_IBM_TOKEN"
 LOCAL_NOTE = (
     "local testing mode on {fake} (fake twin of {device}): noisy Aer simulation, "
     "unmitigated (local mode ignores TREX, ZNE, twirling and DD)"
-)
-# devices IBM has taken out of service: with credentials they get a plain "retired" error
-RETIRED = (
-    "ibm_brisbane",
-    "ibm_kyiv",
-    "ibm_sherbrooke",
-    "ibm_osaka",
-    "ibm_kyoto",
-    "ibm_nazca",
-    "ibm_cusco",
-    "ibm_quebec",
-    "ibm_kawasaki",
-    "ibm_rensselaer",
 )
 
 
@@ -172,7 +160,7 @@ def _local_target(backend: Backend, *, ideal: bool, asked: bool) -> RuntimeTarge
         note = (
             f"local testing mode on a noiseless AerSimulator with {backend.noise}'s target"
             " (no device noise: a plumbing check, unmitigated)"
-        )
+        ) + retired_note(backend.device)
         return RuntimeTarget(
             ideal_simulator(backend.noise), True, note, backend.mode, (), ideal=True, entry=backend
         )
@@ -184,7 +172,8 @@ def _local_target(backend: Backend, *, ideal: bool, asked: bool) -> RuntimeTarge
         f"found: save an account or set {TOKEN_VAR} to use the device)"
     )
     note = LOCAL_NOTE.format(fake=backend.noise, device=backend.device or fake.name) + why
-    note += fractional_note(backend, fake)
+    note += fractional_note(backend, fake) + retired_note(backend.device)
+    note += caveat_note(backend.noise)
     return RuntimeTarget(fake, True, note, backend.mode, (), entry=backend)
 
 
@@ -235,7 +224,7 @@ def _unavailable(backend: Backend, service) -> ConfigError:
         names = sorted(b.name for b in service.backends())
     shown = ", ".join(names[:12]) + (f", ... ({len(names)} in all)" if len(names) > 12 else "")
     retired = (
-        " has been retired"
+        f" has been retired (current devices: {', '.join(current_devices())})"
         if backend.device in RETIRED
         else " is not available to this account (retired, or not in your plan)"
     )

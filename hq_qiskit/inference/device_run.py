@@ -21,6 +21,7 @@ the calls from ``hq-qiskit run`` down):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,9 @@ from tqdm.auto import tqdm
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend
+from hq_qiskit.hardware.fleet import rzz_out_of_range
 from hq_qiskit.hardware.layout import MappedCircuit, isa_block
+from hq_qiskit.hardware.resume import mark_stale
 from hq_qiskit.hardware.runtime import RuntimeTarget
 from hq_qiskit.inference.execute import WaveExecutor
 from hq_qiskit.inference.options import RunOptions, RunRequest, shots_per_circuit
@@ -39,6 +42,7 @@ from hq_qiskit.inference.patches import Patches, select_patches
 from hq_qiskit.inference.plan import (
     check_budget,
     cost_rows,
+    full_size_line,
     local_time_line,
     measurement_groups,
     plan_cost,
@@ -67,9 +71,13 @@ def run_device(
     return result, run.out
 
 
-def _check_out(out: Path, opts: RunOptions) -> None:
-    """Refuse an output folder holding an earlier run's jobs unless resuming."""
+def _check_out(out: Path, opts: RunOptions, echo: Echo) -> None:
+    """Mark the local jobs a stopped run left SUBMITTED as stale; refuse an output folder
+    holding an earlier run's jobs unless resuming."""
     jobs = Path(out) / "jobs"
+    for tag in mark_stale(jobs):
+        echo(f"{jobs / tag}.json: a local job left SUBMITTED by a run that stopped before its "
+             "result; marked STALE (--resume runs it again)")  # fmt: skip
     if not opts.resume and jobs.is_dir() and any(jobs.iterdir()):
         raise ConfigError(
             f"--out {out} already holds jobs of an earlier run; pass --resume to "
@@ -112,6 +120,36 @@ def _plan_pass(
         echo(line)
     check_budget(plan, target, opts, confirm)
     return plan
+
+
+def _full_size(
+    mapped: list[MappedCircuit],
+    groups: list[int],
+    target: RuntimeTarget,
+    backend: Backend,
+    patches: Patches,
+) -> str:
+    """Offline: the line pricing the full-size device run (the entry's shots, every patch of
+    the chosen tiles, the entry's mitigation) beside the rehearsal's table."""
+    shots = backend.shots or math.ceil(1.0 / backend.precision**2)
+    samples = patches.per_tile * len(patches.tiles)
+    what = f"{samples} patches of {len(patches.tiles)} tile(s), {shots} shots (the entry's)"
+    return full_size_line(target, mapped, groups, samples, shots, backend.mitigation, what)
+
+
+def check_rzz_angles(passes: ModelPasses, order: list[int], mapped: list[MappedCircuit]) -> None:
+    """Refuse, before anything is submitted, a block whose fractional RZZ angles leave IBM's
+    (0, pi/2] for some sample: IBM rejects them at submission, and the transpiler cannot fold
+    an angle that is still a parameter (qiskit-ibm-runtime's FoldRzzAngle skips those)."""
+    for i in order:
+        bad = rzz_out_of_range(mapped[i], passes.pub(i, mapped[i])[2])
+        if bad is not None:
+            angle, k = bad
+            raise ConfigError(
+                f"block {passes.taps[i].block.name}: fractional RZZ angle {angle:.4f} rad "
+                f"(sample {k}) is outside (0, pi/2], which IBM refuses at submission; nothing "
+                "was submitted: drop --fractional-gates (or fractional_gates in backends.toml)"
+            )
 
 
 def _waves_pass(passes: ModelPasses, order: list[int], echo: Echo) -> list[list[int]]:
@@ -163,7 +201,7 @@ def run_inference(
     start = time.perf_counter()
     model, path, config = load_exact_model(checkpoint)
     patches = select_patches(config, opts.data, opts.split, opts.tiles, opts.patches)
-    _check_out(out, opts)
+    _check_out(out, opts, echo)
     passes = ModelPasses(model, patches.dataset, opts.batch_size)
     taps = passes.taps
     mapped = [isa_block(t.block, backend, target.backend) for t in taps]  # CircuitError if wide
@@ -172,7 +210,11 @@ def run_inference(
         echo(line)
     ideal, masks, order = passes.exact_pass()
     groups = {i: measurement_groups(taps[i].block.observables) for i in order}
+    check_rzz_angles(passes, order, mapped)
     plan = _plan_pass(passes, order, mapped, groups, target, opts, echo, confirm)
+    if target.local and (backend.shots or backend.precision):  # after the rehearsal's table
+        echo(_full_size([mapped[i] for i in order], [groups[i] for i in order], target, backend,
+                        patches))  # fmt: skip
     waves = _waves_pass(passes, order, echo)
     executor = WaveExecutor(
         passes, mapped, groups, dict(zip(order, plan, strict=True)), target, backend, opts,

@@ -1,10 +1,12 @@
 """The plan of a device run, before anything is submitted: what it costs and whether it may.
 
-Per block: samples, circuits (samples x measurement groups), shots, QPU seconds (IBM's
-baseline, a lower bound, and the runtime's dry-run estimate where offered) and the expected
-local wall time; the terminal table; the budget (``--max-qpu-seconds``) and the question
-before a device spends QPU time; laptop sizing for local testing mode; the cost of the run,
-a tile and the whole split (``cost_rows``, from the blocks that ran).
+Per block: samples, circuits (samples x measurement groups), shots, executions, QPU seconds
+(a lower bound; the upper estimate with mitigation, twirling and TREX calibration,
+``qpu_cost.UPPER_FORMULA``; the runtime's dry-run estimate where offered) and the expected
+local wall time; the terminal table; the budget (``--max-qpu-seconds``, against the upper
+estimate) and the question before a device spends QPU time; offline, the price of the
+full-size device run beside the rehearsal; laptop sizing for local testing mode; the cost of
+the run, a tile and the whole split (``cost_rows``, from the blocks that ran).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from qiskit.quantum_info import PauliList, SparsePauliOp
 from hq_qiskit.errors import ConfigError, HQError
 from hq_qiskit.hardware.layout import MappedCircuit
 from hq_qiskit.hardware.local_sim import ENGINE
-from hq_qiskit.hardware.qpu_cost import qpu_seconds_estimate, rep_delay_s, runtime_estimate
+from hq_qiskit.hardware.qpu_cost import (
+    UPPER_FORMULA,
+    executions,
+    qpu_seconds_estimate,
+    qpu_seconds_upper,
+    rep_delay_s,
+    runtime_estimate,
+)
 from hq_qiskit.hardware.runtime import RuntimeTarget
 from hq_qiskit.inference.options import RunOptions
 
@@ -133,9 +142,11 @@ def plan_cost(
     precision: float,
 ) -> list[dict[str, Any]]:
     """Per block, before anything is submitted: samples, circuits (samples x measurement
-    groups), shots, our QPU lower bound (rep_delay from the backend), the runtime's own
-    estimate where it offers one, and the expected local wall time."""
+    groups), shots, executions with the mitigation the target applies, our QPU lower bound and
+    upper estimate (rep_delay from the backend), the runtime's own estimate where it offers
+    one, and the expected local wall time."""
     rows = []
+    rep = rep_delay_s(target.backend)
     for name, m, pub, g in zip(names, mapped, pubs, groups, strict=True):
         n = pub[2].shape[0]
         rows.append(
@@ -144,8 +155,13 @@ def plan_cost(
                 "samples": n,
                 "circuits": n * g,
                 "shots": n * g * shots,
+                "executions": executions(n * g, shots, target.mitigation),
+                "mitigation_priced": list(target.mitigation),
                 "qpu_seconds_lower_bound": qpu_seconds_estimate(
-                    m, target.backend.target, n * g, shots, rep_delay=rep_delay_s(target.backend)
+                    m, target.backend.target, n * g, shots, rep_delay=rep
+                ),
+                "qpu_seconds_upper": qpu_seconds_upper(
+                    m, target.backend.target, n * g, shots, target.mitigation, rep
                 ),
                 "qpu_seconds_runtime": runtime_estimate(target, pub, shots, precision),
                 "local_seconds": local_seconds(target, len(m.active_qubits), n * g, shots),
@@ -154,34 +170,77 @@ def plan_cost(
     return rows
 
 
+def budget_seconds(row: dict[str, Any]) -> float:
+    """What the budget compares for one block: the larger of the upper estimate and the
+    runtime's own estimate (a plan without an upper estimate falls back to the lower bound)."""
+    upper = row.get("qpu_seconds_upper", row["qpu_seconds_lower_bound"])
+    return max(upper, row.get("qpu_seconds_runtime") or 0.0)
+
+
+def full_size_line(
+    target: RuntimeTarget,
+    mapped: Sequence[MappedCircuit],
+    groups: Sequence[int],
+    samples: int,
+    shots: int,
+    mitigation: Sequence[str],
+    what: str,
+) -> str:
+    """Offline: the device price of the full-size run, said as such beside the rehearsal.
+
+    Args:
+        mapped, groups: the called blocks' ISA circuits and measurement groups.
+        samples: samples of the full-size run; shots: its shots per circuit (the entry's).
+        mitigation: what the device would apply (the entry's, as requested).
+        what: the full-size run in words ("256 patches of 1 tile(s), 4096 shots").
+    """
+    rep = rep_delay_s(target.backend)
+    upper = sum(
+        qpu_seconds_upper(m, target.backend.target, samples * g, shots, mitigation, rep)
+        for m, g in zip(mapped, groups, strict=True)
+    )
+    lower = sum(
+        qpu_seconds_estimate(m, target.backend.target, samples * g, shots, rep_delay=rep)
+        for m, g in zip(mapped, groups, strict=True)
+    )
+    device = getattr(target.entry, "device", None) or getattr(target.backend, "name", "?")
+    return (
+        f"full-size run on the device {device} ({what}, mitigation "
+        f"{', '.join(mitigation) or 'none'}): {lower:.0f} QPU s lower bound, {upper:.0f} QPU s "
+        "upper estimate; the table above prices this local rehearsal, which spends no QPU time"
+    )
+
+
 def plan_lines(plan: list[dict[str, Any]], target: RuntimeTarget) -> list[str]:
     """The cost plan as lines for the terminal (and run.md)."""
+    local = target.local
     lines = [
-        "cost before submission (QPU s: IBM's baseline, a lower bound; runtime: the "
+        "cost before submission (QPU s: a lower bound; the " + UPPER_FORMULA + "; runtime: the "
         "service's dry-run estimate where offered):",
-        "| block | samples | circuits | shots | QPU s (lower bound) | QPU s (runtime) |"
-        + (" local s (est.) |" if target.local else ""),
-        "|---|---|---|---|---|---|" + ("---|" if target.local else ""),
+        "| block | samples | circuits | shots | executions | QPU s (lower bound) | "
+        "QPU s (upper estimate) | QPU s (runtime) |" + (" local s (est.) |" if local else ""),
+        "|---|---|---|---|---|---|---|---|" + ("---|" if local else ""),
     ]
-    total = {k: 0.0 for k in ("samples", "circuits", "shots", "qpu", "rt", "local")}
+    keys = ("samples", "circuits", "shots", "executions", "qpu_seconds_lower_bound",
+            "qpu_seconds_upper", "local_seconds")  # fmt: skip
+    total = dict.fromkeys(keys, 0.0)
     for r in plan:
         rt = r["qpu_seconds_runtime"]
         lines.append(
             f"| {r['block']} | {r['samples']} | {r['circuits']} | {r['shots']} | "
-            f"{r['qpu_seconds_lower_bound']:.1f} | {'-' if rt is None else f'{rt:.1f}'} |"
-            + (f" {r['local_seconds']:.0f} |" if target.local else "")
+            f"{r['executions']} | {r['qpu_seconds_lower_bound']:.1f} | "
+            f"{r['qpu_seconds_upper']:.1f} | {'-' if rt is None else f'{rt:.1f}'} |"
+            + (f" {r['local_seconds']:.0f} |" if local else "")
         )
-        for k, v in (("samples", r["samples"]), ("circuits", r["circuits"]), ("shots", r["shots"])):
-            total[k] += v
-        total["qpu"] += r["qpu_seconds_lower_bound"]
-        total["rt"] += rt or 0.0
-        total["local"] += r["local_seconds"]
-    offered = any(r["qpu_seconds_runtime"] is not None for r in plan)
-    runtime_total = f"{total['rt']:.1f}" if offered else "-"
+        for k in keys:
+            total[k] += r[k]
+    offered = [r["qpu_seconds_runtime"] for r in plan if r["qpu_seconds_runtime"] is not None]
+    runtime_total = f"{sum(offered):.1f}" if offered else "-"
     lines.append(
         f"| all | {total['samples']:.0f} | {total['circuits']:.0f} | {total['shots']:.0f} | "
-        f"{total['qpu']:.1f} | {runtime_total} |"
-        + (f" {total['local']:.0f} |" if target.local else "")
+        f"{total['executions']:.0f} | {total['qpu_seconds_lower_bound']:.1f} | "
+        f"{total['qpu_seconds_upper']:.1f} | {runtime_total} |"
+        + (f" {total['local_seconds']:.0f} |" if local else "")
     )
     return lines
 
@@ -191,21 +250,23 @@ def check_budget(
 ) -> None:
     """Refuse a device run above ``--max-qpu-seconds``; ask before spending unless ``yes``.
 
-    The budget compares the larger of our lower bound and the runtime's estimate. Local
-    testing mode spends no QPU time: neither applies.
+    The budget compares, per block, the larger of the upper estimate (mitigation, twirling
+    and TREX calibration included) and the runtime's estimate. Local testing mode spends no
+    QPU time: neither applies (``request.ignored_flags`` says so).
     """
     if target.local:
         return
-    qpu = sum(max(r["qpu_seconds_lower_bound"], r["qpu_seconds_runtime"] or 0.0) for r in plan)
+    qpu = sum(budget_seconds(r) for r in plan)
     device = getattr(target.backend, "name", "?")
     if opts.max_qpu_seconds is not None and qpu > opts.max_qpu_seconds:
         raise ConfigError(
-            f"estimated {qpu:.0f} QPU seconds on {device} exceed --max-qpu-seconds "
-            f"{opts.max_qpu_seconds:g}; nothing was submitted: lower --patches, --tiles or "
-            "--shots, or raise the budget"
+            f"upper estimate {qpu:.0f} QPU seconds on {device} (mitigation "
+            f"{', '.join(target.mitigation) or 'none'}) exceeds --max-qpu-seconds "
+            f"{opts.max_qpu_seconds:g}; nothing was submitted: lower --patches, --tiles, "
+            "--shots or --mitigation, or raise the budget"
         )
     if not opts.yes and not confirm(
-        f"Submit {sum(r['circuits'] for r in plan)} circuits ({qpu:.0f} QPU seconds or more) "
+        f"Submit {sum(r['circuits'] for r in plan)} circuits (up to about {qpu:.0f} QPU seconds) "
         f"to {device}?"
     ):
         raise HQError(f"nothing submitted to {device} (not confirmed; --yes skips the question)")

@@ -87,6 +87,30 @@ def _check_flags(req: RunRequest) -> None:
         )
 
 
+def ignored_flags(req: RunRequest, target: RuntimeTarget) -> list[str]:
+    """One line per flag given that does nothing where the blocks run (local modes)."""
+    if not target.local:
+        return []
+    where = "the exact noisy engine" if target.executor != "local" else "local testing mode"
+    lines = []
+    if req.max_qpu_seconds is not None:
+        lines.append(
+            f"--max-qpu-seconds {req.max_qpu_seconds:g}: not applied, {where} spends no QPU "
+            "time (the full-size device run is priced beside the plan)"
+        )
+    if req.mitigation is not None and parse_mitigation(req.mitigation):
+        lines.append(
+            f"--mitigation {req.mitigation}: not applied, {where} applies no mitigation "
+            "(run.json records none; --compare-mitigation measures them locally)"
+        )
+    if req.max_execution_time is not None:
+        lines.append(
+            f"--max-execution-time {req.max_execution_time}: not applied, {where} has no QPU "
+            "time limit"
+        )
+    return lines
+
+
 def prepare(req: RunRequest, echo: Echo) -> PreparedRun:
     """Resolve a request: entry, target, shots and precision, checkpoint and output folder.
 
@@ -99,6 +123,8 @@ def prepare(req: RunRequest, echo: Echo) -> PreparedRun:
     target = resolve_run(
         entry, ideal=req.ideal_simulator, device_only=req.device_only, simulator=req.simulator
     )
+    for line in ignored_flags(req, target):
+        echo(line)
     shots, precision, patches, sized = req.shots, req.precision, req.patches, ""
     if req.simulator is None:  # the exact noisy engine needs no laptop sizing
         shots, precision, patches, sized = laptop_sizes(target, shots, precision, patches)

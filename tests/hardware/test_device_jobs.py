@@ -112,7 +112,11 @@ def test_a_device_job_records_where_it_ran_and_what_it_used(pub, tmp_path):
     assert record["status"] == "DONE" and record["job_id"] == result.job_id
     assert record["snapshot_date"].startswith("20") and record["backend_version"]
     assert record["mitigation_requested"] == ["trex"]
-    assert record["mitigation_applied"] == ["trex", "twirling"]
+    assert record["mitigation_configured"] == ["trex", "twirling"]
+    # what the job reports, not what was asked: the stand-in runs the job with the runtime's
+    # local primitives, whose result metadata reports no mitigation section
+    assert record["mitigation_applied"] == [] and result.mitigation == ()
+    assert "result metadata" in record["mitigation_applied_source"]
     assert record["usage"] == 0  # what the service reports: no QPU time for a local job
     assert set(record["metrics"]["timestamps"]) >= {"created", "finished"}
     assert record["shots"] == 64 and record["final_layout"] == list(mapped.final_layout)
@@ -160,16 +164,21 @@ def test_resume_resubmits_a_failed_job_instead_of_fetching_it_again(pub, tmp_pat
     assert lines[-1] == f"blk: job {again.job_id} was ERROR; resubmitting it"
 
 
-def test_a_resumed_local_run_stays_local_under_a_device_target(pub, tmp_path, no_account):
+def test_a_local_run_is_not_resumed_as_a_device_run(pub, tmp_path, no_account):
+    """Was: resumed and labelled local. The noise source is part of the resume check now, so
+    values of the fake twin are refused under a device target instead of reused."""
     mapped, values, _ = pub
     local = run_block(mapped, values, resolve(LOCAL), run_dir=tmp_path, tag="blk", shots=64)
+    assert local.record["noise_source"] == "fake twin fake_manila (local testing mode)"
     device = resolve(DEVICE, service=StandInService())  # "with credentials" now
-    again = run_block(mapped, values, device, run_dir=tmp_path, tag="blk", shots=64, resume=True)
-    assert again.resumed and again.job_id == local.job_id
-    row = {**again.record, "mitigation_applied": list(again.mitigation)}
-    where = summary([row])
-    assert where["local"] is True and where["device"] == "fake_manila"
-    assert where["mitigation_applied"] == [] and not where["mitigated"]
+    with pytest.raises(HQError) as err:
+        run_block(mapped, values, device, run_dir=tmp_path, tag="blk", shots=64, resume=True)
+    line = str(err.value)
+    assert "\n" not in line and "other settings" in line
+    assert "noise_source fake twin fake_manila (local testing mode) (recorded) vs device " in line
+    row = {**local.record, "mitigation_applied": list(local.mitigation)}
+    where = summary([row])  # the local run's own row stays labelled local
+    assert where["local"] is True and where["mitigation_applied"] == []
     assert "local testing mode" in where["note"]
 
 

@@ -75,8 +75,10 @@ def test_one_pub_job_record_and_resume(no_account, tmp_path):
     assert record["job_id"] == result.job_id and record["local"] is True
     assert record["samples"] == ["a", "b", "c"]
     assert record["final_layout"] == list(mapped.final_layout)
-    again = run_block(mapped, values, target, run_dir=tmp_path, tag="blk", shots=64, resume=True)
+    again = run_block(mapped, values, target, run_dir=tmp_path, tag="blk", shots=64, seed=5,
+                      resume=True)  # fmt: skip
     assert again.resumed and np.array_equal(again.evs, result.evs)
+    assert record["seed"] == 5 and record["seed_simulator"] == 6
     assert qpu_seconds_estimate(mapped, target.backend.target, n_circuits=6, shots=64) > 2.0
 
 

@@ -147,13 +147,14 @@ def test_a_device_run_over_budget_or_unconfirmed_submits_nothing():
     def never(question):
         raise AssertionError(f"asked {question!r}")
 
-    # the budget compares the larger estimate per block: 30 + 50 = 80 s
-    with pytest.raises(ConfigError, match="estimated 80 QPU seconds on fake_manila exceed"):
+    # the budget compares the larger estimate per block (a plan row without an upper
+    # estimate falls back to its lower bound): 30 + 50 = 80 s
+    with pytest.raises(ConfigError, match="upper estimate 80 QPU seconds on fake_manila"):
         check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=79), never)
     asked = []
     with pytest.raises(HQError, match="nothing submitted to fake_manila"):
         check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=80), asked.append)
-    assert asked == ["Submit 16 circuits (80 QPU seconds or more) to fake_manila?"]
+    assert asked == ["Submit 16 circuits (up to about 80 QPU seconds) to fake_manila?"]
     check_budget(PLAN, device, RunOptions(64, 0.0, yes=True), never)
     with pytest.raises(ConfigError):  # the budget holds with --yes too
         check_budget(PLAN, device, RunOptions(64, 0.0, max_qpu_seconds=1, yes=True), never)
