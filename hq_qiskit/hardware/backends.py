@@ -203,6 +203,9 @@ def fake_backend(class_name: str):
         if str(w.message) not in said:
             said.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if not caught:  # the runtime warns once per process: later builds repeat what it said
+        for message in CAVEATS.get(class_name, []):
+            warnings.warn(message, UserWarning, stacklevel=2)
     return fake
 
 
