@@ -22,7 +22,7 @@ from hq_qiskit.hardware.kinds import kind_of, names_that
 from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
-from hq_qiskit.training.config import TrainConfig, TrainSettings, versions
+from hq_qiskit.training.config import TrainConfig, TrainSettings, check_batch, versions
 from hq_qiskit.training.distributed import Dist, check_world, env_world, session
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
@@ -285,7 +285,9 @@ def start_training(
     that can be refused is checked before the run folder is created. Under torchrun every
     process calls this; rank 0 alone creates and writes the run folder.
     """
+    cfg.check()  # the settings' own ranges first: --patches-per-epoch 0 is not about processes
     check_world(cfg.patches_per_epoch, env_world()[1])  # before joining the group
+    check_batch(cfg.batch_size, cfg.patches_per_epoch, env_world()[1])
     with session(cfg.device) as dist:
         echo = dist.echo(echo)
         prepared = prepare(cfg, echo)
@@ -338,6 +340,7 @@ def resume_training(
         cfg = cfg.resumed(**{k: v for k, v in changes.items() if v is not None})
         cfg.check()
         check_world(cfg.patches_per_epoch, dist.world_size)
+        check_batch(cfg.batch_size, cfg.patches_per_epoch, dist.world_size)
         train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
         val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
         model = build(cfg, echo)
