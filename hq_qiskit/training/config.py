@@ -82,7 +82,9 @@ class TrainSettings:
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
         shots: shots per Pauli term a noisy backend samples in training and evaluation
             (None: the entry's ``shots``; 0: exact noisy values, no shot noise).
-        data: dataset folder, or None for the built-in LoveDA sample.
+        data: dataset folder, several folders trained on as one set (a list: each folder's
+            layout's class map, its own train and val splits), or None for the built-in
+            LoveDA sample.
         class_map: raw mask value (as a string, JSON keys) -> class index or 255; None: the
             layout's own map to LandCover.ai's classes (``--class-map FILE``).
         epochs: passes over ``patches_per_epoch`` random training patches.
@@ -122,7 +124,7 @@ class TrainSettings:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     shots: int | None = None
-    data: str | None = None
+    data: str | list[str] | None = None
     class_map: dict[str, int] | None = None
     epochs: int = 32
     patches_per_epoch: int = 384
