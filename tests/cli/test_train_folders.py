@@ -54,6 +54,9 @@ def test_two_folders_train_as_one_set_and_the_run_evaluates(folders, tmp_path):
     assert done.exit_code == 0, done.output
     scored = json.loads((run / "evaluation.json").read_text())
     assert scored["tiles"] == n_val and scored["data"] == config["data"]
+    looked = CliRunner().invoke(cli, ["diagnose", str(run), "--device", "cpu", "--n-boot", "100"])
+    assert looked.exit_code == 0, looked.output
+    assert f"{n_val} tiles" in looked.output  # config.json's two folders, their val splits
     more = CliRunner().invoke(cli, ["train", "--resume", str(run), "--epochs", "2"])
     assert more.exit_code == 0, more.output
     assert json.loads((run / "config.json").read_text())["data"] == config["data"]
