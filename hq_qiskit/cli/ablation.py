@@ -44,6 +44,7 @@ from hq_qiskit.training.ablation_plan import (
     parse_seeds,
     parse_variants,
 )
+from hq_qiskit.training.config import check_batch
 from hq_qiskit.training.statistics import DEFAULT_MARGIN
 
 
@@ -175,6 +176,7 @@ def ablation(**opts: Any) -> None:
         seed=seeds[0],
     )
     base.check()
+    check_batch(base.batch_size, base.patches_per_epoch)
     check_workers(opts["dask_workers"])  # before any training, as an unreachable --scheduler
     evaluation = evaluation_sets(
         base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]

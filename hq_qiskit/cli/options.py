@@ -74,6 +74,24 @@ data_option = click.option(
     help="Dataset folder (LandCover.ai or LoveDA layout). Default: the built-in LoveDA sample.",
 )
 
+
+def _check_folders(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Path, ...]:
+    """Each repeated --data must be an existing, non-empty folder; () means the built-in one."""
+    return tuple(_check_data(ctx, param, v) for v in value)
+
+
+data_folders_option = click.option(
+    "--data",
+    multiple=True,
+    metavar="DIR",
+    callback=_check_folders,
+    help="Dataset folder (LoveDA, LandCover.ai, OpenEarthMap, Dubai or plain layout); repeat it "
+    "to train on several folders as one set (--data loveda/ --data dubai/), each with its "
+    "layout's class map and its own train and val splits. Default: the built-in LoveDA sample.",
+)
+
 overwrite_option = click.option(
     "--overwrite",
     is_flag=True,

@@ -12,7 +12,7 @@ from hq_qiskit.cli.options import (
     backend_option,
     choice_option,
     class_map_option,
-    data_option,
+    data_folders_option,
     deprecated_workers_option,
     device_option,
     overwrite_option,
@@ -33,7 +33,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @choice_option("--model", sorted(MODELS), "hq-unet", "Network to train.")
 @model_flags
 @backend_option
-@data_option
+@data_folders_option
 @setting_options(
     "seed",
     "epochs",
@@ -73,6 +73,7 @@ def train(ctx: click.Context, **opts: Any) -> None:
     Examples:
       hq-qiskit train --backend aer
       hq-qiskit train --bottleneck classical --epochs 20 --data /data/landcoverai
+      hq-qiskit train --data /data/loveda --data /data/dubai_aerial_63
       hq-qiskit train --resume runs/hq-unet-aer-0 --epochs 12
       torchrun --nproc_per_node=4 -m hq_qiskit train --sync-batchnorm --data /data/lcai
     """
@@ -95,13 +96,19 @@ def train(ctx: click.Context, **opts: Any) -> None:
         changes = {n: opts[n] for n in RESUME_OPTIONS[1:] if given(n)}
         done = resume_training(opts["resume"], **changes, echo=click.echo)
     else:
+        folders = [str(p) for p in opts["data"]]
+        if len(folders) > 1 and opts["class_map"] is not None:
+            raise ConfigError(
+                f"--class-map: {len(folders)} --data folders each read their masks through "
+                "their own layout's map; leave --class-map out, or train on one folder"
+            )
         class_map = None
         if opts["class_map"] is not None:
             class_map = {str(k): v for k, v in read_class_map(opts["class_map"]).items()}
         cfg = settings_from(
             opts,
             model_options=model_options_from(opts["model"], opts),
-            data=str(opts["data"]) if opts["data"] is not None else None,
+            data=folders[0] if len(folders) == 1 else folders or None,
             class_map=class_map,
         )
         done = start_training(

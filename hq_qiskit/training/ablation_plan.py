@@ -95,6 +95,12 @@ def check_not_varied(model: str, variants: list[str], options: dict[str, Any]) -
         )
 
 
+def is_ablation_folder(out: Path) -> bool:
+    """True when ``out`` holds an ablation: its ``ablation.json`` or a run folder
+    ``<backend>/<variant>/seed<N>`` (what ``plan_runs`` makes, even before its config.json)."""
+    return (out / "ablation.json").is_file() or any(p.is_dir() for p in out.glob("*/*/seed*"))
+
+
 def check_out(out: Path, overwrite: bool, resume: bool = False) -> None:
     """Refuse a non-empty --out unless it holds an earlier ablation and --overwrite is given;
     with --resume, --out must be the folder of an ablation that was started."""
@@ -107,6 +113,11 @@ def check_out(out: Path, overwrite: bool, resume: bool = False) -> None:
             )
         if not out.is_dir():
             raise ConfigError(f"--resume: --out {out} does not exist; drop --resume to start it")
+        if not is_ablation_folder(out):
+            raise ConfigError(
+                f"--resume: --out {out} holds no ablation (no ablation.json, no "
+                "<backend>/<variant>/seed<N> runs); give the --out an ablation was started in"
+            )
         return
     if out.is_dir() and any(out.iterdir()):
         if not (out / "ablation.json").exists():

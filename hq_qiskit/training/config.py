@@ -14,6 +14,7 @@ same model and inputs from the record alone; resuming compares settings with set
 from __future__ import annotations
 
 import dataclasses
+import math
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -30,6 +31,33 @@ BEFORE_ADDED: dict[str, Any] = {"jitter": 0.0, "dice": 0.0}
 # may change it (``--device``, ``--loader-workers``)
 WHERE = {"where": True}
 S = TypeVar("S", bound="TrainSettings")
+# float settings (refused when NaN or infinite), and each count's minimum with what it counts
+FLOAT_SETTINGS = ("lr", "min_lr_ratio", "weight_decay", "jitter", "label_smoothing", "dice")
+MINIMUM = {
+    "epochs": 1,
+    "patches_per_epoch": 1,
+    "batch_size": 1,
+    "val_stride_px": 1,
+    "warmup_steps": 0,
+    "aer_check_samples": 0,
+    "workers": 0,
+    "seed": 0,
+}
+MEANING = {
+    "epochs": "the passes over the patches of an epoch",
+    "patches_per_epoch": "the random training patches drawn each epoch",
+    "batch_size": "the patches of one optimiser step",
+    "val_stride_px": "the pixels between validation patches",
+    "warmup_steps": "the steps of linear warm-up (0: none)",
+    "aer_check_samples": "the patches checked against exact Aer (0: off)",
+    "workers": "the DataLoader worker processes (0: none)",
+    "seed": "seeds are non-negative integers",
+}
+
+
+def _flag(name: str) -> str:
+    """The command-line option of a setting: ``workers`` is ``--loader-workers``."""
+    return "--loader-workers" if name == "workers" else "--" + name.replace("_", "-")
 
 
 def _keys(cls: type) -> set[str]:
@@ -54,7 +82,9 @@ class TrainSettings:
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
         shots: shots per Pauli term a noisy backend samples in training and evaluation
             (None: the entry's ``shots``; 0: exact noisy values, no shot noise).
-        data: dataset folder, or None for the built-in LoveDA sample.
+        data: dataset folder, several folders trained on as one set (a list: each folder's
+            layout's class map, its own train and val splits), or None for the built-in
+            LoveDA sample.
         class_map: raw mask value (as a string, JSON keys) -> class index or 255; None: the
             layout's own map to LandCover.ai's classes (``--class-map FILE``).
         epochs: passes over ``patches_per_epoch`` random training patches.
@@ -94,7 +124,7 @@ class TrainSettings:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     shots: int | None = None
-    data: str | None = None
+    data: str | list[str] | None = None
     class_map: dict[str, int] | None = None
     epochs: int = 32
     patches_per_epoch: int = 384
@@ -144,18 +174,37 @@ class TrainSettings:
         return cls(**{**BEFORE_ADDED, **d})
 
     def check(self) -> None:
-        """Raise ``ConfigError`` for a setting outside its range, naming the option."""
-        for name in ("epochs", "patches_per_epoch", "batch_size", "val_stride_px"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1")
+        """Raise ``ConfigError`` for a setting outside its range, one line naming the option,
+        the value and a value it accepts: non-finite floats, counts below their minimum
+        (``check_batch`` compares the batch with the patches once the processes are known)."""
+        for name in FLOAT_SETTINGS:
+            value = getattr(self, name)
+            if not math.isfinite(value):
+                raise ConfigError(
+                    f"{_flag(name)} {value}: not a finite number; give a finite value, "
+                    f"e.g. {_flag(name)} {getattr(TrainSettings, name):g}"
+                )
+        for name, low in MINIMUM.items():
+            value, default = getattr(self, name), getattr(TrainSettings, name)
+            if value is not None and value < low:
+                example = "" if default is None else f"; e.g. {_flag(name)} {default}"
+                raise ConfigError(
+                    f"{_flag(name)} must be >= {low} (got {value}); {MEANING[name]}{example}"
+                )
         if self.lr <= 0:
-            raise ConfigError("--lr must be > 0")
+            raise ConfigError(f"--lr must be > 0 (got {self.lr:g}); e.g. --lr {TrainSettings.lr:g}")
+        if self.weight_decay < 0:
+            raise ConfigError(
+                f"--weight-decay {self.weight_decay:g}: choose 0 (off) or more, "
+                f"e.g. --weight-decay {TrainSettings.weight_decay:g}"
+            )
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(
+                f"--min-lr-ratio {self.min_lr_ratio:g}: choose 0 to 1 (a fraction of --lr), "
+                f"e.g. --min-lr-ratio {TrainSettings.min_lr_ratio:g}"
+            )
         if self.shots is not None and self.shots < 0:
             raise ConfigError(f"--shots {self.shots}: give 0 (exact noisy values) or more shots")
-        if self.aer_check_samples < 0 or self.workers < 0 or self.warmup_steps < 0:
-            raise ConfigError(
-                "--aer-check-samples, --loader-workers and --warmup-steps must be >= 0"
-            )
         if not 0 <= self.jitter <= 1:
             raise ConfigError(f"--jitter {self.jitter}: choose 0 (off) to 1")
         if not 0 <= self.label_smoothing < 1:
@@ -165,12 +214,33 @@ class TrainSettings:
         check_precision(self.precision)
         if self.class_weights not in CLASS_WEIGHTS:
             try:
-                [float(v) for v in self.class_weights.split(",")]
+                values = [float(v) for v in self.class_weights.split(",")]
             except ValueError:
+                values = [math.nan]
+            if not all(math.isfinite(v) and v >= 0 for v in values):
                 raise ConfigError(
                     f"--class-weights {self.class_weights!r}: give 'none', 'balanced' or one "
-                    "number per class, comma-separated (e.g. 1,2,1,1,3)"
-                ) from None
+                    "finite number >= 0 per class, comma-separated (e.g. 1,2,1,1,3)"
+                )
+
+
+def check_batch(batch_size: int, patches_per_epoch: int, world_size: int = 1) -> None:
+    """Refuse a batch larger than the patches each process draws per epoch.
+
+    Refused rather than clamped: a clamped batch would change the optimiser steps per epoch,
+    the warm-up and the schedule behind the user's back (and the log's "global batch")."""
+    share = patches_per_epoch // world_size
+    if batch_size > share:
+        each = (
+            f"the {share} patches each of {world_size} processes draws"
+            if world_size > 1
+            else (f"the {share} patches per epoch")
+        )
+        raise ConfigError(
+            f"--batch-size {batch_size} is more than {each}: no step could hold a full batch; "
+            f"give --batch-size {share} or fewer, or --patches-per-epoch "
+            f"{batch_size * world_size} or more"
+        )
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,14 @@ import numpy as np
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from hq_qiskit.datasets import open_tiles
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.hardware.backends import Backend, get_backend, load_backends, shots_label
 from hq_qiskit.hardware.kinds import kind_of, names_that
 from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
-from hq_qiskit.training.config import TrainConfig, TrainSettings, versions
+from hq_qiskit.training.config import TrainConfig, TrainSettings, check_batch, versions
+from hq_qiskit.training.data import describe_data, open_data, resolved
 from hq_qiskit.training.distributed import Dist, check_world, env_world, session
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
@@ -154,14 +154,14 @@ def prepare(settings: TrainSettings, echo: Echo) -> Prepared:
     backend = check_backend(settings)  # the cheap checks first
     channels_last = resolve_channels_last(settings)
     settings.check()
-    data = str(Path(settings.data).resolve()) if settings.data is not None else None
-    train_tiles = open_tiles(data, "train", class_map=settings.class_map_ints)
-    val_tiles = open_tiles(data, "val", class_map=settings.class_map_ints)
+    data = resolved(settings.data)
+    train_tiles = open_data(data, "train", class_map=settings.class_map_ints)
+    val_tiles = open_data(data, "val", class_map=settings.class_map_ints)
     for split, tiles in (("train", train_tiles), ("val", val_tiles)):
         if len(tiles) == 0:
             raise DataError(f"--data {data or 'built-in'}: the {split} split has no tiles")
     echo(
-        f"data: {data or 'built-in LoveDA sample'}: {len(train_tiles)} train tiles, "
+        f"data: {describe_data(data)}: {len(train_tiles)} train tiles, "
         f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}"
     )
     classes = list(train_tiles.classes)
@@ -285,7 +285,9 @@ def start_training(
     that can be refused is checked before the run folder is created. Under torchrun every
     process calls this; rank 0 alone creates and writes the run folder.
     """
+    cfg.check()  # the settings' own ranges first: --patches-per-epoch 0 is not about processes
     check_world(cfg.patches_per_epoch, env_world()[1])  # before joining the group
+    check_batch(cfg.batch_size, cfg.patches_per_epoch, env_world()[1])
     with session(cfg.device) as dist:
         echo = dist.echo(echo)
         prepared = prepare(cfg, echo)
@@ -338,8 +340,9 @@ def resume_training(
         cfg = cfg.resumed(**{k: v for k, v in changes.items() if v is not None})
         cfg.check()
         check_world(cfg.patches_per_epoch, dist.world_size)
-        train_tiles = open_tiles(cfg.data, "train", class_map=cfg.class_map_ints)
-        val_tiles = open_tiles(cfg.data, "val", class_map=cfg.class_map_ints)
+        check_batch(cfg.batch_size, cfg.patches_per_epoch, dist.world_size)
+        train_tiles = open_data(cfg.data, "train", class_map=cfg.class_map_ints)
+        val_tiles = open_data(cfg.data, "val", class_map=cfg.class_map_ints)
         model = build(cfg, echo)
         train, val = _datasets(cfg, train_tiles, val_tiles, dist)
         echo(describe_world(cfg, dist))
@@ -381,7 +384,7 @@ def evaluate_run(
     source = str(Path(data).resolve()) if data is not None else cfg.data
     if class_map is None and source == cfg.data:
         class_map = cfg.class_map_ints  # the run's own data: the run's own map
-    tiles = open_tiles(source, split, class_map=class_map)
+    tiles = open_data(source, split, class_map=class_map)
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     if list(tiles.classes) != list(cfg.class_names):

@@ -78,7 +78,7 @@ def test_a_sweep_on_two_workers_matches_the_sequential_runs(tmp_path):
         (["--workers", "-2"], "Error: --workers -2: give at least 1 worker process"),
         (["--scheduler", "tcp://127.0.0.1:9"], "Error: --scheduler tcp://127.0.0.1:9: no Dask "),
         (["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"], "Error: --workers and "),
-        (["--loader-workers", "-1"], "Error: --aer-check-samples, --loader-workers and"),
+        (["--loader-workers", "-1"], "Error: --loader-workers must be >= 0 (got -1)"),
     ],
 )
 def test_bad_cluster_input_is_one_line_before_any_training(tmp_path, extra, message):

@@ -112,4 +112,4 @@ def test_train_workers_is_a_deprecated_alias_of_loader_workers(tmp_path):
     assert "train --workers is deprecated" in result.output
     assert "--epochs must be >= 1" in result.output
     result = CliRunner().invoke(cli, ["train", "--epochs", "1", "--workers", "-1"])
-    assert "--loader-workers and --warmup-steps must be >= 0" in result.output  # it is the loader's
+    assert "--loader-workers must be >= 0 (got -1)" in result.output  # it is the loader's
