@@ -116,7 +116,7 @@ def test_evaluate_split_all_on_a_folder_without_split_lists(run, tmp_path, tiny_
 def test_unknown_mask_values_name_a_fix_that_exists(run, tmp_path, tiny_loveda):
     from PIL import Image
 
-    plain = tiny_loveda(tmp_path / "plain", {"val": ["6_2"]}, lists=False)
+    plain = tiny_loveda(tmp_path / "odd", {"val": ["6_2"]}, lists=False)
     mask = np.array(Image.open(plain / "masks_png" / "6_2.png"))
     mask[0, 0] = 9  # LoveDA has values 0..7
     Image.fromarray(mask).save(plain / "masks_png" / "6_2.png")
