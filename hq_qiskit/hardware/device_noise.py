@@ -74,7 +74,7 @@ from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
 from hq_qiskit.hardware.native_schedule import idle_windows, loose_fragment, pair_fragment
-from hq_qiskit.hardware.noise_scale import check_factor, scaled_device
+from hq_qiskit.hardware.noise_scale import ScaledNatives, check_factor, scaled_device
 from hq_qiskit.hardware.schedule import readout_probabilities
 from hq_qiskit.quantum.noisy import positional
 
@@ -370,7 +370,9 @@ def _build(
     events, swaps = _walk(block, routed, initial, qubits_of)
     blocks, loose = _pair_blocks(events)
     errs = device if scale == 1 else scaled_device(device, scale)
-    natives = NativeErrors(errs.target, level)
+    natives = (
+        NativeErrors(target, level) if errs is device else ScaledNatives(target, errs.target, level)
+    )
     errors = _Attribution(qubits_of)
     idle = idle_windows(blocks, loose, events, natives, region, mapped.circuit)
     errors.pair_blocks(blocks, events, natives, region, idle)

@@ -10,6 +10,7 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 
+from hq_qiskit.circuits import build_block
 from hq_qiskit.circuits.block import QuantumBlock, single_qubit_observables
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware import device_noise as device_noise_module
@@ -98,3 +99,12 @@ def test_scaled_numbers(fez) -> None:
 def test_negative_factor_is_refused(fez) -> None:
     with pytest.raises(ConfigError, match="noise_scale -1.0"):
         scaled_device(fez, -1)
+
+
+def test_scaling_changes_errors_not_the_native_gates() -> None:
+    """The translation to native gates is the device's at every factor: at level 3 the
+    synthesis weighs error rates, and on FakeKingston's scaled data the HQ-UNet block got
+    other one-qubit decompositions with every error 0 (rz 503 -> 452, sx 350 -> 386)."""
+    block = build_block("enrichment_qcnn")
+    counts = {f: device_noise(block, "ibm_kingston", noise_scale=f).native_gates for f in (0, 1)}
+    assert counts[0] == counts[1], counts
