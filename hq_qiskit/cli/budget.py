@@ -43,6 +43,11 @@ from hq_qiskit.cli.options import data_option, device_option
     show_default=True,
     help="Which checkpoint of the run to score.",
 )
+@click.option(
+    "--devices",
+    default="",
+    help="Other backends.toml entries to place on the curve by their ESP, comma-separated.",
+)
 @device_option
 @click.option(
     "--n-boot",
@@ -59,6 +64,7 @@ def budget(
     factors: str,
     shots: int | None,
     checkpoint: str,
+    devices: str,
     device: str,
     n_boot: int,
 ) -> None:
@@ -71,6 +77,7 @@ def budget(
     Examples:
       hq-qiskit budget runs/hq-unet-aer-0 --backend ibm_kingston
       hq-qiskit budget runs/hq-unet-aer-0 --backend ibm_fez --factors 0,1,2 --shots 0
+      hq-qiskit budget runs/hq-unet-aer-0 --backend ibm_kingston --devices ibm_fez,fake_nighthawk
     """
     from hq_qiskit.training.budget import budget_run, parse_factors
     from hq_qiskit.training.budget_report import table
@@ -85,6 +92,7 @@ def budget(
         checkpoint=checkpoint,
         device=device,
         n_boot=n_boot,
+        devices=[d.strip() for d in devices.split(",") if d.strip()],
         echo=click.echo,
     )
     click.echo(table(report))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from hq_qiskit.atomic import atomic_write
 from hq_qiskit.datasets import open_tiles
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.hardware.backends import Backend, get_backend
+from hq_qiskit.hardware.device_noise import snapshot_of
 from hq_qiskit.samplers import GridPatches
+from hq_qiskit.training.budget_report import figure
 from hq_qiskit.training.diagnose import strict, tile_images
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
@@ -147,6 +150,50 @@ def device_esp(entry: Backend, blocks: Sequence, factors: Sequence[float]) -> di
     return {"blocks": per_block, "by_factor": by_factor}
 
 
+def other_devices(
+    names: Sequence[str], blocks: Sequence, esp1: float, best: float, lower_bound: bool
+) -> list[dict[str, Any]]:
+    """Other ``backends.toml`` entries on the same curve: the model's ESP as each transpiles
+    the blocks (its own level, layout and seed; its fake twin's snapshot), and the factor f at
+    which ESP(1)**f of the measured device equals it, f = ln ESP / ln ESP(1)."""
+    from hq_qiskit.hardware.device_noise import _fake
+    from hq_qiskit.hardware.layout import estimated_success_probability, transpile_block
+
+    out = []
+    for name in names:
+        entry = noisy_entry(name)
+        device = _fake(entry.noise)
+        esp = 1.0
+        for b in blocks:
+            m = transpile_block(
+                b.circuit,
+                b.observables,
+                device.target,
+                optimization_level=entry.optimization_level,
+                seed=entry.seed_transpiler,
+                strategy=entry.layout,
+            )
+            esp *= estimated_success_probability(m.circuit, device.target, m.final_layout)
+        f = math.log(esp) / math.log(esp1) if esp > 0 and 0 < esp1 < 1 else math.nan
+        if not math.isfinite(f):
+            within = None
+        elif f <= best + 1e-12:
+            within = True
+        else:  # beyond the admissible factor: unknown where every factor tried passed
+            within = None if lower_bound else False
+        out.append(
+            {
+                "backend": name,
+                "noise_source": f"fake twin {entry.noise}",
+                "snapshot": snapshot_of(device),
+                "esp": esp,
+                "factor_equivalent": f,
+                "within_budget": within,
+            }
+        )
+    return out
+
+
 def _factor_rows(cms: dict[float, np.ndarray], groups, n_boot: int, seed: int) -> list[dict]:
     """Per factor: mIoU and OA of the pooled tiles, the image-bootstrap interval of the mIoU and
     of its change from factor 0 (paired by tile)."""
@@ -196,6 +243,7 @@ def budget_run(
     device: str = "auto",
     n_boot: int = 2000,
     margin: float = 0.01,
+    devices: Sequence[str] = (),
     echo: Echo = print,
 ) -> dict[str, Any]:
     """The noise budget of a run (module docstring); writes budget.json and budget.png.
@@ -205,10 +253,8 @@ def budget_run(
         factors: error scales; 0 (the reference) is added when absent.
         shots: shots per expectation value; None: the entry's; 0: exact.
         margin: the mIoU an admissible factor may lose against factor 0.
+        devices: other entries to place on the curve by their ESP (``other_devices``).
     """
-    from hq_qiskit.hardware.device_noise import snapshot_of
-    from hq_qiskit.training.budget_report import figure
-
     entry = noisy_entry(backend)
     restored = restore(path, checkpoint=checkpoint, noise="ideal")
     cfg, model = restored.config, restored.model
@@ -225,7 +271,8 @@ def budget_run(
     swapper = _Swapper(model, entry, cfg.seed)
     cms = swapper.confusions(factors, patches, cfg, resolve_device(device), echo)
     rows = _factor_rows(cms, groups, n_boot, cfg.seed)
-    esp = device_esp(entry, [b for b, _ in swapper.pairs], sorted({*factors, 1.0}))
+    blocks = [b for b, _ in swapper.pairs]
+    esp = device_esp(entry, blocks, sorted({*factors, 1.0}))
     for row in rows:
         row["esp"], row["esp_idle"] = esp["by_factor"][row["factor"]]
     best = admissible(factors, [r["miou"] for r in rows], margin)
@@ -256,6 +303,7 @@ def budget_run(
         "esp_at_admissible": esp1**best,
         "esp_idle_at_admissible": idle1**best,
         "blocks": esp["blocks"],
+        "devices": other_devices(devices, blocks, esp1, best, best == factors[-1]),
     }
     report = strict(report)
     atomic_write(run / "budget.json", json.dumps(report, indent=2, allow_nan=False) + "\n")

@@ -57,6 +57,13 @@ def table(report: dict[str, Any]) -> str:
         f"{report['esp_approximation']}: {_num(report['esp_at_admissible'], '.4f')} "
         f"(with idle: {_num(report['esp_idle_at_admissible'], '.4f')})",
     ]
+    for d in report.get("devices", []):
+        verdict = {True: "within the budget", False: "beyond it", None: "beyond the factors tried"}
+        lines.append(
+            f"{d['backend']} ({d['noise_source']}, {d['snapshot']}): ESP "
+            f"{_num(d['esp'], '.4f')}, i.e. f = {_num(d['factor_equivalent'], '.2f')} on this "
+            f"curve: {verdict[d['within_budget']]}"
+        )
     return "\n".join(lines)
 
 
@@ -81,6 +88,10 @@ def figure(report: dict[str, Any], path: Path) -> Path:
     ax.axvline(1.0, color="tab:red", linestyle="--", label=f"{report['device']} (ESP {esp:.3f})")
     best = report["admissible_factor"]
     ax.axvline(best, color="tab:green", linestyle="-.", label=f"admissible f={best:g}")
+    for d in report.get("devices", []):
+        if d["factor_equivalent"] is not None:
+            ax.axvline(d["factor_equivalent"], color="tab:purple", linestyle=":", alpha=0.7)
+            ax.annotate(d["backend"], (d["factor_equivalent"], ms[0]), rotation=90, fontsize=7)
     ax.set_xlabel("noise scale f (every device error x f)")
     ax.set_ylabel("mIoU")
     ax.set_title(f"{report['model']} under {report['noise_source']}", fontsize=9)

@@ -26,7 +26,8 @@ def strict_json(path: Path) -> dict:
 
 def test_budget_of_a_tiny_quantum_run_on_fez(train_two_tiles):
     run = train_two_tiles("budget", TINY)
-    args = ["budget", str(run), "--backend", "ibm_fez", "--factors", "0,1", "--shots", "0"]
+    args = ["budget", str(run), "--backend", "ibm_fez", "--factors", "0,1", "--shots", "0",
+            "--devices", "fake_nighthawk"]  # fmt: skip
     result = CliRunner().invoke(cli, [*args, "--n-boot", "200", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert (
@@ -43,6 +44,12 @@ def test_budget_of_a_tiny_quantum_run_on_fez(train_two_tiles):
     assert report["admissible_is_lower_bound"] == (report["admissible_factor"] == 1.0)
     want = report["esp_device"] ** report["admissible_factor"]
     assert abs(report["esp_at_admissible"] - want) < 1e-12
+    (other,) = report["devices"]  # FakeNighthawk on FakeFez's curve: f = ln ESP / ln ESP(1)
+    assert other["backend"] == "fake_nighthawk" and other["snapshot"].startswith("fake_nighthawk")
+    f = other["factor_equivalent"]
+    assert abs(report["esp_device"] ** f - other["esp"]) < 1e-9
+    assert other["within_budget"] == (True if f <= report["admissible_factor"] else None)
+    assert "fake_nighthawk (fake twin FakeNighthawk" in result.output
     (block,) = report["blocks"]
     assert block["block"] and block["count_2q"] > 0
     # factor 0 is the ideal model: evaluate --ideal scores the same tiles alike
