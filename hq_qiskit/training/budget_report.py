@@ -91,7 +91,14 @@ def figure(report: dict[str, Any], path: Path) -> Path:
     for d in report.get("devices", []):
         if d["factor_equivalent"] is not None:
             ax.axvline(d["factor_equivalent"], color="tab:purple", linestyle=":", alpha=0.7)
-            ax.annotate(d["backend"], (d["factor_equivalent"], ms[0]), rotation=90, fontsize=7)
+            ax.annotate(
+                d["backend"],
+                (d["factor_equivalent"], 0.03),
+                xycoords=("data", "axes fraction"),
+                rotation=90,
+                fontsize=7,
+                color="tab:purple",
+            )
     ax.set_xlabel("noise scale f (every device error x f)")
     ax.set_ylabel("mIoU")
     ax.set_title(f"{report['model']} under {report['noise_source']}", fontsize=9)
