@@ -74,6 +74,7 @@ from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
 from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
 from hq_qiskit.hardware.native_schedule import idle_windows, loose_fragment, pair_fragment
+from hq_qiskit.hardware.noise_scale import ScaledNatives, check_factor, scaled_device
 from hq_qiskit.hardware.schedule import readout_probabilities
 from hq_qiskit.quantum.noisy import positional
 
@@ -93,6 +94,7 @@ class DeviceNoise:
         native_gates: native gate name -> how many had their errors attributed (compare with
             ``mapped.circuit.count_ops()``, the transpiler's own ISA circuit).
         build_s: seconds spent building (transpile, routing, translations).
+        noise_scale: factor every error was scaled by (``noise_scale.py``; 1: the device's).
     """
 
     noise_model: object
@@ -102,6 +104,7 @@ class DeviceNoise:
     swaps: int
     native_gates: dict[str, int]
     build_s: float
+    noise_scale: float = 1.0
 
 
 # --------------------------------------------------------------------- small pieces
@@ -339,11 +342,15 @@ def _noise_model(
     return nm
 
 
-def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) -> DeviceNoise:
+def _build(
+    block: QuantumBlock, device, level: int, strategy: str, seed: int, scale: float = 1.0
+) -> DeviceNoise:
     """The device noise of a block's logical circuit, built in the stages of the module
     docstring: transpile as the device would and replay its routing (1), cut the routed
     circuit into two-qubit blocks and one-qubit runs (2), their native errors as channels
-    (3), attributed to logical gates (4), one mean channel per Aer key plus readout (5)."""
+    (3), attributed to logical gates (4), one mean channel per Aer key plus readout (5).
+    With ``scale`` != 1 the errors of 3 and 5 come from ``noise_scale.scaled_device``; the
+    layout, routing and schedule stay the device's own."""
     start = time.perf_counter()
     target = device.target
     mapped = transpile_block(
@@ -362,19 +369,23 @@ def _build(block: QuantumBlock, device, level: int, strategy: str, seed: int) ->
     }
     events, swaps = _walk(block, routed, initial, qubits_of)
     blocks, loose = _pair_blocks(events)
-    natives = NativeErrors(target, level)
+    errs = device if scale == 1 else scaled_device(device, scale)
+    natives = (
+        NativeErrors(target, level) if errs is device else ScaledNatives(target, errs.target, level)
+    )
     errors = _Attribution(qubits_of)
     idle = idle_windows(blocks, loose, events, natives, region, mapped.circuit)
     errors.pair_blocks(blocks, events, natives, region, idle)
     errors.loose_runs(loose, events, natives, region, idle)
     return DeviceNoise(
-        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, device),
+        noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, errs),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),
         swaps=swaps,
         native_gates=dict(sorted(natives.counts.items())),
         build_s=time.perf_counter() - start,
+        noise_scale=scale,
     )
 
 
@@ -397,6 +408,7 @@ def device_noise(
     optimization_level: int | None = None,
     layout: str | None = None,
     seed: int | None = None,
+    noise_scale: float = 1.0,
 ) -> DeviceNoise:
     """The device noise of ``block``'s logical circuit on ``backend`` (cached per process).
 
@@ -406,10 +418,12 @@ def device_noise(
             backend, or a backend object with a ``target`` (e.g. ``FakeFez()``).
         optimization_level, layout, seed: transpile settings; default to the entry's
             (for a backend object: 3, "noise_aware", 0).
+        noise_scale: every error times this factor (``noise_scale.py``: gate errors, 1/T1
+            and 1/T2, readout capped at 0.5); 0 builds a model without errors.
 
     Returns:
         The ``DeviceNoise``; its ``noise_model`` goes to ``connect_block(block, noise=...)``.
-        The cache key is (circuit hash, device name, snapshot, level, layout, seed).
+        The cache key is (circuit hash, device name, snapshot, level, layout, seed, scale).
 
     Raises:
         ConfigError: an ideal entry (no ``noise``) or an unknown name.
@@ -430,11 +444,12 @@ def device_noise(
         level = 3 if optimization_level is None else optimization_level
         strategy = "noise_aware" if layout is None else layout
         seed = 0 if seed is None else seed
-    key = (_circuit_key(block), device.name, snapshot_of(device), level, strategy, seed)
+    scale = check_factor(noise_scale)
+    key = (_circuit_key(block), device.name, snapshot_of(device), level, strategy, seed, scale)
     if key not in _CACHE:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            _CACHE[key] = _build(block, device, level, strategy, seed)
+            _CACHE[key] = _build(block, device, level, strategy, seed, scale)
         info = _CACHE[key]
         log.info(
             "device noise for %s on %s: %d swaps, native gates %s, %.1f s",

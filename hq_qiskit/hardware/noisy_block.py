@@ -28,7 +28,14 @@ from hq_qiskit.hardware.device_noise import device_noise_model
 from hq_qiskit.quantum import connect_block
 
 
-def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *, seed: int = 0):
+def noisy_module(
+    module: nn.Module,
+    block: QuantumBlock,
+    backend: Backend,
+    *,
+    seed: int = 0,
+    noise_scale: float = 1.0,
+):
     """``module`` (running ``block``) rebuilt on ``backend``'s device noise; same weights.
 
     Args:
@@ -36,6 +43,8 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *, se
         block: the module's block.
         backend: a ``backends.toml`` entry; an ideal one (``noise`` unset) returns ``module``.
         seed: seed of the shot-noise generator (and of Aer for engine "qiskit").
+        noise_scale: every error of the device noise times this factor
+            (``hardware/noise_scale.py``; the noise budget sweeps it).
 
     Returns:
         A module x (B, n_in) -> (B, n_obs) with the noisy expectation values; its angles are
@@ -48,7 +57,7 @@ def noisy_module(module: nn.Module, block: QuantumBlock, backend: Backend, *, se
     noisy = connect_block(
         block,
         engine=getattr(module, "engine", "fast"),
-        noise=device_noise_model(block, backend),
+        noise=device_noise_model(block, backend, noise_scale=noise_scale),
         shots=backend.shots or None,
         seed=seed,
         initial_weights=weight.double().cpu().clone(),
