@@ -178,8 +178,9 @@ def ablation(**opts: Any) -> None:
     base.check()
     check_batch(base.batch_size, base.patches_per_epoch)
     check_workers(opts["dask_workers"])  # before any training, as an unreachable --scheduler
+    one_folder = base.data if not isinstance(base.data, list) else None  # one --data here
     evaluation = evaluation_sets(
-        base.data, opts["split"], list(opts["eval_data"]), opts["eval_split"]
+        one_folder, opts["split"], list(opts["eval_data"]), opts["eval_split"]
     )
     if opts["resume"] and opts["out"] is None:
         raise ConfigError("--resume: give the --out of the ablation to continue")

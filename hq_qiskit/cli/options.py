@@ -21,7 +21,10 @@ def _check_data(ctx: click.Context, param: click.Parameter, value: str | None) -
     if value is None:
         return None
     path = Path(value)
-    fix = "give a LandCover.ai or LoveDA folder, or leave --data out to use the built-in sample"
+    fix = (
+        "give a LoveDA, LandCover.ai, OpenEarthMap, Dubai or plain images/+masks/ folder, or "
+        "leave --data out to use the built-in sample"
+    )
     if not path.exists():
         raise click.BadParameter(f"folder {path} does not exist; {fix}")
     if not path.is_dir():
@@ -71,7 +74,8 @@ data_option = click.option(
     default=None,
     metavar="DIR",
     callback=_check_data,
-    help="Dataset folder (LandCover.ai or LoveDA layout). Default: the built-in LoveDA sample.",
+    help="Dataset folder (LoveDA, LandCover.ai, OpenEarthMap, Dubai or a plain images/+masks/ "
+    "folder). Default: the built-in LoveDA sample.",
 )
 
 
@@ -79,7 +83,8 @@ def _check_folders(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[Path, ...]:
     """Each repeated --data must be an existing, non-empty folder; () means the built-in one."""
-    return tuple(_check_data(ctx, param, v) for v in value)
+    folders = (_check_data(ctx, param, v) for v in value)
+    return tuple(f for f in folders if f is not None)  # a given value is never None
 
 
 data_folders_option = click.option(
