@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import data_option, device_option
+from hq_qiskit.cli.options import (
+    checkpoint_option,
+    data_option,
+    device_option,
+    n_boot_option,
+    scored_split_option,
+)
 
 
 @click.command("budget")
@@ -17,13 +23,7 @@ from hq_qiskit.cli.options import data_option, device_option
     help="backends.toml entry with device noise (e.g. ibm_kingston; offline: its fake twin).",
 )
 @data_option
-@click.option(
-    "--split",
-    type=click.Choice(["val", "test", "train", "all"]),
-    default="val",
-    show_default=True,
-    help="Split of the data folder whose tiles are scored; 'all': every image/mask pair.",
-)
+@scored_split_option()
 @click.option(
     "--factors",
     default="0,0.5,1,2,4",
@@ -36,26 +36,14 @@ from hq_qiskit.cli.options import data_option, device_option
     default=None,
     help="Shots per expectation value; 0: exact [default: the backend entry's].",
 )
-@click.option(
-    "--checkpoint",
-    type=click.Choice(["best.pt", "last.pt"]),
-    default="best.pt",
-    show_default=True,
-    help="Which checkpoint of the run to score.",
-)
+@checkpoint_option()
 @click.option(
     "--devices",
     default="",
     help="Other backends.toml entries to place on the curve by their ESP, comma-separated.",
 )
 @device_option
-@click.option(
-    "--n-boot",
-    type=click.IntRange(min=100),
-    default=2000,
-    show_default=True,
-    help="Bootstrap draws (over whole images) of each interval.",
-)
+@n_boot_option
 def budget(
     run_dir: Path,
     backend: str,

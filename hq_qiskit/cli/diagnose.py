@@ -6,40 +6,24 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import data_option, device_option
+from hq_qiskit.cli.options import (
+    checkpoint_option,
+    data_option,
+    device_option,
+    ideal_option,
+    n_boot_option,
+    scored_split_option,
+)
 
 
 @click.command("diagnose")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @data_option
-@click.option(
-    "--split",
-    type=click.Choice(["val", "test", "train", "all"]),
-    default="val",
-    show_default=True,
-    help="Split of the data folder whose tiles are scored; 'all': every image/mask pair.",
-)
-@click.option(
-    "--checkpoint",
-    type=click.Choice(["best.pt", "last.pt"]),
-    default="best.pt",
-    show_default=True,
-    help="Which checkpoint of the run to diagnose.",
-)
+@scored_split_option("diagnose")
+@checkpoint_option("diagnose")
 @device_option
-@click.option(
-    "--ideal",
-    is_flag=True,
-    help="Run the quantum blocks exactly, without the noise a noise-trained run was trained "
-    "with [default: as trained].",
-)
-@click.option(
-    "--n-boot",
-    type=click.IntRange(min=100),
-    default=2000,
-    show_default=True,
-    help="Bootstrap draws (over whole images) of each interval.",
-)
+@ideal_option
+@n_boot_option
 def diagnose(
     run_dir: Path,
     data: Path | None,

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from hq_qiskit.cli.options import (
-    choice_option,
+    checkpoint_option,
     class_map_option,
     data_option,
     device_option,
     engine_option,
     ideal_option,
+    scored_split_option,
 )
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.training.runner import evaluate_run
@@ -21,17 +22,9 @@ from hq_qiskit.training.runner import evaluate_run
 @click.command("evaluate")
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @data_option
-@choice_option(
-    "--split",
-    ["val", "test", "train", "all"],
-    "val",
-    "Split of the data folder to score; 'all': every image/mask pair, no split lists needed "
-    "(a plain images/+masks/ folder, LoveDA, LandCover.ai, OpenEarthMap, Dubai).",
-)
+@scored_split_option()
 @engine_option
-@choice_option(
-    "--checkpoint", ["best.pt", "last.pt"], "best.pt", "Which checkpoint of the run to score."
-)
+@checkpoint_option()
 @device_option
 @class_map_option
 @ideal_option

@@ -170,6 +170,36 @@ ideal_option = click.option(
 )
 
 
+SCORED_SPLITS = ["val", "test", "train", "all"]
+
+
+def scored_split_option(verb: str = "score") -> Callable:
+    """``--split`` of a command that scores a trained run on a data folder's tiles."""
+    return choice_option(
+        "--split",
+        SCORED_SPLITS,
+        "val",
+        f"Split of the data folder whose tiles to {verb}; 'all': every image/mask pair, no split "
+        "lists needed (a plain images/+masks/ folder, LoveDA, LandCover.ai, OpenEarthMap, Dubai).",
+    )
+
+
+def checkpoint_option(verb: str = "score") -> Callable:
+    """``--checkpoint``: which of a run's two checkpoints a command reads."""
+    return choice_option(
+        "--checkpoint", ["best.pt", "last.pt"], "best.pt", f"Which checkpoint of the run to {verb}."
+    )
+
+
+n_boot_option = click.option(
+    "--n-boot",
+    type=click.IntRange(min=100),
+    default=2000,
+    show_default=True,
+    help="Bootstrap draws (over whole images) of each interval.",
+)
+
+
 def run_folder_options(kind: str, default: str) -> Callable[[Callable], Callable]:
     """``--out DIR`` (``kind``, e.g. "Run folder", defaulting to ``default`` under
     ``--runs-dir``) and ``--runs-dir``."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from hq_qiskit.cli.options import data_option
+from hq_qiskit.cli.options import choice_option, data_option
 
 
 @click.command("run")
@@ -30,8 +30,8 @@ from hq_qiskit.cli.options import data_option
     "testing mode, said in the output.",
 )
 @data_option
-@click.option(
-    "--split", type=click.Choice(["train", "val", "test"]), default="val", show_default=True
+@choice_option(
+    "--split", ["train", "val", "test"], "val", "Split of the data folder whose tiles are run."
 )
 @click.option("--tiles", type=int, default=1, show_default=True, help="First N tiles of the split.")
 @click.option(
