@@ -3,10 +3,13 @@
 Compilation (once per circuit and noise model): read the circuit (``fast/program.py``: gates,
 affine angle tables, Pauli terms), attach Aer's errors to each gate (``noise_table.py``), fold
 the readout errors into each term's observable (``channels.py``), and choose for every term the
-cheapest exact contraction over mixed product blocks and light cones (``plan.py``).
+cheapest exact contraction over mixed product blocks and light cones (``plan.py``), planned on
+the fused channels: runs of gates on at most ``fuse_qubits`` qubits composed, each gate's error
+kept right after it (``fusion.py``).
 
 Forward pass (per batch): compute every angle, build each gate's superoperator
 ``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
+compose each fused group's channels into one superoperator,
 evolve the blocks' density matrices up to the last cut, trace down to each cone, evolve the cone
 through its remaining channels, and read ``Tr(O rho)``. No sampling: the values are exact
 (mixed-state) expectation values and autograd gives exact gradients for inputs and weights.
@@ -35,6 +38,7 @@ from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
+from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
 from hq_qiskit.quantum.shots import sample_terms
@@ -62,6 +66,8 @@ class NoisyEngine(EngineModule):
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
         program, table, plan: the circuit as read, its noise, and the contractions.
         shots: measurements per Pauli term; 0 means exact values.
+        fused: the fused channels the plan runs on (``fusion.FusedOp``): gates composed in
+            groups of at most ``fuse_qubits`` qubits; ``fuse_qubits=0`` keeps one per gate.
 
     Example:
         >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -89,6 +95,7 @@ class NoisyEngine(EngineModule):
         dtype: torch.dtype = torch.float32,
         initial_weights: Tensor | None = None,
         max_memory_bytes: int = MAX_MEMORY_BYTES,
+        fuse_qubits: int = FUSE_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -99,8 +106,9 @@ class NoisyEngine(EngineModule):
         self.table: NoiseTable = noise_table(noise, self.program, circuit)
         prog = self.program
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
+        self.fused: tuple[FusedOp, ...] = fuse_ops(prog.ops, fuse_qubits)
         self.plan: NoisyPlan = make_noisy_plan(
-            [op.qubits for op in prog.ops],
+            [g.qubits for g in self.fused],
             [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
         )
@@ -262,8 +270,9 @@ class NoisyEngine(EngineModule):
         cdtype = COMPLEX[dtype]
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
-        sup = self._superops(consts, angles_b, angles_u)
-        ops, plan = self.program.ops, self.plan
+        op_qubits = [op.qubits for op in self.program.ops]
+        sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
+        ops, plan = self.fused, self.plan  # the planner's ops are the fused channels
 
         # 1. mixed product blocks up to the last cut, snapshots at every cut used
         zero = torch.zeros(1, 2, 2, dtype=cdtype, device=device)
@@ -337,7 +346,8 @@ class NoisyEngine(EngineModule):
         itemsize = 16 if self.real_dtype == torch.float64 else 8
         return "\n".join(
             [
-                f"{len(self.program.ops)} gates, {noisy} with an error channel; readout error "
+                f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
+                f"{len(self.fused)} channels; readout error "
                 f"on {len(table.readout)} qubits, correlated on "
                 f"{[list(q) for q, _ in table.correlated]}; shots {self.shots or 'exact'}",
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
