@@ -153,3 +153,25 @@ def test_fused_qcnn_matches_aer_density_matrix_under_device_like_noise() -> None
         block.circuit, block.inputs, block.weights, block.observables, x, w, gates_only
     )
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_heisenberg_cone_tail_equals_the_forward_evolution() -> None:
+    """With fewer terms than samples, a cone's trailing weight-only channels act on the
+    observables (``NoisyEngine._cone_values``); with one sample they act on the state. Both are
+    exact: each sample of a batch of 8 equals its own batch of 1, values and gradients."""
+    block = enrichment_qcnn(rows=2, cols=3)
+    rng = np.random.default_rng(5)
+    w = torch.as_tensor(rng.uniform(-np.pi, np.pi, size=len(block.weights)))
+    module = NoisyEngine(block.circuit, block.inputs, block.weights, block.observables,
+                         noise=device_like_noise(block.circuit), dtype=torch.float64,
+                         initial_weights=w)  # fmt: skip
+    batched = [any(module.program.ops[i].batched for i in g.members) for g in module.fused]
+    tails = [c for c in module.plan.contractions if c.ops and not batched[c.ops[-1]]]
+    assert any(len(c.terms) < 8 for c in tails)  # the backward route is taken at B=8
+    x = rng.uniform(-1, 1, size=(8, block.n_inputs))
+    values, grad_x, grad_w = _values_and_grads(module, x)
+    module.weight.grad = None
+    rows = [_values_and_grads(module, x[b : b + 1]) for b in range(8)]
+    np.testing.assert_allclose(values, np.concatenate([r[0] for r in rows]), atol=1e-12)
+    np.testing.assert_allclose(grad_x, np.concatenate([r[1] for r in rows]), atol=1e-12)
+    np.testing.assert_allclose(grad_w, rows[-1][2], atol=1e-11)  # .grad summed the 8 runs

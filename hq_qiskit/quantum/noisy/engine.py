@@ -315,16 +315,41 @@ class NoisyEngine(EngineModule):
                 part = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
                 rho = part if rho is None else kron_state(rho, n, part, len(keep))
                 rho_order, n = rho_order + keep, n + len(keep)
-            for i in c.ops:
-                rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
-            rho = partial_trace(rho, rho_order, list(c.qubits))  # sorted order, (Bs, d, d)
-            vals = torch.einsum("tij,bij->bt", obs, rho).real  # (Bs, T_c)
+            vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
             values.append(vals.expand(x.shape[0], -1))
         out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
         if values:
             order = [self.live_terms[t] for c in plan.contractions for t in c.terms]
             out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
         return out
+
+    def _cone_values(
+        self, rho: Tensor, rho_order: list[int], c, obs: Tensor, sup: list[Tensor], batch: int
+    ) -> Tensor:
+        """``Tr(O_t rho_final)`` for one contraction: (Bs, T_c), real.
+
+        The cone's channels run forward on the density matrix rho (Bs, 2,..,2) on ``rho_order``,
+        except a trailing run of channels without a batch axis when the contraction has fewer
+        terms than samples: those run backward on the observables (Heisenberg picture), since
+        ``vec(O^T) . M vec(rho) = (M^T vec(O^T)) . vec(rho)``; exact either way, and T_c
+        observables cost less to evolve than B density matrices.
+
+        Args:
+            obs: (T_c, d, d) the terms' ``O^T`` on the cone's sorted qubits.
+        """
+        ops = self.fused
+        split = len(c.ops)
+        if len(c.terms) < batch:
+            while split and sup[c.ops[split - 1]].shape[0] == 1:
+                split -= 1
+        for i in c.ops[:split]:
+            rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
+        order = list(c.qubits)
+        a = obs.reshape(obs.shape[0], *([2] * (2 * len(order))))  # (T_c, 2,..,2) on ``order``
+        for i in reversed(c.ops[split:]):
+            a = apply_superop(a, sup[i].transpose(-1, -2), order, ops[i].qubits)
+        rho = partial_trace(rho, rho_order, order)  # sorted order, (Bs, d, d)
+        return (rho.reshape(rho.shape[0], -1) @ a.reshape(a.shape[0], -1).T).real
 
     def forward(self, x: Tensor) -> Tensor:
         """Expectation values for inputs x (B, n_in): (B, n_obs), sampled if ``shots`` > 0."""
