@@ -301,7 +301,7 @@ class NoisyEngine(EngineModule):
             snapshots[t] = dict(blocks)
 
         # 2. reduced density matrices on each cone, evolved through the cone's channels
-        values = []
+        values, traced = [], {}  # (block state, kept qubits) -> reduced state, shared by cones
         for c, obs in zip(plan.contractions, consts["observables"], strict=True):
             snap = snapshots[c.cut]
             rho, rho_order, n, seen = None, [], 0, []
@@ -312,7 +312,11 @@ class NoisyEngine(EngineModule):
                 seen.append(entry)
                 order, state = entry
                 keep = [p for p in order if p in c.qubits]
-                part = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
+                key = (id(state), tuple(keep))  # states live in the snapshots: ids are stable
+                if key not in traced:
+                    part = partial_trace(state, order, keep)
+                    traced[key] = part.reshape(-1, *([2] * (2 * len(keep))))
+                part = traced[key]
                 rho = part if rho is None else kron_state(rho, n, part, len(keep))
                 rho_order, n = rho_order + keep, n + len(keep)
             vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
