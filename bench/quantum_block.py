@@ -18,13 +18,17 @@ one forward+backward, measured in a fresh process. ``--adjoint`` adds a table of
 engine's two ways to differentiate state vectors (``gradient="autograd"`` and ``"adjoint"``)
 on ``deep_14x30`` (14 qubits, 30 layers of RY and CX/RZZ bricks) and the global expert, with
 glibc's mmap threshold fixed in the measuring process so that freed tensors leave the resident
-set. Usage:
+set. ``--noisy`` adds a table of the exact noisy engine (``hq_qiskit/quantum/noisy``) under a
+device-like noise model (``device_like_noise``) against the ideal fast engine, at one batch
+(``--noisy-batch``), forward+backward, for each gate-fusion width in ``--noisy-fuse`` (0: no
+fusion); the ideal and noisy modules are timed in turn, best of ``--repeats`` each. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
     python bench/quantum_block.py --blocks ring_96 enrichment_qcnn --batches 64 --no-stock
     python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
     python bench/quantum_block.py --blocks --adjoint                          # adjoint table only
+    python bench/quantum_block.py --blocks --noisy enrichment_qcnn_6x6        # noisy table only
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ MAX_GATE_BY_GATE_QUBITS = 20  # the baseline's state vector is (B, 2**n)
 CIRCUITS: dict[str, Callable[[], QuantumBlock]] = {
     **BLOCKS,
     "ring_96": ring_block,
+    "enrichment_qcnn_6x6": lambda: enrichment_qcnn(rows=6, cols=6),
     "enrichment_qcnn_8x8": lambda: enrichment_qcnn(rows=8, cols=8),
     "deep_14x30": brickwork_block,
 }
@@ -210,7 +215,65 @@ def run(args: argparse.Namespace) -> str:
     )
     if args.adjoint:
         lines += ["", *adjoint_table(args.adjoint_batch, args.repeats)]
+    if args.noisy:
+        lines += ["", *noisy_table(args.noisy, args.noisy_batch, args.noisy_fuse, args.repeats)]
     return "\n".join(lines)
+
+
+def device_like_noise(circuit):
+    """Depolarising (1e-3 per 1-qubit gate, 1e-2 per 2-qubit gate) then thermal relaxation
+    (T1 100 us, T2 80 us, 35 ns / 300 ns) on every gate of ``circuit``, and readout error
+    P(1|0) 0.02, P(0|1) 0.03 on every qubit: an Aer ``NoiseModel``."""
+    from qiskit_aer.noise import (
+        NoiseModel,
+        ReadoutError,
+        depolarizing_error,
+        thermal_relaxation_error,
+    )
+
+    model = NoiseModel()
+    arity = {inst.operation.name: len(inst.qubits) for inst in circuit.data}
+    relax1 = thermal_relaxation_error(100e3, 80e3, 35)
+    relax2 = thermal_relaxation_error(100e3, 80e3, 300)
+    errors = {
+        1: depolarizing_error(1e-3, 1).compose(relax1),
+        2: depolarizing_error(1e-2, 2).compose(relax2.tensor(relax2)),
+    }
+    for name, k in sorted(arity.items()):
+        model.add_all_qubit_quantum_error(errors[k], name, warnings=False)
+    model.add_all_qubit_readout_error(ReadoutError([[0.98, 0.02], [0.03, 0.97]]), warnings=False)
+    return model
+
+
+def noisy_table(names: list[str], batch: int, fuse: list[int], repeats: int) -> list[str]:
+    """Ideal fast engine against the exact noisy engine, fwd+bwd at ``batch``, per fusion width."""
+    from hq_qiskit.quantum.noisy.engine import NoisyEngine
+
+    lines = [
+        f"exact noisy engine (device-like noise), B={batch}, fwd+bwd, {describe_machine()}",
+        "",
+        "| block | fuse qubits | channels | ideal (s) | noisy (s) | noisy / ideal |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        block = CIRCUITS[name]()
+        ideal = connect_block(block)
+        noise = device_like_noise(block.circuit)
+        for width in fuse:
+            noisy = NoisyEngine(
+                block.circuit, block.inputs, block.weights, block.observables, noise=noise,
+                initial_weights=ideal.weight.detach(), fuse_qubits=width,
+            )  # fmt: skip
+            t_ideal, t_noisy = float("inf"), float("inf")
+            for _ in range(repeats):  # in turn, so that both see the same load
+                t_ideal = min(t_ideal, measure(ideal, batch, block.n_inputs, True, 1))
+                t_noisy = min(t_noisy, measure(noisy, batch, block.n_inputs, True, 1))
+            lines.append(
+                f"| {name} | {width} | {len(noisy.fused)} | {t_ideal:.4f} | {t_noisy:.4f} | "
+                f"{t_noisy / t_ideal:.3g} |"
+            )
+            print(lines[-1], flush=True)
+    return lines
 
 
 def adjoint_table(batch: int, repeats: int) -> list[str]:
@@ -248,6 +311,12 @@ def main() -> None:
         "--adjoint", action="store_true", help="add the autograd-vs-adjoint table (memory, time)"
     )
     parser.add_argument("--adjoint-batch", type=int, default=64)
+    parser.add_argument(
+        "--noisy", nargs="*", default=[], choices=sorted(CIRCUITS), metavar="BLOCK",
+        help="blocks for the noisy-engine table (ideal vs exact noisy, device-like noise)",
+    )  # fmt: skip
+    parser.add_argument("--noisy-batch", type=int, default=64)
+    parser.add_argument("--noisy-fuse", nargs="+", type=int, default=[0, 3])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")

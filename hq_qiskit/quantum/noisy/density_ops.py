@@ -13,20 +13,24 @@ import torch
 from torch import Tensor
 
 
-def apply_superop(rho: Tensor, m: Tensor, order: Sequence[int], qubits: Sequence[int]) -> Tensor:
+def apply_superop(
+    rho: Tensor, m: Tensor, order: Sequence[int], qubits: Sequence[int], lead: int = 1
+) -> Tensor:
     """Apply a channel to the qubits ``qubits`` (Qiskit order) of a density tensor.
 
     Args:
-        rho: (Bs, 2,...,2, 2,...,2) with axes as in the module docstring.
+        rho: (Bs, 2,...,2, 2,...,2) with axes as in the module docstring; with ``lead`` > 1,
+            (Bs, L..., 2,...,2, 2,...,2): ``lead - 1`` more axes the channel maps alike.
         m: (4**k, 4**k) or (Bm, 4**k, 4**k) superoperator, Bm broadcastable against Bs.
         order: the qubit of each row axis.
         qubits: the channel's qargs; the first is the least significant bit of its index.
+        lead: the number of axes before the row axes (the batch axis and any extra ones).
 
     Returns:
         The new density tensor, batch broadcast.
     """
     n = len(order)
-    rows = [1 + order.index(q) for q in reversed(qubits)]
+    rows = [lead + order.index(q) for q in reversed(qubits)]
     axes = rows + [a + n for a in rows]
     k2 = len(axes)
     end = list(range(rho.dim() - k2, rho.dim()))

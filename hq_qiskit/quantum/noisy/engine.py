@@ -3,10 +3,13 @@
 Compilation (once per circuit and noise model): read the circuit (``fast/program.py``: gates,
 affine angle tables, Pauli terms), attach Aer's errors to each gate (``noise_table.py``), fold
 the readout errors into each term's observable (``channels.py``), and choose for every term the
-cheapest exact contraction over mixed product blocks and light cones (``plan.py``).
+cheapest exact contraction over mixed product blocks and light cones (``plan.py``), planned on
+the fused channels: runs of gates on at most ``fuse_qubits`` qubits composed, each gate's error
+kept right after it (``fusion.py``).
 
 Forward pass (per batch): compute every angle, build each gate's superoperator
 ``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
+compose each fused group's channels into one superoperator,
 evolve the blocks' density matrices up to the last cut, trace down to each cone, evolve the cone
 through its remaining channels, and read ``Tr(O rho)``. No sampling: the values are exact
 (mixed-state) expectation values and autograd gives exact gradients for inputs and weights.
@@ -35,6 +38,7 @@ from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
 from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
+from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
 from hq_qiskit.quantum.shots import sample_terms
@@ -62,6 +66,8 @@ class NoisyEngine(EngineModule):
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
         program, table, plan: the circuit as read, its noise, and the contractions.
         shots: measurements per Pauli term; 0 means exact values.
+        fused: the fused channels the plan runs on (``fusion.FusedOp``): gates composed in
+            groups of at most ``fuse_qubits`` qubits; ``fuse_qubits=0`` keeps one per gate.
 
     Example:
         >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -89,6 +95,7 @@ class NoisyEngine(EngineModule):
         dtype: torch.dtype = torch.float32,
         initial_weights: Tensor | None = None,
         max_memory_bytes: int = MAX_MEMORY_BYTES,
+        fuse_qubits: int = FUSE_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -99,8 +106,9 @@ class NoisyEngine(EngineModule):
         self.table: NoiseTable = noise_table(noise, self.program, circuit)
         prog = self.program
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
+        self.fused: tuple[FusedOp, ...] = fuse_ops(prog.ops, fuse_qubits)
         self.plan: NoisyPlan = make_noisy_plan(
-            [op.qubits for op in prog.ops],
+            [g.qubits for g in self.fused],
             [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
         )
@@ -262,8 +270,9 @@ class NoisyEngine(EngineModule):
         cdtype = COMPLEX[dtype]
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
-        sup = self._superops(consts, angles_b, angles_u)
-        ops, plan = self.program.ops, self.plan
+        op_qubits = [op.qubits for op in self.program.ops]
+        sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
+        ops, plan = self.fused, self.plan  # the planner's ops are the fused channels
 
         # 1. mixed product blocks up to the last cut, snapshots at every cut used
         zero = torch.zeros(1, 2, 2, dtype=cdtype, device=device)
@@ -292,7 +301,7 @@ class NoisyEngine(EngineModule):
             snapshots[t] = dict(blocks)
 
         # 2. reduced density matrices on each cone, evolved through the cone's channels
-        values = []
+        values, traced = [], {}  # (block state, kept qubits) -> reduced state, shared by cones
         for c, obs in zip(plan.contractions, consts["observables"], strict=True):
             snap = snapshots[c.cut]
             rho, rho_order, n, seen = None, [], 0, []
@@ -303,19 +312,48 @@ class NoisyEngine(EngineModule):
                 seen.append(entry)
                 order, state = entry
                 keep = [p for p in order if p in c.qubits]
-                part = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
+                key = (id(state), tuple(keep))  # states live in the snapshots: ids are stable
+                if key not in traced:
+                    part = partial_trace(state, order, keep)
+                    traced[key] = part.reshape(-1, *([2] * (2 * len(keep))))
+                part = traced[key]
                 rho = part if rho is None else kron_state(rho, n, part, len(keep))
                 rho_order, n = rho_order + keep, n + len(keep)
-            for i in c.ops:
-                rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
-            rho = partial_trace(rho, rho_order, list(c.qubits))  # sorted order, (Bs, d, d)
-            vals = torch.einsum("tij,bij->bt", obs, rho).real  # (Bs, T_c)
+            vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
             values.append(vals.expand(x.shape[0], -1))
         out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
         if values:
             order = [self.live_terms[t] for c in plan.contractions for t in c.terms]
             out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
         return out
+
+    def _cone_values(
+        self, rho: Tensor, rho_order: list[int], c, obs: Tensor, sup: list[Tensor], batch: int
+    ) -> Tensor:
+        """``Tr(O_t rho_final)`` for one contraction: (Bs, T_c), real.
+
+        The cone's channels run forward on the density matrix rho (Bs, 2,..,2) on ``rho_order``,
+        except a trailing run of channels without a batch axis when the contraction has fewer
+        terms than samples: those run backward on the observables (Heisenberg picture), since
+        ``vec(O^T) . M vec(rho) = (M^T vec(O^T)) . vec(rho)``; exact either way, and T_c
+        observables cost less to evolve than B density matrices.
+
+        Args:
+            obs: (T_c, d, d) the terms' ``O^T`` on the cone's sorted qubits.
+        """
+        ops = self.fused
+        split = len(c.ops)
+        if len(c.terms) < batch:
+            while split and sup[c.ops[split - 1]].shape[0] == 1:
+                split -= 1
+        for i in c.ops[:split]:
+            rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
+        order = list(c.qubits)
+        a = obs.reshape(obs.shape[0], *([2] * (2 * len(order))))  # (T_c, 2,..,2) on ``order``
+        for i in reversed(c.ops[split:]):
+            a = apply_superop(a, sup[i].transpose(-1, -2), order, ops[i].qubits)
+        rho = partial_trace(rho, rho_order, order)  # sorted order, (Bs, d, d)
+        return (rho.reshape(rho.shape[0], -1) @ a.reshape(a.shape[0], -1).T).real
 
     def forward(self, x: Tensor) -> Tensor:
         """Expectation values for inputs x (B, n_in): (B, n_obs), sampled if ``shots`` > 0."""
@@ -337,7 +375,8 @@ class NoisyEngine(EngineModule):
         itemsize = 16 if self.real_dtype == torch.float64 else 8
         return "\n".join(
             [
-                f"{len(self.program.ops)} gates, {noisy} with an error channel; readout error "
+                f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
+                f"{len(self.fused)} channels; readout error "
                 f"on {len(table.readout)} qubits, correlated on "
                 f"{[list(q) for q, _ in table.correlated]}; shots {self.shots or 'exact'}",
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
