@@ -5,6 +5,7 @@ noise_table.py  Aer's rules: which error follows which gate, readout per qubit; 
 delays.py       delays of a scheduled circuit as Idle gates with Aer's thermal relaxation
 positional.py   a device model's channel per gate occurrence (and the same for Aer, exactly)
 readout.py      readout errors folded into observables (for Aer's estimator, one physics)
+fusion.py       runs of gates (each with its own error) fused into one channel on <= 3 qubits
 plan.py         light cones and mixed product blocks: the cheapest exact cut per term
 density_ops.py  batched channels, partial traces and Kronecker products on qubit axes
 engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)
