@@ -4,7 +4,7 @@ comparison with intervals (ablation.md, ablation.json, ablation.png) beside thei
 
 The engine is ``training.ablation`` (plan in ``training.ablation_plan``); this command reads
 the options, checks them before any training, and runs the engine here or, with ``--workers N``
-or ``--scheduler``, on a Dask cluster (``on_cluster``).
+or ``--scheduler``, on a Dask cluster (``cluster.sweep.ablation_executor``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import Any
 
 import click
 
+from hq_qiskit.cli.data_options import data_option
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
     backend_option,
     choice_option,
     command_line,
     dask_workers_option,
-    data_option,
     device_option,
     overwrite_option,
     run_folder_options,
@@ -28,14 +28,12 @@ from hq_qiskit.cli.options import (
 )
 from hq_qiskit.cli.setting_flags import setting_options, settings_from
 from hq_qiskit.cluster.client import check_workers, open_client
+from hq_qiskit.cluster.sweep import ablation_executor
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.training.ablation import Executor, Outcome, run_ablation, run_one_logged
+from hq_qiskit.training.ablation import run_ablation
 from hq_qiskit.training.ablation_plan import (
     ABLATIONS,
     TABLE_FILES,
-    Echo,
-    Job,
-    RunTask,
     check_not_varied,
     check_out,
     check_shots,
@@ -46,27 +44,6 @@ from hq_qiskit.training.ablation_plan import (
 )
 from hq_qiskit.training.config import check_batch
 from hq_qiskit.training.statistics import DEFAULT_MARGIN
-
-
-def on_cluster(cluster: Any) -> Executor:
-    """An executor that runs each task as one Dask task on ``cluster`` (an open
-    ``cluster.client.Cluster``), its output in the task's log. A run that fails does not stop
-    the others; when all have ended, the failed ones are named with their logs."""
-    from hq_qiskit.cluster.sweep import sweep_on
-    from hq_qiskit.errors import HQError
-
-    def execute(tasks: dict[Job, RunTask], echo: Echo) -> dict[Job, Outcome]:
-        names = {f"{b}/{v}/seed{s}": (b, v, s) for b, v, s in tasks}
-        args = {key: (tasks[job],) for key, job in names.items()}
-        outcome = sweep_on(cluster, run_one_logged, args, echo=echo)
-        if outcome.failures:
-            failed = "; ".join(
-                f"{k} ({err}, log {tasks[names[k]].log})" for k, err in outcome.failures.items()
-            )
-            raise HQError(f"{len(outcome.failures)} of {len(tasks)} runs failed: {failed}")
-        return {names[key]: result for key, result in outcome.results.items()}
-
-    return execute
 
 
 @click.command("ablation")
@@ -201,7 +178,7 @@ def ablation(**opts: Any) -> None:
     else:
         with open_client(opts["dask_workers"], opts["scheduler"]) as cluster:
             result = run_ablation(
-                model, base, Path(out), execute=on_cluster(cluster), echo=click.echo, **sweep
+                model, base, Path(out), execute=ablation_executor(cluster), echo=click.echo, **sweep
             )
     files = ", ".join(str(Path(out) / f) for f in TABLE_FILES)
     click.echo(f"\n{result['text']}\nwritten: {files}")

@@ -6,14 +6,8 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import (
-    checkpoint_option,
-    data_option,
-    device_option,
-    ideal_option,
-    n_boot_option,
-    scored_split_option,
-)
+from hq_qiskit.cli.data_options import data_option, scored_split_option
+from hq_qiskit.cli.options import checkpoint_option, device_option, ideal_option, n_boot_option
 
 
 @click.command("diagnose")

@@ -6,15 +6,8 @@ from pathlib import Path
 
 import click
 
-from hq_qiskit.cli.options import (
-    checkpoint_option,
-    class_map_option,
-    data_option,
-    device_option,
-    engine_option,
-    ideal_option,
-    scored_split_option,
-)
+from hq_qiskit.cli.data_options import class_map_option, data_option, scored_split_option
+from hq_qiskit.cli.options import checkpoint_option, device_option, engine_option, ideal_option
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.training.runner import evaluate_run
 

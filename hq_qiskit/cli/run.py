@@ -11,7 +11,8 @@ from typing import Any
 
 import click
 
-from hq_qiskit.cli.options import choice_option, data_option
+from hq_qiskit.cli.data_options import data_option
+from hq_qiskit.cli.options import choice_option
 
 
 @click.command("run")

@@ -7,12 +7,11 @@ from typing import Any
 
 import click
 
+from hq_qiskit.cli.data_options import class_map_option, data_folders_option
 from hq_qiskit.cli.model_flags import model_flags, model_options_from
 from hq_qiskit.cli.options import (
     backend_option,
     choice_option,
-    class_map_option,
-    data_folders_option,
     deprecated_workers_option,
     device_option,
     overwrite_option,

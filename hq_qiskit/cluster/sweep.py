@@ -15,6 +15,9 @@ from typing import Any
 
 from hq_qiskit.cluster.client import Cluster, open_client
 from hq_qiskit.cluster.tasks import Outcome, run_tasks
+from hq_qiskit.errors import HQError
+from hq_qiskit.training import ablation
+from hq_qiskit.training.ablation_plan import Echo, Job, RunTask
 
 
 def _with_threads(fn: Callable[..., Any], threads: int | None, *args: Any) -> Any:
@@ -64,3 +67,22 @@ def sweep_on(
 
     items = [(name, (fn, cluster.torch_threads, *args)) for name, args in jobs.items()]
     return run_tasks(cluster.client, _with_threads, items, on_done=report, retries=retries)
+
+
+def ablation_executor(cluster: Cluster) -> ablation.Executor:
+    """The ablation engine's executor on an open ``cluster``: each planned run one Dask task,
+    its output in the task's log. A run that fails does not stop the others; when all have
+    ended, the failed ones are named with their logs."""
+
+    def execute(tasks: dict[Job, RunTask], echo: Echo) -> dict[Job, ablation.Outcome]:
+        names = {f"{b}/{v}/seed{s}": (b, v, s) for b, v, s in tasks}
+        args = {key: (tasks[job],) for key, job in names.items()}
+        outcome = sweep_on(cluster, ablation.run_one_logged, args, echo=echo)
+        if outcome.failures:
+            failed = "; ".join(
+                f"{k} ({err}, log {tasks[names[k]].log})" for k, err in outcome.failures.items()
+            )
+            raise HQError(f"{len(outcome.failures)} of {len(tasks)} runs failed: {failed}")
+        return {names[key]: result for key, result in outcome.results.items()}
+
+    return execute
