@@ -52,8 +52,9 @@ def connect(
         precision: only for engine "qiskit": the estimator precision; 0 is exact.
         route: only for engine "fast": "auto" (the planner's cheapest estimate), "cut" or
             "network" (see ``hq_qiskit.quantum.fast.plan``).
-        max_memory_gb: only for engine "fast": the most a forward+backward may take, GB; a
-            circuit or batch over it is refused before anything is allocated.
+        max_memory_gb: the most a forward+backward may take, GB (1e9 bytes), on the fast and
+            the exact noisy engine alike; a circuit or batch over it is refused before
+            anything is allocated.
         gradient: only for engine "fast": "auto", "autograd" or "adjoint" (adjoint
             differentiation of the state vectors: memory bounded by about three states; see
             ``hq_qiskit.quantum.fast.adjoint``).
@@ -105,8 +106,8 @@ def _fast_module(
     if noise is not None:
         from hq_qiskit.quantum.noisy import NoisyEngine
 
-        max_bytes = int(options["max_memory_gb"] * 2**30)
-        return NoisyEngine(*circuit_args, noise=noise, max_memory_bytes=max_bytes, **common)
+        max_gb = options["max_memory_gb"]
+        return NoisyEngine(*circuit_args, noise=noise, max_memory_gb=max_gb, **common)
     from hq_qiskit.quantum.fast import FastEngine
 
     return FastEngine(*circuit_args, **options, **common)

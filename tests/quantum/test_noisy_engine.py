@@ -292,8 +292,8 @@ def test_noise_must_be_a_noise_model() -> None:
 def test_memory_is_refused_before_allocating() -> None:
     block = enrichment_qcnn()
     module = connect_block(block, noise=NoiseModel())
-    module.max_memory_bytes = 2**20
-    with pytest.raises(CircuitError, match="GiB of density matrices"):
+    module.max_memory_gb = 2**20 / 1e9
+    with pytest.raises(CircuitError, match="GB of density matrices"):
         module(torch.rand(64, block.n_inputs))
 
 

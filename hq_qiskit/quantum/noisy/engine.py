@@ -51,7 +51,7 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]]),
     "Z": np.diag([1.0, -1.0]),
 }
-MAX_MEMORY_BYTES = 4 * 2**30
+MAX_MEMORY_GB = 4.0  # GB (1e9 bytes), the unit of the fast engine's limit too
 
 
 class NoisyEngine(EngineModule):
@@ -94,7 +94,7 @@ class NoisyEngine(EngineModule):
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
         initial_weights: Tensor | None = None,
-        max_memory_bytes: int = MAX_MEMORY_BYTES,
+        max_memory_gb: float = MAX_MEMORY_GB,
         fuse_qubits: int = FUSE_QUBITS,
     ) -> None:
         super().__init__()
@@ -112,7 +112,7 @@ class NoisyEngine(EngineModule):
             [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
         )
-        self.max_memory_bytes = max_memory_bytes
+        self.max_memory_gb = max_memory_gb
         self._check_memory(1, dtype)
         self.shots = int(shots or 0)
         self.seed = seed
@@ -179,13 +179,13 @@ class NoisyEngine(EngineModule):
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
         itemsize = 16 if dtype == torch.float64 else 8
         need = self.plan.entries_per_sample * batch * itemsize
-        if need > self.max_memory_bytes:
+        if need / 1e9 > self.max_memory_gb:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
             raise CircuitError(
-                f"noisy engine: a batch of {batch} needs about {need / 2**30:.2f} GiB of density "
+                f"noisy engine: a batch of {batch} needs about {need / 1e9:.2f} GB of density "
                 f"matrices (widest cone {widest} qubits), over the limit of "
-                f"{self.max_memory_bytes / 2**30:.2f} GiB; use a smaller batch, raise "
-                "max_memory_bytes, or a circuit with narrower light cones"
+                f"max_memory_gb={self.max_memory_gb:g}; use a smaller batch, raise "
+                "max_memory_gb, or a circuit with narrower light cones"
             )
 
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
