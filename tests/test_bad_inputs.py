@@ -170,18 +170,25 @@ def _temps(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
 
 
-def test_sigterm_leaves_no_temporary(tmp_path):
-    """Before: SIGTERM killed the writer with its hidden .tmp file left in the folder."""
-    target = tmp_path / "big.bin"
-    target.write_bytes(GOOD)
+def _start_slow_writer(target: Path) -> subprocess.Popen:
+    """Start SIGTERM_WRITER on ``target``; return once it said "start" and its temporary is in
+    the folder (or after 30 s without one)."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     proc = subprocess.Popen(
         [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
     )
     assert proc.stdout.readline().strip() == b"start"
     deadline = time.monotonic() + 30
-    while not _temps(tmp_path) and time.monotonic() < deadline:
+    while not _temps(target.parent) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_leaves_no_temporary(tmp_path):
+    """Before: SIGTERM killed the writer with its hidden .tmp file left in the folder."""
+    target = tmp_path / "big.bin"
+    target.write_bytes(GOOD)
+    proc = _start_slow_writer(target)
     assert _temps(tmp_path), "the writer never started its temporary"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
@@ -191,14 +198,7 @@ def test_sigterm_leaves_no_temporary(tmp_path):
 
 def test_stale_temporary_of_a_killed_run_is_removed_by_the_next_write(tmp_path):
     target = tmp_path / "out.tif"
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
-    )
-    assert proc.stdout.readline().strip() == b"start"
-    deadline = time.monotonic() + 30
-    while not _temps(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = _start_slow_writer(target)
     proc.kill()  # SIGKILL: no handler runs, the temporary stays
     proc.wait(timeout=30)
     assert len(_temps(tmp_path)) == 1
@@ -292,25 +292,9 @@ def test_two_trainings_never_share_a_default_run_folder(tmp_path):
 
 
 @pytest.fixture
-def ckpt(tmp_path) -> Path:
+def ckpt(tmp_path, untrained_hq_unet) -> Path:
     """A real, untrained HQ-UNet checkpoint (fast engine) for the command-line cases."""
-    from hq_qiskit.models import HQUNet
-
-    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
-    torch.manual_seed(0)
-    config = {
-        "model": "hq-unet",
-        "model_options": options,
-        "mean": MEAN,
-        "std": STD,
-        "class_names": ["background", "building", "woodland", "water", "road"],
-    }
-    path = tmp_path / "run" / "best.pt"
-    path.parent.mkdir()
-    save_checkpoint(
-        path, {"config": config, "model": HQUNet(num_classes=5, **options).state_dict()}
-    )
-    return path
+    return untrained_hq_unet(tmp_path / "run" / "best.pt", MEAN, STD)
 
 
 def uint16_copy(path: Path, scale: int, **profile_changes) -> Path:
