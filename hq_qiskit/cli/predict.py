@@ -154,8 +154,9 @@ def predict_one(opts: SheetOptions, image: Path, output: Path, *, progress: bool
     the checkpoint's patch side and ``overlap_px`` None a quarter of it (pixels).
     """
     from hq_qiskit.atomic import probe_writable
+    from hq_qiskit.cluster.sheets import predict_with
     from hq_qiskit.device import resolve_device
-    from hq_qiskit.predict import check_outputs, predict_raster
+    from hq_qiskit.predict import check_outputs
     from hq_qiskit.training.restore import restore
 
     check_outputs(
@@ -167,21 +168,15 @@ def predict_one(opts: SheetOptions, image: Path, output: Path, *, progress: bool
     model = restored.model
     settings = checkpoint_settings(restored.config.to_dict())
     patch = opts.patch_px if opts.patch_px is not None else int(settings["patch_px"])
-    result = predict_raster(
+    result = predict_with(
         model.to(resolve_device(opts.device)),
         image,
         output,
+        opts,
         mean=settings["mean"],
         std=settings["std"],
-        patch_px=patch,
-        overlap_px=patch // 4 if opts.overlap_px is None else opts.overlap_px,
-        batch_size=opts.batch_size,
         classes=settings["classes"],
-        bands=list(opts.bands) if opts.bands is not None else None,
-        value_range=opts.value_range,
-        probabilities=opts.probabilities,
-        overlay=opts.overlay,
-        overwrite=opts.overwrite,
+        patch=patch,
         progress=progress,
     )
     click.echo(
