@@ -18,6 +18,12 @@ TINY_QUANTUM = [
     "--patches-per-epoch", "8", "--batch-size", "4", "--aer-check-samples", "0",
     "--device", "cpu",
 ]  # fmt: skip
+# the same for one epoch of 4 patches
+TINY_ONE_EPOCH = [
+    "--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
+    "--patches-per-epoch", "4", "--batch-size", "4", "--aer-check-samples", "0",
+    "--device", "cpu",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +40,31 @@ def train_two_tiles(tmp_path_factory, tiny_loveda) -> Callable[[str, list[str]],
         return base / "run"
 
     return train
+
+
+def _copy_run(run: Path, dest: Path) -> Path:
+    """Copy ``train_two_tiles``' folder of ``run`` (the run and its two-tile data beside it,
+    which tests read as ``run.parent / "data"``) to ``dest``; returns the copied run."""
+    shutil.copytree(run.parent, dest)
+    return dest / run.name
+
+
+@pytest.fixture(scope="session")
+def tiny_one_epoch_flags() -> list[str]:
+    """``TINY_ONE_EPOCH``: train flags of a tiny HQ-UNet, one epoch of 4 patches of 32 px."""
+    return list(TINY_ONE_EPOCH)
+
+
+@pytest.fixture(scope="session")
+def _tiny_one_epoch_run(train_two_tiles) -> Path:
+    return train_two_tiles("tiny-one-epoch", TINY_ONE_EPOCH)
+
+
+@pytest.fixture(scope="module")
+def tiny_one_epoch_run(_tiny_one_epoch_run, tmp_path_factory) -> Path:
+    """A copy, this test module's own, of one tiny quantum HQ-UNet run (``TINY_ONE_EPOCH``:
+    one epoch of 4 patches of 32 px) trained once per session on two built-in tiles."""
+    return _copy_run(_tiny_one_epoch_run, tmp_path_factory.mktemp("one-epoch") / "tiny")
 
 
 @pytest.fixture
@@ -60,7 +91,7 @@ def _tiny_quantum_run(train_two_tiles) -> Path:
 def tiny_quantum_run(_tiny_quantum_run, tmp_path) -> Path:
     """A copy, this test's own, of one tiny HQ-UNet run (``tiny_flags`` on two built-in tiles)
     trained once per session."""
-    return Path(shutil.copytree(_tiny_quantum_run, tmp_path / "run"))
+    return _copy_run(_tiny_quantum_run, tmp_path / "tiny")
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +105,7 @@ def _tiny_classical_run(train_two_tiles) -> Path:
 def tiny_classical_run(_tiny_classical_run, tmp_path) -> Path:
     """A copy, this test's own, of one tiny run with a classical bottleneck (``tiny_flags``
     with one epoch and ``--bottleneck classical``) trained once per session."""
-    return Path(shutil.copytree(_tiny_classical_run, tmp_path / "classical-run"))
+    return _copy_run(_tiny_classical_run, tmp_path / "tiny-classical")
 
 
 @pytest.fixture(scope="session")
