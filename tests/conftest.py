@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -149,3 +150,44 @@ def independent() -> SimpleNamespace:
         scores=scores,
         grid=grid,
     )
+
+
+def save_untrained_hq_unet(
+    path: Path,
+    mean: list[float],
+    std: list[float],
+    edit: Callable[[torch.nn.Module], None] | None = None,
+) -> Path:
+    """Write an untrained HQ-UNet checkpoint (width 4, depth 2, 64-px patches, quantum
+    bottleneck, seed 0, five LoveDA-like classes) to ``path``, its folder made if missing.
+
+    Args:
+        path: checkpoint file to write, e.g. ``tmp/run/best.pt``.
+        mean, std: per-band normalisation (raw 0-255 scale) stored in its config.
+        edit: changes the model's weights before saving (run under ``torch.no_grad``).
+    """
+    from hq_qiskit.models import HQUNet
+    from hq_qiskit.training.checkpoint import save_checkpoint
+
+    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
+    torch.manual_seed(0)
+    model = HQUNet(num_classes=5, **options)
+    if edit is not None:
+        with torch.no_grad():
+            edit(model)
+    config = {
+        "model": "hq-unet",
+        "model_options": options,
+        "mean": mean,
+        "std": std,
+        "class_names": ["background", "building", "woodland", "water", "road"],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, {"config": config, "model": model.state_dict()})
+    return path
+
+
+@pytest.fixture(scope="session")
+def untrained_hq_unet() -> Callable[..., Path]:
+    """``save_untrained_hq_unet``: a real, untrained HQ-UNet checkpoint written where asked."""
+    return save_untrained_hq_unet

@@ -170,18 +170,25 @@ def _temps(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".tmp" in p.name)
 
 
-def test_sigterm_leaves_no_temporary(tmp_path):
-    """Before: SIGTERM killed the writer with its hidden .tmp file left in the folder."""
-    target = tmp_path / "big.bin"
-    target.write_bytes(GOOD)
+def _start_slow_writer(target: Path) -> subprocess.Popen:
+    """Start SIGTERM_WRITER on ``target``; return once it said "start" and its temporary is in
+    the folder (or after 30 s without one)."""
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     proc = subprocess.Popen(
         [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
     )
     assert proc.stdout.readline().strip() == b"start"
     deadline = time.monotonic() + 30
-    while not _temps(tmp_path) and time.monotonic() < deadline:
+    while not _temps(target.parent) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return proc
+
+
+def test_sigterm_leaves_no_temporary(tmp_path):
+    """Before: SIGTERM killed the writer with its hidden .tmp file left in the folder."""
+    target = tmp_path / "big.bin"
+    target.write_bytes(GOOD)
+    proc = _start_slow_writer(target)
     assert _temps(tmp_path), "the writer never started its temporary"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
@@ -191,14 +198,7 @@ def test_sigterm_leaves_no_temporary(tmp_path):
 
 def test_stale_temporary_of_a_killed_run_is_removed_by_the_next_write(tmp_path):
     target = tmp_path / "out.tif"
-    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SIGTERM_WRITER, str(target)], stdout=subprocess.PIPE, env=env
-    )
-    assert proc.stdout.readline().strip() == b"start"
-    deadline = time.monotonic() + 30
-    while not _temps(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = _start_slow_writer(target)
     proc.kill()  # SIGKILL: no handler runs, the temporary stays
     proc.wait(timeout=30)
     assert len(_temps(tmp_path)) == 1
@@ -206,12 +206,17 @@ def test_stale_temporary_of_a_killed_run_is_removed_by_the_next_write(tmp_path):
     assert _temps(tmp_path) == [] and target.read_bytes() == b"new"
 
 
-def test_cli_refuses_a_read_only_output_before_any_work(read_only_disk, tmp_path):
+def _predict_into(folder: Path, tmp_path: Path):
+    """``hq-qiskit predict`` of a copy of SCENE into ``folder``/new.tif with a checkpoint
+    that does not exist (a check that fails first never reaches it); (output, result)."""
     scene = Path(shutil.copy(SCENE, tmp_path / "scene.tif"))
-    out = read_only_disk / "new.tif"
-    result = CliRunner().invoke(
-        cli, ["predict", str(tmp_path / "no.pt"), str(scene), "-o", str(out)]
-    )
+    out = folder / "new.tif"
+    args = ["predict", str(tmp_path / "no.pt"), str(scene), "-o", str(out)]
+    return out, CliRunner().invoke(cli, args)
+
+
+def test_cli_refuses_a_read_only_output_before_any_work(read_only_disk, tmp_path):
+    out, result = _predict_into(read_only_disk, tmp_path)
     assert result.exit_code == 2, result.output
     assert result.output == (
         f"Error: -o {out}: {read_only_disk} is on a read-only file system; "
@@ -220,11 +225,7 @@ def test_cli_refuses_a_read_only_output_before_any_work(read_only_disk, tmp_path
 
 
 def test_cli_refuses_a_full_output_disk_before_any_work(tiny_disk, tmp_path):
-    scene = Path(shutil.copy(SCENE, tmp_path / "scene.tif"))
-    out = tiny_disk / "new.tif"
-    result = CliRunner().invoke(
-        cli, ["predict", str(tmp_path / "no.pt"), str(scene), "-o", str(out)]
-    )
+    out, result = _predict_into(tiny_disk, tmp_path)
     assert result.exit_code == 2, result.output
     free = shutil.disk_usage(tiny_disk).free // 1024
     assert result.output == (
@@ -292,25 +293,9 @@ def test_two_trainings_never_share_a_default_run_folder(tmp_path):
 
 
 @pytest.fixture
-def ckpt(tmp_path) -> Path:
+def ckpt(tmp_path, untrained_hq_unet) -> Path:
     """A real, untrained HQ-UNet checkpoint (fast engine) for the command-line cases."""
-    from hq_qiskit.models import HQUNet
-
-    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
-    torch.manual_seed(0)
-    config = {
-        "model": "hq-unet",
-        "model_options": options,
-        "mean": MEAN,
-        "std": STD,
-        "class_names": ["background", "building", "woodland", "water", "road"],
-    }
-    path = tmp_path / "run" / "best.pt"
-    path.parent.mkdir()
-    save_checkpoint(
-        path, {"config": config, "model": HQUNet(num_classes=5, **options).state_dict()}
-    )
-    return path
+    return untrained_hq_unet(tmp_path / "run" / "best.pt", MEAN, STD)
 
 
 def uint16_copy(path: Path, scale: int, **profile_changes) -> Path:
@@ -345,24 +330,26 @@ def test_12_bit_data_in_uint16_is_refused_with_the_range_to_give(tmp_path, ckpt)
     assert out.is_file()
 
 
+def _refusal(src: Path, out: Path) -> str:
+    """The DataError line ``predict_raster`` refuses ``src`` with (64-px patches, 16 overlap)."""
+    with pytest.raises(DataError) as err:
+        predict_raster(pointwise_model(), src, out, mean=MEAN, std=STD,
+                       patch_px=64, overlap_px=16, progress=False)  # fmt: skip
+    return str(err.value)
+
+
 def test_band_statistics_and_declared_bits_come_from_the_file(tmp_path):
     stats = uint16_copy(tmp_path / "stats.tif", 16)
     with rasterio.open(stats, "r+") as dst:
         for b in (1, 2, 3):
             dst.update_tags(b, STATISTICS_MINIMUM="3", STATISTICS_MAXIMUM="4000")
-    with pytest.raises(DataError) as err:
-        predict_raster(pointwise_model(), stats, tmp_path / "a.tif", mean=MEAN, std=STD,
-                       patch_px=64, overlap_px=16, progress=False)  # fmt: skip
-    assert str(err.value) == (
+    assert _refusal(stats, tmp_path / "a.tif") == (
         f"{stats}: pixels span 3..4000 by the file's band statistics, within the lowest quarter "
         "of the uint16 default --value-range 0 65535 (e.g. 12-bit data stored in 16 bits); "
         "give the data's real range, e.g. --value-range 0 4095"
     )
     nbits = uint16_copy(tmp_path / "nbits.tif", 16, nbits=12)
-    with pytest.raises(DataError) as err:
-        predict_raster(pointwise_model(), nbits, tmp_path / "b.tif", mean=MEAN, std=STD,
-                       patch_px=64, overlap_px=16, progress=False)  # fmt: skip
-    assert str(err.value) == (
+    assert _refusal(nbits, tmp_path / "b.tif") == (
         f"{nbits}: declares 12-bit pixels (NBITS=12) but would be read with the uint16 default "
         "--value-range 0 65535; give the data's real range, e.g. --value-range 0 4095"
     )

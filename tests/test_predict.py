@@ -210,28 +210,16 @@ def test_not_a_raster_and_bad_model_output_are_clear_errors(tmp_path, scene):
 
 
 @pytest.fixture
-def checkpoint(tmp_path) -> Path:
+def checkpoint(tmp_path, untrained_hq_unet) -> Path:
     """A real HQ-UNet checkpoint (quantum bottleneck on the fast engine), untrained."""
-    from hq_qiskit.models import HQUNet
-    from hq_qiskit.training.checkpoint import save_checkpoint
 
-    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
-    torch.manual_seed(0)
-    model = HQUNet(num_classes=5, **options)
-    with torch.no_grad():  # untrained logits vary ~1e-3 over a patch: sharpen them, so the
-        model.head.weight.mul_(1000)  # classes depend on the pixels and a misplaced window
-        model.head.bias.zero_()  # shows in the map
-    config = {
-        "model": "hq-unet",
-        "model_options": options,
-        "mean": MEAN,
-        "std": STD,
-        "class_names": ["background", "building", "woodland", "water", "road"],
-    }
-    path = tmp_path / "run" / "best.pt"
-    path.parent.mkdir()
-    save_checkpoint(path, {"config": config, "model": model.state_dict()})
-    return path
+    def sharpen(model: torch.nn.Module) -> None:
+        # untrained logits vary ~1e-3 over a patch: sharpen them, so the classes depend on
+        # the pixels and a misplaced window shows in the map
+        model.head.weight.mul_(1000)
+        model.head.bias.zero_()
+
+    return untrained_hq_unet(tmp_path / "run" / "best.pt", MEAN, STD, edit=sharpen)
 
 
 def test_cli_predicts_from_a_checkpoint_or_its_run_folder(checkpoint, scene, tmp_path, independent):

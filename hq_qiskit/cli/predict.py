@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from hq_qiskit.cli.options import (
 )
 from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hq_qiskit.cluster.sheets import SheetOptions
 
 
 def parse_bands(text: str | None) -> list[int] | None:
@@ -139,65 +143,40 @@ def predict(
             "--resume: continues a many-sheet prediction (several inputs or a pattern); "
             "for one input run again without it"
         )
-    predict_one(
-        checkpoint,
-        Path(images[0]),
-        output,
-        **locals_for_many(locals()),
-        progress=not no_progress,
-    )
+    opts = sheet_options(checkpoint, **locals_for_many(locals()))
+    predict_one(opts, Path(images[0]), output, progress=not no_progress)
 
 
-def predict_one(
-    checkpoint: Path,
-    image: Path,
-    output: Path,
-    *,
-    patch_px: int | None,
-    overlap_px: int | None,
-    batch_size: int,
-    bands: str | None,
-    value_range: tuple[float, float] | None,
-    probabilities: bool,
-    overlay: bool,
-    overwrite: bool,
-    device: str,
-    engine: str | None,
-    ideal: bool,
-    progress: bool,
-) -> None:
+def predict_one(opts: SheetOptions, image: Path, output: Path, *, progress: bool) -> None:
     """One input: check the outputs, restore the checkpoint, predict, say what was written.
 
-    Args are ``predict``'s options; ``patch_px`` None takes the checkpoint's patch side and
-    ``overlap_px`` None a quarter of it (pixels).
+    ``opts`` holds ``predict``'s per-sheet options (``sheet_options``); ``patch_px`` None takes
+    the checkpoint's patch side and ``overlap_px`` None a quarter of it (pixels).
     """
     from hq_qiskit.atomic import probe_writable
+    from hq_qiskit.cluster.sheets import predict_with
     from hq_qiskit.device import resolve_device
-    from hq_qiskit.predict import check_outputs, predict_raster
+    from hq_qiskit.predict import check_outputs
     from hq_qiskit.training.restore import restore
 
-    chosen_bands = parse_bands(bands)
-    check_outputs(image, output, probabilities, overlay, overwrite)  # fail before loading
+    check_outputs(
+        image, output, opts.probabilities, opts.overlay, opts.overwrite
+    )  # fail before loading
     probe_writable(output.parent, "-o", output)
-    restored = restore(checkpoint, engine=engine, noise="ideal" if ideal else "as_trained")
+    noise = "ideal" if opts.ideal else "as_trained"
+    restored = restore(Path(opts.checkpoint), engine=opts.engine, noise=noise)
     model = restored.model
     settings = checkpoint_settings(restored.config.to_dict())
-    patch = patch_px if patch_px is not None else int(settings["patch_px"])
-    result = predict_raster(
-        model.to(resolve_device(device)),
+    patch = opts.patch_px if opts.patch_px is not None else int(settings["patch_px"])
+    result = predict_with(
+        model.to(resolve_device(opts.device)),
         image,
         output,
+        opts,
         mean=settings["mean"],
         std=settings["std"],
-        patch_px=patch,
-        overlap_px=patch // 4 if overlap_px is None else overlap_px,
-        batch_size=batch_size,
         classes=settings["classes"],
-        bands=chosen_bands,
-        value_range=value_range,
-        probabilities=probabilities,
-        overlay=overlay,
-        overwrite=overwrite,
+        patch=patch,
         progress=progress,
     )
     click.echo(
@@ -238,6 +217,17 @@ def locals_for_many(given: dict) -> dict:
     return {k: given[k] for k in keys}
 
 
+def sheet_options(checkpoint: Path, bands: str | None, **settings) -> SheetOptions:
+    """``predict``'s per-sheet settings (``locals_for_many``) as one ``SheetOptions``, for one
+    input and for many alike; ``bands`` is the --bands text ("4,3,2")."""
+    from hq_qiskit.cluster.sheets import SheetOptions
+
+    chosen = parse_bands(bands)
+    return SheetOptions(
+        checkpoint=str(checkpoint), bands=tuple(chosen) if chosen else None, **settings
+    )
+
+
 def predict_many(
     checkpoint: Path,
     images: tuple[str, ...],
@@ -249,13 +239,10 @@ def predict_many(
     **settings,
 ) -> None:
     """Several sheets on a Dask cluster: one line per sheet, the mosaic, failures by name."""
-    from hq_qiskit.cluster.sheets import SheetOptions, predict_sheets
+    from hq_qiskit.cluster.sheets import predict_sheets
     from hq_qiskit.errors import DataError
 
-    chosen = parse_bands(bands)
-    opts = SheetOptions(
-        checkpoint=str(checkpoint), bands=tuple(chosen) if chosen else None, **settings
-    )
+    opts = sheet_options(checkpoint, bands=bands, **settings)
     done = predict_sheets(
         checkpoint,
         images,

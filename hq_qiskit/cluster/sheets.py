@@ -221,7 +221,16 @@ def predict_sheet(in_path: str, out_path: str, opts: SheetOptions) -> dict[str, 
     model, cfg = _model(opts)
     patch = opts.patch_px or cfg.patch_px
     with gdal_reason(in_path):
-        result = _predict_one(model, cfg, in_path, out_path, opts, patch)
+        result = predict_with(
+            model,
+            in_path,
+            out_path,
+            opts,
+            mean=cfg.mean,
+            std=cfg.std,
+            classes=cfg.class_names,
+            patch=patch,
+        )
     return {
         "output": str(result.classes_path),
         "width": result.width,
@@ -242,25 +251,48 @@ def gdal_reason(in_path: str) -> Iterator[None]:
         raise DataError(f"{in_path}: {gdal_cause(err)}") from None
 
 
-def _predict_one(model, cfg, in_path: str, out_path: str, opts: SheetOptions, patch: int):
+def predict_with(
+    model,
+    in_path: str | Path,
+    out_path: str | Path,
+    opts: SheetOptions,
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+    classes: Sequence[str],
+    patch: int,
+    progress: bool = False,
+):
+    """``predict_raster`` of one input with ``opts``' settings; one sheet of many and the
+    CLI's single input alike.
+
+    Args:
+        model: the restored model, on its device.
+        in_path, out_path: the input raster and the class GeoTIFF to write.
+        opts: the per-sheet settings (its ``overlap_px`` None: a quarter of ``patch``).
+        mean, std: per-band normalisation of the checkpoint (raw scale).
+        classes: class names of the checkpoint.
+        patch: patch side in pixels.
+        progress: show predict_raster's tqdm bar.
+    """
     from hq_qiskit.predict import predict_raster
 
     return predict_raster(
         model,
         in_path,
         out_path,
-        mean=cfg.mean,
-        std=cfg.std,
+        mean=mean,
+        std=std,
         patch_px=patch,
         overlap_px=patch // 4 if opts.overlap_px is None else opts.overlap_px,
         batch_size=opts.batch_size,
-        classes=cfg.class_names,
+        classes=classes,
         bands=list(opts.bands) if opts.bands is not None else None,
         value_range=opts.value_range,
         probabilities=opts.probabilities,
         overlay=opts.overlay,
         overwrite=opts.overwrite,
-        progress=False,
+        progress=progress,
     )
 
 

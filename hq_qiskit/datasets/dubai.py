@@ -124,26 +124,15 @@ class DubaiTiles(PngTiles):
     """512-px tiles of Dubai JPEG images with colour masks, decoded to raw values 0..5 through
     ``DUBAI_CLASSES``; windows past an image's edge are padded (image 0, mask ignore)."""
 
-    def _decode(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
-        """Whole image uint8 (H, W, 3) and raw mask uint8 (H, W) of a tile's files."""
-        if self._last is not None and self._last[0] == ref.image:
-            return self._last[1], self._last[2]
-        try:
-            with Image.open(ref.image) as im:
-                if im.mode != "RGB":
-                    raise DataError(f"{ref.image}: image mode {im.mode}, expected RGB; convert it")
-                image = np.asarray(im)
-            with Image.open(ref.mask) as im:
-                rgb = np.asarray(im.convert("RGB"))  # palette masks hold the same colours
-        except OSError as err:
-            raise DataError(f"{ref.image}: cannot decode ({err}); re-export it") from None
-        if image.shape[:2] != rgb.shape[:2]:
-            raise DataError(
-                f"{ref.mask}: is {rgb.shape[1]}x{rgb.shape[0]} px but its image {ref.image} is "
-                f"{image.shape[1]}x{image.shape[0]}; pair each image with its own mask"
-            )
-        self._last = (ref.image, image, colours_to_raw(rgb, str(ref.mask)))
-        return self._last[1], self._last[2]
+    reexport_hint = "re-export it"
+
+    def _mask_pixels(self, ref: TileRef, im: Image.Image) -> np.ndarray:
+        """The colour mask as RGB uint8 (H, W, 3); palette masks hold the same colours."""
+        return np.asarray(im.convert("RGB"))
+
+    def _raw_mask(self, ref: TileRef, pixels: np.ndarray) -> np.ndarray:
+        """Raw values 0..5 uint8 (H, W) of the colour mask (H, W, 3)."""
+        return colours_to_raw(pixels, str(ref.mask))
 
 
 def dubai_tiles(

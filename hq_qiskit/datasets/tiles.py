@@ -157,7 +157,12 @@ class PngTiles(Tiles):
         super().__init__(*args, **kwargs)
         self._last: tuple[Path, np.ndarray, np.ndarray] | None = None  # whole decoded file
 
+    #: what the user should do with a file PIL cannot decode
+    reexport_hint = "re-export it as PNG"
+
     def _decode(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
+        """Whole image uint8 (H, W, 3) and raw mask uint8 (H, W) of a tile's files; the last
+        pair decoded is kept (the tiles of one file come one after another)."""
         if self._last is not None and self._last[0] == ref.image:
             return self._last[1], self._last[2]
         try:
@@ -166,21 +171,28 @@ class PngTiles(Tiles):
                     raise DataError(f"{ref.image}: image mode {im.mode}, expected RGB; convert it")
                 image = np.asarray(im)  # (H, W, 3)
             with Image.open(ref.mask) as im:
-                if im.mode not in ("L", "P"):
-                    raise DataError(
-                        f"{ref.mask}: mask mode {im.mode}, expected one band of class values "
-                        "(mode L or P)"
-                    )
-                mask = np.asarray(im)  # (H, W)
+                pixels = self._mask_pixels(ref, im)  # (H, W) or (H, W, 3)
         except OSError as err:
-            raise DataError(f"{ref.image}: cannot decode ({err}); re-export it as PNG") from None
-        if image.shape[:2] != mask.shape:
+            raise DataError(f"{ref.image}: cannot decode ({err}); {self.reexport_hint}") from None
+        if image.shape[:2] != pixels.shape[:2]:
             raise DataError(
-                f"{ref.mask}: is {mask.shape[1]}x{mask.shape[0]} px but its image {ref.image} "
+                f"{ref.mask}: is {pixels.shape[1]}x{pixels.shape[0]} px but its image {ref.image} "
                 f"is {image.shape[1]}x{image.shape[0]}; pair each image with its own mask"
             )
-        self._last = (ref.image, image, mask)
-        return image, mask
+        self._last = (ref.image, image, self._raw_mask(ref, pixels))
+        return self._last[1], self._last[2]
+
+    def _mask_pixels(self, ref: TileRef, im: Image.Image) -> np.ndarray:
+        """The open mask file's pixels: one band of class values, uint8 (H, W)."""
+        if im.mode not in ("L", "P"):
+            raise DataError(
+                f"{ref.mask}: mask mode {im.mode}, expected one band of class values (mode L or P)"
+            )
+        return np.asarray(im)
+
+    def _raw_mask(self, ref: TileRef, pixels: np.ndarray) -> np.ndarray:
+        """Raw class values uint8 (H, W) from ``_mask_pixels``: here they already are."""
+        return pixels
 
     def read(self, ref: TileRef) -> tuple[np.ndarray, np.ndarray]:
         image, mask = self._decode(ref)

@@ -16,7 +16,6 @@ each quantum block's output is replaced by its mean, shuffled or zeroed.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from hq_qiskit.atomic import atomic_write  # noqa: E402
 from hq_qiskit.errors import DataError  # noqa: E402
+from hq_qiskit.training.plots import save_png  # noqa: E402
 from hq_qiskit.training.statistics import (  # noqa: E402
     DEFAULT_MARGIN,
     compare,
@@ -275,8 +274,4 @@ def figure(result: dict[str, Any], path: Path) -> Path:
         ax.set_title(f"{backend}: {name}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel("mIoU (dots: seeds; bar: mean, 95 % CI)")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return Path(path)
+    return save_png(fig, path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from hq_qiskit.atomic import atomic_write  # noqa: E402
+from hq_qiskit.training.plots import save_png  # noqa: E402
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -104,8 +103,4 @@ def figure(report: dict[str, Any], path: Path) -> Path:
     ax.set_title(f"{report['model']} under {report['noise_source']}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return Path(path)
+    return save_png(fig, path)

@@ -23,7 +23,12 @@ from matplotlib.patches import Patch  # noqa: E402
 from hq_qiskit.atomic import atomic_write  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save_png(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as PNG (110 dpi, tight box) atomically and close it.
+
+    Returns:
+        ``path`` as a Path.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -47,7 +52,7 @@ def plot_curves(history: Sequence[dict[str, Any]], path: Path) -> Path:
         ax.grid(alpha=0.3)
         if epochs:
             ax.set_xticks(epochs if len(epochs) <= 20 else epochs[:: max(1, len(epochs) // 10)])
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_confusion(
@@ -75,7 +80,7 @@ def plot_confusion(
                 color=colour,
             )
     fig.colorbar(im, ax=ax, fraction=0.046, label="share of true-class pixels")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def colourise(mask: np.ndarray, colours: Sequence[tuple[int, int, int]]) -> np.ndarray:
@@ -120,4 +125,4 @@ def plot_overlays(
     handles.append(Patch(color=(0.5, 0.5, 0.5), label="ignore"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return _save(fig, path)
+    return save_png(fig, path)

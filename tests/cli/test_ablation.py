@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-import torch
 from click.testing import CliRunner
 from rasterio.windows import Window
-from transformers import DINOv3ViTConfig, DINOv3ViTModel
 
 from hq_qiskit.cli.main import cli
 from hq_qiskit.models.hqf_net.backbone import HUB_ID
@@ -43,24 +41,6 @@ TINY = [
     "--device",
     "cpu",
 ]
-
-
-@pytest.fixture(scope="module")
-def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 4-block, width-32, patch-16 DINOv3 with random weights, in Hugging Face format."""
-    folder = tmp_path_factory.mktemp("dinov3")
-    torch.manual_seed(0)
-    DINOv3ViTModel(
-        DINOv3ViTConfig(
-            hidden_size=32,
-            num_hidden_layers=4,
-            num_attention_heads=2,
-            intermediate_size=64,
-            patch_size=16,
-            num_register_tokens=4,
-        )
-    ).save_pretrained(folder)
-    return folder
 
 
 def read_test_tile(tile: str = "N-33-96-D-d-1-1_4") -> tuple[np.ndarray, np.ndarray]:

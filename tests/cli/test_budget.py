@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
 from hq_qiskit.training.runner import evaluate_run
 
-TINY = [
-    "--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "2",
-    "--patches-per-epoch", "8", "--batch-size", "4", "--aer-check-samples", "0",
-    "--device", "cpu",
-]  # fmt: skip
 
-
-def strict_json(path: Path) -> dict:
-    def refuse(name: str):
-        raise AssertionError(f"{path}: non-standard JSON constant {name}")
-
-    return json.loads(path.read_text(), parse_constant=refuse)
-
-
-def test_budget_of_a_tiny_quantum_run_on_fez(train_two_tiles):
-    run = train_two_tiles("budget", TINY)
+def test_budget_of_a_tiny_quantum_run_on_fez(tiny_quantum_run, strict_json):
+    run = tiny_quantum_run
     args = ["budget", str(run), "--backend", "ibm_fez", "--factors", "0,1", "--shots", "0",
             "--devices", "fake_nighthawk"]  # fmt: skip
     result = CliRunner().invoke(cli, [*args, "--n-boot", "200", "--device", "cpu"])
@@ -58,9 +42,8 @@ def test_budget_of_a_tiny_quantum_run_on_fez(train_two_tiles):
     assert abs(zero["oa"] - evaluation["oa"]) < 1e-9
 
 
-def test_budget_refuses_a_model_without_quantum_blocks(train_two_tiles):
-    flags = [*TINY[:7], "1", *TINY[8:], "--bottleneck", "classical"]
-    run = train_two_tiles("budget-classical", flags)
+def test_budget_refuses_a_model_without_quantum_blocks(tiny_classical_run):
+    run = tiny_classical_run
     result = CliRunner().invoke(cli, ["budget", str(run), "--backend", "ibm_fez"])
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
@@ -68,8 +51,8 @@ def test_budget_refuses_a_model_without_quantum_blocks(train_two_tiles):
     assert not (run / "budget.json").exists()
 
 
-def test_budget_refuses_an_ideal_backend_and_bad_factors(train_two_tiles):
-    run = train_two_tiles("budget-bad", [*TINY[:7], "1", *TINY[8:]])
+def test_budget_refuses_an_ideal_backend_and_bad_factors(tiny_quantum_run):
+    run = tiny_quantum_run
     result = CliRunner().invoke(cli, ["budget", str(run), "--backend", "aer"])
     assert result.exit_code == 2 and "--backend aer: an ideal entry" in result.output
     result = CliRunner().invoke(cli, ["budget", str(run), "--backend", "ibm_fez", "--factors", "x"])

@@ -6,7 +6,6 @@ import json
 import shutil
 from pathlib import Path
 
-import torch
 from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
@@ -16,35 +15,9 @@ from hq_qiskit.training.diagnose import diagnose_run
 from hq_qiskit.training.restore import restore
 from hq_qiskit.training.runner import start_training
 
-TINY = [
-    "--width",
-    "4",
-    "--depth",
-    "2",
-    "--patch-px",
-    "32",
-    "--epochs",
-    "2",
-    "--patches-per-epoch",
-    "8",
-    "--batch-size",
-    "4",
-    "--aer-check-samples",
-    "0",
-    "--device",
-    "cpu",
-]
 
-
-def strict_json(path: Path) -> dict:
-    def refuse(name: str):
-        raise AssertionError(f"{path}: non-standard JSON constant {name}")
-
-    return json.loads(path.read_text(), parse_constant=refuse)
-
-
-def test_diagnose_a_tiny_quantum_run_through_the_cli(train_two_tiles):
-    run = train_two_tiles("diagnose", TINY)
+def test_diagnose_a_tiny_quantum_run_through_the_cli(tiny_quantum_run, strict_json):
+    run = tiny_quantum_run
     result = CliRunner().invoke(cli, ["diagnose", str(run), "--n-boot", "200"])
     assert result.exit_code == 0, result.output
     assert "bottleneck.core" in result.output and "ΔmIoU output → mean (95 % CI)" in result.output
@@ -98,13 +71,13 @@ def test_a_run_folder_that_does_not_exist_is_one_line(tmp_path):
     assert "no such run folder" in result.output
 
 
-def test_the_ablation_column_scores_every_site_of_a_run(train_two_tiles):
+def test_the_ablation_column_scores_every_site_of_a_run(
+    train_two_tiles, tiny_classical_run, tiny_flags_one_epoch
+):
     from hq_qiskit.training.diagnose import score_interventions
 
-    classical = train_two_tiles(
-        "diag-classical", [*TINY[:7], "1", *TINY[8:], "--bottleneck", "classical"]
-    )
-    none = train_two_tiles("diag-none", [*TINY[:7], "1", *TINY[8:], "--bottleneck", "none"])
+    classical = tiny_classical_run
+    none = train_two_tiles("diag-none", [*tiny_flags_one_epoch, "--bottleneck", "none"])
     evaluation = {"val": (None, "val")}  # the built-in sample's 2 val tiles
     deltas = score_interventions(classical, evaluation, device="cpu")
     assert set(deltas["val"]) == {"bottleneck.core"}
@@ -113,8 +86,10 @@ def test_the_ablation_column_scores_every_site_of_a_run(train_two_tiles):
     assert score_interventions(none, evaluation, device="cpu") == {"val": {}}
 
 
-def test_diagnose_a_noise_trained_run_as_trained(train_two_tiles):
-    flags = ["--backend", "aer-noisy-fez", "--shots", "0", *TINY[:7], "1", *TINY[8:]]
+def test_diagnose_a_noise_trained_run_as_trained(
+    train_two_tiles, tiny_flags_one_epoch, strict_json
+):
+    flags = ["--backend", "aer-noisy-fez", "--shots", "0", *tiny_flags_one_epoch]
     run = train_two_tiles("diag-noisy", flags)
     result = CliRunner().invoke(cli, ["diagnose", str(run), "--n-boot", "100"])
     assert result.exit_code == 0, result.output
@@ -124,20 +99,8 @@ def test_diagnose_a_noise_trained_run_as_trained(train_two_tiles):
     assert block["parameters_moved"]["max_abs"] > 0 and block["grad_ratio"] > 0
 
 
-def test_diagnose_an_hqf_net_run_finds_every_quantum_block(tmp_path):
-    from transformers import DINOv3ViTConfig, DINOv3ViTModel
-
-    vit = tmp_path / "vit"
-    torch.manual_seed(0)
-    config = DINOv3ViTConfig(
-        hidden_size=32,
-        num_hidden_layers=4,
-        num_attention_heads=2,
-        intermediate_size=64,
-        patch_size=16,
-        num_register_tokens=4,
-    )
-    DINOv3ViTModel(config).save_pretrained(vit)
+def test_diagnose_an_hqf_net_run_finds_every_quantum_block(tmp_path, vit_dir, strict_json):
+    vit = vit_dir
     data = Path(__file__).parents[1] / "data" / "landcoverai"  # 1 val tile, 1 test tile
     flags = ["--patch-px", "512", "--widths", "4,8,8,16,16", "--dmcaf-dim", "16"]
     flags += ["--dmcaf-heads", "2", "--dmcaf-points", "2", "--epochs", "1"]

@@ -18,24 +18,6 @@ from hq_qiskit.training.checkpoint import save_checkpoint
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
-TINY = [
-    "--width",
-    "4",
-    "--depth",
-    "2",
-    "--patch-px",
-    "32",
-    "--epochs",
-    "1",
-    "--patches-per-epoch",
-    "4",
-    "--batch-size",
-    "4",
-    "--aer-check-samples",
-    "0",
-    "--device",
-    "cpu",
-]
 PER_TILE = (512 // 32) ** 2  # patches of 32 px in one 512-px tile
 
 
@@ -51,9 +33,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(train_two_tiles) -> Path:
+def trained(tiny_one_epoch_run) -> Path:
     """A run folder of one tiny quantum HQ-UNet trained for one epoch on two built-in tiles."""
-    return train_two_tiles("run", TINY)
+    return tiny_one_epoch_run
 
 
 @pytest.fixture(scope="module")

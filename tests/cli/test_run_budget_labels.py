@@ -24,10 +24,6 @@ from hq_qiskit.inference.options import RunOptions
 
 pytest.importorskip("hq_qiskit.quantum.fast.engine")
 
-TINY = ["--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
-        "--patches-per-epoch", "4", "--batch-size", "4", "--aer-check-samples", "0",
-        "--device", "cpu"]  # fmt: skip
-
 
 @pytest.fixture(autouse=True)
 def no_account(monkeypatch, tmp_path):
@@ -36,8 +32,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(train_two_tiles) -> Path:
-    return train_two_tiles("budget", TINY)
+def trained(tiny_one_epoch_run) -> Path:
+    """A run folder of one tiny quantum HQ-UNet trained for one epoch on two built-in tiles."""
+    return tiny_one_epoch_run
 
 
 def device(mitigation: tuple[str, ...]):

@@ -13,12 +13,6 @@ from click.testing import CliRunner
 
 from hq_qiskit.cli.main import cli
 
-TINY = [
-    "--width", "4", "--depth", "2", "--patch-px", "32", "--epochs", "1",
-    "--patches-per-epoch", "4", "--batch-size", "4", "--aer-check-samples", "0",
-    "--device", "cpu", "--qubit-grid", "2x2",
-]  # fmt: skip
-
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
@@ -32,9 +26,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(train_two_tiles) -> Path:
+def trained(train_two_tiles, tiny_one_epoch_flags) -> Path:
     """A run folder of a tiny HQ-UNet whose QCNN has 4 qubits, one epoch on two tiles."""
-    return train_two_tiles("run2x2", TINY)
+    return train_two_tiles("run2x2", [*tiny_one_epoch_flags, "--qubit-grid", "2x2"])
 
 
 def test_exact_noisy_simulator_is_labelled_and_agrees_with_aer(trained, tmp_path):

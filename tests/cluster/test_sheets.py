@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-import torch
 from click.testing import CliRunner
 from rasterio.transform import Affine
 
@@ -38,24 +37,10 @@ def write_sheet(path: Path, shift_px: int = 0, count: int = 3, **changes) -> Pat
 
 
 @pytest.fixture(scope="module")
-def sheets(tmp_path_factory) -> tuple[Path, Path]:
+def sheets(tmp_path_factory, untrained_hq_unet) -> tuple[Path, Path]:
     """(checkpoint, folder with sheet0..2.tif side by side and broken.tif)."""
-    from hq_qiskit.models import HQUNet
-    from hq_qiskit.training.checkpoint import save_checkpoint
-
     base = tmp_path_factory.mktemp("sheets")
-    options = {"width": 4, "depth": 2, "patch_px": 64, "bottleneck": "quantum"}
-    torch.manual_seed(0)
-    config = {
-        "model": "hq-unet",
-        "model_options": options,
-        "mean": MEAN,
-        "std": STD,
-        "class_names": ["background", "building", "woodland", "water", "road"],
-    }
-    (base / "run").mkdir()
-    weights = HQUNet(num_classes=5, **options).state_dict()
-    save_checkpoint(base / "run" / "best.pt", {"config": config, "model": weights})
+    untrained_hq_unet(base / "run" / "best.pt", MEAN, STD)
     (base / "in").mkdir()
     for i in range(3):
         write_sheet(base / "in" / f"sheet{i}.tif", shift_px=300 * i)

@@ -13,9 +13,6 @@ import json
 
 import numpy as np
 import pytest
-from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
-from qiskit.quantum_info import SparsePauliOp
 from qiskit_ibm_runtime.fake_provider import FakeKingston
 from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
 
@@ -82,14 +79,9 @@ def no_account(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pub():
+def pub(two_qubit_block):
     """(mapped circuit on FakeManilaV2, parameter values (3, 1, 2), exact values (3, 3))."""
-    x = ParameterVector("x", 2)
-    qc = QuantumCircuit(2)
-    qc.ry(x[0], 0)
-    qc.ry(x[1], 1)
-    qc.cx(0, 1)
-    obs = [SparsePauliOp("IZ"), SparsePauliOp("ZZ"), SparsePauliOp("IX")]
+    qc, x, obs = two_qubit_block()
     target = resolve(LOCAL)
     mapped = transpile_block(qc, obs, target.backend.target, optimization_level=1)
     xs = np.array([[0.0, 0.0], [np.pi, 0.0], [0.0, np.pi / 2]])

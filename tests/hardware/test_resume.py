@@ -9,9 +9,6 @@ import json
 
 import numpy as np
 import pytest
-from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
-from qiskit.quantum_info import SparsePauliOp
 
 from hq_qiskit.errors import HQError
 from hq_qiskit.hardware.backends import Backend
@@ -31,20 +28,21 @@ def no_account(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
-def block(target):
-    """(mapped circuit, parameter values (3, 1, 2)) of a 2-qubit block on ``target``."""
-    x = ParameterVector("x", 2)
-    qc = QuantumCircuit(2)
-    qc.ry(x[0], 0)
-    qc.ry(x[1], 1)
-    qc.cx(0, 1)
-    obs = [SparsePauliOp("IZ"), SparsePauliOp("ZZ"), SparsePauliOp("IX")]
-    mapped = transpile_block(qc, obs, target.backend.target, optimization_level=1)
-    xs = np.array([[0.3, 0.1], [2.0, 0.7], [1.1, 1.5]])
-    return mapped, parameter_array(mapped, {x[0]: xs[:, 0], x[1]: xs[:, 1]})
+@pytest.fixture
+def block(two_qubit_block):
+    """``block(target)``: (mapped circuit, parameter values (3, 1, 2)) of the 2-qubit block on
+    ``target``."""
+
+    def build(target):
+        qc, x, obs = two_qubit_block()
+        mapped = transpile_block(qc, obs, target.backend.target, optimization_level=1)
+        xs = np.array([[0.3, 0.1], [2.0, 0.7], [1.1, 1.5]])
+        return mapped, parameter_array(mapped, {x[0]: xs[:, 0], x[1]: xs[:, 1]})
+
+    return build
 
 
-def test_seed_zero_gives_bit_identical_local_reruns(tmp_path):
+def test_seed_zero_gives_bit_identical_local_reruns(tmp_path, block):
     target = resolve(MANILA)
     mapped, values = block(target)
     runs = [
@@ -56,7 +54,7 @@ def test_seed_zero_gives_bit_identical_local_reruns(tmp_path):
     assert runs[0].record["seed"] == 0 and runs[0].record["seed_simulator"] == 1
 
 
-def test_noiseless_many_shots_are_not_reused_for_a_noisy_few_shot_request(tmp_path):
+def test_noiseless_many_shots_are_not_reused_for_a_noisy_few_shot_request(tmp_path, block):
     ideal = resolve(MANILA, ideal=True)
     mapped, values = block(ideal)
     run_block(mapped, values, ideal, run_dir=tmp_path, tag="b", shots=4096, seed=0)
@@ -70,7 +68,7 @@ def test_noiseless_many_shots_are_not_reused_for_a_noisy_few_shot_request(tmp_pa
     assert f"{ideal_source} vs fake twin fake_manila" in line
 
 
-def test_another_device_does_not_reuse_the_first_ones_values(tmp_path):
+def test_another_device_does_not_reuse_the_first_ones_values(tmp_path, block):
     manila = resolve(MANILA)
     mapped, values = block(manila)
     run_block(mapped, values, manila, run_dir=tmp_path, tag="b", shots=64, seed=0)
@@ -84,7 +82,7 @@ def test_another_device_does_not_reuse_the_first_ones_values(tmp_path):
                   resume=True, mitigation_requested=["zne"])  # fmt: skip
 
 
-def test_a_local_job_left_submitted_is_marked_stale_and_run_again(tmp_path):
+def test_a_local_job_left_submitted_is_marked_stale_and_run_again(tmp_path, block):
     target = resolve(MANILA)
     mapped, values = block(target)
     first = run_block(mapped, values, target, run_dir=tmp_path, tag="b", shots=64, seed=0)

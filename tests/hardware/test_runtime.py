@@ -6,9 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
-from qiskit.quantum_info import SparsePauliOp
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import get_backend
@@ -44,13 +41,8 @@ def test_aer_entry_is_not_a_runtime_target():
         resolve(get_backend("aer-noisy-brisbane"))
 
 
-def test_one_pub_job_record_and_resume(no_account, tmp_path):
-    x = ParameterVector("x", 2)
-    qc = QuantumCircuit(2)
-    qc.ry(x[0], 0)
-    qc.ry(x[1], 1)
-    qc.cx(0, 1)
-    obs = [SparsePauliOp("IZ"), SparsePauliOp("ZZ"), SparsePauliOp("IX")]
+def test_one_pub_job_record_and_resume(no_account, tmp_path, two_qubit_block):
+    qc, x, obs = two_qubit_block()
     target = resolve(get_backend("fake_brisbane"))
     mapped = transpile_block(
         qc, obs, target.backend.target, optimization_level=1, strategy="noise_aware"
