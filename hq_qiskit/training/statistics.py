@@ -257,7 +257,9 @@ def interval(
     cm, reference, groups = _check(cm, reference, groups)
     n_seeds = cm.shape[0]
     if n_seeds < 2:
-        return bootstrap(cm, reference, groups=groups, metric=metric, n_boot=n_boot, level=level)
+        return bootstrap(
+            cm, reference, groups=groups, metric=metric, n_boot=n_boot, level=level, seed=seed
+        )
     per_seed = _seed_values(cm.sum(1), _sum1(reference), metric)  # (S,)
     per_seed = per_seed[~np.isnan(per_seed)]
     estimate = float(per_seed.mean()) if per_seed.size else math.nan

@@ -135,3 +135,19 @@ def test_equivalence_needs_the_interval_inside_the_margin():
     assert "equivalent within ±0.02" in v["a"]["verdict"]
     assert "inconclusive" in v["b"]["verdict"]
     assert v["a"]["p_tost_holm"] == pytest.approx(2 * v["a"]["p_tost"])  # the smaller, x2
+
+
+def test_one_seed_falls_back_to_the_image_bootstrap_with_the_callers_seed():
+    """Before, interval() with one seed called bootstrap() without its seed, so every seed
+    drew the same resamples (seed 0's)."""
+    rng = np.random.default_rng(1)
+    tiles = np.concatenate([diagonal_tiles(1, 1, a) for a in rng.uniform(0.5, 0.95, 12)], axis=1)
+    for seed in (0, 7):
+        assert (
+            interval(tiles, metric="oa", seed=seed, n_boot=200).as_dict()
+            == bootstrap(tiles, metric="oa", seed=seed, n_boot=200).as_dict()
+        )
+    assert (
+        interval(tiles, metric="oa", seed=7, n_boot=200).low
+        != interval(tiles, metric="oa", seed=0, n_boot=200).low
+    )
