@@ -188,6 +188,17 @@ def _unknown_fake(class_name: str) -> str:
 CAVEATS: dict[str, list[str]] = {}
 
 
+def record_caveats(class_name: str, caught: list[warnings.WarningMessage]) -> None:
+    """Keep in ``CAVEATS`` what qiskit-ibm-runtime itself warned while building a fake; a
+    stray warning of the same moment (a ResourceWarning of an object collected then) is not
+    the fake's caveat."""
+    for w in caught:
+        if "qiskit_ibm_runtime" in w.filename:
+            said = CAVEATS.setdefault(class_name, [])
+            if str(w.message) not in said:
+                said.append(str(w.message))
+
+
 def fake_backend(class_name: str):
     """Instantiate ``qiskit_ibm_runtime.fake_provider.<class_name>``; ConfigError if unknown."""
     from qiskit_ibm_runtime import fake_provider
@@ -198,13 +209,14 @@ def fake_backend(class_name: str):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fake = cls()
+    record_caveats(class_name, caught)
     for w in caught:  # passed on, never silenced; fleet.fake_caveats repeats them in the output
-        said = CAVEATS.setdefault(class_name, [])
-        if str(w.message) not in said:
-            said.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if not caught:  # the runtime warns once per process: later builds repeat what it said
-        for message in CAVEATS.get(class_name, []):
+    # the runtime warns once per process: later builds repeat what it said (whatever else
+    # this build warned about)
+    said_now = {str(w.message) for w in caught}
+    for message in CAVEATS.get(class_name, []):
+        if message not in said_now:
             warnings.warn(message, UserWarning, stacklevel=2)
     return fake
 

@@ -328,12 +328,13 @@ def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult
     """The values a previous run saved for the same N samples, as a finished result."""
     if record is None or not values_path.is_file():
         return None
-    saved = np.load(values_path)
-    if saved["evs"].shape[0] != n:
+    with np.load(values_path) as saved:  # an .npz holds its file open until closed
+        evs, stds = saved["evs"], saved["stds"]
+    if evs.shape[0] != n:
         return None
     return BlockResult(
-        saved["evs"],
-        saved["stds"],
+        evs,
+        stds,
         record["job_id"],
         record["note"],
         tuple(record.get("mitigation_applied") or ()),

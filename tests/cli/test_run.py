@@ -155,8 +155,10 @@ def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, ideal_r
     ideal_out, _ = ideal_run
     ideal = json.loads((ideal_out / "run.json").read_text())
     rows = [ideal["samples"].index(s) for s in r["samples"]]
-    exact = np.load(ideal_out / "jobs" / "00-enrichment_qcnn.npz")["evs"][rows]  # (2, 32)
-    noisy = np.load(out / "jobs" / "00-enrichment_qcnn.npz")["evs"]  # (2, 32)
+    with np.load(ideal_out / "jobs" / "00-enrichment_qcnn.npz") as f:
+        exact = f["evs"][rows]  # (2, 32)
+    with np.load(out / "jobs" / "00-enrichment_qcnn.npz") as f:
+        noisy = f["evs"]  # (2, 32)
     assert np.corrcoef(exact.ravel(), noisy.ravel())[0, 1] > 0.8
     slope = float((exact * noisy).sum() / (exact * exact).sum())
     assert 0.6 < slope < 1.0
@@ -165,7 +167,8 @@ def test_device_without_credentials_runs_noisy_on_its_fake_twin(trained, ideal_r
     assert r["snapshot_dates"] == [block["snapshot_date"]]
     assert block["mitigation_requested"] == ["trex", "twirling"]
     assert block["mitigation_applied"] == [] and block["shots"] == 32
-    saved = np.load(out / "values" / f"{block['tag']}.npz")
+    with np.load(out / "values" / f"{block['tag']}.npz") as f:
+        saved = dict(f)  # closed: an open .npz is a ResourceWarning when collected
     assert saved["inputs"].shape == (2, 48) and saved["exact"].shape == (2, 32)
     assert np.abs(saved["hardware"] - saved["exact"]).mean() == pytest.approx(block["mae_vs_exact"])
     meta = json.loads((out / "values" / f"{block['tag']}.json").read_text())

@@ -101,7 +101,10 @@ def test_seed_zero_reruns_are_bit_identical_and_recorded(trained, tmp_path):
     for out in ("a", "b"):
         result = run(out, "--seed", "0")
         assert result.exit_code == 0, result.output
-    evs = [np.load(tmp_path / o / "jobs" / "00-enrichment_qcnn.npz")["evs"] for o in "ab"]
+    evs = []
+    for o in "ab":
+        with np.load(tmp_path / o / "jobs" / "00-enrichment_qcnn.npz") as f:
+            evs.append(f["evs"])
     assert np.array_equal(evs[0], evs[1])
     r = json.loads((tmp_path / "a" / "run.json").read_text())
     assert r["seed"] == 0 and r["blocks"][0]["seed"] == 0

@@ -54,7 +54,8 @@ def test_exact_noisy_simulator_is_labelled_and_agrees_with_aer(trained, tmp_path
     assert "local simulator exact-noisy (hq-qiskit's own engine: not a device" in md
     assert "local testing mode (simulated)" not in md
     # the engine's values carry the device noise: damped against the exact ones, not flat
-    saved = np.load(out / "values" / f"{block['tag']}.npz")
+    with np.load(out / "values" / f"{block['tag']}.npz") as f:
+        saved = dict(f)
     exact, noisy = saved["exact"], saved["hardware"]  # (3, 8)
     slope = float((exact * noisy).sum() / (exact * exact).sum())
     assert 0.6 < slope < 0.995 and np.corrcoef(exact.ravel(), noisy.ravel())[0, 1] > 0.95
