@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from hq_qiskit.training.plots import save_png  # noqa: E402
+from hq_qiskit.training.statistics import few_images_note  # noqa: E402
 
 
 def _num(v: float | None, fmt: str) -> str:
@@ -33,6 +34,8 @@ def table(report: dict[str, Any]) -> str:
         head,
         "-" * len(head),
     ]
+    if (note := few_images_note(report["images"])) is not None:
+        lines.insert(2, note)
     for r in report["factors"]:
         mark = "  <- device" if r["factor"] == 1.0 else ""
         lines.append(

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from hq_qiskit.training.plots import save_png  # noqa: E402
+from hq_qiskit.training.statistics import few_images_note  # noqa: E402
 
 FLOOR = 1e-12  # variances below it (a constant output) are drawn at it on the log axis
 LABELS = {"mean": "→ mean", "shuffle": "shuffled", "zero": "→ zero"}
@@ -66,6 +67,8 @@ def table(report: dict[str, Any]) -> str:
         "||grad|| / ||weights|| at the block / at the classical layers); intervals: "
         f"{report['n_boot']} bootstrap draws over whole images"
     )
+    if (note := few_images_note(report["images"])) is not None:
+        lines.append(note)
     return "\n".join(lines)
 
 

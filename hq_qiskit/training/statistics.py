@@ -57,6 +57,18 @@ def image_of(tile_id: str) -> str:
     return match.group(1) if match else str(tile_id)
 
 
+def few_images_note(n_images: int) -> str | None:
+    """The line a report prints when its intervals rest on fewer than ``MIN_IMAGES`` images
+    (a bootstrap over 2 or 3 images does not hold its coverage); None from enough images."""
+    if n_images >= MIN_IMAGES:
+        return None
+    return (
+        f"only {n_images} image{'s' * (n_images != 1)}: intervals over fewer than {MIN_IMAGES} "
+        "images do not hold their coverage, read them as descriptive; score more images with "
+        "--data DIR --split all"
+    )
+
+
 def group_index(names: Sequence[str]) -> np.ndarray:
     """(T,) int: each tile's group name (as the dataset gives it) as an index 0..G-1, groups
     in order of first appearance."""

@@ -17,6 +17,7 @@ def test_budget_of_a_tiny_quantum_run_on_fez(tiny_quantum_run, strict_json):
     assert (
         "fake twin FakeFez of ibm_fez (offline)" in result.output and "<- device" in result.output
     )
+    assert "intervals over fewer than 4 images do not hold their coverage" in result.output
     report = strict_json(run / "budget.json")
     assert (run / "budget.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert report["snapshot"].startswith("fake_fez ") and report["shots"] == 0

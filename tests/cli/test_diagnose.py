@@ -21,6 +21,8 @@ def test_diagnose_a_tiny_quantum_run_through_the_cli(tiny_quantum_run, strict_js
     result = CliRunner().invoke(cli, ["diagnose", str(run), "--n-boot", "200"])
     assert result.exit_code == 0, result.output
     assert "bottleneck.core" in result.output and "ΔmIoU output → mean (95 % CI)" in result.output
+    # one image: the intervals say they do not hold their coverage
+    assert "only 1 image: intervals over fewer than 4 images" in result.output
     report = strict_json(run / "diagnose.json")
     assert report["tiles"] == 1 and report["images"] == 1 and report["split"] == "val"
     (block,) = report["blocks"]
