@@ -1,5 +1,12 @@
-"""Write a held-out LoveDA folder: the images of ../shared/data/loveda_rural_24 that the built-in
-sample does not use, as a flat LoveDA folder (symlinks + test.txt) for ``--eval-data``.
+"""Write the held-out LoveDA folder of runs 1-8 (docs/science.md): the images of
+../shared/data/loveda_rural_24 that the built-in sample did NOT use before issue 26, as a flat
+LoveDA folder (symlinks + test.txt) for ``--eval-data``.
+
+Since issue 26 the built-in sample holds all 24 images and settings are scored by
+cross-validation (``hq-qiskit crossval``); this script keeps the earlier runs reproducible. It
+reads the sample as it was (``OLD_SAMPLE``: 12 training images, val 6_2 and 9_3, test 11_3 and
+19_2), so a model trained on today's sample must not be scored on its output: it trained on
+those images.
 
     python bench/loveda_heldout.py ../shared/data/loveda_rural_24 /tmp/loveda-heldout [N]
     python bench/loveda_heldout.py ../shared/data/loveda_rural_24 /tmp/loveda-unshipped --unshipped
@@ -17,17 +24,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from hq_qiskit.datasets import builtin_data_dir
+# the built-in sample before issue 26 (commit 680e3fe): split -> tile ids
+OLD_TRAIN_IMAGES = (1, 3, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23)
+OLD_SAMPLE = {
+    "train": [f"{i}_{q}" for i in OLD_TRAIN_IMAGES for q in range(4)],
+    "val": ["6_2", "9_3"],
+    "test": ["11_3", "19_2"],
+}
 
 
 def sample_ids(*splits: str) -> list[str]:
-    """The built-in sample's tile ids ("<image>_<quadrant>") of ``splits``."""
-    return [
-        line.strip()
-        for split in splits
-        for line in (builtin_data_dir() / f"{split}.txt").read_text().splitlines()
-        if line.strip()
-    ]
+    """The pre-issue-26 sample's tile ids ("<image>_<quadrant>") of ``splits``."""
+    return [tile for split in splits for tile in OLD_SAMPLE[split]]
 
 
 def write_folder(source: Path, out: Path, stems: list[str], ids: list[str]) -> None:

@@ -9,27 +9,31 @@ import torch
 from hq_qiskit.datasets import LANDCOVERAI_CLASSES, builtin_data_dir, open_tiles
 from hq_qiskit.errors import DataError
 
-HELD_OUT_IMAGES = {"0", "2", "4", "5", "7", "8", "10", "12"}  # bench/loveda_heldout.py
+LOVEDA_IMAGES = {str(i) for i in range(24)}  # ../shared/data/loveda_rural_24
 
 
 def test_sample_folder_is_small_and_documented():
     root = builtin_data_dir()
     assert (root / "README.md").read_text().count("CC BY-NC-SA 4.0") >= 1
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    assert size <= 10e6  # issue 15: the shipped sample stays under 10 MB
+    assert size <= 20e6  # issue 26: all 24 images, at most 20 MB shipped
     images = sorted((root / "images_png").iterdir())
-    assert len(images) == 52 and len(list((root / "masks_png").glob("*.png"))) == 52
+    assert len(images) == 96 and len(list((root / "masks_png").glob("*.png"))) == 96
     assert sum(p.suffix == ".png" for p in images) == 12  # the first release's lossless tiles
 
 
-def test_sample_never_touches_the_held_out_images():
-    """Whole images stay in one split, and the held-out images are in none."""
-    image_of = {}
+def test_sample_holds_every_quadrant_of_all_24_images_whole_in_one_split():
+    """Nothing is held out beside the sample (cross-validation reports), and whole images
+    stay in one split."""
+    image_of: dict[str, str] = {}
+    tiles = []
     for split in ("train", "val", "test"):
         for tile in (builtin_data_dir() / f"{split}.txt").read_text().split():
             image = tile.rpartition("_")[0]
-            assert image not in HELD_OUT_IMAGES, tile
             assert image_of.setdefault(image, split) == split, f"image {image} in two splits"
+            tiles.append(tile)
+    assert set(image_of) == LOVEDA_IMAGES
+    assert sorted(tiles) == sorted(f"{i}_{q}" for i in LOVEDA_IMAGES for q in range(4))
 
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
@@ -70,7 +74,7 @@ def test_class_map_overrides_the_default():
 def test_class_map_missing_a_value_names_the_mask_and_the_fix():
     tiles = open_tiles(None, "val", class_map={1: 0, 2: 1})
     with pytest.raises(
-        DataError, match=r"masks_png/6_2\.png.*not in the layout.s class map.*class_map="
+        DataError, match=r"masks_png/6_0\.png.*not in the layout.s class map.*class_map="
     ):
         tiles[0]
 

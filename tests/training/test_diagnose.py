@@ -142,7 +142,8 @@ def test_a_block_that_is_cut_off_shows_no_change(fitted):
 def test_quadrants_group_by_image_and_the_spread_reads_the_outputs():
     tiles = open_tiles(builtin_data_dir(), "train")
     images = tile_images(tiles)
-    assert images[:5] == ["1", "1", "1", "1", "3"]
+    assert images[:5] == ["0", "0", "0", "0", "1"]  # every quadrant of images 0, 1, ...
+    assert len(set(images)) == 20 and len(images) == 80
     assert output_spread(torch.ones(10, 4))["effective_rank"] == 0.0
     line = torch.arange(10.0)[:, None] * torch.tensor([[1.0, 2.0, 0.0]])
     assert output_spread(line)["effective_rank"] == pytest.approx(1.0)

@@ -7,9 +7,8 @@ mask values, and writes ``images_png/``, ``masks_png/`` and ``train.txt`` / ``va
 1 top-right, 2 bottom-left, 3 bottom-right), the id ``open_tiles`` gives it in the full image.
 
 Masks are always lossless PNG. Images: the 12 tiles of the first release (``LOSSLESS``) stay
-lossless PNG (tests read their exact pixels); the 40 training tiles added later are JPEG at
-quality 95 (4:2:0), which keeps the sample under 10 MB (PSNR 38.9 dB against the PNG on
-tile 14_0).
+lossless PNG (tests read their exact pixels); the 84 tiles added later are JPEG at quality 95
+(4:2:0), which keeps all 24 images under 20 MB (PSNR 38.9 dB against the PNG on tile 14_0).
 
     python hq_qiskit/data/loveda_sample/make_sample.py
 """
@@ -26,16 +25,20 @@ HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("HQ_SHARED", HERE.parents[2].parent / "shared"))
 SOURCE = SHARED / "data" / "loveda_rural_24"
 
-# Whole LoveDA images stay in one split (no leakage between neighbouring quadrants); train
-# and val (and test) each contain building, woodland, water and road pixels.
-TRAIN_IMAGES = (1, 3, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23)
-FIRST_RELEASE_TRAIN = ["1_2", "3_2", "13_2", "16_0", "17_2", "18_0", "22_1", "22_3"]
+# All 24 LoveDA rural images, every quadrant; whole images stay in one split (no leakage
+# between neighbouring quadrants); train, val and test each contain building, woodland, water
+# and road pixels. Nothing is held out beside the sample: cross-validation over whole images
+# (``train --folds K --fold k``) is what reports a setting's score.
+VAL_IMAGES = (6, 9)
+TEST_IMAGES = (11, 19)
+TRAIN_IMAGES = tuple(i for i in range(24) if i not in VAL_IMAGES + TEST_IMAGES)
+FIRST_RELEASE = ["1_2", "3_2", "13_2", "16_0", "17_2", "18_0", "22_1", "22_3"]
+FIRST_RELEASE += ["6_2", "9_3", "11_3", "19_2"]
 SPLITS = {
-    "train": [f"{i}_{q}" for i in TRAIN_IMAGES for q in range(4)],  # every quadrant
-    "val": ["6_2", "9_3"],
-    "test": ["11_3", "19_2"],
+    split: [f"{i}_{q}" for i in images for q in range(4)]  # every quadrant
+    for split, images in (("train", TRAIN_IMAGES), ("val", VAL_IMAGES), ("test", TEST_IMAGES))
 }
-LOSSLESS = {*FIRST_RELEASE_TRAIN, *SPLITS["val"], *SPLITS["test"]}  # the first 12 tiles
+LOSSLESS = set(FIRST_RELEASE)  # the first release's 12 tiles
 JPEG_QUALITY = 95
 LOVEDA_TO_LANDCOVERAI = {0: 255, 1: 0, 2: 1, 3: 4, 4: 3, 5: 0, 6: 2, 7: 0}
 TILE = 512
