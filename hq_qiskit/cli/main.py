@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diagnose": ("hq_qiskit.cli.diagnose", "diagnose"),
     "budget": ("hq_qiskit.cli.budget", "budget"),
     "ablation": ("hq_qiskit.cli.ablation", "ablation"),
+    "crossval": ("hq_qiskit.cli.crossval", "crossval"),
     "run": ("hq_qiskit.cli.run", "run"),
     "precut": ("hq_qiskit.cli.precut", "precut"),
 }

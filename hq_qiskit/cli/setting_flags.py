@@ -16,6 +16,20 @@ import click
 from hq_qiskit.cli.validate import FINITE_FLOAT
 from hq_qiskit.training.config import TrainSettings
 
+# the settings of the recipe (what is trained and how), shared by train and crossval
+RECIPE = (
+    "epochs",
+    "patches_per_epoch",
+    "batch_size",
+    "lr",
+    "weight_decay",
+    "warmup_steps",
+    "min_lr_ratio",
+    "class_weights",
+    "jitter",
+    "label_smoothing",
+    "dice",
+)
 # TrainSettings field -> (flags, click keywords); the default is the field's
 _T = TrainSettings()
 SETTING_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
@@ -73,6 +87,24 @@ SETTING_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "help": "Noisy backends: shots per Pauli term the quantum blocks sample in "
             "training and evaluation (gradients of the exact noisy mean); 0 gives the exact "
             "noisy values; ideal backends stay exact. [default: the backend entry's shots]",
+        },
+    ),
+    "folds": (
+        ("--folds",),
+        {
+            "help": "0: train on the data's train split, validate on its val split. K >= 2: "
+            "pool every tile and split it into K folds of whole images (Dubai: whole "
+            "regions), train on K-1 and validate on --fold; one run of `hq-qiskit crossval`."
+        },
+    ),
+    "fold": (("--fold",), {"help": "The fold that validates, 0..K-1 (with --folds K)."}),
+    "train_also": (
+        ("--train-also",),
+        {
+            "multiple": True,
+            "type": click.Path(exists=True, file_okay=False),
+            "help": "A folder whose every image joins the training tiles and is never "
+            "validated on (another domain, e.g. the Dubai regions beside LoveDA); repeatable.",
         },
     ),
     "val_stride_px": (
@@ -139,4 +171,7 @@ def settings_from(opts: dict[str, Any], **given: Any) -> TrainSettings:
     """The ``TrainSettings`` of a command's parsed options: ``given`` first, then every option
     named as a field, the rest at their defaults."""
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
-    return TrainSettings(**{k: v for k, v in opts.items() if k in fields - set(given)}, **given)
+    values = {k: v for k, v in opts.items() if k in fields - set(given)}
+    if "train_also" in values:  # click's multiple: a tuple, empty when not given
+        values["train_also"] = [str(p) for p in values["train_also"]] or None
+    return TrainSettings(**values, **given)

@@ -17,7 +17,7 @@ from hq_qiskit.cli.options import (
     overwrite_option,
     run_folder_options,
 )
-from hq_qiskit.cli.setting_flags import setting_options, settings_from
+from hq_qiskit.cli.setting_flags import RECIPE, setting_options, settings_from
 from hq_qiskit.cli.validate import check_train_options
 from hq_qiskit.datasets.classes import read_class_map
 from hq_qiskit.errors import ConfigError
@@ -33,22 +33,9 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @model_flags
 @backend_option
 @data_folders_option
-@setting_options(
-    "seed",
-    "epochs",
-    "patches_per_epoch",
-    "batch_size",
-    "lr",
-    "weight_decay",
-    "warmup_steps",
-    "min_lr_ratio",
-    "class_weights",
-    "jitter",
-    "label_smoothing",
-    "dice",
-)
+@setting_options("seed", *RECIPE)
 @class_map_option
-@setting_options("shots", "val_stride_px", "aer_check_samples")
+@setting_options("shots", "val_stride_px", "aer_check_samples", "folds", "fold", "train_also")
 @device_option
 @setting_options("workers", "precision", "channels_last", "sync_batchnorm")
 @deprecated_workers_option

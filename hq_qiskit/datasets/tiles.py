@@ -7,6 +7,7 @@ they are called; the classes here read them. ``PngTiles`` decodes PNG pairs (Lov
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections import OrderedDict
@@ -142,6 +143,14 @@ class Tiles(Dataset):
             "group": self.refs[i].group or self.refs[i].id,
         }
 
+    def subset(self, indices: Sequence[int] | np.ndarray) -> Tiles:
+        """The tiles at ``indices`` (e.g. one fold of ``group_kfold``): a copy of this object
+        with those refs, in that order, and an empty tile cache."""
+        out = copy.copy(self)
+        out.refs = [self.refs[int(i)] for i in indices]
+        out._cache = OrderedDict()
+        return out
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self)} tiles of {self.tile_px} px, {self.classes})"
 
@@ -230,6 +239,13 @@ class RasterTiles(Tiles):
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_open": OrderedDict()}  # open files do not pickle
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> RasterTiles:
+        """``Tiles.subset`` with no open files shared with this object."""
+        out = super().subset(indices)
+        assert isinstance(out, RasterTiles)
+        out._open = OrderedDict()
+        return out
 
     @contextmanager
     def _source(self, path: Path) -> Iterator[Any]:

@@ -118,6 +118,16 @@ class TrainSettings:
         channels_last: conv weights and input batches in channels-last memory format (NHWC);
             None: the model's choice (``HybridSegmenter.channels_last``: on for HQ-UNet, whose
             training step took 0.67x the CPU time; GPU convolutions under autocast prefer it).
+        folds: 0 trains on the data's train split and validates on its val split; K >= 2
+            pools every tile of the data (``all``) and splits it into K folds of whole images
+            (whole Dubai regions; ``datasets.group_kfold``, assignment seed 0 whatever
+            ``seed`` is), training on K-1 of them and validating on fold ``fold``:
+            one run of a cross-validation (``hq-qiskit crossval``).
+        fold: the fold that validates, 0..folds-1 (with ``folds``).
+        train_also: folders whose every tile (``all``, through its own layout's class map)
+            joins the training tiles and is never validated on: another domain that may help
+            the model (e.g. the Dubai regions beside LoveDA) without changing what the run is
+            scored on. None: none.
     """
 
     model: str = "hq-unet"
@@ -145,6 +155,9 @@ class TrainSettings:
     sync_batchnorm: bool = False
     precision: str = "32"
     channels_last: bool | None = None
+    folds: int = 0
+    fold: int = 0
+    train_also: list[str] | None = None
 
     @property
     def class_map_ints(self) -> dict[int, int] | None:
@@ -212,6 +225,7 @@ class TrainSettings:
         if self.dice < 0:
             raise ConfigError(f"--dice {self.dice}: choose 0 (cross-entropy alone) or more")
         check_precision(self.precision)
+        self._check_folds()
         if self.class_weights not in CLASS_WEIGHTS:
             try:
                 values = [float(v) for v in self.class_weights.split(",")]
@@ -222,6 +236,20 @@ class TrainSettings:
                     f"--class-weights {self.class_weights!r}: give 'none', 'balanced' or one "
                     "finite number >= 0 per class, comma-separated (e.g. 1,2,1,1,3)"
                 )
+
+    def _check_folds(self) -> None:
+        if self.folds == 1 or self.folds < 0:
+            raise ConfigError(
+                f"--folds {self.folds}: choose 0 (the data's train and val splits) or at least "
+                "2 folds of whole images, e.g. --folds 4"
+            )
+        if self.folds == 0 and self.fold != 0:
+            raise ConfigError(f"--fold {self.fold} needs --folds K (e.g. --folds 4)")
+        if self.folds and not 0 <= self.fold < self.folds:
+            raise ConfigError(
+                f"--fold {self.fold}: with --folds {self.folds} choose a fold from 0 to "
+                f"{self.folds - 1}"
+            )
 
 
 def check_batch(batch_size: int, patches_per_epoch: int, world_size: int = 1) -> None:

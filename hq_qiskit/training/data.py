@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from hq_qiskit.datasets import ALL, open_folders, open_tiles
+from hq_qiskit.datasets.concat import ConcatTiles
+from hq_qiskit.datasets.folds import group_kfold
 from hq_qiskit.errors import DataError
 
 Data = str | list[str] | None
@@ -24,6 +26,11 @@ def resolved(data: Data) -> Data:
     if isinstance(data, list):
         return [str(Path(p).resolve()) for p in data]
     return str(Path(data).resolve()) if data is not None else None
+
+
+def also_resolved(train_also: list[str] | None) -> list[str] | None:
+    """``train_also`` with every folder made absolute."""
+    return None if train_also is None else [str(Path(p).resolve()) for p in train_also]
 
 
 def describe_data(data: Data) -> str:
@@ -58,3 +65,46 @@ def open_data(data: Data, split: str, class_map: Mapping[int, int] | None = None
                 "one per line, or leave this folder out"
             )
     return open_folders(data, split)
+
+
+def open_train_val(
+    data: Data,
+    class_map: Mapping[int, int] | None,
+    folds: int = 0,
+    fold: int = 0,
+    train_also: list[str] | None = None,
+) -> tuple[Any, Any]:
+    """A run's training and validation tiles.
+
+    ``folds`` 0: the data's ``train`` and ``val`` splits. ``folds`` K >= 2: every tile of the
+    data (``all``) in K folds of whole images or regions (``group_kfold``, assignment seed 0),
+    fold ``fold`` validating and the other K-1 training, so the runs of folds 0..K-1 score
+    every image once and no image on both sides of a run. ``train_also``: folders whose every
+    tile joins the training tiles (a ``ConcatTiles``, each folder through its layout's map).
+    """
+    if folds == 0:
+        train, val = open_data(data, "train", class_map), open_data(data, "val", class_map)
+    else:
+        tiles = open_data(data, ALL, class_map=class_map)
+        train_idx, val_idx = group_kfold(tiles.groups, folds, seed=0)[fold]
+        train, val = tiles.subset(train_idx), tiles.subset(val_idx)
+    if train_also:
+        train = _with_also(data, train, train_also)
+    return train, val
+
+
+def _with_also(data: Data, train: Any, train_also: list[str]) -> ConcatTiles:
+    """``train`` and every tile of each ``train_also`` folder, as one ``ConcatTiles``."""
+    if isinstance(train, ConcatTiles):
+        raise DataError(
+            "--train-also works with one --data folder (or the built-in sample); list the "
+            "other folders with --train-also too, or give them all as --data"
+        )
+    name = Path(data).name if isinstance(data, str) else "builtin"
+    parts = [(name, train)]
+    for folder in train_also:
+        also = open_tiles(folder, ALL)
+        if len(also) == 0:
+            raise DataError(f"--train-also {folder}: no image/mask pairs found there")
+        parts.append((f"also-{Path(folder).name}", also))
+    return ConcatTiles(parts)

@@ -22,7 +22,13 @@ from hq_qiskit.models import HybridSegmenter, get_model_class, resolve_options
 from hq_qiskit.samplers import GridPatches, RandomPatches, channel_stats
 from hq_qiskit.training.checkpoint import load_checkpoint
 from hq_qiskit.training.config import TrainConfig, TrainSettings, check_batch, versions
-from hq_qiskit.training.data import describe_data, open_data, resolved
+from hq_qiskit.training.data import (
+    also_resolved,
+    describe_data,
+    open_data,
+    open_train_val,
+    resolved,
+)
 from hq_qiskit.training.distributed import Dist, check_world, env_world, session
 from hq_qiskit.training.loop import evaluate, fit, resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
@@ -155,13 +161,16 @@ def prepare(settings: TrainSettings, echo: Echo) -> Prepared:
     channels_last = resolve_channels_last(settings)
     settings.check()
     data = resolved(settings.data)
-    train_tiles = open_data(data, "train", class_map=settings.class_map_ints)
-    val_tiles = open_data(data, "val", class_map=settings.class_map_ints)
+    train_also = also_resolved(settings.train_also)
+    train_tiles, val_tiles = open_train_val(
+        data, settings.class_map_ints, settings.folds, settings.fold, train_also
+    )
     for split, tiles in (("train", train_tiles), ("val", val_tiles)):
         if len(tiles) == 0:
             raise DataError(f"--data {data or 'built-in'}: the {split} split has no tiles")
+    where = f" (fold {settings.fold} of {settings.folds} validates)" if settings.folds else ""
     echo(
-        f"data: {describe_data(data)}: {len(train_tiles)} train tiles, "
+        f"data: {describe_data(data)}{where}: {len(train_tiles)} train tiles, "
         f"{len(val_tiles)} val tiles, classes {', '.join(train_tiles.classes)}"
     )
     classes = list(train_tiles.classes)
@@ -175,6 +184,7 @@ def prepare(settings: TrainSettings, echo: Echo) -> Prepared:
         **{
             **settings.settings_dict(),
             "data": data,
+            "train_also": train_also,
             "model_options": options,
             "val_stride_px": settings.val_stride_px or int(options.get("patch_px", 128)),
             "channels_last": channels_last,
@@ -341,8 +351,9 @@ def resume_training(
         cfg.check()
         check_world(cfg.patches_per_epoch, dist.world_size)
         check_batch(cfg.batch_size, cfg.patches_per_epoch, dist.world_size)
-        train_tiles = open_data(cfg.data, "train", class_map=cfg.class_map_ints)
-        val_tiles = open_data(cfg.data, "val", class_map=cfg.class_map_ints)
+        train_tiles, val_tiles = open_train_val(
+            cfg.data, cfg.class_map_ints, cfg.folds, cfg.fold, cfg.train_also
+        )
         model = build(cfg, echo)
         train, val = _datasets(cfg, train_tiles, val_tiles, dist)
         echo(describe_world(cfg, dist))
