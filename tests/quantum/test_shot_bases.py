@@ -136,3 +136,16 @@ def test_bases_wider_than_the_limit_draw_their_terms_on_their_own() -> None:
         ((2,), "X", 0.0),
     ]  # fmt: skip
     assert {t for b in plan.bases for t, _ in b.members} == set(range(6))
+
+
+def test_connect_sets_the_widest_basis_drawn_jointly() -> None:
+    qc, x, w = _circuit()
+    observables = [SparsePauliOp(label) for label in LABELS]
+    nm = NoiseModel()
+    nm.add_all_qubit_quantum_error(depolarizing_error(0.05, 2), ["cx"])
+    for noise in (None, nm):
+        module = connect(qc, x, w, observables, noise=noise, shots=4, shot_basis_qubits=2)
+        plan = module.measurements
+        assert [len(b.moments) for b in plan.bases] == [4]  # Z on 0, 1 jointly
+        assert sorted(map(sorted, plan.independent)) == [[3], [4]]  # X on 0, 1, 2: on its own
+        assert "1 bases drawn jointly" in module.describe()

@@ -97,6 +97,8 @@ class FastEngine(EngineModule):
             bitstrings (``hq_qiskit/quantum/fast/shots.py``: bases on more than 10 qubits draw
             their terms on their own), seeded by ``seed``, straight-through gradients; identity
             terms stay exact. Fixed at construction (the moments a basis needs are planned).
+        shot_basis_qubits: the widest basis drawn jointly, qubits (a basis on k qubits costs
+            2^k - 1 extra terms; 0 draws every Pauli string on its own).
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -126,6 +128,7 @@ class FastEngine(EngineModule):
         gradient: Gradient = "auto",
         shots: int | None = None,
         seed: int = 0,
+        shot_basis_qubits: int = JOINT_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -136,7 +139,7 @@ class FastEngine(EngineModule):
         self.generator = torch.Generator().manual_seed(seed)
         program = read_circuit(circuit, input_params, weight_params, observables)
         self.n_terms = len(program.terms)  # the observables' own; moments for shots follow
-        joint = JOINT_QUBITS if self.shots else 0
+        joint = shot_basis_qubits if self.shots else 0
         self.program: Program
         self.measurements: Measurements
         self.program, self.measurements = plan_measurements(program, joint)

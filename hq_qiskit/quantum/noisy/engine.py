@@ -106,6 +106,7 @@ class NoisyEngine(EngineModule):
         initial_weights: Tensor | None = None,
         max_memory_gb: float = MAX_MEMORY_GB,
         fuse_qubits: int = FUSE_QUBITS,
+        shot_basis_qubits: int = JOINT_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -115,7 +116,7 @@ class NoisyEngine(EngineModule):
         program = read_circuit(circuit, input_params, weight_params, observables)
         self.table: NoiseTable = noise_table(noise, program, circuit)
         self.n_terms = len(program.terms)  # the observables' own; moments for shots follow
-        joint = JOINT_QUBITS if shots else 0
+        joint = shot_basis_qubits if shots else 0
         self.program: Program
         self.measurements: Measurements
         self.program, self.measurements = plan_measurements(program, joint)
