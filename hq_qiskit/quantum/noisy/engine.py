@@ -35,6 +35,7 @@ from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
+from hq_qiskit.quantum.fast.cones import cone_blocks
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.shots import (
     JOINT_QUBITS,
@@ -325,14 +326,8 @@ class NoisyEngine(EngineModule):
         values, traced = [], {}  # (block state, kept qubits) -> reduced state, shared by cones
         for c, obs in zip(plan.contractions, consts["observables"], strict=True):
             snap = snapshots[c.cut]
-            rho, rho_order, n, seen = None, [], 0, []
-            for q in c.qubits:
-                entry = snap[q]
-                if any(entry is s for s in seen):
-                    continue
-                seen.append(entry)
-                order, state = entry
-                keep = [p for p in order if p in c.qubits]
+            rho, rho_order, n = None, [], 0
+            for order, state, keep in cone_blocks(c.qubits, snap):
                 key = (id(state), tuple(keep))  # states live in the snapshots: ids are stable
                 if key not in traced:
                     part = partial_trace(state, order, keep)
