@@ -149,3 +149,18 @@ def test_connect_sets_the_widest_basis_drawn_jointly() -> None:
         assert [len(b.moments) for b in plan.bases] == [4]  # Z on 0, 1 jointly
         assert sorted(map(sorted, plan.independent)) == [[3], [4]]  # X on 0, 1, 2: on its own
         assert "1 bases drawn jointly" in module.describe()
+
+
+@pytest.mark.parametrize("route", ["cut", "network"])
+def test_ideal_gradients_with_shots_are_the_exact_ones(route: str) -> None:
+    """Contractions of moments alone run without autograd (they feed only the draws); the
+    measured terms' gradients stay the exact ones on both routes."""
+    x = torch.rand(6, 3, dtype=torch.float64, requires_grad=True)
+    sampled, exact = _module(64, route, seed=2), _module(0, route)
+    assert len(sampled.program.terms) > len(exact.program.terms)  # moments were added
+    weights = torch.arange(1.0, 6.0, dtype=torch.float64)
+    (sampled(x) * weights).sum().backward()
+    xe = x.detach().clone().requires_grad_(True)
+    (exact(xe) * weights).sum().backward()
+    torch.testing.assert_close(x.grad, xe.grad)
+    torch.testing.assert_close(sampled.weight.grad, exact.weight.grad)

@@ -25,6 +25,7 @@ engine keeps the same conventions; both inherit them from ``hq_qiskit/quantum/mo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -263,13 +264,15 @@ class FastEngine(EngineModule):
             plan, groups, self.adjoint, self.program.num_qubits, matrix, zero
         )
         # 2. reduced density matrices on each cone, evolved through the cone's later groups
-        values = [
-            cone_values(c, paulis, snapshots[c.cut], groups, matrix).expand(x.shape[0], -1)
-            for c, paulis in zip(plan.contractions, consts["pauli"], strict=True)
-        ]
+        values = []
+        for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
+            with self._untracked(c.terms, c.groups, matrix):
+                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix)  # (Bs, T_c)
+            values.append(vals.expand(x.shape[0], -1))
         # 3. tensor networks of the terms that took that route
         for n, factors in zip(plan.networks, consts["factors"], strict=True):
-            vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
+            with self._untracked(n.terms, n.groups, matrix):
+                vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
             values.append(vals.expand(x.shape[0], -1))
         order = [t for c in plan.contractions for t in c.terms]
         order += [t for n in plan.networks for t in n.terms]
@@ -282,6 +285,18 @@ class FastEngine(EngineModule):
             term_values = self._sample(term_values, sorted(order))
         weights = consts["term_weights"][sorted(order)]  # (T, n_obs)
         return term_values @ weights + consts["offset"]
+
+    def _untracked(
+        self, terms: Sequence[int], cone_groups: Sequence[int], matrix
+    ) -> contextlib.AbstractContextManager:
+        """``torch.no_grad()`` for a contraction of shot moments alone (coefficient 0: no
+        output's gradient reads them), else a no-op. The groups' matrices are built (and cached
+        with their graph) first, so a later contraction that needs gradients reuses them."""
+        if min(terms) < self.n_terms:
+            return contextlib.nullcontext()
+        for i in cone_groups:
+            matrix(i)
+        return torch.no_grad()
 
     def _sample(self, term_values: Tensor, live: list[int]) -> Tensor:
         """Shot estimates of the live terms (B, T_live), in the program order of ``live``."""

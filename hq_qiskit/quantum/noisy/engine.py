@@ -24,6 +24,7 @@ combine their terms' sampled values with their coefficients.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -335,7 +336,9 @@ class NoisyEngine(EngineModule):
                 part = traced[key]
                 rho = part if rho is None else kron_state(rho, n, part, len(keep))
                 rho_order, n = rho_order + keep, n + len(keep)
-            vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
+            moments = min(self.live_terms[t] for t in c.terms) >= self.n_terms
+            with torch.no_grad() if moments else contextlib.nullcontext():  # shot moments alone
+                vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
             values.append(vals.expand(x.shape[0], -1))
         out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
         if values:
