@@ -18,7 +18,9 @@ A checkpoint is a dict saved with ``torch.save``:
     shot_rng    {module name: generator state (uint8 tensor)} of every quantum module that
                 draws shots (``shot_generators``), beside the model and not in its state_dict
                 (ideal and noisy models share one); absent in older files, whose resume
-                draws from freshly seeded generators
+                draws from freshly seeded generators. Rank 0's: with several processes every
+                rank resumes from rank 0's states (the same draws only where the ranks'
+                generators were in step)
 """
 
 from __future__ import annotations
