@@ -34,6 +34,7 @@ def connect(
     noise=None,
     shots: int | None = None,
     seed: int = 0,
+    shot_basis_qubits: int | None = None,
 ) -> nn.Module:
     """Wrap this circuit object as a module: x (B, n_in) -> (B, n_obs) in [-1, 1].
 
@@ -68,17 +69,24 @@ def connect(
             use ``hq_qiskit.hardware.device_noise.device_noise_model``), and, on engine
             "qiskit", errors on gates Aer's workaround decomposes (``aer_safe``).
         shots: None or 0: exact values. N > 0: engine "fast" returns each Pauli term's mean
-            of N sampled eigenvalues (seeded, gradients of the exact mean), drawn from the
-            exact values of the ideal engine without noise (at its cost: ring_96 at
-            shots=1024 runs) or of the noisy engine with it; engine "qiskit" runs Aer at
-            precision 1/sqrt(N).
+            over N shots of its measurement basis, qubit-wise commuting terms read from the
+            same bitstrings (``quantum/fast/shots.py``; seeded, gradients of the exact mean),
+            drawn from the exact values of the ideal engine without noise (at its cost plus
+            sampling: ring_96 at shots=1024 runs) or of the noisy engine with it; engine
+            "qiskit" runs Aer at precision 1/sqrt(N).
         seed: seed of the shot-noise generator (and of Aer's simulator for engine "qiskit").
+        shot_basis_qubits: only for engine "fast" with shots: the widest measurement basis
+            drawn jointly, qubits; a basis on k qubits costs 2^k - 1 extra terms, a wider one
+            draws each Pauli string on its own (no covariance between them); 0: all on their own;
+            None: the engine's default, 10 (``shots.JOINT_QUBITS``).
     """
     if initial_weights is None:
         initial_weights = (torch.rand(len(weight_params), dtype=torch.float64) * 2 - 1) * torch.pi
     if engine == "fast":
         circuit_args = (circuit, input_params, weight_params, observables)
         options = {"route": route, "max_memory_gb": max_memory_gb, "gradient": gradient}
+        if shot_basis_qubits is not None:
+            options["shot_basis_qubits"] = shot_basis_qubits
         return _fast_module(circuit_args, dtype, initial_weights, noise, shots, seed, options)
     if engine == "qiskit":
         circuit_args = (circuit, input_params, weight_params, observables)
@@ -99,15 +107,16 @@ def _fast_module(
 
     Args:
         circuit_args: (circuit, input_params, weight_params, observables) as ``connect``.
-        options: route, max_memory_gb and gradient, as ``connect``.
+        options: route, max_memory_gb, gradient and (if given) shot_basis_qubits, as
+            ``connect``.
         dtype, initial_weights, noise, shots, seed: as ``connect``.
     """
     common = {"shots": shots, "seed": seed, "dtype": dtype, "initial_weights": initial_weights}
     if noise is not None:
         from hq_qiskit.quantum.noisy import NoisyEngine
 
-        max_gb = options["max_memory_gb"]
-        return NoisyEngine(*circuit_args, noise=noise, max_memory_gb=max_gb, **common)
+        noisy = {k: v for k, v in options.items() if k in ("max_memory_gb", "shot_basis_qubits")}
+        return NoisyEngine(*circuit_args, noise=noise, **noisy, **common)
     from hq_qiskit.quantum.fast import FastEngine
 
     return FastEngine(*circuit_args, **options, **common)

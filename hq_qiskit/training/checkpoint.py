@@ -15,6 +15,12 @@ A checkpoint is a dict saved with ``torch.save``:
     torch_rng   torch's CPU generator state (uint8 tensor)
     scaler      the GradScaler's state_dict under "16-mixed" (scale, growth tracker; {} for
                 other precisions; absent in older files, whose resume starts a fresh scale)
+    shot_rng    {module name: generator state (uint8 tensor)} of every quantum module that
+                draws shots (``shot_generators``), beside the model and not in its state_dict
+                (ideal and noisy models share one); absent in older files, whose resume
+                draws from freshly seeded generators. Rank 0's: with several processes every
+                rank resumes from rank 0's states (the same draws only where the ranks'
+                generators were in step)
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import CheckpointError
@@ -94,3 +101,30 @@ def upgrade_v1_weights(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tens
                 key = key[: -len(old)] + ".weight"
         out[key] = value
     return out
+
+
+def shot_generators(model: nn.Module) -> dict[str, torch.Generator]:
+    """The generators that a model's quantum modules draw their shots from, by module name
+    (``model.named_modules()``); {} for a model without any."""
+    return {
+        name: module.generator
+        for name, module in model.named_modules()
+        if isinstance(getattr(module, "generator", None), torch.Generator)
+    }
+
+
+def restore_shot_generators(model: nn.Module, saved: dict[str, torch.Tensor]) -> None:
+    """Put the saved states (a checkpoint's ``shot_rng``) back into the model's generators, so
+    a resumed run draws the shots that an uninterrupted one draws.
+
+    Raises:
+        CheckpointError: the checkpoint saved a generator the model does not have.
+    """
+    generators = shot_generators(model)
+    for name, state in saved.items():
+        if name not in generators:
+            raise CheckpointError(
+                f"checkpoint: shot_rng names a module '{name}' that this model has no shot "
+                f"generator in (it has {sorted(generators)}); resume with the run's own config"
+            )
+        generators[name].set_state(state)

@@ -22,7 +22,12 @@ from tqdm.auto import tqdm
 from hq_qiskit.device import resolve_device as _resolve_device
 from hq_qiskit.models import HybridSegmenter
 from hq_qiskit.samplers import EpochIndices, GridPatches, RandomPatches
-from hq_qiskit.training.checkpoint import load_checkpoint, save_checkpoint
+from hq_qiskit.training.checkpoint import (
+    load_checkpoint,
+    restore_shot_generators,
+    save_checkpoint,
+    shot_generators,
+)
 from hq_qiskit.training.config import TrainConfig
 from hq_qiskit.training.distributed import Dist, unwrap
 from hq_qiskit.training.engine_check import engine_vs_aer
@@ -279,6 +284,7 @@ class _Training:
             "history": self.history,
             "torch_rng": torch.get_rng_state(),
             "scaler": self.scaler.state_dict(),  # {} unless "16-mixed"
+            "shot_rng": {k: g.get_state() for k, g in shot_generators(self.model).items()},
         }
 
 
@@ -349,7 +355,8 @@ def _setup(cfg, model, train_patches, val_patches, dist: Dist | None) -> _Traini
 
 
 def _resume(t: _Training, run: RunDir, echo: Callable[[str], None]) -> None:
-    """Continue from ``run.last`` if it exists: model, optimiser, progress, RNG, loss scale."""
+    """Continue from ``run.last`` if it exists: model, optimiser, progress, RNGs (torch's and
+    the shot generators), loss scale."""
     dist = t.dist  # rank 0 reads last.pt; the others get it from rank 0
     state = dist.on_main(lambda: load_checkpoint(run.last) if run.last.exists() else None)
     if state is None:
@@ -359,6 +366,7 @@ def _resume(t: _Training, run: RunDir, echo: Callable[[str], None]) -> None:
     t.epoch, t.step, t.best = state["epoch"], state["step"], state["best"]
     t.history = list(state["history"])
     torch.set_rng_state(state["torch_rng"])
+    restore_shot_generators(t.model, state.get("shot_rng", {}))
     if t.scaler.is_enabled() and state.get("scaler"):  # "16-mixed": its loss scale goes on
         t.scaler.load_state_dict(state["scaler"])
     # drop lines of an epoch whose checkpoint never landed

@@ -10,6 +10,8 @@ adjoint.py   adjoint differentiation of a run of gates: a backward without inter
 memory.py    the memory a plan needs, estimated before allocating, and the guard
 tensor_ops.py  apply a gate to qubit axes, reduced density matrices, Kronecker products
 execute.py   the cut route's forward phases: product blocks to the cuts, values on each cone
+cones.py     the product blocks a light cone reads at its cut (ideal and noisy engine)
+shots.py     shot noise per measurement basis (shared shots), for this and the noisy engine
 engine.py    FastEngine, the torch module that executes the plan
 """
 

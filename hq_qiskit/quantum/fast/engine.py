@@ -25,6 +25,7 @@ engine keeps the same conventions; both inherit them from ``hq_qiskit/quantum/mo
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,9 +47,15 @@ from hq_qiskit.quantum.fast.memory import (
 from hq_qiskit.quantum.fast.network import contract_network
 from hq_qiskit.quantum.fast.plan import Plan, Route, make_plan
 from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.fast.shots import (
+    JOINT_QUBITS,
+    Measurements,
+    plan_measurements,
+    sample_measurements,
+    shots_line,
+)
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
-from hq_qiskit.quantum.shots import sample_terms
 
 _PAULI = {
     "I": np.eye(2),
@@ -86,9 +93,13 @@ class FastEngine(EngineModule):
             of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
             Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
             holds for first derivatives only, and ``torch.func`` transforms need "autograd".
-        shots: None or 0: exact values. N > 0: each Pauli term's value is the mean of N
-            sampled eigenvalues drawn from its exact value (``hq_qiskit/quantum/shots.py``,
-            seeded by ``seed``, straight-through gradients); identity terms stay exact.
+        shots: None or 0: exact values. N > 0: each Pauli term's value is its mean over N
+            shots of its measurement basis, qubit-wise commuting terms read from the same
+            bitstrings (``hq_qiskit/quantum/fast/shots.py``: bases on more than 10 qubits draw
+            their terms on their own), seeded by ``seed``, straight-through gradients; identity
+            terms stay exact. Fixed at construction (the moments a basis needs are planned).
+        shot_basis_qubits: the widest basis drawn jointly, qubits (a basis on k qubits costs
+            2^k - 1 extra terms; 0 draws every Pauli string on its own).
 
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
@@ -118,6 +129,7 @@ class FastEngine(EngineModule):
         gradient: Gradient = "auto",
         shots: int | None = None,
         seed: int = 0,
+        shot_basis_qubits: int = JOINT_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -126,7 +138,12 @@ class FastEngine(EngineModule):
         self.shots = int(shots or 0)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
-        self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
+        program = read_circuit(circuit, input_params, weight_params, observables)
+        self.n_terms = len(program.terms)  # the observables' own; moments for shots follow
+        joint = shot_basis_qubits if self.shots else 0
+        self.program: Program
+        self.measurements: Measurements
+        self.program, self.measurements = plan_measurements(program, joint)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         n = self.program.num_qubits
         self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route)
@@ -247,13 +264,15 @@ class FastEngine(EngineModule):
             plan, groups, self.adjoint, self.program.num_qubits, matrix, zero
         )
         # 2. reduced density matrices on each cone, evolved through the cone's later groups
-        values = [
-            cone_values(c, paulis, snapshots[c.cut], groups, matrix).expand(x.shape[0], -1)
-            for c, paulis in zip(plan.contractions, consts["pauli"], strict=True)
-        ]
+        values = []
+        for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
+            with self._untracked(c.terms, c.groups, matrix):
+                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix)  # (Bs, T_c)
+            values.append(vals.expand(x.shape[0], -1))
         # 3. tensor networks of the terms that took that route
         for n, factors in zip(plan.networks, consts["factors"], strict=True):
-            vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
+            with self._untracked(n.terms, n.groups, matrix):
+                vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
             values.append(vals.expand(x.shape[0], -1))
         order = [t for c in plan.contractions for t in c.terms]
         order += [t for n in plan.networks for t in n.terms]
@@ -263,9 +282,30 @@ class FastEngine(EngineModule):
         program_order = sorted(range(len(order)), key=order.__getitem__)
         term_values = term_values[:, program_order]  # (B, T), live terms in program order
         if self.shots and term_values.shape[1]:
-            term_values = sample_terms(term_values, self.shots, self.generator)
+            term_values = self._sample(term_values, sorted(order))
         weights = consts["term_weights"][sorted(order)]  # (T, n_obs)
         return term_values @ weights + consts["offset"]
+
+    def _untracked(
+        self, terms: Sequence[int], cone_groups: Sequence[int], matrix
+    ) -> contextlib.AbstractContextManager:
+        """``torch.no_grad()`` for a contraction of shot moments alone (coefficient 0: no
+        output's gradient reads them), else a no-op. The groups' matrices are built (and cached
+        with their graph) first, so a later contraction that needs gradients reuses them."""
+        if min(terms) < self.n_terms:
+            return contextlib.nullcontext()
+        for i in cone_groups:
+            matrix(i)
+        return torch.no_grad()
+
+    def _sample(self, term_values: Tensor, live: list[int]) -> Tensor:
+        """Shot estimates of the live terms (B, T_live), in the program order of ``live``."""
+        full = torch.ones(term_values.shape[0], len(self.program.terms), dtype=term_values.dtype,
+                          device=term_values.device)  # fmt: skip
+        index = torch.as_tensor(live, device=term_values.device)
+        full = full.index_copy(1, index, term_values)
+        sampled = sample_measurements(full, self.shots, self.generator, self.measurements)
+        return sampled[:, index]
 
     def describe(self) -> str:
         """A few lines on how the circuit was compiled: groups, cuts, cone sizes, costs."""
@@ -277,7 +317,7 @@ class FastEngine(EngineModule):
             f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
             f"cuts {list(plan.cuts)} of {len(self.groups)}, cone widths {sizes}",
             f"estimated cost {sum(c.cost for c in plan.contractions):.3g} complex MACs per sample",
-            f"shots {self.shots or 'exact'}",
+            shots_line(self.shots, self.measurements, self.n_terms),
         ]
         if plan.networks:
             lines.append(

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from hq_qiskit.quantum.fast.adjoint import evolve
+from hq_qiskit.quantum.fast.cones import cone_blocks
 from hq_qiskit.quantum.fast.fusion import Group
 from hq_qiskit.quantum.fast.plan import Contraction, Plan, heisenberg
 from hq_qiskit.quantum.fast.tensor_ops import (
@@ -132,15 +133,10 @@ def cone_values(
         paulis: (T_c, d, d) the terms' transposed Pauli matrices on ``c.qubits``.
         snap: the snapshot at ``c.cut`` (``simulate_blocks``).
     """
-    parts, seen = [], []  # (reduced state on the block's part of the cone, its qubits)
-    for q in c.qubits:
-        entry = snap[q]
-        if any(entry is s for s in seen):
-            continue
-        seen.append(entry)
-        order, state = entry
-        keep = [p for p in order if p in c.qubits]
-        parts.append((reduced_density(state, order, keep), keep))
+    parts = [  # (reduced state on the block's part of the cone, its qubits)
+        (reduced_density(state, order, keep), keep)
+        for order, state, keep in cone_blocks(c.qubits, snap)
+    ]
     if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
         paulis = evolve_observables(paulis, c, groups, matrix)
         return expect_product(paulis, list(c.qubits), parts).real  # (Bs, T_c)

@@ -11,6 +11,7 @@ density_ops.py  batched channels, partial traces and Kronecker products on qubit
 engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)
 """
 
-from hq_qiskit.quantum.noisy.engine import NoisyEngine, sample_terms
+from hq_qiskit.quantum.fast.shots import sample_terms
+from hq_qiskit.quantum.noisy.engine import NoisyEngine
 
 __all__ = ["NoisyEngine", "sample_terms"]

@@ -14,14 +14,17 @@ evolve the blocks' density matrices up to the last cut, trace down to each cone,
 through its remaining channels, and read ``Tr(O rho)``. No sampling: the values are exact
 (mixed-state) expectation values and autograd gives exact gradients for inputs and weights.
 
-Shot noise (``shots=N``): each Pauli term's value is replaced by the mean of N eigenvalue draws,
-``2 * Binomial(N, (1 + v) / 2) / N - 1`` with v the exact noisy value, drawn from the module's
-own seeded generator; the gradient is that of v (straight-through). Observables then combine
-their terms' sampled values with their coefficients.
+Shot noise (``shots=N``): each Pauli term's value is replaced by its mean over N shots of its
+measurement basis, qubit-wise commuting terms read from the same bitstrings, drawn from the
+exact noisy distribution of the basis' bits (readout included) with the module's own seeded
+generator (``hq_qiskit/quantum/fast/shots.py``; a basis on more than 10 qubits draws its terms on
+their own); the gradient is that of the exact values (straight-through). Observables then
+combine their terms' sampled values with their coefficients.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -33,7 +36,15 @@ from qiskit.quantum_info import SparsePauliOp
 from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
+from hq_qiskit.quantum.fast.cones import cone_blocks
 from hq_qiskit.quantum.fast.program import Program, read_circuit
+from hq_qiskit.quantum.fast.shots import (
+    JOINT_QUBITS,
+    Measurements,
+    plan_measurements,
+    sample_measurements,
+    shots_line,
+)
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
@@ -41,7 +52,6 @@ from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, parti
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
-from hq_qiskit.quantum.shots import sample_terms
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,9 @@ class NoisyEngine(EngineModule):
     Attributes:
         weight: trainable angles, shape (n_w,), radians (TorchConnector's contract).
         program, table, plan: the circuit as read, its noise, and the contractions.
-        shots: measurements per Pauli term; 0 means exact values.
+        shots: shots per measurement basis; 0 means exact values. Fixed at construction.
+        measurements: how the shots are drawn (``shots.plan_measurements``); with shots the
+            program's terms end with the moments that the bases drawn jointly need.
         fused: the fused channels the plan runs on (``fusion.FusedOp``): gates composed in
             groups of at most ``fuse_qubits`` qubits; ``fuse_qubits=0`` keeps one per gate.
 
@@ -96,14 +108,20 @@ class NoisyEngine(EngineModule):
         initial_weights: Tensor | None = None,
         max_memory_gb: float = MAX_MEMORY_GB,
         fuse_qubits: int = FUSE_QUBITS,
+        shot_basis_qubits: int = JOINT_QUBITS,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
         if shots is not None and shots < 0:
             raise ValueError(f"shots must be >= 0 or None, got {shots}")
         circuit = idle_circuit(circuit, noise)  # delays relaxed by the model: Idle gates
-        self.program: Program = read_circuit(circuit, input_params, weight_params, observables)
-        self.table: NoiseTable = noise_table(noise, self.program, circuit)
+        program = read_circuit(circuit, input_params, weight_params, observables)
+        self.table: NoiseTable = noise_table(noise, program, circuit)
+        self.n_terms = len(program.terms)  # the observables' own; moments for shots follow
+        joint = shot_basis_qubits if shots else 0
+        self.program: Program
+        self.measurements: Measurements
+        self.program, self.measurements = plan_measurements(program, joint)
         prog = self.program
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
         self.fused: tuple[FusedOp, ...] = fuse_ops(prog.ops, fuse_qubits)
@@ -252,10 +270,15 @@ class NoisyEngine(EngineModule):
         return out  # type: ignore[return-value]
 
     def term_values(self, x: Tensor) -> Tensor:
-        """Exact noisy values of every Pauli term (readout included): (B, T), program order.
+        """Exact noisy values of the observables' Pauli terms (readout included): (B, T),
+        program order (the moments that shots add left out).
 
         Computed in the weight's dtype and on its device; x (B, n_in) is cast to that dtype.
         """
+        return self._checked_term_values(x)[:, : self.n_terms]
+
+    def _checked_term_values(self, x: Tensor) -> Tensor:
+        """Exact values of every term of ``program``, moments included: (B, T_all)."""
         self.check_input(x)
         w = self.weight
         dtype, device = w.dtype, w.device
@@ -304,14 +327,8 @@ class NoisyEngine(EngineModule):
         values, traced = [], {}  # (block state, kept qubits) -> reduced state, shared by cones
         for c, obs in zip(plan.contractions, consts["observables"], strict=True):
             snap = snapshots[c.cut]
-            rho, rho_order, n, seen = None, [], 0, []
-            for q in c.qubits:
-                entry = snap[q]
-                if any(entry is s for s in seen):
-                    continue
-                seen.append(entry)
-                order, state = entry
-                keep = [p for p in order if p in c.qubits]
+            rho, rho_order, n = None, [], 0
+            for order, state, keep in cone_blocks(c.qubits, snap):
                 key = (id(state), tuple(keep))  # states live in the snapshots: ids are stable
                 if key not in traced:
                     part = partial_trace(state, order, keep)
@@ -319,7 +336,9 @@ class NoisyEngine(EngineModule):
                 part = traced[key]
                 rho = part if rho is None else kron_state(rho, n, part, len(keep))
                 rho_order, n = rho_order + keep, n + len(keep)
-            vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
+            moments = min(self.live_terms[t] for t in c.terms) >= self.n_terms
+            with torch.no_grad() if moments else contextlib.nullcontext():  # shot moments alone
+                vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
             values.append(vals.expand(x.shape[0], -1))
         out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
         if values:
@@ -357,13 +376,9 @@ class NoisyEngine(EngineModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Expectation values for inputs x (B, n_in): (B, n_obs), sampled if ``shots`` > 0."""
-        terms = self.term_values(x)
+        terms = self._checked_term_values(x)
         if self.shots:
-            live = torch.zeros(terms.shape[1], dtype=torch.bool)
-            live[self.live_terms] = True
-            sampled = sample_terms(terms[:, live], self.shots, self.generator)
-            terms = terms.clone()
-            terms[:, live] = sampled
+            terms = sample_measurements(terms, self.shots, self.generator, self.measurements)
         with torch.autocast(terms.device.type, enabled=False):  # outputs keep the weight's dtype
             return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
 
@@ -378,7 +393,8 @@ class NoisyEngine(EngineModule):
                 f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
                 f"{len(self.fused)} channels; readout error "
                 f"on {len(table.readout)} qubits, correlated on "
-                f"{[list(q) for q, _ in table.correlated]}; shots {self.shots or 'exact'}",
+                f"{[list(q) for q, _ in table.correlated]}; "
+                + shots_line(self.shots, self.measurements, self.n_terms),
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
                 f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
                 f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
