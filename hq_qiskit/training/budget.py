@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.datasets import open_tiles
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.hardware.backends import Backend, get_backend
 from hq_qiskit.hardware.device_noise import snapshot_of
 from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.budget_report import figure
+from hq_qiskit.training.data import open_scored
 from hq_qiskit.training.diagnose import strict, tile_images
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
@@ -222,7 +222,7 @@ def _open_split(cfg, data: Path | None, split: str):
     """(source name, tiles, patches, image group index per tile) of the split scored."""
     source = str(Path(data).resolve()) if data is not None else cfg.data
     class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
-    tiles = open_tiles(source, split, class_map=class_map)
+    tiles = open_scored(cfg, source, split, class_map)
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)

@@ -108,3 +108,23 @@ def _with_also(data: Data, train: Any, train_also: list[str]) -> ConcatTiles:
             raise DataError(f"--train-also {folder}: no image/mask pairs found there")
         parts.append((f"also-{Path(folder).name}", also))
     return ConcatTiles(parts)
+
+
+def open_scored(cfg: Any, source: Data, split: str, class_map: Mapping[int, int] | None) -> Any:
+    """The tiles a trained run (``cfg``: its ``TrainConfig``) is scored on: ``split`` of
+    ``source``, except that a fold run (``cfg.folds``) scored on its own data reads its
+    validation fold as ``val`` and refuses any other split of that data, which holds images it
+    trained on.
+
+    Raises:
+        DataError: a fold run's own data asked for a split other than ``val``.
+    """
+    if cfg.folds and source == cfg.data:
+        if split != "val":
+            raise DataError(
+                f"--split {split}: this run trained on every fold but fold {cfg.fold} of "
+                f"{cfg.folds}, so its data's {split} split holds images it trained on; score "
+                "--split val (its own fold) or give another --data"
+            )
+        return open_train_val(cfg.data, class_map, cfg.folds, cfg.fold)[1]
+    return open_data(source, split, class_map=class_map)

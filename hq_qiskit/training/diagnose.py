@@ -32,7 +32,7 @@ from hq_qiskit.atomic import atomic_write
 from hq_qiskit.datasets import Tiles, open_tiles
 from hq_qiskit.errors import ConfigError, DataError
 from hq_qiskit.samplers import GridPatches
-from hq_qiskit.training.data import open_data
+from hq_qiskit.training.data import open_scored
 from hq_qiskit.training.grad_ratio import squared_norm
 from hq_qiskit.training.interventions import (
     KINDS,
@@ -238,7 +238,7 @@ def diagnose_run(
     initial, _ = build_from_config(cfg, noise=noise)  # the weights training started from
     source = str(Path(data).resolve()) if data is not None else cfg.data
     class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
-    tiles = open_data(source, split, class_map=class_map)  # one folder or several
+    tiles = open_scored(cfg, source, split, class_map)  # one folder or several
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)

@@ -25,7 +25,7 @@ from hq_qiskit.training.config import TrainConfig, TrainSettings, check_batch, v
 from hq_qiskit.training.data import (
     also_resolved,
     describe_data,
-    open_data,
+    open_scored,
     open_train_val,
     resolved,
 )
@@ -395,7 +395,7 @@ def evaluate_run(
     source = str(Path(data).resolve()) if data is not None else cfg.data
     if class_map is None and source == cfg.data:
         class_map = cfg.class_map_ints  # the run's own data: the run's own map
-    tiles = open_data(source, split, class_map=class_map)
+    tiles = open_scored(cfg, source, split, class_map)
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     if list(tiles.classes) != list(cfg.class_names):

@@ -46,6 +46,14 @@ def test_folds_score_every_image_once_by_a_run_that_never_saw_it(tmp_path, tiny_
     pooled = np.asarray(cv["confusion"])[0].sum(0)
     assert cv["miou"]["estimate"] == float(scores(pooled)["miou"])
     assert "cross-validated mIoU" in result.output
+    # scoring a fold run on its own data reads its fold, and refuses the splits it trained on
+    run = tmp_path / "cv" / "seed0-fold1"
+    runner = CliRunner()
+    own = runner.invoke(cli, ["evaluate", str(run), "--device", "cpu"])
+    assert own.exit_code == 0, own.output
+    assert json.loads((run / "evaluation.json").read_text())["tiles"] == len(val.ids)
+    other = runner.invoke(cli, ["diagnose", str(run), "--split", "test", "--device", "cpu"])
+    assert other.exit_code == 2 and "holds images it trained on" in " ".join(other.output.split())
 
 
 def test_rerun_keeps_complete_runs_and_refuses_other_settings(tmp_path, tiny_loveda):
