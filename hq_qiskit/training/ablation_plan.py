@@ -3,7 +3,8 @@ the checks that refuse a bad plan before any training (``training.ablation`` run
 
 Each model declares its variants (``HybridSegmenter.ablations``): HQF-Net's follow its paper
 (the full model, then DMCAF, QSkip and QMoE removed in turn), HQ-UNet's ask whether the quantum
-bottleneck helps (quantum, quantum-frozen, classical, classical-small, none).
+bottleneck helps (quantum, quantum-frozen, classical, classical-small, none; on a design of
+``models.designs`` also the matched cores product, surrogate and mlp).
 """
 
 from __future__ import annotations
@@ -73,11 +74,15 @@ def plan_runs(
     return tasks
 
 
-def parse_variants(model: str, spec: str | None) -> list[str]:
-    """Comma-separated variant names (None: all of ``model``'s), validated."""
+def parse_variants(
+    model: str, spec: str | None, options: dict[str, Any] | None = None
+) -> list[str]:
+    """Comma-separated variant names, validated; None: the variants ``model`` runs for its
+    ``options`` (``HybridSegmenter.default_ablations``: for HQ-UNet the papers' five, or with
+    ``--design``/``--skips`` the matched cores too)."""
     known = list(ABLATIONS[model])
     if spec is None:
-        return known
+        return MODELS[model].default_ablations(options or {})
     names = [v.strip() for v in spec.split(",") if v.strip()]
     unknown = [v for v in names if v not in known]
     if unknown or not names:
