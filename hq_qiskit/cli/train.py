@@ -48,7 +48,7 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
     "dice",
 )
 @class_map_option
-@setting_options("shots", "val_stride_px", "aer_check_samples")
+@setting_options("shots", "noise_scale", "val_stride_px", "aer_check_samples")
 @device_option
 @setting_options("workers", "precision", "channels_last", "sync_batchnorm")
 @deprecated_workers_option
