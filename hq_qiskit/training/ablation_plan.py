@@ -196,8 +196,8 @@ def backend_label(backend: str, shots: int | None) -> str:
 
 
 def recipe_label(cfg: TrainSettings) -> str:
-    """The loss, augmentation and network size every run of the ablation trains with, in words
-    (for the table's note): runs with another loss or width are not comparable with these."""
+    """The loss, augmentation, network size and design every run of the ablation trains with, in
+    words (for the table's note): runs with another loss, width or design are not comparable."""
     loss = "cross-entropy" if cfg.dice == 0 else f"cross-entropy + {cfg.dice:g} x soft Dice"
     if cfg.class_weights != "none":
         loss += f", class weights {cfg.class_weights}"
@@ -208,6 +208,12 @@ def recipe_label(cfg: TrainSettings) -> str:
         for k in ("width", "depth", "patch_px")
         if k in cfg.model_options
     )
+    opts = cfg.model_options
+    if opts.get("design", "unet") != "unet":
+        size += f", design {opts['design']}"
+    if opts.get("skips") is not None:
+        size += f", {opts['skips']} skips"
+    size = size.lstrip(", ")
     return f"loss {loss}, photometric jitter {cfg.jitter:g}" + (f", {size}" if size else "")
 
 

@@ -44,6 +44,8 @@ def test_ablation_on_the_gated_design_trains_the_matched_cores(tmp_path):
     p = runs["product"]["0"]["params_classical"]
     assert runs["surrogate"]["0"]["params_classical"] == runs["mlp"]["0"]["params_classical"]
     assert runs["mlp"]["0"]["params_classical"] == p + 8
+    md = (out / "ablation.md").read_text()
+    assert "width 2, depth 2, patch px 128, design gated, 1 skips" in md  # not the papers'
     config = json.loads((Path(runs["mlp"]["0"]["run"]) / "config.json").read_text())
     options = config["model_options"]
     assert options["design"] == "gated" and options["skips"] == 1
