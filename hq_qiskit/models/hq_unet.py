@@ -105,8 +105,9 @@ class Bottleneck(nn.Module):
     Attributes:
         pre_q: (B, C, h, w) -> (B, 3n) in [-1, 1], n = R * C qubits (48 on the 4x4 grid); None
             for ``NoCore`` (no input is read).
-        core: the enrichment QCNN module (``connect_block``), ``ClassicalQ``, ``ClassicalSmall``
-            ((B, 3n) -> (B, 2n)) or ``NoCore`` (-> (B, 0)).
+        core: the enrichment QCNN module (``connect_block``; or its product circuit), a
+            matched classical core (``ClassicalQ``, ``ClassicalSmall``, ``CosSinSurrogate``,
+            ``SharedMLP``: (B, 3n) -> (B, 2n)) or ``NoCore`` (-> (B, 0)).
         post_q: ``PostQ`` (B, 2n) -> (B, C, h, w); for ``NoCore`` a ``ConstantMap``.
         block: the ``QuantumBlock`` the core runs, or None for a classical core.
     """
