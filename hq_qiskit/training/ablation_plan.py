@@ -208,12 +208,9 @@ def recipe_label(cfg: TrainSettings) -> str:
         for k in ("width", "depth", "patch_px")
         if k in cfg.model_options
     )
-    opts = cfg.model_options
-    if opts.get("design", "unet") != "unet":
-        size += f", design {opts['design']}"
-    if opts.get("skips") is not None:
-        size += f", {opts['skips']} skips"
-    size = size.lstrip(", ")
+    from hq_qiskit.training.runner import design_label
+
+    size = (size + design_label(cfg.model_options)).lstrip(", ")
     return f"loss {loss}, photometric jitter {cfg.jitter:g}" + (f", {size}" if size else "")
 
 

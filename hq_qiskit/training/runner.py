@@ -108,6 +108,16 @@ def noise_snapshot(backend: Backend) -> str | None:
     return snapshot_of(backend.fake_backend())
 
 
+def design_label(options: dict[str, Any]) -> str:
+    """ ", design gated, 0 skips" for a design other than the papers' (``models.designs``)."""
+    label = ""
+    if options.get("design", "unet") != "unet":
+        label += f", design {options['design']}"
+    if options.get("skips") is not None:
+        label += f", {options['skips']} skips"
+    return label
+
+
 def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     """One line: model, parameter counts (classical, quantum), bottleneck, engine, backend and,
     for a noisy backend, the noise model's snapshot and the shots."""
@@ -121,8 +131,8 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
         noise = f": noise of {cfg.noise_snapshot}{scale}, {shots_label(shots or 0)}"
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
-        f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}, engine "
-        f"{opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
+        f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}{design_label(opts)}, "
+        f"engine {opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
     )
 
 

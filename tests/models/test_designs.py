@@ -102,3 +102,16 @@ def test_gated_design_trains_the_circuit_through_the_gates():
 def test_unknown_design_is_refused():
     with pytest.raises(ConfigError, match="--design 'film': choose one of unet, gated"):
         HQUNet(**TINY, design="film")
+
+
+def test_the_run_log_names_a_design_other_than_the_papers():
+    from hq_qiskit.training.config import TrainConfig
+    from hq_qiskit.training.runner import describe
+
+    options = {**TINY, "bottleneck": "quantum", "design": "gated", "skips": 0}
+    line = describe(HQUNet(**options), TrainConfig(model_options=options))
+    assert "(bottleneck quantum, design gated, 0 skips, engine" in line
+    paper = {**TINY, "bottleneck": "quantum", "design": "unet", "skips": None}
+    assert "(bottleneck quantum, engine" in describe(
+        HQUNet(**paper), TrainConfig(model_options=paper)
+    )
