@@ -30,6 +30,7 @@ from hq_qiskit.cli.setting_flags import setting_options, settings_from
 from hq_qiskit.cluster.client import check_workers, open_client
 from hq_qiskit.cluster.sweep import ablation_executor
 from hq_qiskit.errors import ConfigError
+from hq_qiskit.models import MODELS
 from hq_qiskit.training.ablation import run_ablation
 from hq_qiskit.training.ablation_plan import (
     ABLATIONS,
@@ -59,7 +60,8 @@ from hq_qiskit.training.statistics import DEFAULT_MARGIN
     metavar="LIST",
     help="Comma-separated subset of the model's variants ("
     + "; ".join(f"{m}: {', '.join(v)}" for m, v in sorted(ABLATIONS.items()))
-    + "). [default: all]",
+    + "). [default: the model's; hq-unet: quantum, quantum-frozen, classical, classical-small, "
+    "none, and with --design/--skips also the matched cores product, surrogate, mlp]",
 )
 @model_flags
 @backend_option
@@ -134,16 +136,18 @@ def ablation(**opts: Any) -> None:
     Examples:
       hq-qiskit ablation --seeds 0,1,2 --eval-data heldout/
       hq-qiskit ablation --model hq-unet --variants quantum,classical --backends aer,aer-noisy-fez
+      hq-qiskit ablation --design gated --seeds 0,1,2,3,4 --eval-data heldout/
       hq-qiskit ablation --model hqf-net --backbone weights/dinov3-sat493m --feature-cache cache/
     """
     from hq_qiskit.training.run_dir import next_run_path
 
     model = opts["model"]
-    variants = parse_variants(model, opts["variants"])
+    options = model_options_from(model, opts)
+    MODELS[model].check_options(options)
+    variants = parse_variants(model, opts["variants"], options)
     seeds = parse_seeds(opts["seeds"])
     backends = parse_backends(opts["backends"], opts["backend"])
     check_shots(opts["shots"], backends)
-    options = model_options_from(model, opts)
     check_not_varied(model, variants, options)
     base = settings_from(
         opts,

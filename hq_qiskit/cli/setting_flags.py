@@ -107,6 +107,14 @@ SETTING_FLAGS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "validated on (another domain, e.g. the Dubai regions beside LoveDA); repeatable.",
         },
     ),
+    "noise_scale": (
+        ("--noise-scale",),
+        {
+            "help": "Noisy backends: every error of the device noise (gate errors, 1/T1 and "
+            "1/T2, readout) times this factor, in training and in the rebuilt run (0: none, "
+            "1: the device's own)."
+        },
+    ),
     "val_stride_px": (
         ("--val-stride-px",),
         {"type": int, "help": "Stride of the validation patch grid. [default: the patch side]"},

@@ -35,7 +35,15 @@ RESUME_OPTIONS = ("resume", "epochs", "device", "workers")
 @data_folders_option
 @setting_options("seed", *RECIPE)
 @class_map_option
-@setting_options("shots", "val_stride_px", "aer_check_samples", "folds", "fold", "train_also")
+@setting_options(
+    "shots",
+    "noise_scale",
+    "val_stride_px",
+    "aer_check_samples",
+    "folds",
+    "fold",
+    "train_also",
+)
 @device_option
 @setting_options("workers", "precision", "channels_last", "sync_batchnorm")
 @deprecated_workers_option

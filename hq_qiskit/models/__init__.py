@@ -3,7 +3,10 @@
     base.py      HybridSegmenter (the interface every model declares) and ModelOption
     layers.py    DSConv, DoubleConv, Down, Up, PreQ (feature map -> 48), PostQ (32 -> map),
                  ClassicalQ (the classical stand-in for a quantum block)
-    hq_unet.py   HQUNet: DS-conv U-Net with the enrichment QCNN (or ClassicalQ) at the bottleneck
+    cores.py     CosSinSurrogate, SharedMLP: classical cores matched to the circuit's 8 angles
+    designs.py   kept_skips (--skips), DecoderGate (--design gated): the block made load-bearing
+    hq_unet.py   HQUNet: DS-conv U-Net with the enrichment QCNN (or a matched core) at the
+                 bottleneck
     hqf_net/     HQFNet: DINOv3 guidance (DMCAF), QSkip gates, QMoE bottleneck
 
 ``MODELS`` maps a model's name (``--model``) to its class; ``build_model`` looks a name up and

@@ -12,7 +12,7 @@
 - ``cli_options``: the constructor arguments a user may set from the command line, with help
   text; ``hq-qiskit train`` and ``ablation`` build their flags from these;
 - ``ablations``: named variants (constructor options that differ from the default model) for
-  ``hq-qiskit ablation``;
+  ``hq-qiskit ablation``; ``default_ablations(options)`` the ones it runs unless told;
 - ``channels_last``: whether training puts its conv weights and batches in channels-last
   memory format unless told (``train --channels-last/--no-channels-last``); a model sets it
   when that was measured faster and its forward reshapes (never ``.view``s) conv outputs.
@@ -116,6 +116,18 @@ class HybridSegmenter(nn.Module):
     takes_input_stats: ClassVar[bool] = False
     channels_last: ClassVar[bool] = False
 
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Refuse, before any data is read, options (the given ones) the constructor would
+        refuse; a ``ConfigError`` naming the option. Nothing by default."""
+
+    @classmethod
+    def default_ablations(cls, options: dict[str, Any]) -> list[str]:
+        """The variants ``hq-qiskit ablation`` runs when ``--variants`` is not given, for a
+        model built with ``options`` (the options given, unset ones left out): all of
+        ``ablations`` unless the model says otherwise."""
+        return list(cls.ablations)
+
     def quantum_blocks(self) -> list[tuple[QuantumBlock, nn.Module]]:
         """(block, module running it) for each circuit of the model; [] for a classical one."""
         return []
@@ -150,20 +162,23 @@ class HybridSegmenter(nn.Module):
         for parent, name in slots:  # found first, replaced after: ``new`` may wrap ``old``
             setattr(parent, name, new)
 
-    def use_backend(self, backend: Any, *, seed: int = 0) -> HybridSegmenter:
+    def use_backend(
+        self, backend: Any, *, seed: int = 0, noise_scale: float = 1.0
+    ) -> HybridSegmenter:
         """Run the quantum blocks on a ``backends.toml`` entry; returns ``self``.
 
         An ideal entry keeps the modules as built; a noisy Aer entry rebuilds each block's
         module with the entry's device noise applied exactly and its shots sampled
         (``hq_qiskit.hardware.noisy_block.noisy_module``; block i seeded ``seed + i``). The
         state dict is the same either way, so weights move freely between ideal and noisy
-        models.
+        models. ``noise_scale`` multiplies every error of the device noise
+        (``hardware.noise_scale``; 1: the device's own).
         """
         if backend.noise is None:
             return self
         from hq_qiskit.hardware.noisy_block import noisy_module
 
         for i, (block, module) in enumerate(self.quantum_blocks()):
-            noisy = noisy_module(module, block, backend, seed=seed + i)
+            noisy = noisy_module(module, block, backend, seed=seed + i, noise_scale=noise_scale)
             self.replace_quantum_module(module, noisy)
         return self

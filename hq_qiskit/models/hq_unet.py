@@ -11,18 +11,29 @@ bottlenecks change only the core, so they measure its contribution:
     classical        ``ClassicalQ``: Linear 3RC -> 2RC (48 -> 32), tanh
     classical-small  ``ClassicalSmall``: fixed random projection 3RC -> 2RC + as many trainable
                      numbers as the circuit has angles (gain and bias per output group), tanh
+    product          the same circuit with its entangling gates removed (a product state),
+                     on the same engine (``circuits.product.without_entanglers``)
+    surrogate        ``CosSinSurrogate``: cos/sin of the encoding angles, a fixed random
+                     projection, as many trainable numbers as the circuit has angles, tanh
+    mlp              ``SharedMLP``: a per-qubit MLP 3 -> h -> 2, weights shared across qubits,
+                     as many trainable numbers as the circuit has angles (8: h = 1)
     none             no core and no pre-Q; the deepest Down block is not built either: the
                      bottleneck map is a learned constant and only the skips carry the image
+
+Designs (``models.designs``), in which the decoder depends on the bottleneck: ``skips`` keeps
+only the N shallowest skip connections (None: all, the papers'); ``design="gated"`` lets the
+core's 2n outputs scale and shift every decoder scale (``DecoderGate``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
+from hq_qiskit.circuits.product import without_entanglers
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.models.base import (
     ENGINE_OPTION,
@@ -31,6 +42,8 @@ from hq_qiskit.models.base import (
     ModelOption,
     check_qubit_grid,
 )
+from hq_qiskit.models.cores import CosSinSurrogate, SharedMLP
+from hq_qiskit.models.designs import DESIGNS, DecoderGate, Design, check_design, kept_skips
 from hq_qiskit.models.layers import (
     Q_CHANNELS,
     Q_GRID,
@@ -46,7 +59,44 @@ from hq_qiskit.models.layers import (
 )
 from hq_qiskit.quantum import connect_block
 
-BOTTLENECKS = ("quantum", "classical", "classical-small", "none")
+BOTTLENECKS = ("quantum", "product", "surrogate", "mlp", "classical", "classical-small", "none")
+Core = Literal["quantum", "product", "surrogate", "mlp", "classical", "classical-small", "none"]
+# the variants of the papers' design, and the matched cores a load-bearing design adds
+PAPER_VARIANTS = ("quantum", "quantum-frozen", "classical", "classical-small", "none")
+MATCHED_VARIANTS = ("quantum", "quantum-frozen", "product", "surrogate", "mlp", "classical")
+
+
+def build_core(
+    bottleneck: str,
+    grid: tuple[int, int],
+    qcnn_layers: int,
+    angle_scale: float,
+    engine: str,
+    freeze_quantum: bool,
+) -> tuple[nn.Module, QuantumBlock | None]:
+    """The bottleneck's core (B, 3n) -> (B, 2n) and the block it runs (None: classical).
+
+    The circuit cores ("quantum", "product") run on ``engine``; the matched classical cores
+    ("surrogate", "mlp", "classical-small") take as many trainable numbers as the circuit has
+    angles. ``freeze_quantum`` keeps a circuit's angles at their seeded values.
+    """
+    rows, cols = grid
+    n_in, n_out = Q_CHANNELS * rows * cols, 2 * rows * cols
+    circuit = enrichment_qcnn(rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale)
+    if bottleneck in ("quantum", "product"):
+        block = circuit if bottleneck == "quantum" else without_entanglers(circuit)
+        core: nn.Module = connect_block(block, engine=engine)
+        core.weight.requires_grad_(not freeze_quantum)
+        return core, block
+    if bottleneck == "classical":
+        return ClassicalQ(n_in, n_out), None
+    if bottleneck == "classical-small":
+        return ClassicalSmall(circuit.n_weights, n_in, n_out), None  # as many numbers as angles
+    if bottleneck == "surrogate":
+        return CosSinSurrogate(circuit.n_weights, n_in, n_out, angle_scale), None
+    if bottleneck == "mlp":
+        return SharedMLP(circuit.n_weights, rows * cols), None
+    return NoCore(), None
 
 
 class Bottleneck(nn.Module):
@@ -55,8 +105,9 @@ class Bottleneck(nn.Module):
     Attributes:
         pre_q: (B, C, h, w) -> (B, 3n) in [-1, 1], n = R * C qubits (48 on the 4x4 grid); None
             for ``NoCore`` (no input is read).
-        core: the enrichment QCNN module (``connect_block``), ``ClassicalQ``, ``ClassicalSmall``
-            ((B, 3n) -> (B, 2n)) or ``NoCore`` (-> (B, 0)).
+        core: the enrichment QCNN module (``connect_block``; or its product circuit), a
+            matched classical core (``ClassicalQ``, ``ClassicalSmall``, ``CosSinSurrogate``,
+            ``SharedMLP``: (B, 3n) -> (B, 2n)) or ``NoCore`` (-> (B, 0)).
         post_q: ``PostQ`` (B, 2n) -> (B, C, h, w); for ``NoCore`` a ``ConstantMap``.
         block: the ``QuantumBlock`` the core runs, or None for a classical core.
     """
@@ -81,10 +132,14 @@ class Bottleneck(nn.Module):
         )
         self.block = block
 
+    def code(self, x: Tensor) -> Tensor:
+        """x (B, C, h, w) -> the core's outputs (B, 2n), or (B, 0) for ``NoCore``."""
+        q = x if self.pre_q is None else self.pre_q(x)  # (B, 3n): pool to R x C, conv to 3, tanh
+        return self.core(q)
+
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C, h, w) -> (B, C, h, w) (``NoCore``: x only gives the batch size)."""
-        q = x if self.pre_q is None else self.pre_q(x)  # (B, 3n): pool to R x C, conv to 3, tanh
-        return self.post_q(self.core(q))  # (B, 2n) or (B, 0) -> (B, C, h, w)
+        return self.post_q(self.code(x))  # (B, 2n) or (B, 0) -> (B, C, h, w)
 
 
 class HQUNet(HybridSegmenter):
@@ -100,11 +155,18 @@ class HQUNet(HybridSegmenter):
             pixels wide.
         patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
             exactly the bottleneck's size.
-        bottleneck: "quantum" (enrichment QCNN), "classical" (Linear 48 -> 32, tanh),
+        bottleneck: "quantum" (enrichment QCNN), "product" (the circuit without its
+            entangling gates), "surrogate" (cos/sin features, 8 trainable numbers), "mlp"
+            (per-qubit MLP, 8 trainable numbers), "classical" (Linear 48 -> 32, tanh),
             "classical-small" (fixed random projection + as many trainable numbers as the
             circuit) or "none" (no core; see the module docstring).
         freeze_quantum: keep the circuit's angles at their seeded initial values (not
-            trained); only with ``bottleneck="quantum"``.
+            trained: a frozen random circuit); only with ``bottleneck="quantum"``.
+        skips: keep only the ``skips`` shallowest skip connections (0: none, the image must
+            pass the bottleneck); None keeps all ``depth``, the papers' design.
+        design: "unet" (the papers': the bottleneck map enters the decoder once) or "gated"
+            (also a per-channel scale and shift of every decoder scale from the core's 2n
+            outputs, ``DecoderGate``).
         engine: how the quantum block runs: "fast" (exact torch engine) or "qiskit"
             (EstimatorQNN + TorchConnector on Aer; minutes per sample).
         qcnn_layers: repetitions of the QCNN's (horizontal, vertical) filter pass.
@@ -122,11 +184,26 @@ class HQUNet(HybridSegmenter):
     cli_options = (
         ModelOption(
             "bottleneck",
-            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN), 'classical' (Linear 48->32 + "
-            "tanh twin: same encoder, decoder and training), 'classical-small' (fixed random "
+            "HQ-UNet bottleneck: 'quantum' (enrichment QCNN), 'product' (the circuit without "
+            "its entangling gates), 'surrogate' (cos/sin of the encoding angles, 8 trainable "
+            "numbers), 'mlp' (per-qubit MLP, 8 trainable numbers), 'classical' (Linear 48->32 "
+            "+ tanh twin: same encoder, decoder and training), 'classical-small' (fixed random "
             "projection + as many trainable numbers as the circuit) or 'none' (no core: only "
             "the skips carry the image).",
             choices=BOTTLENECKS,
+        ),
+        ModelOption(
+            "design",
+            "HQ-UNet design: 'unet' (the papers') or 'gated' (the bottleneck's 32 outputs also "
+            "scale and shift every decoder scale, y + y*a + b, so the decoder depends on them).",
+            choices=DESIGNS,
+        ),
+        ModelOption(
+            "skips",
+            "Keep only the N shallowest skip connections of HQ-UNet (0: none, the image must "
+            "pass the bottleneck). [default: all, the papers' design]",
+            type=int,
+            metavar="N",
         ),
         ModelOption("width", "Stem channels; stage i has width*2**i.", type=int),
         ModelOption("depth", "Down/Up blocks.", type=int),
@@ -142,6 +219,9 @@ class HQUNet(HybridSegmenter):
         "classical": {"bottleneck": "classical"},
         "classical-small": {"bottleneck": "classical-small"},
         "none": {"bottleneck": "none"},
+        "product": {"bottleneck": "product"},
+        "surrogate": {"bottleneck": "surrogate"},
+        "mlp": {"bottleneck": "mlp"},
     }
 
     def __init__(
@@ -151,12 +231,14 @@ class HQUNet(HybridSegmenter):
         width: int = 16,
         depth: int = 4,
         patch_px: int = 128,
-        bottleneck: Literal["quantum", "classical", "classical-small", "none"] = "quantum",
+        bottleneck: Core = "quantum",
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
         angle_scale: float = math.pi,
         qubit_grid: tuple[int, int] = (Q_GRID, Q_GRID),
         freeze_quantum: bool = False,
+        skips: int | None = None,
+        design: Design = "unet",
     ) -> None:
         super().__init__()
         grid = check_qubit_grid(qubit_grid)  # a list from a JSON config works too
@@ -164,9 +246,10 @@ class HQUNet(HybridSegmenter):
             raise ConfigError(
                 f"unknown bottleneck {bottleneck!r}; choose one of {', '.join(BOTTLENECKS)}"
             )
-        if freeze_quantum and bottleneck != "quantum":
+        if freeze_quantum and bottleneck not in ("quantum", "product"):
             raise ConfigError(
-                f"freeze_quantum applies to the quantum bottleneck, not {bottleneck!r}"
+                f"freeze_quantum applies to the quantum bottleneck (or its product circuit), "
+                f"not {bottleneck!r}"
             )
         if width < 1 or depth < 1:
             raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
@@ -181,32 +264,46 @@ class HQUNet(HybridSegmenter):
                 f"choose a multiple of {2**depth} (e.g. --patch-px 128) or a smaller --depth"
             )
         self.patch_px = patch_px
+        self.skips = kept_skips(depth, skips)
+        self.design = check_design(design)
         channels = [width * 2**i for i in range(depth + 1)]
-        self.stem = DoubleConv(in_channels, channels[0])
-        n_down = depth - 1 if bottleneck == "none" else depth  # "none" reads no deepest map
+        reads = bottleneck != "none"  # "none" reads no deepest map
+        # maps built: the stem (skip 0), one per Down; only those a kept skip or the core reads
+        n_maps = depth + 1 if reads else self.skips
+        self.stem = DoubleConv(in_channels, channels[0]) if n_maps else None
+        n_down = max(n_maps - 1, 0)
         self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(n_down))
-        rows, cols = grid
-        n_in, n_out = Q_CHANNELS * rows * cols, 2 * rows * cols
-        block: QuantumBlock | None = None
-        if bottleneck == "quantum":
-            block = enrichment_qcnn(
-                rows=rows, cols=cols, layers=qcnn_layers, angle_scale=angle_scale
-            )
-            core: nn.Module = connect_block(block, engine=engine)
-            core.weight.requires_grad_(not freeze_quantum)
-        elif bottleneck == "classical":
-            core = ClassicalQ(n_in, n_out)
-        elif bottleneck == "classical-small":
-            circuit = enrichment_qcnn(rows=rows, cols=cols, layers=qcnn_layers)
-            core = ClassicalSmall(circuit.n_weights, n_in, n_out)  # as many numbers as angles
-        else:
-            core = NoCore()
+        core, block = build_core(bottleneck, grid, qcnn_layers, angle_scale, engine, freeze_quantum)
         self.qubit_grid = grid
         self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block, grid)
         self.ups = nn.ModuleList(
-            Up(channels[i + 1], channels[i], channels[i]) for i in reversed(range(depth))
+            Up(channels[i + 1], channels[i] if i < self.skips else 0, channels[i])
+            for i in reversed(range(depth))
+        )
+        code = 0 if not reads else 2 * grid[0] * grid[1]
+        self.gates = (
+            nn.ModuleList(DecoderGate(code, channels[i]) for i in reversed(range(depth)))
+            if design == "gated"
+            else None
         )
         self.head = nn.Conv2d(channels[0], num_classes, 1)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """``skips`` within 0..depth and a known ``design`` (what ``__init__`` refuses)."""
+        depth = options.get("depth", 4)
+        kept_skips(depth, options.get("skips"))
+        check_design(options.get("design", "unet"))
+
+    @classmethod
+    def default_ablations(cls, options: dict[str, Any]) -> list[str]:
+        """The papers' design: ``PAPER_VARIANTS``; a design of ``models.designs`` (``design``
+        or ``skips`` given): the quantum core, the frozen random circuit, and the matched
+        cores (product circuit, surrogate, MLP, linear), then classical-small and none."""
+        paper = options.get("design", "unet") == "unet" and options.get("skips") is None
+        if paper:
+            return list(PAPER_VARIANTS)
+        return [*MATCHED_VARIANTS, "classical-small", "none"]
 
     def quantum_blocks(self) -> list[tuple[QuantumBlock, nn.Module]]:
         """(block, module running it) for each quantum block; empty for the classical twin."""
@@ -220,11 +317,15 @@ class HQUNet(HybridSegmenter):
                 f"HQ-UNet was built for {self.patch_px}x{self.patch_px} patches, "
                 f"got {tuple(x.shape[-2:])}"
             )
-        skips = [self.stem(x)]  # (B, w, P, P)
+        maps: list[Tensor] = [] if self.stem is None else [self.stem(x)]  # (B, w, P, P)
         for down in self.downs:
-            skips.append(down(skips[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
+            maps.append(down(maps[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
         # (B, w * 2**depth, P / 2**depth, P / 2**depth); "none" reads only the batch size
-        y = self.bottleneck(skips[-1] if self.bottleneck.pre_q is None else skips.pop())
-        for up in self.ups:
-            y = up(y, skips.pop())
+        z = self.bottleneck.code(x if self.bottleneck.pre_q is None else maps.pop())  # (B, 2n)
+        y = self.bottleneck.post_q(z)
+        for k, up in enumerate(self.ups):
+            i = len(self.ups) - 1 - k  # the scale: (B, w * 2**i, P / 2**i, P / 2**i) out
+            y = up(y, maps[i] if i < self.skips else None)
+            if self.gates is not None:
+                y = self.gates[k](y, z)  # y + y * a(z) + b(z), per channel
         return self.head(y)  # (B, num_classes, P, P)

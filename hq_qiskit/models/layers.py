@@ -57,10 +57,14 @@ class Down(nn.Sequential):
 
 
 class Up(nn.Module):
-    """Transposed conv x2, concatenate the skip, DoubleConv.
+    """Transposed conv x2, concatenate the skip (if the stage has one), DoubleConv.
+
+    ``skip_channels=0`` builds a stage without a skip connection (``forward(x, None)``).
 
     Example:
         >>> Up(16, 8, 8)(torch.rand(2, 16, 16, 16), torch.rand(2, 8, 32, 32)).shape
+        torch.Size([2, 8, 32, 32])
+        >>> Up(16, 0, 8)(torch.rand(2, 16, 16, 16), None).shape
         torch.Size([2, 8, 32, 32])
     """
 
@@ -69,10 +73,10 @@ class Up(nn.Module):
         self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
         self.conv = DoubleConv(in_channels // 2 + skip_channels, out_channels)
 
-    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
-        """x (B, C_in, H, W) and skip (B, C_skip, 2H, 2W) -> (B, C_out, 2H, 2W)."""
+    def forward(self, x: Tensor, skip: Tensor | None) -> Tensor:
+        """x (B, C_in, H, W) and skip (B, C_skip, 2H, 2W) or None -> (B, C_out, 2H, 2W)."""
         x = self.up(x)  # (B, C_in/2, 2H, 2W)
-        return self.conv(torch.cat([skip, x], dim=1))
+        return self.conv(x if skip is None else torch.cat([skip, x], dim=1))
 
 
 class PreQ(nn.Module):

@@ -3,7 +3,8 @@ the checks that refuse a bad plan before any training (``training.ablation`` run
 
 Each model declares its variants (``HybridSegmenter.ablations``): HQF-Net's follow its paper
 (the full model, then DMCAF, QSkip and QMoE removed in turn), HQ-UNet's ask whether the quantum
-bottleneck helps (quantum, quantum-frozen, classical, classical-small, none).
+bottleneck helps (quantum, quantum-frozen, classical, classical-small, none; on a design of
+``models.designs`` also the matched cores product, surrogate and mlp).
 """
 
 from __future__ import annotations
@@ -73,11 +74,15 @@ def plan_runs(
     return tasks
 
 
-def parse_variants(model: str, spec: str | None) -> list[str]:
-    """Comma-separated variant names (None: all of ``model``'s), validated."""
+def parse_variants(
+    model: str, spec: str | None, options: dict[str, Any] | None = None
+) -> list[str]:
+    """Comma-separated variant names, validated; None: the variants ``model`` runs for its
+    ``options`` (``HybridSegmenter.default_ablations``: for HQ-UNet the papers' five, or with
+    ``--design``/``--skips`` the matched cores too)."""
     known = list(ABLATIONS[model])
     if spec is None:
-        return known
+        return MODELS[model].default_ablations(options or {})
     names = [v.strip() for v in spec.split(",") if v.strip()]
     unknown = [v for v in names if v not in known]
     if unknown or not names:
@@ -191,8 +196,8 @@ def backend_label(backend: str, shots: int | None) -> str:
 
 
 def recipe_label(cfg: TrainSettings) -> str:
-    """The loss, augmentation and network size every run of the ablation trains with, in words
-    (for the table's note): runs with another loss or width are not comparable with these."""
+    """The loss, augmentation, network size and design every run of the ablation trains with, in
+    words (for the table's note): runs with another loss, width or design are not comparable."""
     loss = "cross-entropy" if cfg.dice == 0 else f"cross-entropy + {cfg.dice:g} x soft Dice"
     if cfg.class_weights != "none":
         loss += f", class weights {cfg.class_weights}"
@@ -203,6 +208,9 @@ def recipe_label(cfg: TrainSettings) -> str:
         for k in ("width", "depth", "patch_px")
         if k in cfg.model_options
     )
+    from hq_qiskit.training.runner import design_label
+
+    size = (size + design_label(cfg.model_options)).lstrip(", ")
     return f"loss {loss}, photometric jitter {cfg.jitter:g}" + (f", {size}" if size else "")
 
 

@@ -32,7 +32,15 @@ BEFORE_ADDED: dict[str, Any] = {"jitter": 0.0, "dice": 0.0}
 WHERE = {"where": True}
 S = TypeVar("S", bound="TrainSettings")
 # float settings (refused when NaN or infinite), and each count's minimum with what it counts
-FLOAT_SETTINGS = ("lr", "min_lr_ratio", "weight_decay", "jitter", "label_smoothing", "dice")
+FLOAT_SETTINGS = (
+    "lr",
+    "min_lr_ratio",
+    "weight_decay",
+    "jitter",
+    "label_smoothing",
+    "dice",
+    "noise_scale",
+)
 MINIMUM = {
     "epochs": 1,
     "patches_per_epoch": 1,
@@ -82,6 +90,10 @@ class TrainSettings:
         backend: name of the ``backends.toml`` entry the quantum blocks run on.
         shots: shots per Pauli term a noisy backend samples in training and evaluation
             (None: the entry's ``shots``; 0: exact noisy values, no shot noise).
+        noise_scale: every error of a noisy backend's device noise times this factor (gate
+            errors, 1/T1 and 1/T2, readout; ``hardware.noise_scale``), in training and when the
+            run is rebuilt as trained; 1 (the default, and what runs saved before the setting
+            trained with) is the device's own noise. Only a noisy backend takes another value.
         data: dataset folder, several folders trained on as one set (a list: each folder's
             layout's class map, its own train and val splits), or None for the built-in
             LoveDA sample.
@@ -134,6 +146,7 @@ class TrainSettings:
     model_options: dict[str, Any] = field(default_factory=dict)
     backend: str = "aer"
     shots: int | None = None
+    noise_scale: float = 1.0
     data: str | list[str] | None = None
     class_map: dict[str, int] | None = None
     epochs: int = 32
@@ -222,6 +235,11 @@ class TrainSettings:
             raise ConfigError(f"--jitter {self.jitter}: choose 0 (off) to 1")
         if not 0 <= self.label_smoothing < 1:
             raise ConfigError(f"--label-smoothing {self.label_smoothing}: choose 0 (off) to < 1")
+        if self.noise_scale < 0:
+            raise ConfigError(
+                f"--noise-scale {self.noise_scale:g}: give a factor >= 0 (0: no device error, "
+                "1: the device's own noise), e.g. --noise-scale 1"
+            )
         if self.dice < 0:
             raise ConfigError(f"--dice {self.dice}: choose 0 (cross-entropy alone) or more")
         check_precision(self.precision)

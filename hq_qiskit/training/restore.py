@@ -119,7 +119,8 @@ def build_from_config(
         options["engine"] = engine
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, options)
-    return model.use_backend(backend, seed=cfg.seed), backend
+    scale = cfg.noise_scale if noise == "as_trained" else 1.0
+    return model.use_backend(backend, seed=cfg.seed, noise_scale=scale), backend
 
 
 def restore(

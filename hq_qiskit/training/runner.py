@@ -90,6 +90,11 @@ def check_backend(cfg: TrainSettings) -> Backend:
             f"--shots {cfg.shots}: backend {backend.name} is ideal and exact; shots apply to "
             f"noisy backends ({', '.join(n for n in noisy if n != backend.name)})"
         )
+    if cfg.noise_scale != 1 and backend.noise is None:
+        raise ConfigError(
+            f"--noise-scale {cfg.noise_scale:g}: backend {backend.name} is ideal and has no "
+            "device noise to scale; choose a noisy backend (e.g. --backend aer-noisy-fez)"
+        )
     exact_engine = cfg.model_options.get("engine", "fast") == "fast"
     if backend.noise is None and not backend.is_exact and exact_engine:
         raise ConfigError(
@@ -109,6 +114,16 @@ def noise_snapshot(backend: Backend) -> str | None:
     return snapshot_of(backend.fake_backend())
 
 
+def design_label(options: dict[str, Any]) -> str:
+    """ ", design gated, 0 skips" for a design other than the papers' (``models.designs``)."""
+    label = ""
+    if options.get("design", "unet") != "unet":
+        label += f", design {options['design']}"
+    if options.get("skips") is not None:
+        label += f", {options['skips']} skips"
+    return label
+
+
 def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     """One line: model, parameter counts (classical, quantum), bottleneck, engine, backend and,
     for a noisy backend, the noise model's snapshot and the shots."""
@@ -118,11 +133,12 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     if cfg.noise_snapshot is not None:
         shots = cfg.shots if cfg.shots is not None else (cfg.backend_entry or {}).get("shots")
         # a noisy entry without shots samples nothing either: exact noisy values
-        noise = f": noise of {cfg.noise_snapshot}, {shots_label(shots or 0)}"
+        scale = "" if cfg.noise_scale == 1 else f" x {cfg.noise_scale:g}"
+        noise = f": noise of {cfg.noise_snapshot}{scale}, {shots_label(shots or 0)}"
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
-        f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}, engine "
-        f"{opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
+        f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}{design_label(opts)}, "
+        f"engine {opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
     )
 
 
@@ -158,6 +174,7 @@ def prepare(settings: TrainSettings, echo: Echo) -> Prepared:
     backend) and what the data and environment give (classes, statistics, class weights, the
     backend entry and its noise snapshot, versions). ``settings`` is left as it was."""
     backend = check_backend(settings)  # the cheap checks first
+    get_model_class(settings.model).check_options(settings.model_options)
     channels_last = resolve_channels_last(settings)
     settings.check()
     data = resolved(settings.data)

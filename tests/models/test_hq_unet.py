@@ -151,7 +151,8 @@ def test_ablation_variants_build_what_they_say():
         assert model(torch.randn(2, 3, 32, 32)).shape == (2, 5, 32, 32), name
         counts[name] = model.parameter_counts()
     assert list(HQUNet.ablations) == ["quantum", "quantum-frozen", "classical",
-                                      "classical-small", "none"]  # fmt: skip
+                                      "classical-small", "none", "product", "surrogate",
+                                      "mlp"]  # fmt: skip
     q = counts["quantum"]
     assert counts["quantum-frozen"] == {"classical": q["classical"], "quantum": 0}
     # classical-small: as many trainable numbers as the circuit has angles (8)
