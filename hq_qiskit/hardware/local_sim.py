@@ -9,26 +9,21 @@ noisy executor of ``executors.py`` and the checks of a device run).
   (engine, noise-model source, snapshot, shots, approximation): never a device, never Aer.
 - ``aer_reference``: the same logical circuit and noise model on Aer's density-matrix method,
   sampled with readout errors, for the first few samples of a narrow block (the reference).
-- ``mitigation_table``: ``--compare-mitigation``, the measured mitigation table of
-  ``mitigation.py`` for one block of the run.
+(``--compare-mitigation``'s measured table is ``inference/mitigation_report.py``.)
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import torch
 
 from hq_qiskit.circuits import QuantumBlock
-from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.device_noise import device_noise
-from hq_qiskit.hardware.layout import MappedCircuit
-from hq_qiskit.hardware.mitigation import MAX_QUBITS, compare, markdown_lines
 from hq_qiskit.quantum import connect_block
 
 ENGINE = "exact-noisy"
@@ -178,53 +173,6 @@ def aer_reference(
             values[basis] = _group_values(counts, n)
         out[i] = [values[b][q] for b, q in labels]
     return out, np.sqrt(np.clip(1 - out**2, 0, None) / shots)
-
-
-def mitigation_table(
-    block: QuantumBlock,
-    mapped: MappedCircuit,
-    target,
-    values: np.ndarray,
-    exact: np.ndarray,
-    *,
-    shots: int,
-    seed: int,
-    device: str,
-) -> dict[str, Any]:
-    """``--compare-mitigation`` for one block: its measured table as JSON rows and Markdown
-    lines, or the reason it was skipped (a region wider than ``MAX_QUBITS``).
-
-    Args:
-        values: parameter values (N, 1, P) of the block's PUB; exact: (N, n_obs).
-    """
-    width = len(mapped.active_qubits)
-    if width > MAX_QUBITS:
-        return {
-            "block": block.name,
-            "skipped": (
-                f"{width} physical qubits: every shot of the noisy simulation is a trajectory "
-                f"of 2**{width} amplitudes; the comparison takes blocks of at most {MAX_QUBITS} "
-                "qubits (train with --qubit-grid 2x2 or 2x3 for one)"
-            ),
-        }
-    try:
-        rows = compare(mapped, target, values, exact, shots=shots, seed=seed)
-    except ConfigError as err:
-        return {"block": block.name, "skipped": str(err)}
-    title = (
-        f"Mitigation measured for {block.name}: {len(values)} samples x {exact.shape[1]} "
-        f"observables, {shots} shots per circuit, noisy Aer on {device}'s target restricted to "
-        f"physical qubits {list(mapped.active_qubits)}, mitigation applied client-side by "
-        "qiskit-ibm-runtime's executor-based Estimator (a device applies it server-side)"
-    )
-    return {
-        "block": block.name,
-        "samples": len(values),
-        "shots": shots,
-        "physical_qubits": list(mapped.active_qubits),
-        "rows": [asdict(r) for r in rows],
-        "markdown": markdown_lines(rows, title),
-    }
 
 
 def mean_abs(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,8 +24,8 @@ from hq_qiskit.hardware.jobs import BlockResult, open_mode
 from hq_qiskit.hardware.kinds import execute
 from hq_qiskit.hardware.layout import MappedCircuit
 from hq_qiskit.hardware.local_sim import ENGINE, aer_reference, block_noise, mean_abs
-from hq_qiskit.hardware.local_sim import mitigation_table as measured_mitigation
 from hq_qiskit.hardware.runtime import RuntimeTarget
+from hq_qiskit.inference.mitigation_report import mitigation_table as measured_mitigation
 from hq_qiskit.inference.options import RunOptions, shots_per_circuit
 from hq_qiskit.inference.passes import ModelPasses
 from hq_qiskit.inference.patches import Patches
@@ -130,12 +130,11 @@ class WaveExecutor:
             row["mitigation_comparison"] = measured_mitigation(
                 job.block,
                 job.mapped,
-                self.target.backend.target,
+                self.target.backend,
                 job.values[: opts.compare_samples],
                 exact[: opts.compare_samples],
                 shots=shots,
                 seed=opts.seed,
-                device=getattr(self.target.backend, "name", "?"),
             )
             for line in row["mitigation_comparison"].get("markdown", []):
                 self.echo(line)

@@ -86,8 +86,13 @@ def test_compare_mitigation_writes_a_measured_table(trained, tmp_path):
     assert rows["trex"]["shots"] > rows["none"]["shots"]  # + the TREX calibration circuit
     assert all(0 <= row["mae"] < 0.5 for row in rows.values())
     assert "resilience.measure_mitigation" in rows["trex"]["server_side"]
+    # five simulator seeds per row, the MAE with its t interval over them
+    assert comparison["seeds"] == [0, 1, 2, 3, 4]
+    assert all(row["seeds"] == 5 and row["mae_low"] < row["mae"] < row["mae_high"]
+               for row in rows.values())  # fmt: skip
     md = (out / "run.md").read_text()
-    assert "| mitigation | MAE vs exact |" in md and "client-side" in md
+    assert "| mitigation | MAE vs exact (mean ± 95% t interval, 5 seeds) |" in md
+    assert "client-side" in md and " ± " in md
     assert block["aer_check"] == {"skipped": "--aer-check-samples 0"}
 
 
