@@ -60,7 +60,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -447,9 +446,7 @@ def device_noise(
     scale = check_factor(noise_scale)
     key = (_circuit_key(block), device.name, snapshot_of(device), level, strategy, seed, scale)
     if key not in _CACHE:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            _CACHE[key] = _build(block, device, level, strategy, seed, scale)
+        _CACHE[key] = _build(block, device, level, strategy, seed, scale)
         info = _CACHE[key]
         log.info(
             "device noise for %s on %s: %d swaps, native gates %s, %.1f s",

@@ -1,11 +1,16 @@
-"""IBM Runtime's ``EstimatorV2`` for one job, and the PUB it runs: one PUB per block, all
-samples as a parameter array of shape (N, 1, P) against (1, n_obs) mapped observables.
+"""qiskit-ibm-runtime's client-side ``Estimator`` for one job, and the PUB it runs: one PUB per
+block, all samples as a parameter array of shape (N, 1, P) against (1, n_obs) mapped observables.
+
+The Estimator is ``qiskit_ibm_runtime.executor_estimator.Estimator`` (runtime 0.50+, built on
+the ``Executor``; ``EstimatorV2`` is deprecated): it prepares the quantum program (mitigation,
+twirling, shots) on the client and submits it to the Executor, on a device or, in local mode, on
+the block's region simulator (``region_sim.py``). Device runs, local runs and the mitigation
+comparison all go through it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import warnings
 from collections.abc import Collection, Sequence
 
 import numpy as np
@@ -17,7 +22,7 @@ from hq_qiskit.hardware.runtime import RuntimeTarget
 
 
 def set_mitigation(options, mitigation: Collection[str]) -> None:
-    """Switch an EstimatorV2's ``options`` to exactly the named mitigation ("trex", "zne",
+    """Switch an Estimator's ``options`` to exactly the named mitigation ("trex", "zne",
     "twirling", "dd"): resilience level 0, then each one on by name (TREX twirls readout)."""
     options.resilience_level = 0
     options.resilience.measure_mitigation = "trex" in mitigation
@@ -27,11 +32,16 @@ def set_mitigation(options, mitigation: Collection[str]) -> None:
     options.dynamical_decoupling.enable = "dd" in mitigation
 
 
+# Aer seeds shot i of a run with seed_simulator + i, so seeds k and k + 1 would share all but
+# one shot (measured: seeds 0, 1, 2 gave identical values at 16 shots); seed k starts at
+# k x SEED_STRIDE, above any run's shot count, so different seeds share no shot.
+SEED_STRIDE = 2**31
+
+
 def simulator_seed(seed: int) -> int:
-    """The ``seed_simulator`` passed for ``--seed``: seed + 1. qiskit-ibm-runtime 0.51's local
-    service forwards the option only when it is truthy (``fake_provider/local_service.py``),
-    so a seed of 0 would be dropped and every rerun would differ."""
-    return int(seed) + 1
+    """The ``simulator.seed_simulator`` passed for ``--seed``: ``seed x SEED_STRIDE`` (the
+    Executor's local mode seeds Aer and its randomisations with it, 0 included)."""
+    return int(seed) * SEED_STRIDE
 
 
 def estimator(
@@ -43,22 +53,21 @@ def estimator(
     seed: int | None,
     max_execution_time: int | None = None,
 ):
-    """An EstimatorV2 with shots or precision, the requested mitigation options and the
-    job's ``max_execution_time`` (seconds of QPU time after which IBM stops it)."""
-    from qiskit_ibm_runtime import EstimatorV2
+    """The client-side Estimator on ``mode_obj`` (a device, Batch, Session, or locally the
+    region simulator) with shots or precision, exactly the ``mitigation`` named (none: resilience
+    level 0, which a local target always asks for), the job's ``max_execution_time`` (seconds of
+    QPU time after which IBM stops it) and, locally, the simulator seed."""
+    from qiskit_ibm_runtime.executor_estimator import Estimator
 
-    with warnings.catch_warnings():  # EstimatorV2 is deprecated in 0.50+, still the documented V2
-        warnings.simplefilter("ignore", DeprecationWarning)
-        est = EstimatorV2(mode=mode_obj)
+    est = Estimator(mode=mode_obj)
     if max_execution_time:
         est.options.max_execution_time = max_execution_time
     if shots:
         est.options.default_shots = shots
     else:
         est.options.default_precision = precision
-    if not target.local:  # pragma: no cover - local mode ignores (and warns about) these
-        set_mitigation(est.options, mitigation)
-    elif seed is not None:
+    set_mitigation(est.options, mitigation)
+    if target.local and seed is not None:
         est.options.simulator.seed_simulator = simulator_seed(seed)
     return est
 

@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +26,9 @@ import numpy as np
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import HQError
-from hq_qiskit.hardware.estimator import (
-    estimator,
-    observable_array,
-    simulator_seed,
-    values_digest,
-)
+from hq_qiskit.hardware.estimator import estimator, simulator_seed, values_digest
 from hq_qiskit.hardware.layout import MappedCircuit
+from hq_qiskit.hardware.region_sim import compact, region_simulator
 from hq_qiskit.hardware.resume import STALE, applied_mitigation, check_key, job_key
 from hq_qiskit.hardware.runtime import RuntimeTarget
 
@@ -162,19 +157,22 @@ def open_mode(target: RuntimeTarget):
     return (Batch if target.mode == "batch" else Session)(backend=target.backend)
 
 
-def _submit(target, mode, pub, shots, precision, seed, max_execution_time):
-    est = estimator(
-        target,
-        target.backend if mode is None else mode,
-        shots,
-        precision,
-        target.mitigation,
-        seed,
-        max_execution_time,
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*no effect in local testing mode")
-        return est.run([pub])
+def _submit(target, mode, mapped, values, shots, precision, seed, max_execution_time):
+    """Run the block's PUB with the client-side Estimator: on the device (its Batch or Session,
+    or the backend in job mode), or locally on the block's region of the twin (``compact``
+    circuit and observables, ``region_simulator``; the Estimator measures every qubit of its
+    circuit, so the full 127-qubit ISA circuit would need a 127-qubit statevector)."""
+    if target.local:
+        circuit, observables = compact(mapped)
+        on = region_simulator(mapped, target.backend, noisy=not target.ideal)
+    else:
+        circuit, observables = mapped.circuit, mapped.observables
+        on = target.backend if mode is None else mode
+    obs = np.empty((1, len(observables)), dtype=object)  # np.array would densify them
+    for i, op in enumerate(observables):
+        obs[0, i] = op
+    est = estimator(target, on, shots, precision, target.mitigation, seed, max_execution_time)
+    return est.run([(circuit, obs, values)])
 
 
 def _save_record(path: Path, record: dict) -> dict:
@@ -256,14 +254,14 @@ def submit_block(
     record_before = record
     start = time.perf_counter()
     if job is None:
-        pub = (mapped.circuit, observable_array(mapped), values)
+        args = (mapped, values, shots, precision, seed, max_execution_time)
         if callable(mode):
             mode = mode()
         if mode is None and target.mode != "job":
             with open_mode(target) as own:
-                job = _submit(target, own, pub, shots, precision, seed, max_execution_time)
+                job = _submit(target, own, *args)
         else:
-            job = _submit(target, mode, pub, shots, precision, seed, max_execution_time)
+            job = _submit(target, mode, *args)
         record = {
             "job_id": job.job_id(),
             "tag": tag,

@@ -7,39 +7,40 @@ noisy executor of ``executors.py`` and the checks of a device run).
   gate durations, readout of the final-layout qubits), ``shots`` samples per Pauli term:
   seconds where Aer's trajectories of the 16-qubit ISA circuit take hours. Its row says so
   (engine, noise-model source, snapshot, shots, approximation): never a device, never Aer.
-- ``aer_reference``: the same logical circuit and noise model on Aer's density-matrix method,
-  sampled with readout errors, for the first few samples of a narrow block (the reference).
-- ``mitigation_table``: ``--compare-mitigation``, the measured mitigation table of
-  ``mitigation.py`` for one block of the run.
+- ``aer_reference``: the same logical circuit and noise on Aer's density-matrix method, exact
+  (each occurrence's channel by ``positional.aer_circuit``, readout folded into the
+  observables), for the first few samples of a narrow block: the reference the engine's exact
+  mean must match to ``AER_CHECK_TOL``.
+(``--compare-mitigation``'s measured table is ``inference/mitigation_report.py``.)
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 import torch
 
 from hq_qiskit.circuits import QuantumBlock
-from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.device_noise import device_noise
-from hq_qiskit.hardware.layout import MappedCircuit
-from hq_qiskit.hardware.mitigation import MAX_QUBITS, compare, markdown_lines
 from hq_qiskit.quantum import connect_block
+from hq_qiskit.quantum.noisy.positional import aer_circuit
+from hq_qiskit.quantum.noisy.readout import fold_readout
 
 ENGINE = "exact-noisy"
 ENGINE_LABEL = "hq-qiskit exact noisy engine (quantum/noisy, density matrices on light cones)"
 APPROXIMATION = (
     "device noise attached to the logical circuit (hardware/device_noise.py): native-gate "
-    "depolarising + T1/T2 errors of the ISA layout and routing SWAPs, readout of the final "
-    "layout; left out: idle-time relaxation, crosstalk, leakage, correlated readout, the "
-    "position of errors shared by one gate key (docs/design.md, 'Noise')"
+    "depolarising + T1/T2 errors of the ISA layout and routing SWAPs and idle-time relaxation "
+    "over the ALAP schedule's idle windows, each at its own gate occurrence, asymmetric readout "
+    "of the final layout; left out: crosstalk, leakage, correlated readout, non-Markovian "
+    "noise (docs/design.md, 'Noise')"
 )
 AER_CHECK_QUBITS = 10  # Aer's density matrix is 4**n numbers: narrow blocks only
+AER_CHECK_TOL = 1e-6  # exact against exact: max |engine - Aer| allowed
 _NOISE: dict[tuple, Any] = {}
 
 
@@ -123,108 +124,40 @@ def exact_noisy_values(
     return evs, stds, record
 
 
-def _group_values(counts: dict[str, int], n: int) -> np.ndarray:
-    """<Z_q> for q = 0..n-1 from a counts dict (bit q is character n-1-q)."""
-    total = sum(counts.values())
-    z = np.zeros(n)
-    for bits, c in counts.items():
-        for q in range(n):
-            z[q] += c * (1 - 2 * int(bits[n - 1 - q]))
-    return z / total
-
-
 def aer_reference(
-    block: QuantumBlock,
-    weights: np.ndarray,
-    x: np.ndarray,
-    noise_model,
-    *,
-    shots: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Aer's values of the logical circuit with ``noise_model`` (readout included): the
-    density-matrix method, ``shots`` measured shots per basis (one Z and one X basis
-    circuit per sample); None where it does not apply (wider than ``AER_CHECK_QUBITS``, or
-    observables that are not single-qubit Z or X).
+    block: QuantumBlock, weights: np.ndarray, x: np.ndarray, noise_model
+) -> np.ndarray | None:
+    """Aer's exact values of the logical circuit under ``noise_model``: what the exact noisy
+    engine computes, computed by Aer, with no shots on either side.
+
+    Aer's density matrix runs ``positional.aer_circuit`` of the bound circuit (each gate
+    occurrence's own channel after it, idle windows included, as ``device_noise`` built them;
+    the per-key model where the model has none for this circuit), and reads the observables
+    folded with the model's readout errors (``readout.fold_readout``, as the engine reads them).
+    An engine that left any of the noise out differs by the noise itself, not by shot noise.
 
     Returns:
-        (values (N, n_obs), standard errors (N, n_obs)) or None.
+        values (N, n_obs), or None for a block wider than ``AER_CHECK_QUBITS``.
     """
     from qiskit_aer import AerSimulator
 
     n = block.circuit.num_qubits
-    labels = []
-    for op in block.observables:
-        terms = op.to_sparse_list()
-        if len(terms) != 1 or len(terms[0][1]) != 1 or terms[0][0] not in "ZX" or terms[0][2] != 1:
-            return None
-        labels.append((terms[0][0], terms[0][1][0]))
     if n > AER_CHECK_QUBITS:
         return None
-    sim = AerSimulator(method="density_matrix", noise_model=noise_model, seed_simulator=seed)
+    folded = fold_readout(block.observables, noise_model, n)
     params = {p: float(w) for p, w in zip(block.weights, weights, strict=True)}
-    out = np.zeros((len(x), len(labels)))
+    out = np.zeros((len(x), len(folded)))
     for i, row in enumerate(x):
         bound = block.circuit.assign_parameters(
             {**params, **{p: float(v) for p, v in zip(block.inputs, row, strict=True)}}
         )
-        values = {}
-        for basis in "ZX":
-            qc = bound.copy()
-            if basis == "X":
-                qc.h(range(n))
-            qc.measure_all()
-            counts = sim.run(qc, shots=shots).result().get_counts()
-            values[basis] = _group_values(counts, n)
-        out[i] = [values[b][q] for b, q in labels]
-    return out, np.sqrt(np.clip(1 - out**2, 0, None) / shots)
-
-
-def mitigation_table(
-    block: QuantumBlock,
-    mapped: MappedCircuit,
-    target,
-    values: np.ndarray,
-    exact: np.ndarray,
-    *,
-    shots: int,
-    seed: int,
-    device: str,
-) -> dict[str, Any]:
-    """``--compare-mitigation`` for one block: its measured table as JSON rows and Markdown
-    lines, or the reason it was skipped (a region wider than ``MAX_QUBITS``).
-
-    Args:
-        values: parameter values (N, 1, P) of the block's PUB; exact: (N, n_obs).
-    """
-    width = len(mapped.active_qubits)
-    if width > MAX_QUBITS:
-        return {
-            "block": block.name,
-            "skipped": (
-                f"{width} physical qubits: every shot of the noisy simulation is a trajectory "
-                f"of 2**{width} amplitudes; the comparison takes blocks of at most {MAX_QUBITS} "
-                "qubits (train with --qubit-grid 2x2 or 2x3 for one)"
-            ),
-        }
-    try:
-        rows = compare(mapped, target, values, exact, shots=shots, seed=seed)
-    except ConfigError as err:
-        return {"block": block.name, "skipped": str(err)}
-    title = (
-        f"Mitigation measured for {block.name}: {len(values)} samples x {exact.shape[1]} "
-        f"observables, {shots} shots per circuit, noisy Aer on {device}'s target restricted to "
-        f"physical qubits {list(mapped.active_qubits)}, mitigation applied client-side by "
-        "qiskit-ibm-runtime's executor-based Estimator (a device applies it server-side)"
-    )
-    return {
-        "block": block.name,
-        "samples": len(values),
-        "shots": shots,
-        "physical_qubits": list(mapped.active_qubits),
-        "rows": [asdict(r) for r in rows],
-        "markdown": markdown_lines(rows, title),
-    }
+        circuit, model = aer_circuit(bound, noise_model)
+        qc = circuit.copy()
+        for j, op in enumerate(folded):
+            qc.save_expectation_value(op, list(range(n)), label=f"o{j}")
+        data = AerSimulator(method="density_matrix", noise_model=model).run(qc).result().data(0)
+        out[i] = [float(np.real(data[f"o{j}"])) for j in range(len(folded))]
+    return out
 
 
 def mean_abs(a: np.ndarray, b: np.ndarray) -> float:

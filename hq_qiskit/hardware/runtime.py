@@ -2,7 +2,8 @@
 
 - Credentials: a saved ``QiskitRuntimeService`` account or ``QISKIT_IBM_TOKEN``. Without them
   (or for ``local = true`` entries) the backend's fake twin runs in the runtime's *local
-  testing mode*: noisy Aer under the hood, every mitigation option ignored. Results say so.
+  testing mode*: the same client-side Estimator and Executor, on a noisy Aer simulation of the
+  block's physical qubits (``region_sim.py``), unmitigated. Results say so.
 - ``resolve`` returns a ``RuntimeTarget``: the backend, local or not, the sentence that says
   so, the Batch/Session mode, the mitigation really applied, and which executor of
   ``executors.py`` runs its blocks ("device", "local" or "exact-noisy").
@@ -26,8 +27,9 @@ from hq_qiskit.hardware.layout import offers_fractional
 
 TOKEN_VAR = "QISKIT_IBM_TOKEN"
 LOCAL_NOTE = (
-    "local testing mode on {fake} (fake twin of {device}): noisy Aer simulation, "
-    "unmitigated (local mode ignores TREX, ZNE, twirling and DD)"
+    "local testing mode on {fake} (fake twin of {device}): the runtime's Estimator on a noisy "
+    "Aer simulation of the block's qubits (idle windows included), unmitigated (local runs ask "
+    "for no TREX, ZNE, twirling or DD; --compare-mitigation measures them)"
 )
 
 

@@ -95,11 +95,14 @@ def simulator_lines(blocks: list[dict[str, Any]]) -> list[str]:
             f"- approximation: {b['approximation']}",
         ]
         check = b.get("aer_check") or {}
-        if "mae_engine_vs_aer" in check:
+        if "max_abs_engine_vs_aer" in check:
+            verdict = "agrees" if check["agrees"] else "DISAGREES"
             lines.append(
-                f"- against Aer (density matrix, readout sampled, {check['shots']} shots, "
-                f"{check['samples']} samples): MAE {check['mae_engine_vs_aer']:.4f}, Aer's own "
-                f"standard error {check['mean_aer_std_error']:.4f}"
+                f"- against Aer (density matrix of the same circuit and noise, exact vs exact, "
+                f"{check['samples']} samples): max |difference| "
+                f"{check['max_abs_engine_vs_aer']:.1e} ({verdict}, tolerance "
+                f"{check['tolerance']:.0e}), noise signal |ideal - noisy| "
+                f"{check['noise_signal']:.4f}"
             )
         elif check.get("skipped"):
             lines.append(f"- against Aer: {check['skipped']}")

@@ -21,6 +21,7 @@ reads it off the tile ids, "<image>_<k>" -> "<image>").
   seeds is the min-max of 3 numbers: simulated (3 seeds, 8 images of 4 quadrants, a known
   effect) it covered the truth 81 % of the time, this interval 98 %
   (``tests/training/test_statistics_coverage.py``).
+- ``seed_interval``: the t interval over seeds of one number per seed (no image part).
 - ``holm``: Holm's step-down adjusted p-values (family-wise error, any dependence).
 - ``compare``: verdicts for variants against one reference: a difference, or equivalence
   within a margin fixed before the run (two one-sided tests, TOST), both Holm-corrected across
@@ -289,6 +290,21 @@ def interval(
     half = float(_st.t.ppf(0.5 + level / 2, df)) * se
     method = "t over seeds + images"
     return Interval(estimate, estimate - half, estimate + half, level, n_boot, se, df, method)
+
+
+def seed_interval(values: Sequence[float] | np.ndarray, level: float = 0.95) -> Interval:
+    """t interval over seeds of one number per seed (no images: e.g. a simulator seed's error):
+    mean +- t(level, S - 1) * std / sqrt(S) over the non-NaN values; NaN ends with fewer than 2.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n = int((~np.isnan(v)).sum())
+    mean, std = mean_std(v)
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, level, 0, method="t over seeds")
+    se = std / math.sqrt(n)
+    half = float(_st.t.ppf(0.5 + level / 2, n - 1)) * se
+    return Interval(mean, mean - half, mean + half, level, 0, se=se, df=n - 1,
+                    method="t over seeds")  # fmt: skip
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

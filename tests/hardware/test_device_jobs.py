@@ -105,9 +105,10 @@ def test_a_device_job_records_where_it_ran_and_what_it_used(pub, tmp_path):
     assert record["snapshot_date"].startswith("20") and record["backend_version"]
     assert record["mitigation_requested"] == ["trex"]
     assert record["mitigation_configured"] == ["trex", "twirling"]
-    # what the job reports, not what was asked: the stand-in runs the job with the runtime's
-    # local primitives, whose result metadata reports no mitigation section
-    assert record["mitigation_applied"] == [] and result.mitigation == ()
+    # what the job reports, not what was asked (trex): the stand-in runs the client-side
+    # Estimator's program, TREX and twirling included, and its metadata says so
+    assert record["mitigation_applied"] == ["trex", "twirling"]
+    assert result.mitigation == ("trex", "twirling")
     assert "result metadata" in record["mitigation_applied_source"]
     assert record["usage"] == 0  # what the service reports: no QPU time for a local job
     assert set(record["metrics"]["timestamps"]) >= {"created", "finished"}

@@ -49,9 +49,9 @@ def test_seed_zero_gives_bit_identical_local_reruns(tmp_path, block):
         run_block(mapped, values, target, run_dir=tmp_path / str(k), tag="b", shots=64, seed=s)
         for k, s in enumerate((0, 0, 1))
     ]
-    assert np.array_equal(runs[0].evs, runs[1].evs)  # the runtime drops seed_simulator=0
+    assert np.array_equal(runs[0].evs, runs[1].evs)  # seed 0 is a seed, not "none"
     assert not np.array_equal(runs[0].evs, runs[2].evs)
-    assert runs[0].record["seed"] == 0 and runs[0].record["seed_simulator"] == 1
+    assert runs[0].record["seed"] == 0 and runs[0].record["seed_simulator"] == 0
 
 
 def test_noiseless_many_shots_are_not_reused_for_a_noisy_few_shot_request(tmp_path, block):

@@ -1,15 +1,19 @@
-"""IBM Runtime EstimatorV2 in local testing mode on a fake device: one PUB, job records, resume."""
+"""IBM Runtime's client-side Estimator (on the Executor) in local testing mode on a fake device:
+one PUB, job records, resume, and no deprecation warning raised or silenced."""
 
 from __future__ import annotations
 
 import json
+import re
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.hardware.backends import get_backend
-from hq_qiskit.hardware.estimator import parameter_array
+from hq_qiskit.hardware.backends import Backend, get_backend
+from hq_qiskit.hardware.estimator import SEED_STRIDE, parameter_array
 from hq_qiskit.hardware.jobs import run_block
 from hq_qiskit.hardware.layout import transpile_block
 from hq_qiskit.hardware.qpu_cost import qpu_seconds_estimate
@@ -70,7 +74,7 @@ def test_one_pub_job_record_and_resume(no_account, tmp_path, two_qubit_block):
     again = run_block(mapped, values, target, run_dir=tmp_path, tag="blk", shots=64, seed=5,
                       resume=True)  # fmt: skip
     assert again.resumed and np.array_equal(again.evs, result.evs)
-    assert record["seed"] == 5 and record["seed_simulator"] == 6
+    assert record["seed"] == 5 and record["seed_simulator"] == 5 * SEED_STRIDE
     assert qpu_seconds_estimate(mapped, target.backend.target, n_circuits=6, shots=64) > 2.0
 
 
@@ -83,3 +87,44 @@ def test_a_saved_account_is_found_where_save_account_writes_it(monkeypatch, tmp_
     assert has_credentials()
     monkeypatch.setenv("QISKIT_IBM_CONFIG", str(tmp_path / "elsewhere.json"))
     assert has_credentials()  # the runtime ignores this variable, and so do we
+
+
+def test_a_local_job_raises_no_deprecation_warning(no_account, tmp_path, two_qubit_block):
+    """A real local-mode job through the client-side Estimator and the Executor (FakeManilaV2,
+    2 qubits, 64 shots) with every DeprecationWarning an error: EstimatorV2 (deprecated in
+    runtime 0.50) or a deprecated option would fail here."""
+    manila = Backend(name="fake_manila", kind="runtime", noise="FakeManilaV2", local=True)
+    target = resolve(manila)
+    qc, x, obs = two_qubit_block()
+    mapped = transpile_block(qc, obs, target.backend.target, optimization_level=1)
+    values = parameter_array(mapped, {x[0]: np.array([0.0, np.pi]), x[1]: np.zeros(2)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        result = run_block(mapped, values, target, run_dir=tmp_path, tag="b", shots=64, seed=0,
+                           max_execution_time=60)  # fmt: skip
+    assert np.abs(result.evs[:, 0] - [1, -1]).max() < 0.35  # <Z0> of |0> and |1>, noisy
+    assert result.record["result_metadata"]["executor"]["shots"] == 64  # the Executor ran it
+
+
+SILENCING = re.compile(
+    r"(simplefilter|filterwarnings)\(\s*['\"]ignore['\"]\s*(\)|,[^)]*DeprecationWarning"
+    r"|,[^)]*(qiskit_ibm_runtime|deprecat))",
+    re.IGNORECASE,
+)
+
+
+def test_no_deprecation_warning_is_silenced_in_the_package():
+    """No module filters DeprecationWarning (or every warning, or qiskit-ibm-runtime's) away:
+    a deprecated runtime call must show up, here and in the user's run."""
+    import hq_qiskit
+
+    root = Path(hq_qiskit.__file__).parent
+    found = [
+        f"{path.relative_to(root)}: {m.group(0)}"
+        for path in sorted(root.rglob("*.py"))
+        for m in SILENCING.finditer(path.read_text())
+    ]
+    assert found == []
+    assert SILENCING.search('warnings.simplefilter("ignore", DeprecationWarning)')
+    assert SILENCING.search("warnings.simplefilter('ignore')")
+    assert not SILENCING.search('warnings.simplefilter("ignore", NotGeoreferencedWarning)')

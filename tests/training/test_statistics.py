@@ -20,6 +20,7 @@ from hq_qiskit.training.statistics import (
     interval,
     mean_std,
     scores,
+    seed_interval,
 )
 
 
@@ -151,3 +152,12 @@ def test_one_seed_falls_back_to_the_image_bootstrap_with_the_callers_seed():
         interval(tiles, metric="oa", seed=7, n_boot=200).low
         != interval(tiles, metric="oa", seed=0, n_boot=200).low
     )
+
+
+def test_seed_interval_is_the_t_interval_over_seeds():
+    got = seed_interval([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])  # NaN left out: 5 seeds
+    half = 2.7764451 * np.std([1, 2, 3, 4, 5], ddof=1) / np.sqrt(5)  # t(0.975, 4)
+    assert got.estimate == 3.0 and got.df == 4 and got.method == "t over seeds"
+    assert got.low == pytest.approx(3 - half) and got.high == pytest.approx(3 + half)
+    one = seed_interval([0.7])
+    assert one.estimate == 0.7 and np.isnan(one.low) and np.isnan(one.high)
