@@ -206,6 +206,11 @@ def fake_backend(class_name: str):
     cls = getattr(fake_provider, class_name, None)
     if cls is None or not class_name.startswith("Fake"):
         raise ConfigError(_unknown_fake(class_name))
+    module = sys.modules.get(cls.__module__)
+    if module is not None and getattr(module, "DISPLAY_WARNING", None) is False:
+        # the runtime warns once per process (a module flag); a fake built elsewhere first
+        # (the runtime's local service lists them all) would leave its caveat unrecorded
+        module.DISPLAY_WARNING = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fake = cls()
