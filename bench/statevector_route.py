@@ -1,13 +1,15 @@
-"""Benchmark: a wide Pauli term, Z on every qubit, on the network and state-vector routes.
+"""Benchmark: wide Pauli terms (Z on every qubit) on the network and state-vector routes.
 
 The circuit is ``brickwork_block(n, layers)`` (RY encoding, layers of RY(w) and CX + RZZ(w)
-bricks), with one observable Z^n: its light cone is the whole register, too wide for the cut
-route's density matrices. Each route is built with ``route=...`` and timed forward+backward at
-one batch, best of ``--repeats``, in the calling thread's CPU seconds (torch on one thread);
-the planner's own choice ("auto") and every route's cost estimate are printed. Usage:
+bricks), with ``--terms`` observables: Z^n, then Z on every qubit but qubit k (k = 0, 1, ...),
+each a support of its own whose light cone is the whole register, too wide for the cut
+route's density matrices (one state vector serves them all; each needs its own network).
+Each route is built with ``route=...`` and timed forward+backward at one batch, best of
+``--repeats``, in the calling thread's CPU seconds (torch on one thread); the planner's own
+choice ("auto") and every route's cost estimate are printed. Usage:
 
     python bench/statevector_route.py --qubits 18 --layers 12 --batch 64
-    python bench/statevector_route.py --qubits 18 --layers 8 --routes network statevector
+    python bench/statevector_route.py --qubits 18 --layers 12 --terms 8 --batch 16
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--terms", type=int, default=1)
     parser.add_argument("--routes", nargs="*", default=["network", "statevector"])
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -36,9 +39,12 @@ def main() -> None:
     n = args.qubits
     block = brickwork_block(n, args.layers)
     obs = [SparsePauliOp.from_sparse_list([("Z" * n, list(range(n)), 1.0)], num_qubits=n)]
+    for k in range(args.terms - 1):
+        rest = [q for q in range(n) if q != k]
+        obs.append(SparsePauliOp.from_sparse_list([("Z" * (n - 1), rest, 1.0)], num_qubits=n))
     circuit = (block.circuit, block.inputs, block.weights, obs)
     auto = FastEngine(*circuit, max_memory_gb=64)
-    print(f"deep_{n}x{args.layers}, Z^{n}, B={args.batch}; auto picks:")
+    print(f"deep_{n}x{args.layers}, {args.terms} wide terms, B={args.batch}; auto picks:")
     print("  " + auto.describe().splitlines()[-1])
     x = torch.rand(args.batch, n)
     for route in args.routes:

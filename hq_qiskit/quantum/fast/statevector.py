@@ -15,9 +15,11 @@ n-qubit state costs 2^n (2^k + ``COPY_MACS``) (the matrix product and the axis m
 it); groups before the first one that depends on the inputs run once per batch (divided by
 ``PLAN_BATCH``); the readout costs 2^n per flip pattern and per term. Memory, complex numbers
 per sample: autograd keeps one state per group; adjoint differentiation (``adjoint.evolve``)
-keeps about three, whatever the depth, and is taken under ``gradient="auto"`` when autograd
-would keep more than ``ADJOINT_ABOVE_GB`` at ``PLAN_BATCH`` samples (complex64). The planner
-(``plan.make_plan``) takes the route for terms it would otherwise give to networks when the
+keeps about three, whatever the depth; the readout keeps two per flip pattern (measured with
+``saved_tensors_hooks``: twelve Z strings keep two states; X^n, Y^n and Z^n, two patterns,
+four). Adjoint is taken under ``gradient="auto"`` when autograd would keep more than
+``ADJOINT_ABOVE_GB`` at ``PLAN_BATCH`` samples (complex64). The planner (``plan.make_plan``)
+takes the route for terms it would otherwise give to networks when the
 state vector's cost, times ``SV_OVERHEAD`` (measured), is below the sum of the networks' path
 costs and it fits ``max_memory_gb`` at ``PLAN_BATCH`` samples; ``route="statevector"`` forces
 it. A register pays its evolution once for all its terms, while every support needs its own
@@ -40,12 +42,14 @@ from hq_qiskit.quantum.fast.tensor_ops import apply_matrix
 
 MAX_SV_QUBITS = 24  # 2^24 amplitudes: 134 MB per sample in complex64
 COPY_MACS = 2  # per group, the axis moves around the matrix product, in multiply-adds per amplitude
-# Measured time per estimated multiply-add, state vector / tensor network, forward+backward:
-# deep_18x12 with Z^18 at B=64 on one thread, network 10.2 s at an estimated 4.16e8, state
-# vector (adjoint) 64.1 s at 1.57e8: 16.6x (bench/statevector_route.py, docs/benchmarks.md).
-# The network's wide pairwise steps are large complex GEMMs (~3 GMAC/s); a state vector's
-# 2-4-qubit gates are thin products plus axis moves, and adjoint's backward does 3x the forward.
-SV_OVERHEAD = 16.0
+# Measured time per estimated multiply-add, state vector / tensor network, forward+backward on
+# one thread (bench/statevector_route.py, docs/benchmarks.md): deep_18x12 with Z^18 at B=64,
+# 64.1 s at 1.57e8 against 10.2 s at 4.16e8 (16.6x); deep_18x24, 98.3 s at 2.72e8 against
+# 118 s at 6.84e9 (20.9x); deep_18x12 with eight wide terms at B=16, 16.6 s at 1.59e8 against
+# 16.4 s at 3.21e9 (20.4x). A network's wide pairwise steps are large complex GEMMs; a state
+# vector's 2-4-qubit groups are thin products plus axis moves, and adjoint's backward does
+# about three times the forward.
+SV_OVERHEAD = 20.0
 ADJOINT_ABOVE_GB = 0.5  # as memory.ADJOINT_ABOVE_GB (memory.py imports the planner)
 COPY_FACTOR = 2.0  # as memory.COPY_FACTOR
 
@@ -95,7 +99,7 @@ def build_statevector(
         step = dim * (2 ** len(groups[i].qubits) + COPY_MACS)
         cost += step if batched else step / PLAN_BATCH
     scale = 1.0 if batched else 1.0 / PLAN_BATCH  # an unbatched state is shared by the batch
-    readout = dim * (2 * patterns + len(terms)) * scale
+    readout = dim * 2 * patterns * scale  # autograd keeps conj(psi) and flip(psi) per pattern
     cost += dim * (patterns + len(terms)) * scale
     autograd = dim * (len(members) + 1) * scale + readout
     adjoint = gradient == "adjoint" or (
