@@ -91,10 +91,11 @@ class FastEngine(EngineModule):
             allocated, ``memory.py``). A circuit whose route needs more for one sample is
             refused here (``CircuitError``), a batch that needs more in ``forward``
             (``ConfigError``); "auto" falls back to tensor networks if they fit.
-        gradient: how the state vectors of product blocks are differentiated: "autograd"
-            (keeps every intermediate state), "adjoint" (``adjoint.py``: recomputes them
-            backwards, memory bounded by about three states) or "auto" (adjoint for blocks
-            of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
+        gradient: how the state vectors of product blocks (and of the state-vector route's
+            registers) are differentiated: "autograd" (keeps every intermediate state),
+            "adjoint" (``adjoint.py``: recomputes them backwards, memory bounded by about
+            three states) or "auto" (adjoint for blocks of >= 10 qubits, and registers, when
+            autograd would keep more than 0.5 GB at B=64; ``memory.py``, ``statevector.py``).
             Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
             holds for first derivatives only, and ``torch.func`` transforms need "autograd".
         shots: None or 0: exact values. N > 0: each Pauli term's value is its mean over N

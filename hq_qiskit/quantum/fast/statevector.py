@@ -44,12 +44,12 @@ MAX_SV_QUBITS = 24  # 2^24 amplitudes: 134 MB per sample in complex64
 COPY_MACS = 2  # per group, the axis moves around the matrix product, in multiply-adds per amplitude
 # Measured time per estimated multiply-add, state vector / tensor network, forward+backward on
 # one thread (bench/statevector_route.py, docs/benchmarks.md): deep_18x12 with Z^18 at B=64,
-# 64.1 s at 1.57e8 against 10.2 s at 4.16e8 (16.6x); deep_18x24, 98.3 s at 2.72e8 against
-# 118 s at 6.84e9 (20.9x); deep_18x12 with eight wide terms at B=16, 16.6 s at 1.59e8 against
-# 16.4 s at 3.21e9 (20.4x). A network's wide pairwise steps are large complex GEMMs; a state
+# 53.6 s at 1.57e8 against 10.2 s at 4.16e8 (13.9x); deep_18x24, 80.1 s at 2.72e8 against
+# 118 s at 6.84e9 (17.0x); deep_18x12 with eight wide terms at B=16, 14.0 s at 1.59e8 against
+# 16.4 s at 3.21e9 (17.2x). A network's wide pairwise steps are large complex GEMMs; a state
 # vector's 2-4-qubit groups are thin products plus axis moves, and adjoint's backward does
-# about three times the forward.
-SV_OVERHEAD = 20.0
+# about twice the forward. The largest ratio is taken: the route is picked only where it wins.
+SV_OVERHEAD = 17.0
 ADJOINT_ABOVE_GB = 0.5  # as memory.ADJOINT_ABOVE_GB (memory.py imports the planner)
 COPY_FACTOR = 2.0  # as memory.COPY_FACTOR
 
