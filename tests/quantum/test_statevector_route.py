@@ -10,6 +10,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector
 from qiskit.quantum_info import SparsePauliOp, Statevector
 
+from hq_qiskit.circuits import enrichment_qcnn
 from hq_qiskit.circuits.brickwork import brickwork_block
 from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast import FastEngine, memory, statevector
@@ -133,13 +134,17 @@ def test_wide_18_qubit_terms_on_a_deep_brickwork_share_one_state_vector() -> Non
 def test_a_single_z_string_takes_the_state_vector_only_when_the_network_is_deep() -> None:
     """Z^18 after 24 layers: the network's path costs 25x the state vector's estimate (over
     the measured 17x overhead; measured 1.5x faster at B=64): state vector. After 12 layers
-    (measured: the network is 5x faster) and after 4 (most gates cancel) the network stays."""
+    (measured: the network is 5x faster) and after 4 (most gates cancel) the network stays,
+    as for Z^16 on the 4x4 enrichment QCNN."""
     obs = wide_terms(18, 1)
     for layers, route in [(24, "statevector"), (12, "network"), (4, "network")]:
         block = brickwork_block(18, layers)
         plan = FastEngine(block.circuit, block.inputs, block.weights, obs).plan
         assert bool(plan.statevectors) == (route == "statevector"), layers
         assert bool(plan.networks) == (route == "network"), layers
+    qcnn = enrichment_qcnn(rows=4, cols=4)  # Z^16: the network's estimate is 6x below
+    plan = FastEngine(qcnn.circuit, qcnn.inputs, qcnn.weights, wide_terms(16, 1)).plan
+    assert plan.networks and not plan.statevectors
 
 
 def test_the_planner_keeps_to_the_memory_limit_and_is_deterministic() -> None:
