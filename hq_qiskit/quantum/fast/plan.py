@@ -219,10 +219,7 @@ def _statevectors(
     those that beat their networks under "auto", none otherwise) and the supports left."""
     if route not in ("auto", "statevector") or not supports:
         return [], supports
-    cones = {}
-    for s in supports:
-        cone = _cones(groups, s)[0]
-        cones[s] = (cone[0], cone[1])
+    cones = {s: _cones(groups, s)[0] for s in supports}  # (cone qubits, cone groups)
     flips = [frozenset(q for q, c in zip(t.support, t.letters, strict=True) if c in "XY")
              for t in terms]  # fmt: skip
     strict = route == "statevector"
