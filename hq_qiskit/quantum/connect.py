@@ -28,7 +28,7 @@ def connect(
     dtype: torch.dtype = torch.float32,
     initial_weights: Tensor | None = None,
     precision: float = 0.0,
-    route: Literal["auto", "cut", "network"] = "auto",
+    route: Literal["auto", "cut", "network", "statevector"] = "auto",
     max_memory_gb: float = 4.0,
     gradient: Literal["auto", "autograd", "adjoint"] = "auto",
     noise=None,
@@ -51,8 +51,8 @@ def connect(
         dtype: real dtype of the fast engine's outputs (float32 or float64).
         initial_weights: (n_w,) radians; default uniform in [-pi, pi) from torch's generator.
         precision: only for engine "qiskit": the estimator precision; 0 is exact.
-        route: only for engine "fast": "auto" (the planner's cheapest estimate), "cut" or
-            "network" (see ``hq_qiskit.quantum.fast.plan``).
+        route: only for engine "fast": "auto" (the planner's cheapest estimate), "cut",
+            "network" or "statevector" (see ``hq_qiskit.quantum.fast.plan``).
         max_memory_gb: the most a forward+backward may take, GB (1e9 bytes), on the fast and
             the exact noisy engine alike; a circuit or batch over it is refused before
             anything is allocated.

@@ -3,8 +3,9 @@
 Random 3-5-qubit circuits draw from every gate of Qiskit's standard library the engine takes
 (and ``PauliEvolutionGate``s of random Pauli strings), with affine angle expressions; random
 Pauli sums with identity terms are the observables. On each route (the ``cut`` route with
-autograd, the ``network`` route, adjoint differentiation, and the noisy engine with a
-zero-noise model) the test checks:
+autograd, the ``network`` route, adjoint differentiation, the noisy engine with a
+zero-noise model, and the ``statevector`` route with autograd and with adjoint
+differentiation) the test checks:
 
 - values against ``qiskit.quantum_info.Statevector``;
 - first derivatives in inputs and weights against central finite differences of
@@ -43,6 +44,8 @@ ROUTES = {
     "network": {"route": "network"},
     "adjoint": {"route": "cut", "gradient": "adjoint"},
     "noisy-zero-noise": {"noise": NoiseModel()},
+    "statevector": {"route": "statevector", "gradient": "autograd"},
+    "statevector-adjoint": {"route": "statevector", "gradient": "adjoint"},
 }
 FD_STEP = 1e-6
 
@@ -161,6 +164,9 @@ def test_values_and_derivatives_on_every_route(route: str, seed: int, cases) -> 
         )  # fmt: skip
     if route == "network":
         assert not module.plan.contractions
+    if route.startswith("statevector"):
+        assert module.plan.statevectors and not module.plan.contractions
+        assert all(sv.adjoint == route.endswith("adjoint") for sv in module.plan.statevectors)
     x = torch.as_tensor(xs)
     out, gx, gw = _gradients(module, x, create_graph=True)
     np.testing.assert_allclose(out.detach().numpy(), values, atol=1e-10)

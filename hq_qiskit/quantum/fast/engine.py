@@ -3,13 +3,15 @@
 Compilation (once per circuit): read the circuit's instructions and affine angle maps
 (``program.py``), fuse gates into groups of at most four qubits (``fusion.py``), and choose for
 every Pauli term of the observables the cheapest exact contraction (``plan.py``): a cut with
-density matrices on the light cone, or a tensor network of the pruned cone (``network.py``).
+density matrices on the light cone, a tensor network of the pruned cone (``network.py``), or a
+batched state vector of a register of up to 24 qubits shared by its terms (``statevector.py``).
 
 Forward pass (per batch): compute every angle with two small matrix products, build each
 group's matrix (shared by the batch when it depends on weights only), simulate the product
 blocks up to the last cut any term needs, trace each block down to the cones and evolve the
 reduced density matrices through the cones' remaining groups, then read the Pauli terms off;
-contract the networks of the terms that took the tensor-network route.
+contract the networks of the terms that took the tensor-network route; evolve the registers of
+the state-vector route and read their terms.
 Everything is a torch operation, so autograd gives exact gradients for inputs and weights; no
 sampling or approximation is involved.
 
@@ -55,6 +57,7 @@ from hq_qiskit.quantum.fast.shots import (
     shots_line,
 )
 from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
+from hq_qiskit.quantum.fast.statevector import statevector_values
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 
 _PAULI = {
@@ -82,15 +85,17 @@ class FastEngine(EngineModule):
         initial_weights: (n_w,) radians; default zeros.
         max_fused_qubits: the largest fused gate group, qubits.
         route: "auto" (the planner's cheapest estimate per group of terms), "cut" (density
-            matrices on light cones only) or "network" (tensor networks only).
+            matrices on light cones only), "network" (tensor networks only) or "statevector"
+            (batched state vectors of the terms' light cones, up to 24 qubits each).
         max_memory_gb: the most a forward+backward may take, GB (estimated before anything is
             allocated, ``memory.py``). A circuit whose route needs more for one sample is
             refused here (``CircuitError``), a batch that needs more in ``forward``
             (``ConfigError``); "auto" falls back to tensor networks if they fit.
-        gradient: how the state vectors of product blocks are differentiated: "autograd"
-            (keeps every intermediate state), "adjoint" (``adjoint.py``: recomputes them
-            backwards, memory bounded by about three states) or "auto" (adjoint for blocks
-            of >= 10 qubits when autograd would keep more than 0.5 GB at B=64; ``memory.py``).
+        gradient: how the state vectors of product blocks (and of the state-vector route's
+            registers) are differentiated: "autograd" (keeps every intermediate state),
+            "adjoint" (``adjoint.py``: recomputes them backwards, memory bounded by about
+            three states) or "auto" (adjoint for blocks of >= 10 qubits, and registers, when
+            autograd would keep more than 0.5 GB at B=64; ``memory.py``, ``statevector.py``).
             Both give exact second derivatives (``create_graph=True``); adjoint's memory bound
             holds for first derivatives only, and ``torch.func`` transforms need "autograd".
         shots: None or 0: exact values. N > 0: each Pauli term's value is its mean over N
@@ -146,7 +151,8 @@ class FastEngine(EngineModule):
         self.program, self.measurements = plan_measurements(program, joint)
         self.groups: list[Group] = fuse(self.program.ops, max_fused_qubits)
         n = self.program.num_qubits
-        self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route)
+        self.plan: Plan = make_plan(self.groups, self.program.terms, n, route=route,
+                                    gradient=gradient, max_memory_gb=max_memory_gb)  # fmt: skip
         self.max_memory_gb = max_memory_gb
         self.adjoint = adjoint_groups(self.plan, self.groups, n, gradient)
         bytes_per = 2 * torch.finfo(dtype).bits // 8  # one complex number
@@ -200,6 +206,10 @@ class FastEngine(EngineModule):
                 )  # (T, |S|, 2, 2)
                 for n in self.plan.networks
             ]
+            letters = [
+                ["".join(_letter(prog.terms[t], q) for q in sv.qubits) for t in sv.terms]
+                for sv in self.plan.statevectors
+            ]  # per register, per term: its Pauli letter on each register qubit
             weights = np.zeros((len(prog.terms), prog.num_observables))
             offset = np.zeros(prog.num_observables)  # identity terms: constants, no gradient
             for t, term in enumerate(prog.terms):
@@ -214,6 +224,7 @@ class FastEngine(EngineModule):
                 ],
                 "pauli": pauli,
                 "factors": factors,
+                "letters": letters,
                 "zero": torch.tensor([1.0, 0.0], dtype=cdtype, device=device),
                 "term_weights": torch.as_tensor(weights, **as_real),
                 "offset": torch.as_tensor(offset, **as_real),
@@ -274,8 +285,14 @@ class FastEngine(EngineModule):
             with self._untracked(n.terms, n.groups, matrix):
                 vals = contract_network(n, matrix, factors, x.shape[0], consts["zero"])  # (Bv, T_n)
             values.append(vals.expand(x.shape[0], -1))
+        # 4. state vectors of registers, each read for all its terms
+        for sv, letters in zip(plan.statevectors, consts["letters"], strict=True):
+            with self._untracked(sv.terms, sv.groups, matrix):
+                vals = statevector_values(sv, groups, matrix, letters, consts["zero"])  # (Bs, T)
+            values.append(vals.expand(x.shape[0], -1))
         order = [t for c in plan.contractions for t in c.terms]
         order += [t for n in plan.networks for t in n.terms]
+        order += [t for sv in plan.statevectors for t in sv.terms]
         if not values:  # every term is the identity
             values.append(angles_b[:, :0] + x[:, :0])  # (B, 0), attached to the graph
         term_values = torch.cat(values, dim=1)  # (B, T) in route order, identity terms left out
@@ -325,5 +342,12 @@ class FastEngine(EngineModule):
                 f"{len(plan.networks)} tensor networks of "
                 f"{sorted({len(n.groups) for n in plan.networks})} cone groups, estimated cost "
                 f"{sum(n.cost for n in plan.networks):.3g} complex MACs per sample"
+            )
+        if plan.statevectors:
+            lines.append(
+                f"{sum(len(sv.terms) for sv in plan.statevectors)} Pauli terms in "
+                f"{len(plan.statevectors)} state vectors of "
+                f"{sorted({len(sv.qubits) for sv in plan.statevectors})} qubits, estimated cost "
+                f"{sum(sv.cost for sv in plan.statevectors):.3g} complex MACs per sample"
             )
         return "\n".join(lines)

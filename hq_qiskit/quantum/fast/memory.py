@@ -9,7 +9,9 @@ training step is about the sum of the intermediates, per sample, times the batch
   for the order of the Pauli matrices (when the observables are evolved instead, in the
   Heisenberg picture, the product is never built: about one 4**|C| intermediate);
 - tensor-network route: the sum of the intermediates of the path (``opt_einsum``'s sizes at
-  the planning batch, per sample).
+  the planning batch, per sample);
+- state-vector route: one state of the register per group (about three with adjoint
+  differentiation) plus the readout's (``statevector.py``).
 
 Groups run by adjoint differentiation (``adjoint.py``) keep no intermediates: they count as
 three states of their largest block (the run's output and the backward's two working states),
@@ -59,7 +61,8 @@ def elements_per_sample(
         for c in plan.contractions
     )
     networks = sum(n.elements_per_sample for n in plan.networks)
-    return COPY_FACTOR * (simulate + matrices + networks)
+    states = sum(sv.elements_per_sample for sv in plan.statevectors)
+    return COPY_FACTOR * (simulate + matrices + networks + states)
 
 
 def adjoint_groups(
@@ -96,6 +99,9 @@ def _largest(plan: Plan, groups: list[Group], num_qubits: int) -> str:
         parts.append(f"density matrices on light cones of up to {cone} qubits")
     if plan.networks:
         parts.append(f"{len(plan.networks)} tensor networks")
+    if plan.statevectors:
+        width = max(len(sv.qubits) for sv in plan.statevectors)
+        parts.append(f"state vectors of registers of up to {width} qubits")
     return ", ".join(parts) or "nothing"
 
 

@@ -101,7 +101,10 @@ def _symbols():
             yield s
 
 
-_SEARCHED: dict[tuple, tuple[tuple, float, float]] = {}  # (equation, refine) -> path, costs
+# (equation, shapes, refine) -> path, costs. The shapes belong in the key: two networks of one
+# equation may differ in their number of terms (the t axis), and a path and cost searched for
+# one term were reused for eight (a shared-cone network's cost was underestimated 8x).
+_SEARCHED: dict[tuple, tuple[tuple, float, float]] = {}
 
 
 def _search(equation: str, shapes: list, refine: bool) -> tuple[tuple, float, float]:
@@ -113,10 +116,10 @@ def _search(equation: str, shapes: list, refine: bool) -> tuple[tuple, float, fl
     from process to process (issue 24, item 6). Integers hash to themselves, so the path is
     the same in every process (tests/quantum/test_reproducible_paths.py).
 
-    Results are kept per equation for the process: every copy of a block (HQF-Net runs the
-    enrichment QCNN five times) and every rebuilt model reuses the search.
+    Results are kept per equation and shapes for the process: every copy of a block (HQF-Net
+    runs the enrichment QCNN five times) and every rebuilt model reuses the search.
     """
-    key = (equation, refine)
+    key = (equation, tuple(map(tuple, shapes)), refine)
     if key not in _SEARCHED:
         lhs, out = equation.split("->")
         terms = lhs.split(",")

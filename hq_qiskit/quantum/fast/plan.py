@@ -31,6 +31,11 @@ cheapest. Terms that pick the same cut and the same C share one density matrix.
    ones: torch pays a fixed overhead per contraction step besides the multiply-adds
    (ring_96: 6 networks instead of 16, estimated 3.4e5 instead of 8.6e5 complex MACs per
    sample, forward+backward at B=64 0.17-0.25 s instead of 0.49-0.71 s).
+5. State vectors (``statevector.py``). The supports that would take networks are gathered on
+   registers of at most 24 qubits (their light cones' union); one batched state vector per
+   register serves all its terms. A register takes this route when its cost, in the same
+   unit and times its measured overhead (``statevector.SV_OVERHEAD``), is below its
+   supports' networks' and its memory at ``PLAN_BATCH`` samples fits ``max_memory_gb``.
 """
 
 from __future__ import annotations
@@ -43,10 +48,11 @@ from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.quantum.fast.fusion import Group
 from hq_qiskit.quantum.fast.network import PLAN_BATCH, Network, build_network
 from hq_qiskit.quantum.fast.program import PauliTerm
+from hq_qiskit.quantum.fast.statevector import StateVector, choose_statevectors, plan_statevectors
 
 MAX_RDM_QUBITS = 8  # a density matrix on 8 qubits is 256 x 256 per sample
-ROUTES = ("auto", "cut", "network")
-Route = Literal["auto", "cut", "network"]
+ROUTES = ("auto", "cut", "network", "statevector")
+Route = Literal["auto", "cut", "network", "statevector"]
 SCREEN = 4.0  # search networks' paths properly only if greedy paths cost < SCREEN x the cut
 # Measured time per estimated multiply-add, tensor network / cut route (ring circuit and
 # enrichment QCNN, B=64, one thread): opt_einsum's many small pairwise steps cost more each.
@@ -86,11 +92,13 @@ class Plan:
         contractions: the cut routes (density matrices on cones).
         cuts: the cuts they need, sorted.
         networks: the tensor-network routes, one per support that took one.
+        statevectors: the state-vector routes, one per register (``statevector.py``).
     """
 
     contractions: tuple[Contraction, ...]
     cuts: tuple[int, ...]
     networks: tuple[Network, ...] = ()
+    statevectors: tuple[StateVector, ...] = ()
 
     @property
     def last_cut(self) -> int:
@@ -198,18 +206,55 @@ def _shared_cone_networks(
     return out
 
 
+def _statevectors(
+    groups: list[Group],
+    terms: tuple[PauliTerm, ...],
+    supports: list[tuple[int, ...]],
+    by_support: dict[tuple[int, ...], list[int]],
+    route: Route,
+    gradient: str,
+    max_memory_gb: float,
+) -> tuple[list[StateVector], list[tuple[int, ...]]]:
+    """The state-vector registers for ``supports`` (all of them when ``route="statevector"``,
+    those that beat their networks under "auto", none otherwise) and the supports left."""
+    if route not in ("auto", "statevector") or not supports:
+        return [], supports
+    cones = {s: _cones(groups, s)[0] for s in supports}  # (cone qubits, cone groups)
+    flips = [frozenset(q for q, c in zip(t.support, t.letters, strict=True) if c in "XY")
+             for t in terms]  # fmt: skip
+    strict = route == "statevector"
+    candidates = plan_statevectors(groups, supports, cones, by_support, flips, gradient, strict)
+    if route == "auto":
+
+        def network_cost(support: tuple[int, ...], refine: bool) -> float:
+            terms_of = tuple(by_support[support])
+            return build_network(groups, cones[support][1], support, terms_of, refine).cost
+
+        candidates = choose_statevectors(candidates, network_cost, max_memory_gb)
+    taken = {s for _, ss in candidates for s in ss}
+    return [sv for sv, _ in candidates], [s for s in supports if s not in taken]
+
+
 def make_plan(
     groups: list[Group],
     terms: tuple[PauliTerm, ...],
     num_qubits: int,
     max_rdm_qubits: int = MAX_RDM_QUBITS,
     route: Route = "auto",
+    gradient: str = "auto",
+    max_memory_gb: float = 4.0,
 ) -> Plan:
     """Pick the cheapest route for every distinct support; group terms by (cut, cone).
 
+    Args:
+        gradient: how state-vector registers are differentiated ("autograd", "adjoint" or
+            "auto", as ``FastEngine``).
+        max_memory_gb: a state-vector register is taken under "auto" only if it fits.
+
     Raises:
         ConfigError: ``route`` is not one of ``ROUTES``.
-        CircuitError: ``route="cut"`` and a term is wider than ``max_rdm_qubits``.
+        CircuitError: ``route="cut"`` and a term is wider than ``max_rdm_qubits``;
+            ``route="statevector"`` and a light cone is wider than 24 qubits.
     """
     if route not in ROUTES:
         raise ConfigError(f"unknown route {route!r}; choose one of {', '.join(ROUTES)}")
@@ -225,7 +270,7 @@ def make_plan(
     wide = []  # supports no cut can take
     for support in by_support:
         best = None
-        if route != "network":
+        if route in ("auto", "cut"):
             best = _best_cut(groups, support, history, sizes, max_rdm_qubits)
         if best is None:
             if route == "cut":
@@ -253,10 +298,14 @@ def make_plan(
         if sum(network(s, refine=True).cost for s in supports) < cut_cost:
             to_networks += supports
             del chosen[key]
+    statevectors, to_networks = _statevectors(
+        groups, terms, to_networks, by_support, route, gradient, max_memory_gb
+    )
     networks = _shared_cone_networks(groups, to_networks, by_support)
     contractions = tuple(
         Contraction(t, cone, members, tuple(k for s in ss for k in by_support[s]), costs[key])
         for key, ss in chosen.items()
         for t, cone, members in [key]
     )
-    return Plan(contractions, tuple(sorted({c.cut for c in contractions})), tuple(networks))
+    cuts = tuple(sorted({c.cut for c in contractions}))
+    return Plan(contractions, cuts, tuple(networks), tuple(statevectors))
