@@ -137,7 +137,8 @@ def open_mode(target: RuntimeTarget, blocks: Sequence[MappedCircuit] = ()) -> It
     region, backend = None, target.backend
     if target.local:
         region = run_region(blocks)
-        backend = region_simulator(region, target.backend, noisy=not target.ideal)
+        backend = region_simulator(region, target.backend, noisy=not target.ideal,
+                                   blocks=[m.active_qubits for m in blocks])  # fmt: skip
     if target.mode == "job":
         yield RunMode(backend, region)
         return

@@ -31,7 +31,7 @@ from hq_qiskit.hardware.jobs import (
     submit_blocks,
 )
 from hq_qiskit.hardware.layout import MappedCircuit, transpile_block
-from hq_qiskit.hardware.region_sim import compact, run_region, trim
+from hq_qiskit.hardware.region_sim import compact, idle_qubits, run_region, trim
 from hq_qiskit.hardware.runtime import resolve
 from hq_qiskit.inference.execute import WaveExecutor
 from hq_qiskit.inference.options import RunOptions
@@ -177,17 +177,46 @@ def test_records_are_written_before_waiting_and_resume_reads_its_own_pub(no_acco
     assert b.job_id != first[1].job_id
 
 
-def test_trim_drops_untouched_qubits_and_a_region_holds_both_blocks(no_account):
+def estimator_shaped(qc: QuantumCircuit) -> QuantumCircuit:
+    """``qc`` followed by what the runtime's Estimator appends on EVERY qubit: a barrier across
+    all qubits, a basis-change rotation, the measurements."""
+    out = qc.copy()
+    out.barrier()
+    for q in range(out.num_qubits):
+        out.rz(0.3, q)
+        out.sx(q)
+    out.measure_all()
+    return out
+
+
+def test_trim_drops_the_qubits_a_block_leaves_alone_and_nothing_else(no_account):
     target = resolve(MANILA)
     ma, mb = mapped_blocks(TwoBlocks(), target)
     region = run_region([ma, mb])
     assert set(ma.active_qubits) | set(mb.active_qubits) == set(region)
     qc, obs = compact(ma, region)
     assert qc.num_qubits == len(region) and obs[0].num_qubits == len(region)
-    qc.measure_all()
-    trimmed = trim(qc)
-    kept = {trimmed.find_bit(q).index for ins in trimmed.data for q in ins.qubits}
-    assert kept == {region.index(q) for q in ma.active_qubits}
+    shaped = estimator_shaped(qc.assign_parameters([0.1] * qc.num_parameters))
+    own = {region.index(q) for q in ma.active_qubits}
+    other = {region.index(q) for q in mb.active_qubits}
+    assert idle_qubits(shaped) == set(range(len(region))) - own  # basis changes notwithstanding
+    trimmed = trim(shaped, [other, own])
+    assert {trimmed.find_bit(q).index for ins in trimmed.data for q in ins.qubits} == own
+    assert trim(shaped, [other]) is shaped  # what is left is no block's: it runs whole
+    # a barrier across every qubit BEFORE the block's gates (a twirled or TREX program's shape):
+    # a product block's qubits then look idle, no block's set is left, nothing is trimmed
+    early = QuantumCircuit(4)
+    early.barrier()
+    early.rx(0.2, 0)
+    early.rx(0.4, 1)
+    early = estimator_shaped(early)
+    assert trim(early, [{0, 1}, {2, 3}]) is early
+    # a product block (no two-qubit gate) keeps every qubit: they all have gates of the block
+    product = QuantumCircuit(3)
+    for q in range(3):
+        product.rx(0.2 * (q + 1), q)
+    assert idle_qubits(estimator_shaped(product)) == set()
+    assert trim(estimator_shaped(product), [{0, 1, 2}]).num_nonlocal_gates() == 0
     with pytest.raises(ValueError, match="lacks active qubits"):
         compact(mb, ma.active_qubits)
 
