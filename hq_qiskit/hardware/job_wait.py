@@ -1,16 +1,25 @@
 """Waiting on a runtime job: its status, a progress bar, one line when it fails, its usage.
 
 Used by ``jobs.py`` (one wait per job, whatever number of PUBs it holds).
+
+- A device job is polled until its status is final (DONE, ERROR, CANCELLED): its ``done()`` is
+  True only for DONE, so waiting on ``done()`` alone never ends for a job that failed.
+- A local job (a qiskit ``PrimitiveJob``: runtime local testing mode) is waited on through its
+  ``result()`` in a thread, and its status read only afterwards: ``PrimitiveJob.status()``
+  called while the job's future is still queued caches ERROR for good (seen under load: a
+  5-PUB local job read "error" for 15 minutes while it ran, and ``done()`` stayed False).
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 
 from hq_qiskit.errors import HQError
 
 FAILED = ("ERROR", "CANCELLED")
+FINAL = ("DONE", *FAILED)
 
 
 class JobFailed(HQError):
@@ -22,6 +31,25 @@ def job_status(job) -> str:
     runtime jobs return strings, local jobs a ``JobStatus`` enum."""
     status = job.status()
     return str(getattr(status, "name", status)).upper()
+
+
+class _LocalWait:
+    """A local job's ``result()`` awaited in a daemon thread: its value or its exception."""
+
+    def __init__(self, job) -> None:
+        self.value: object = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(job,), daemon=True)
+        self.thread.start()
+
+    def _run(self, job) -> None:
+        try:
+            self.value = job.result()
+        except BaseException as err:  # the job's own failure, reported by wait_for
+            self.error = err
+
+    def finished(self) -> bool:
+        return not self.thread.is_alive()
 
 
 def wait_for(
@@ -37,28 +65,38 @@ def wait_for(
     to IBM's service for a device job: keep it at seconds there).
 
     Raises:
-        JobFailed: one line with the job id, its status and the reason the service gives,
-            when the job failed, was cancelled, or did not finish within ``timeout_s``.
+        JobFailed: one line with the job id, its status and the reason the service gives (a
+            local job: its exception), when the job failed, was cancelled, or did not finish
+            within ``timeout_s``.
     """
+    from qiskit.primitives.primitive_job import PrimitiveJob
     from tqdm.auto import tqdm
 
+    local = _LocalWait(job) if isinstance(job, PrimitiveJob) else None
     start = time.perf_counter()
     total = max(1, round(expected_s))
     pause = min(0.2, poll_s)
     with tqdm(total=total, desc=desc or job.job_id(), unit="s", leave=False) as bar:
-        while not job.done():
+        while not (local.finished() if local else job_status(job) in FINAL):
             elapsed = time.perf_counter() - start
+            status = "RUNNING" if local else job_status(job)
             if timeout_s is not None and elapsed > timeout_s:
                 raise JobFailed(
-                    f"job {job.job_id()}: still {job_status(job)} after {timeout_s:.0f} s "
+                    f"job {job.job_id()}: still {status} after {timeout_s:.0f} s "
                     "(--result-timeout); --resume fetches it once it has finished"
                 )
             bar.n = min(total, round(elapsed))
-            bar.set_postfix_str(job_status(job).lower(), refresh=False)
+            bar.set_postfix_str(status.lower(), refresh=False)
             bar.refresh()
             time.sleep(pause)
             pause = min(poll_s, pause * 1.5)
         bar.n = total
+    if local is not None:
+        if local.error is not None:
+            first = (str(local.error).strip().splitlines() or ["no reason given"])[0]
+            raise JobFailed(f"job {job.job_id()} ERROR: {type(local.error).__name__}: {first}; "
+                            "--resume resubmits it")  # fmt: skip
+        return local.value
     status = job_status(job)
     if status in FAILED:
         reason = ""
