@@ -7,9 +7,9 @@ resumed.
   Batch or Session (``open_mode``): on a device, its Batch; in local testing mode, a Batch
   over one simulator of the run's region (``region_sim.run_region``: every block's active
   qubits), so every block's circuit is cut onto that region.
-- Each block keeps its own record ``<run_dir>/jobs/<tag>.json`` naming the job id, its PUB
-  index and the job's other PUBs; all of a job's records are written *before* waiting, and
-  values land in ``<tag>.npz`` afterwards.
+- Each block keeps its own record ``<run_dir>/jobs/<tag>.json`` (``job_records.py``) naming
+  the job id, its PUB index and the job's other PUBs; all of a job's records are written
+  *before* waiting, and values land in ``<tag>.npz`` afterwards.
 - ``resume=True`` reuses a saved ``.npz``, retrieves a finished device job by its id (each
   block reads its own PUB of it), or resubmits the blocks whose job failed, was cancelled or
   went stale (as one new job); a record made under other settings (circuit, device, noise
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -32,8 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.errors import HQError
-from hq_qiskit.hardware.estimator import estimator, simulator_seed, values_digest
+from hq_qiskit.hardware.estimator import estimator, values_digest
+from hq_qiskit.hardware.job_records import (
+    earlier_record,
+    reattach,
+    save_record,
+    submission_fields,
+)
 from hq_qiskit.hardware.job_wait import (
     FAILED,
     JobFailed,
@@ -44,7 +48,7 @@ from hq_qiskit.hardware.job_wait import (
 )
 from hq_qiskit.hardware.layout import MappedCircuit
 from hq_qiskit.hardware.region_sim import compact, region_simulator, run_region
-from hq_qiskit.hardware.resume import STALE, applied_mitigation, check_key, job_key
+from hq_qiskit.hardware.resume import applied_mitigation, job_key
 from hq_qiskit.hardware.runtime import RuntimeTarget
 
 log = logging.getLogger(__name__)
@@ -167,13 +171,6 @@ def _submit(target, run: RunMode, specs: Sequence[PubSpec], shots, precision, se
     return est.run(pubs)
 
 
-def _save_record(path: Path, record: dict) -> dict:
-    """Write a job record atomically; returns it as read back (JSON types only)."""
-    text = json.dumps(record, indent=1, default=str)
-    atomic_write(path, text)
-    return json.loads(text)
-
-
 class SharedJob:
     """A submitted (or re-fetched) job that several blocks' PUBs wait on: waited on once."""
 
@@ -288,7 +285,7 @@ def submit_blocks(
         digest = values_digest(s.values)
         key = job_key(s.mapped, target, shots=shots, precision=precision, seed=seed,
                       mitigation_requested=mitigation_requested)  # fmt: skip
-        record = _earlier_record(record_path, digest, key, target) if resume else None
+        record = earlier_record(record_path, digest, key, target) if resume else None
         out[k] = _saved_result(record, values_path, len(s.values))
         if out[k] is None:
             todo.append(_Slot(k, s, record_path, values_path, digest, key, record))
@@ -311,12 +308,18 @@ def submit_blocks(
                 "job_pubs": pubs,
                 **target.provenance(),
                 **slot.key,  # circuit, device, noise source, layout, shots, seed, mitigation
-                **_submission(target, slot.spec.mapped, seed, mode, max_execution_time),
+                **submission_fields(
+                    target,
+                    slot.spec.mapped,
+                    seed,
+                    getattr(mode.on, "session_id", None),
+                    max_execution_time,
+                ),
                 "samples": _samples(slot.spec),
                 "values_sha256": slot.digest,
                 "replaces": (slot.record or {}).get("job_id"),
             }
-            record = _save_record(slot.record_path, record)
+            record = save_record(slot.record_path, record)
             out[slot.k] = PendingJob(shared, index, record, slot.record_path, slot.values_path)
     return [o for o in out if o is not None]
 
@@ -340,7 +343,7 @@ def _reattach_all(todo: list[_Slot], target: RuntimeTarget, out: list, echo) -> 
         if job_id in fetched:
             job = fetched[job_id]
         else:
-            job = _reattach(record, slot.record_path, target, slot.spec.tag, echo)
+            job = reattach(record, slot.record_path, target, slot.spec.tag, echo)
             if job is not None:
                 fetched[job_id] = job = SharedJob(job, _desc(target, [slot]), target.local)
         if job is None:
@@ -349,53 +352,6 @@ def _reattach_all(todo: list[_Slot], target: RuntimeTarget, out: list, echo) -> 
             out[slot.k] = PendingJob(job, int(record.get("pub_index", 0)), record,
                                      slot.record_path, slot.values_path)  # fmt: skip
     return fresh
-
-
-def _submission(
-    target: RuntimeTarget, mapped: MappedCircuit, seed, mode: RunMode, max_execution_time
-):
-    """The fields of a new job record besides its key: what was configured, the simulator
-    seed, the mode, the layout and observables, the time, status SUBMITTED."""
-    return {
-        "mitigation_configured": list(target.mitigation),
-        "mitigation_applied": None,  # known from the job's result metadata (collect)
-        "seed_simulator": simulator_seed(seed) if target.local and seed is not None else None,
-        "mode_id": getattr(mode.on, "session_id", None),
-        "max_execution_time": max_execution_time,
-        "initial_layout": list(mapped.initial_layout),
-        "observables": [op.to_list() for op in mapped.observables],
-        "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "status": "SUBMITTED",
-    }
-
-
-def _earlier_record(
-    record_path: Path, digest: str, key: dict, target: RuntimeTarget
-) -> dict | None:
-    """The job record a previous run left for this block (None if none); refused when it
-    belongs to other inputs (another checkpoint, data or tile selection) or was made under
-    other settings (``resume.check_key``)."""
-    if not record_path.is_file():
-        return None
-    record = json.loads(record_path.read_text())
-    if record.get("values_sha256", digest) != digest:
-        raise HQError(
-            f"{record_path}: --resume found a job for other inputs (another "
-            "checkpoint, data or tile selection); drop --resume or choose another "
-            "--out"
-        )
-    if not record.get("local", True) and (target.local or target.service is None):
-        raise _needs_account(record_path, record)
-    check_key(record_path, record, key)
-    return record
-
-
-def _needs_account(record_path: Path, record: dict) -> HQError:
-    return HQError(
-        f"{record_path}: job {record['job_id']} ran on the device "
-        f"{record.get('device')}; fetching it needs the IBM Quantum account it ran "
-        "under (credentials), or remove the record to run the block locally"
-    )
 
 
 def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult | None:
@@ -415,34 +371,6 @@ def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult
         resumed=True,
         record=record,
     )
-
-
-def _reattach(record: dict | None, record_path: Path, target: RuntimeTarget, tag: str, echo):
-    """The recorded device job, fetched again from the service; None when there is none or
-    it failed or was cancelled (it is resubmitted then).
-
-    Raises:
-        HQError: the job ran on a device but today's target has no account to fetch it.
-    """
-    if record is None:
-        return None
-    if record.get("local", True):  # a local job dies with its process: run it again
-        if record.get("status") in ("SUBMITTED", STALE):
-            echo(f"{tag}: local job {record['job_id']} was left {record['status']} by a run "
-                 "that stopped before its result; marked stale and run again")  # fmt: skip
-        return None
-    if record.get("status") in FAILED:
-        echo(f"{tag}: job {record['job_id']} was {record['status']}; resubmitting it")
-        return None
-    if target.local or target.service is None:
-        raise _needs_account(record_path, record)
-    job = target.service.job(record["job_id"])
-    log.info("resuming job %s for %s", record["job_id"], tag)
-    status = job_status(job)
-    if status in FAILED:
-        echo(f"{tag}: job {record['job_id']} is {status}; resubmitting it")
-        return None
-    return job
 
 
 def collect(
@@ -466,7 +394,7 @@ def collect(
     except JobFailed as err:
         if "still" not in str(err):  # failed or cancelled: the record says so for --resume
             record["status"] = job_status(job)
-            record = _save_record(record_path, record)
+            record = save_record(record_path, record)
         raise JobFailed(f"block {tag}: {err}") from None
     pub = result[pending.index]  # this block's PUB of the job
     evs = np.asarray(pub.data.evs, dtype=float)  # (N, n_obs)
@@ -482,7 +410,7 @@ def collect(
         mitigation_applied_source="the job's result metadata (resilience, twirling, "
         "dynamical_decoupling)",
     )
-    record = _save_record(record_path, record)
+    record = save_record(record_path, record)
     buf = io.BytesIO()
     np.savez(buf, evs=evs, stds=stds)
     atomic_write(pending.values_path, buf.getvalue())
