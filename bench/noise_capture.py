@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -69,7 +68,6 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4)
     args = parser.parse_args()
     rows, cols = (int(v) for v in args.grid.split("x"))
-    warnings.simplefilter("ignore", DeprecationWarning)
     torch.set_num_threads(1)
     for name in args.devices.split(","):
         shares = measure(name, rows, cols, args.draws, args.samples)

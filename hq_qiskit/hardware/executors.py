@@ -3,13 +3,15 @@
 A runtime entry resolves (``resolve_run``) to a ``RuntimeTarget`` whose ``executor`` names its
 row of ``EXECUTORS``:
 
-    device       IBM Quantum device through qiskit-ibm-runtime (``jobs.submit_block``)
+    device       IBM Quantum device through qiskit-ibm-runtime (``jobs.submit_blocks``)
     local        the runtime's local testing mode: the fake twin's noisy Aer, or a noiseless
                  AerSimulator with its target (``--ideal-simulator``), same job records
     exact-noisy  hq-qiskit's exact noisy engine with the device noise of the logical circuit
                  (``local_sim.exact_noisy_values``): no job, values at once, labelled
 
-``execute`` starts a block (a ``PendingJob`` to ``finish``, or a finished ``BlockResult``).
+``execute`` starts the blocks of a wave: on the runtime, ONE job with one PUB per block
+(parameter values broadcast over the patches); each block gets a ``PendingJob`` to ``finish``,
+or a finished ``BlockResult``.
 The ideal values every executor is compared with come from the model's own fast engine (the
 taps of ``inference/taps.py``); the Aer density-matrix check of the exact noisy engine is
 ``local_sim.aer_reference``.
@@ -28,7 +30,7 @@ import numpy as np
 
 from hq_qiskit.circuits import QuantumBlock
 from hq_qiskit.hardware.backends import Backend
-from hq_qiskit.hardware.jobs import BlockResult, PendingJob, collect, submit_block
+from hq_qiskit.hardware.jobs import BlockResult, PendingJob, PubSpec, collect, submit_blocks
 from hq_qiskit.hardware.layout import MappedCircuit
 from hq_qiskit.hardware.local_sim import ENGINE, exact_noisy_values
 from hq_qiskit.hardware.runtime import RuntimeTarget, resolve
@@ -72,33 +74,39 @@ class BlockJob:
     expected_s: float = 0.0
 
 
-def _runtime_job(target: RuntimeTarget, job: BlockJob, mode, echo: Echo):
-    """Device or local testing mode: one PUB of every sample, its record written first."""
-    m = job.mapped
-    echo(
-        f"block {job.block.name}: one PUB of {len(job.inputs)} samples x "
-        f"{len(m.observables)} observables on {len(m.active_qubits)} physical qubits -> "
-        f"jobs/{job.tag}.json"
-    )
-    return submit_block(
-        m,
-        job.values,
+def _runtime_jobs(target: RuntimeTarget, jobs: Sequence[BlockJob], mode, echo: Echo):
+    """Device or local testing mode: one job holding one PUB per block (every sample of a
+    block in its PUB's parameter array), each block's record written before any wait. The
+    run's settings (folder, shots, seed, mitigation, limits) are the first job's."""
+    for job in jobs:
+        m = job.mapped
+        echo(
+            f"block {job.block.name}: one PUB of {len(job.inputs)} samples x "
+            f"{len(m.observables)} observables on {len(m.active_qubits)} physical qubits, in "
+            f"one job with the wave's {len(jobs)} block(s) -> jobs/{job.tag}.json"
+        )
+    first = jobs[0]
+    return submit_blocks(
+        [PubSpec(j.mapped, j.values, j.tag, j.sample_ids) for j in jobs],
         target,
-        run_dir=job.run_dir,
-        tag=job.tag,
-        shots=job.shots,
-        precision=job.precision,
-        resume=job.resume,
-        seed=job.seed,
-        sample_ids=job.sample_ids,
+        run_dir=first.run_dir,
+        shots=first.shots,
+        precision=first.precision,
+        resume=first.resume,
+        seed=first.seed,
         mode=mode,
-        mitigation_requested=job.mitigation_requested,
-        max_execution_time=job.max_execution_time,
+        mitigation_requested=first.mitigation_requested,
+        max_execution_time=first.max_execution_time,
         echo=echo,
     )
 
 
-def _exact_noisy_job(target: RuntimeTarget, job: BlockJob, mode, echo: Echo) -> BlockResult:
+def _exact_noisy_jobs(target: RuntimeTarget, jobs: Sequence[BlockJob], mode, echo: Echo):
+    """The exact noisy engine, block by block (no job, no Batch or Session)."""
+    return [_exact_noisy_job(target, job, echo) for job in jobs]
+
+
+def _exact_noisy_job(target: RuntimeTarget, job: BlockJob, echo: Echo) -> BlockResult:
     """The exact noisy engine: values now, as a finished result whose record says which
     engine and noise model made them (no job, no Batch or Session)."""
     shots = job.shots if job.shots else math.ceil(1.0 / job.precision**2)
@@ -112,10 +120,10 @@ def _exact_noisy_job(target: RuntimeTarget, job: BlockJob, mode, echo: Echo) -> 
     )  # fmt: skip
 
 
-EXECUTORS: dict[str, Callable[..., BlockResult | PendingJob]] = {
-    "device": _runtime_job,
-    "local": _runtime_job,
-    ENGINE: _exact_noisy_job,
+EXECUTORS: dict[str, Callable[..., list[BlockResult | PendingJob]]] = {
+    "device": _runtime_jobs,
+    "local": _runtime_jobs,
+    ENGINE: _exact_noisy_jobs,
 }
 
 
@@ -147,14 +155,18 @@ def resolve_run(
     return dataclasses.replace(target, executor=simulator, note=note)
 
 
-def execute(target: RuntimeTarget, job: BlockJob, *, mode=None, echo: Echo = log.info):
-    """Start one block on its target's executor: a ``PendingJob`` (``finish`` waits for it)
-    or a finished ``BlockResult`` (saved values, or the exact noisy engine).
+def execute(
+    target: RuntimeTarget, jobs: Sequence[BlockJob], *, mode=None, echo: Echo = log.info
+) -> list[BlockResult | PendingJob]:
+    """Start blocks whose inputs do not depend on each other on their target's executor (on
+    the runtime: one job, one PUB per block); per block, in order, a ``PendingJob`` (``finish``
+    waits for it) or a finished ``BlockResult`` (saved values, or the exact noisy engine).
 
     Args:
-        mode: the run's Batch or Session, or a callable opening it on first use.
+        mode: the run's ``jobs.RunMode`` (Batch or Session), or a callable opening it on
+            first use.
     """
-    return EXECUTORS[target.executor](target, job, mode, echo)
+    return EXECUTORS[target.executor](target, list(jobs), mode, echo)
 
 
 def finish(started: BlockResult | PendingJob, job: BlockJob) -> BlockResult:

@@ -1,40 +1,72 @@
-"""A block's job on IBM Runtime: submitted, recorded, waited on, resumed.
+"""Blocks' jobs on IBM Runtime: submitted (one job, one PUB per block), recorded, waited on,
+resumed.
 
-- The job id, the layout, the observables and the sample indices are written to
-  ``<run_dir>/jobs/<tag>.json`` *before* waiting; values land in ``<tag>.npz`` afterwards.
-- ``resume=True`` reuses a saved ``.npz``, retrieves a finished device job by its id, or
-  resubmits one that failed, was cancelled or went stale; a record made under other settings
-  (circuit, device, noise source, layout, shots, seed, mitigation: ``resume.job_key``) is
-  refused.
+- One job holds the PUBs of several blocks (a wave of ``hq-qiskit run``: blocks whose inputs do
+  not depend on each other), one PUB per block: its ISA circuit, its observables and its
+  parameter values (N, 1, P) broadcast over the N patches. All jobs of a run go inside one
+  Batch or Session (``open_mode``): on a device, its Batch; in local testing mode, a Batch
+  over one simulator of the run's region (``region_sim.run_region``: every block's active
+  qubits), so every block's circuit is cut onto that region.
+- Each block keeps its own record ``<run_dir>/jobs/<tag>.json`` (``job_records.py``) naming
+  the job id, its PUB index and the job's other PUBs; all of a job's records are written
+  *before* waiting, and values land in ``<tag>.npz`` afterwards.
+- ``resume=True`` reuses a saved ``.npz``, retrieves a finished device job by its id (each
+  block reads its own PUB of it), or resubmits the blocks whose job failed, was cancelled or
+  went stale (as one new job); a record made under other settings (circuit, device, noise
+  source, layout, shots, seed, mitigation: ``resume.job_key``) is refused.
 - The mitigation a record calls applied is what the job's result metadata reports
   (``resume.applied_mitigation``), never what was asked.
-- All jobs of a run share one Batch or Session (``open_mode``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.errors import HQError
-from hq_qiskit.hardware.estimator import estimator, simulator_seed, values_digest
+from hq_qiskit.hardware.estimator import estimator, values_digest
+from hq_qiskit.hardware.job_records import (
+    earlier_record,
+    reattach,
+    save_record,
+    submission_fields,
+)
+from hq_qiskit.hardware.job_wait import (
+    FAILED,
+    JobFailed,
+    execution_spans,
+    job_status,
+    job_usage,
+    wait_for,
+)
 from hq_qiskit.hardware.layout import MappedCircuit
-from hq_qiskit.hardware.region_sim import compact, region_simulator
-from hq_qiskit.hardware.resume import STALE, applied_mitigation, check_key, job_key
+from hq_qiskit.hardware.region_sim import compact, region_simulator, run_region
+from hq_qiskit.hardware.resume import applied_mitigation, job_key
 from hq_qiskit.hardware.runtime import RuntimeTarget
 
 log = logging.getLogger(__name__)
-
-FAILED = ("ERROR", "CANCELLED")
+__all__ = [
+    "FAILED",
+    "BlockResult",
+    "JobFailed",
+    "PendingJob",
+    "PubSpec",
+    "RunMode",
+    "collect",
+    "job_status",
+    "open_mode",
+    "run_block",
+    "submit_block",
+    "submit_blocks",
+    "wait_for",
+]
 
 
 @dataclass
@@ -62,136 +94,118 @@ class BlockResult:
     record: dict = field(default_factory=dict)
 
 
-class JobFailed(HQError):
-    """A runtime job that ended in ERROR or CANCELLED, or did not finish in time."""
+@dataclass
+class PubSpec:
+    """One block's PUB of a job.
 
-
-def job_status(job) -> str:
-    """The job's status as an upper-case string ("QUEUED", "RUNNING", "DONE", "ERROR", ...):
-    runtime jobs return strings, local jobs a ``JobStatus`` enum."""
-    status = job.status()
-    return str(getattr(status, "name", status)).upper()
-
-
-def wait_for(
-    job,
-    *,
-    timeout_s: float | None = None,
-    expected_s: float = 0.0,
-    desc: str = "",
-    poll_s: float = 0.2,
-):
-    """Wait for a job with a progress bar of elapsed against expected seconds; its
-    PrimitiveResult. Status checks start 0.2 s apart and back off to ``poll_s`` (each is a request
-    to IBM's service for a device job: keep it at seconds there).
-
-    Raises:
-        JobFailed: one line with the job id, its status and the reason the service gives,
-            when the job failed, was cancelled, or did not finish within ``timeout_s``.
+    Attributes:
+        mapped: ISA circuit and mapped observables (``layout.transpile_block``).
+        values: parameter values (N, 1, P) from ``parameter_array``: one row per patch.
+        tag: a file-safe name for the block's record, e.g. "00-bottleneck.qcnn".
+        sample_ids: names of the N samples (tiles), stored with the record.
     """
-    from tqdm.auto import tqdm
 
-    start = time.perf_counter()
-    total = max(1, round(expected_s))
-    pause = min(0.2, poll_s)
-    with tqdm(total=total, desc=desc or job.job_id(), unit="s", leave=False) as bar:
-        while not job.done():
-            elapsed = time.perf_counter() - start
-            if timeout_s is not None and elapsed > timeout_s:
-                raise JobFailed(
-                    f"job {job.job_id()}: still {job_status(job)} after {timeout_s:.0f} s "
-                    "(--result-timeout); --resume fetches it once it has finished"
-                )
-            bar.n = min(total, round(elapsed))
-            bar.set_postfix_str(job_status(job).lower(), refresh=False)
-            bar.refresh()
-            time.sleep(pause)
-            pause = min(poll_s, pause * 1.5)
-        bar.n = total
-    status = job_status(job)
-    if status in FAILED:
-        reason = ""
-        with contextlib.suppress(Exception):  # a service that cannot say
-            reason = job.error_message() or ""
-        raise JobFailed(
-            f"job {job.job_id()} {status}: {reason.strip() or 'no reason given'}; "
-            "--resume resubmits it"
-        )
-    return job.result()
+    mapped: MappedCircuit
+    values: np.ndarray
+    tag: str
+    sample_ids: Sequence[str] | None = None
 
 
-def job_usage(job) -> dict[str, object]:
-    """What the service reports a finished job used: ``usage()`` (QPU seconds, 0 locally),
-    ``metrics()`` (timestamps, usage) and the execution spans when the result has them."""
-    out: dict[str, object] = {}
-    for name in ("usage", "metrics"):
-        try:
-            out[name] = getattr(job, name)()
-        except Exception:  # a service without it
-            out[name] = None
-    return out
+@dataclass
+class RunMode:
+    """Where a run's jobs go.
 
-
-def _spans(result) -> object:
-    spans = getattr(result.metadata, "get", lambda *_: None)("execution", {}) if result else None
-    try:
-        return [
-            {"start": str(s.start), "stop": str(s.stop), "size": s.size}
-            for s in spans["execution_spans"]
-        ]
-    except Exception:  # no spans (local mode) or another layout
-        return None
-
-
-def open_mode(target: RuntimeTarget):
-    """The Batch or Session for a whole run (job mode: None, primitives take the backend).
-
-    Local testing mode accepts all of them; use it as ``with open_mode(t) as mode: ...``.
+    Attributes:
+        on: what the Estimator is given as its mode: the run's Batch or Session, or in job
+            mode the device (locally: the region simulator).
+        region: local testing mode: the physical qubits the simulator carries (qubit i is
+            ``region[i]``; ``compact`` cuts each block's circuit onto them); None on a device.
     """
-    from contextlib import nullcontext
 
+    on: object
+    region: tuple[int, ...] | None = None
+
+
+@contextlib.contextmanager
+def open_mode(target: RuntimeTarget, blocks: Sequence[MappedCircuit] = ()) -> Iterator[RunMode]:
+    """The Batch or Session for a whole run (job mode: the backend itself), as a ``RunMode``.
+
+    On a device it is opened on the device. In local testing mode the runtime documents a
+    session or batch on a fake backend or an Aer simulator; hq-qiskit opens it on one
+    simulator of the region ``blocks`` use (``region_sim.run_region``; noisy unless the target
+    is ideal), so every job of the run is inside it. Use it as
+    ``with open_mode(t, blocks) as run: ...``.
+    """
     from qiskit_ibm_runtime import Batch, Session
 
-    if target.mode == "job":
-        return nullcontext(None)
-    return (Batch if target.mode == "batch" else Session)(backend=target.backend)
-
-
-def _submit(target, mode, mapped, values, shots, precision, seed, max_execution_time):
-    """Run the block's PUB with the client-side Estimator: on the device (its Batch or Session,
-    or the backend in job mode), or locally on the block's region of the twin (``compact``
-    circuit and observables, ``region_simulator``; the Estimator measures every qubit of its
-    circuit, so the full 127-qubit ISA circuit would need a 127-qubit statevector)."""
+    region, backend = None, target.backend
     if target.local:
-        circuit, observables = compact(mapped)
-        on = region_simulator(mapped, target.backend, noisy=not target.ideal)
-    else:
-        circuit, observables = mapped.circuit, mapped.observables
-        on = target.backend if mode is None else mode
-    obs = np.empty((1, len(observables)), dtype=object)  # np.array would densify them
-    for i, op in enumerate(observables):
-        obs[0, i] = op
-    est = estimator(target, on, shots, precision, target.mitigation, seed, max_execution_time)
-    return est.run([(circuit, obs, values)])
+        region = run_region(blocks)
+        backend = region_simulator(region, target.backend, noisy=not target.ideal,
+                                   blocks=[m.active_qubits for m in blocks])  # fmt: skip
+    if target.mode == "job":
+        yield RunMode(backend, region)
+        return
+    with (Batch if target.mode == "batch" else Session)(backend=backend) as mode:
+        yield RunMode(mode, region)
 
 
-def _save_record(path: Path, record: dict) -> dict:
-    """Write a job record atomically; returns it as read back (JSON types only)."""
-    text = json.dumps(record, indent=1, default=str)
-    atomic_write(path, text)
-    return json.loads(text)
+def _submit(target, run: RunMode, specs: Sequence[PubSpec], shots, precision, seed,
+            max_execution_time):  # fmt: skip
+    """One job of the client-side Estimator with one PUB per block, in ``specs`` order: on
+    the device (its Batch or Session, or the backend in job mode), or locally each circuit cut
+    onto the run's region (``compact``; the Estimator measures every qubit of its circuit, so
+    the full 127-qubit ISA circuit would need a 127-qubit statevector)."""
+    pubs = []
+    for s in specs:
+        m = s.mapped
+        if target.local:
+            circuit, observables = compact(m, run.region)
+        else:
+            circuit, observables = m.circuit, list(m.observables)
+        obs = np.empty((1, len(observables)), dtype=object)  # np.array would densify them
+        for i, op in enumerate(observables):
+            obs[0, i] = op
+        pubs.append((circuit, obs, s.values))
+    est = estimator(target, run.on, shots, precision, target.mitigation, seed, max_execution_time)
+    return est.run(pubs)
+
+
+class SharedJob:
+    """A submitted (or re-fetched) job that several blocks' PUBs wait on: waited on once."""
+
+    def __init__(self, job, desc: str, local: bool) -> None:
+        self.job, self.desc, self.local = job, desc, local
+        self.start = time.perf_counter()
+        self._result: object = None
+        self._error: JobFailed | None = None
+
+    def result(self, timeout_s: float | None, expected_s: float):
+        """The job's PrimitiveResult (the first caller waits; a failure is raised to all)."""
+        if self._error is not None:
+            raise self._error
+        if self._result is None:
+            try:
+                poll = 0.2 if self.local else 5.0
+                self._result = wait_for(self.job, timeout_s=timeout_s, expected_s=expected_s,
+                                        desc=self.desc, poll_s=poll)  # fmt: skip
+            except JobFailed as err:
+                if "still" in str(err):  # a timeout: a later wait may still succeed
+                    raise
+                self._error = err
+                raise
+        return self._result
 
 
 @dataclass
 class PendingJob:
-    """A submitted (or re-fetched) job not yet waited on; ``collect`` finishes it."""
+    """One block's PUB of a submitted job, not yet waited on; ``collect`` finishes it."""
 
-    job: object
+    shared: SharedJob
+    index: int
     record: dict
     record_path: Path
     values_path: Path
-    desc: str
-    start: float
 
 
 def run_block(*args, result_timeout_s: float | None = None, expected_s: float = 0.0, **kw):
@@ -207,119 +221,137 @@ def submit_block(
     values: np.ndarray,
     target: RuntimeTarget,
     *,
-    run_dir: Path,
     tag: str,
+    sample_ids: Sequence[str] | None = None,
+    **kw,
+) -> BlockResult | PendingJob:
+    """``submit_blocks`` for one block: a job holding its one PUB (``submit_blocks``' keyword
+    arguments)."""  # fmt: skip
+    return submit_blocks([PubSpec(mapped, values, tag, sample_ids)], target, **kw)[0]
+
+
+@dataclass
+class _Slot:
+    """A block of ``submit_blocks`` whose values are not saved yet."""
+
+    k: int
+    spec: PubSpec
+    record_path: Path
+    values_path: Path
+    digest: str
+    key: dict
+    record: dict | None
+
+
+def submit_blocks(
+    specs: Sequence[PubSpec],
+    target: RuntimeTarget,
+    *,
+    run_dir: Path,
     shots: int = 0,
     precision: float = 0.0,
     resume: bool = False,
     seed: int | None = None,
-    sample_ids: Sequence[str] | None = None,
     mode=None,
     mitigation_requested: Sequence[str] = (),
     max_execution_time: int | None = None,
     echo=log.info,
-) -> BlockResult | PendingJob:
-    """Submit one block's PUB (all samples) and record the job; ``collect`` waits for it.
-
-    A block whose values a previous run saved comes back as a finished ``BlockResult``.
+) -> list[BlockResult | PendingJob]:
+    """Submit the blocks' PUBs as ONE job (one PUB each, all samples broadcast) and write each
+    block's record before returning; ``collect`` waits for each. In ``specs`` order: a
+    finished ``BlockResult`` for a block whose values a previous run saved, else a
+    ``PendingJob`` (its PUB of the new job, or of the device job its record names).
 
     Args:
-        mapped: ISA circuit and mapped observables (``layout.transpile_block``).
-        values: parameter values (N, 1, P) from ``parameter_array``.
+        specs: the blocks' PUBs (circuits, values (N, 1, P), tags).
         target: from ``resolve``.
         run_dir: the run folder; job records go to ``run_dir/jobs``.
-        tag: a file-safe name for this block's job, e.g. "bottleneck.qcnn".
         shots: shots per circuit, or 0 to use ``precision``.
         precision: target standard error when ``shots`` is 0.
         resume: reuse ``<tag>.npz``, retrieve the recorded device job, or resubmit a job that
             failed or was cancelled, instead of paying again.
         seed: simulator seed (local mode only).
-        sample_ids: names of the N samples (tiles), stored with the job record.
-        mode: the run's Batch or Session (``open_mode``), or a callable returning it (opened
-            on first use); None opens one for this block.
+        mode: the run's ``RunMode`` (``open_mode``), or a callable returning it (opened on
+            first use); None opens one for this job (locally over these blocks' region).
         mitigation_requested: what the user asked for (recorded beside what was applied).
         max_execution_time: the job's QPU time limit, seconds (None: IBM's default).
     """
     jobs = Path(run_dir) / "jobs"
     jobs.mkdir(parents=True, exist_ok=True)
-    record_path, values_path = jobs / f"{tag}.json", jobs / f"{tag}.npz"
-    digest = values_digest(values)
-    key = job_key(mapped, target, shots=shots, precision=precision, seed=seed,
-                  mitigation_requested=mitigation_requested)  # fmt: skip
-    record = _earlier_record(record_path, digest, key, target) if resume else None
-    saved = _saved_result(record, values_path, len(values))
-    if saved is not None:
-        return saved
-    job = _reattach(record, record_path, target, tag, echo)
-    record_before = record
-    start = time.perf_counter()
-    if job is None:
-        args = (mapped, values, shots, precision, seed, max_execution_time)
+    out: list[BlockResult | PendingJob | None] = [None] * len(specs)
+    todo = []
+    for k, s in enumerate(specs):
+        record_path, values_path = jobs / f"{s.tag}.json", jobs / f"{s.tag}.npz"
+        digest = values_digest(s.values)
+        key = job_key(s.mapped, target, shots=shots, precision=precision, seed=seed,
+                      mitigation_requested=mitigation_requested)  # fmt: skip
+        record = earlier_record(record_path, digest, key, target) if resume else None
+        out[k] = _saved_result(record, values_path, len(s.values))
+        if out[k] is None:
+            todo.append(_Slot(k, s, record_path, values_path, digest, key, record))
+    fresh = _reattach_all(todo, target, out, echo)
+    if fresh:
         if callable(mode):
             mode = mode()
-        if mode is None and target.mode != "job":
-            with open_mode(target) as own:
-                job = _submit(target, own, *args)
+        with contextlib.ExitStack() as stack:
+            if mode is None:
+                mode = stack.enter_context(open_mode(target, [s.spec.mapped for s in fresh]))
+            job = _submit(target, mode, [s.spec for s in fresh], shots, precision, seed,
+                          max_execution_time)  # fmt: skip
+        shared = SharedJob(job, _desc(target, fresh), target.local)
+        pubs = [s.spec.tag for s in fresh]
+        for index, slot in enumerate(fresh):  # every record of the job before any wait
+            record = {
+                "job_id": job.job_id(),
+                "tag": slot.spec.tag,
+                "pub_index": index,
+                "job_pubs": pubs,
+                **target.provenance(),
+                **slot.key,  # circuit, device, noise source, layout, shots, seed, mitigation
+                **submission_fields(
+                    target,
+                    slot.spec.mapped,
+                    seed,
+                    getattr(mode.on, "session_id", None),
+                    max_execution_time,
+                ),
+                "samples": _samples(slot.spec),
+                "values_sha256": slot.digest,
+                "replaces": (slot.record or {}).get("job_id"),
+            }
+            record = save_record(slot.record_path, record)
+            out[slot.k] = PendingJob(shared, index, record, slot.record_path, slot.values_path)
+    return [o for o in out if o is not None]
+
+
+def _samples(spec: PubSpec) -> list[str] | int:
+    return list(spec.sample_ids) if spec.sample_ids is not None else spec.values.shape[0]
+
+
+def _desc(target: RuntimeTarget, slots: Sequence[_Slot]) -> str:
+    where = "local" if target.local else getattr(target.backend, "name", "?")
+    return f"{', '.join(s.spec.tag for s in slots)} ({where})"
+
+
+def _reattach_all(todo: list[_Slot], target: RuntimeTarget, out: list, echo) -> list[_Slot]:
+    """Blocks whose record names a device job that can be fetched again get a ``PendingJob``
+    on their PUB of it in ``out`` (one fetch per job id); the others, to be submitted anew."""
+    fresh, fetched = [], {}
+    for slot in todo:
+        record = slot.record
+        job_id = (record or {}).get("job_id")
+        if job_id in fetched:
+            job = fetched[job_id]
         else:
-            job = _submit(target, mode, *args)
-        record = {
-            "job_id": job.job_id(),
-            "tag": tag,
-            **target.provenance(),
-            **key,  # circuit, device, noise source, layout, shots, seed, mitigation asked
-            **_submission(target, mapped, seed, mode, max_execution_time),
-            "samples": list(sample_ids) if sample_ids is not None else values.shape[0],
-            "values_sha256": digest,
-            "replaces": (record_before or {}).get("job_id"),
-        }
-        record = _save_record(record_path, record)
-    desc = f"{tag} ({'local' if target.local else getattr(target.backend, 'name', '?')})"
-    return PendingJob(job, record, record_path, values_path, desc, start)
-
-
-def _submission(target: RuntimeTarget, mapped: MappedCircuit, seed, mode, max_execution_time):
-    """The fields of a new job record besides its key: what was configured, the simulator
-    seed, the mode, the layout and observables, the time, status SUBMITTED."""
-    return {
-        "mitigation_configured": list(target.mitigation),
-        "mitigation_applied": None,  # known from the job's result metadata (collect)
-        "seed_simulator": simulator_seed(seed) if target.local and seed is not None else None,
-        "mode_id": getattr(mode, "session_id", None),
-        "max_execution_time": max_execution_time,
-        "initial_layout": list(mapped.initial_layout),
-        "observables": [op.to_list() for op in mapped.observables],
-        "submitted": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "status": "SUBMITTED",
-    }
-
-
-def _earlier_record(
-    record_path: Path, digest: str, key: dict, target: RuntimeTarget
-) -> dict | None:
-    """The job record a previous run left for this block (None if none); refused when it
-    belongs to other inputs (another checkpoint, data or tile selection) or was made under
-    other settings (``resume.check_key``)."""
-    if not record_path.is_file():
-        return None
-    record = json.loads(record_path.read_text())
-    if record.get("values_sha256", digest) != digest:
-        raise HQError(
-            f"{record_path}: --resume found a job for other inputs (another "
-            "checkpoint, data or tile selection); drop --resume or choose another "
-            "--out"
-        )
-    if not record.get("local", True) and (target.local or target.service is None):
-        raise _needs_account(record_path, record)
-    check_key(record_path, record, key)
-    return record
-
-
-def _needs_account(record_path: Path, record: dict) -> HQError:
-    return HQError(
-        f"{record_path}: job {record['job_id']} ran on the device "
-        f"{record.get('device')}; fetching it needs the IBM Quantum account it ran "
-        "under (credentials), or remove the record to run the block locally"
-    )
+            job = reattach(record, slot.record_path, target, slot.spec.tag, echo)
+            if job is not None:
+                fetched[job_id] = job = SharedJob(job, _desc(target, [slot]), target.local)
+        if job is None:
+            fresh.append(slot)
+        else:
+            out[slot.k] = PendingJob(job, int(record.get("pub_index", 0)), record,
+                                     slot.record_path, slot.values_path)  # fmt: skip
+    return fresh
 
 
 def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult | None:
@@ -341,38 +373,11 @@ def _saved_result(record: dict | None, values_path: Path, n: int) -> BlockResult
     )
 
 
-def _reattach(record: dict | None, record_path: Path, target: RuntimeTarget, tag: str, echo):
-    """The recorded device job, fetched again from the service; None when there is none or
-    it failed or was cancelled (it is resubmitted then).
-
-    Raises:
-        HQError: the job ran on a device but today's target has no account to fetch it.
-    """
-    if record is None:
-        return None
-    if record.get("local", True):  # a local job dies with its process: run it again
-        if record.get("status") in ("SUBMITTED", STALE):
-            echo(f"{tag}: local job {record['job_id']} was left {record['status']} by a run "
-                 "that stopped before its result; marked stale and run again")  # fmt: skip
-        return None
-    if record.get("status") in FAILED:
-        echo(f"{tag}: job {record['job_id']} was {record['status']}; resubmitting it")
-        return None
-    if target.local or target.service is None:
-        raise _needs_account(record_path, record)
-    job = target.service.job(record["job_id"])
-    log.info("resuming job %s for %s", record["job_id"], tag)
-    status = job_status(job)
-    if status in FAILED:
-        echo(f"{tag}: job {record['job_id']} is {status}; resubmitting it")
-        return None
-    return job
-
-
 def collect(
     pending: PendingJob, *, result_timeout_s: float | None = None, expected_s: float = 0.0
 ) -> BlockResult:
-    """Wait for a submitted block's job, save its values and usage; its ``BlockResult``.
+    """Wait for a block's job (once per job, whatever its PUBs), save the values of the block's
+    PUB and the job's usage; its ``BlockResult``.
 
     Args:
         result_timeout_s: give up waiting after this many seconds (the job keeps its record).
@@ -382,36 +387,30 @@ def collect(
         JobFailed: the job failed or was cancelled (its record says so, and ``resume``
             resubmits it), or the wait timed out.
     """
-    job, record, record_path = pending.job, pending.record, pending.record_path
+    job, record, record_path = pending.shared.job, pending.record, pending.record_path
     tag = record["tag"]
     try:
-        result = wait_for(
-            job,
-            timeout_s=result_timeout_s,
-            expected_s=expected_s,
-            desc=pending.desc,
-            poll_s=0.2 if record.get("local") else 5.0,
-        )
+        result = pending.shared.result(result_timeout_s, expected_s)
     except JobFailed as err:
         if "still" not in str(err):  # failed or cancelled: the record says so for --resume
             record["status"] = job_status(job)
-            record = _save_record(record_path, record)
+            record = save_record(record_path, record)
         raise JobFailed(f"block {tag}: {err}") from None
-    pub = result[0]
+    pub = result[pending.index]  # this block's PUB of the job
     evs = np.asarray(pub.data.evs, dtype=float)  # (N, n_obs)
     stds = np.asarray(pub.data.stds, dtype=float)
     job_meta = dict(getattr(result, "metadata", {}) or {})
     record.update(
         status="DONE",
         **job_usage(job),
-        execution_spans=_spans(pub),
+        execution_spans=execution_spans(pub),
         result_metadata=dict(getattr(pub, "metadata", {}) or {}),
         job_metadata=job_meta,
         mitigation_applied=list(applied_mitigation(job_meta)),
         mitigation_applied_source="the job's result metadata (resilience, twirling, "
         "dynamical_decoupling)",
     )
-    record = _save_record(record_path, record)
+    record = save_record(record_path, record)
     buf = io.BytesIO()
     np.savez(buf, evs=evs, stds=stds)
     atomic_write(pending.values_path, buf.getvalue())
@@ -421,6 +420,6 @@ def collect(
         record["job_id"],
         record["note"],
         tuple(record["mitigation_applied"]),
-        seconds=time.perf_counter() - pending.start,
+        seconds=time.perf_counter() - pending.shared.start,
         record=record,
     )

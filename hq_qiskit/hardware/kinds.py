@@ -10,7 +10,7 @@ two equal).
     runtime   no       executors.resolve_run, .execute     the device (or its fake twin)
 
 A device run (``hq-qiskit run``) asks ``resolve_run`` where an entry's blocks run and
-``execute`` to start each block there; both go through the entry's row.
+``execute`` to start a wave of blocks there (one job); both go through the entry's row.
 """
 
 from __future__ import annotations
@@ -78,10 +78,10 @@ def _runtime_resolve(entry: Backend, **placement: Any):
     return resolve_run(entry, **placement)
 
 
-def _runtime_execute(target, job, **kw: Any):
+def _runtime_execute(target, jobs, **kw: Any):
     from hq_qiskit.hardware.executors import execute
 
-    return execute(target, job, **kw)
+    return execute(target, jobs, **kw)
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,8 @@ class BackendKind:
         report_target: the target a transpile report of the entry is computed for.
         resolve: ``hq-qiskit run``: (entry, **placement flags) -> where its blocks run
             (None: the kind does not run device inference).
-        execute: ``hq-qiskit run``: (target, block job, mode=, echo=) -> a pending job or a
-            finished result (see ``executors.execute``).
+        execute: ``hq-qiskit run``: (target, block jobs, mode=, echo=) -> per block a
+            pending job or a finished result (see ``executors.execute``).
     """
 
     name: str
@@ -172,6 +172,7 @@ def run_kind(entry: Backend) -> BackendKind:
     return kind
 
 
-def execute(entry: Backend, target, job, **kw: Any):
-    """Start one block of a device run on ``target`` (its entry's kind's ``execute``)."""
-    return kind_of(entry).execute(target, job, **kw)
+def execute(entry: Backend, target, jobs, **kw: Any):
+    """Start a wave of a device run's blocks on ``target`` (its entry's kind's ``execute``):
+    one result or pending job per block, in order."""
+    return kind_of(entry).execute(target, jobs, **kw)

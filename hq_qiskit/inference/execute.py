@@ -1,10 +1,12 @@
 """The execute stage of a device run: every block on its target's executor, wave by wave.
 
-A wave's blocks are all started (one PUB each, job record written first) before any is waited
-on; all jobs of a run share one Batch or Session, opened at the first submission. A finished
-wave's values replay from then on, so a later block sees the hardware values of the blocks
-that feed it. Each block's row (``record.block_row``) is written with its values as soon as
-it has them; the exact noisy engine adds its Aer check, ``--compare-mitigation`` its table.
+A wave's blocks go out as ONE job, one PUB per block with its parameter values broadcast over
+the patches (every record written first), before any is waited on; all jobs of a run share one
+Batch or Session, opened at the first submission (locally over the region of all the run's
+blocks, ``jobs.open_mode``). A finished wave's values replay from then on, so a later block
+sees the hardware values of the blocks that feed it. Each block's row (``record.block_row``,
+naming its job id and PUB index) is written with its values as soon as it has them; the exact
+noisy engine adds its Aer check, ``--compare-mitigation`` its table.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ class WaveExecutor:
 
             def run_mode():  # one Batch / Session for the run, opened at the first submission
                 if not opened:
-                    opened.append(stack.enter_context(open_mode(self.target)))
+                    blocks = [self.mapped[i] for i in order]
+                    opened.append(stack.enter_context(open_mode(self.target, blocks)))
                 return opened[0]
 
             for wave in waves:
@@ -109,17 +112,13 @@ class WaveExecutor:
         )
 
     def wave(self, wave: list[int], run_mode: Callable[[], Any]) -> None:
-        """Record the wave's inputs (earlier waves replay), start every block, then finish
-        each one, set its replay and write its row."""
+        """Record the wave's inputs (earlier waves replay), start the whole wave as one job
+        (one PUB per block), then finish each block, set its replay and write its row."""
         self.passes.run([self.passes.taps[i] for i in wave], f"inputs of {len(wave)} block(s)")
-        started = {}
-        for i in wave:  # start the whole wave before waiting on any job
-            job, exact = self.job(i), self.passes.exact(i)
-            started[i] = (job, exact, execute(
-                self.backend, self.target, job, mode=run_mode, echo=self.echo
-            ))  # fmt: skip
-        for i in wave:
-            job, exact, pending = started[i]
+        jobs = [self.job(i) for i in wave]
+        started = execute(self.backend, self.target, jobs, mode=run_mode, echo=self.echo)
+        for i, job, pending in zip(wave, jobs, started, strict=True):
+            exact = self.passes.exact(i)
             result = finish(pending, job)
             self.passes.taps[i].replay = torch.from_numpy(result.evs)  # (N, n_obs)
             self.rows.append(self.row(i, job, exact, result))

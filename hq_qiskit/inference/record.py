@@ -80,6 +80,8 @@ def block_row(
         "block": name,
         "tag": tag,
         "job_id": result.job_id,
+        "pub_index": rec.get("pub_index"),  # this block's PUB of the job
+        "job_pubs": rec.get("job_pubs"),  # the tags of the job's PUBs, in order
         "resumed": result.resumed,
         "status": rec.get("status"),
         "local": rec.get("local", True),
