@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from hq_qiskit.circuits import QuantumBlock
+from hq_qiskit.errors import CircuitError, ConfigError
 from hq_qiskit.hardware.backends import Backend
 from hq_qiskit.hardware.device_noise import _fake, device_noise_model
 from hq_qiskit.hardware.scheduled_noise import scheduled_device, scheduled_module
@@ -73,7 +74,14 @@ def noisy_module(
             seed=backend.seed_transpiler,
             noise_scale=noise_scale,
         )
-        noisy = scheduled_module(block, sched, **common)
+        try:
+            noisy = scheduled_module(block, sched, **common)
+        except CircuitError as err:  # the engine's memory check, before allocating
+            raise ConfigError(
+                f"backend {backend.name!r}: device_model = 'scheduled' runs the block's "
+                f"scheduled ISA circuit ({len(sched.qubits)} qubits), which does not fit: {err}; "
+                "set device_model = 'logical' for this entry"
+            ) from None
     else:
         noise = device_noise_model(block, backend, noise_scale=noise_scale)
         noisy = connect_block(block, noise=noise, **common)

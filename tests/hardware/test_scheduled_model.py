@@ -100,3 +100,13 @@ def test_entry_field_picks_the_model_and_old_records_rebuild_logical(tmp_path) -
         (tmp_path / "b.toml").write_text(f"[x]\n{line}\n")
         with pytest.raises(ConfigError, match=match):
             load_backends(tmp_path / "b.toml")
+
+
+def test_a_block_too_wide_for_the_scheduled_model_is_refused_with_the_fix() -> None:
+    """HQ-UNet's 16-qubit bottleneck on FakeFez: routing SWAPs join the light cones (34 GB
+    for one sample), refused before anything is allocated, naming the entry's field."""
+    fez = get_backend("aer-noisy-fez")
+    entry = Backend.from_dict(fez.to_dict() | {"device_model": "scheduled"}, "config.json")
+    block = enrichment_qcnn(rows=4, cols=4)
+    with pytest.raises(ConfigError, match="device_model = 'logical'"):
+        noisy_module(connect_block(block), block, entry)
