@@ -34,6 +34,7 @@ KIND_NAMES = ("aer", "runtime")  # the rows of kinds.KINDS (kinds.py imports thi
 LAYOUTS = ("preset", "noise_aware", "trivial")
 MITIGATIONS = ("trex", "zne", "twirling", "dd")
 MODES = ("batch", "session", "job")
+DEVICE_MODELS = ("logical", "scheduled")
 ENV_VAR = "HQ_QISKIT_BACKENDS"
 # keys of the retired damping noise mode (now bench/damping.py): read and ignored, so that older
 # backends files and the backend_entry of older runs' config.json still load
@@ -62,6 +63,11 @@ class Backend:
         fractional_gates: runtime only: ask for a target with IBM's fractional gates RZZ(theta)
             and RX(theta) (``use_fractional_gates=True``); a device without them is refused,
             a fake twin without them is said in the output.
+        device_model: Aer entries with ``noise``: how the exact noisy engine applies the
+            device's noise. "logical" (default, and what a run recorded without the field
+            used): the ISA circuit's errors attached to the logical circuit's gates
+            (``device_noise.py``); "scheduled": the engine runs the block's own scheduled ISA
+            circuit on its active qubits (``scheduled_noise.py``; exact, narrow blocks only).
     """
 
     name: str
@@ -78,6 +84,7 @@ class Backend:
     mode: str = "batch"
     seed_transpiler: int = 0
     fractional_gates: bool = False
+    device_model: str = "logical"
 
     @property
     def is_noisy(self) -> bool:
@@ -97,6 +104,10 @@ class Backend:
             value = getattr(self, f.name)
             if f.name not in out and value != f.default:
                 out[f.name] = list(value) if isinstance(value, tuple) else value
+        if (
+            self.kind == "aer" and self.noise is not None
+        ):  # a result says which device model gave its values
+            out["device_model"] = self.device_model
         return out
 
     @classmethod
@@ -128,6 +139,7 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "mode": ((str,), ", ".join(repr(v) for v in MODES)),
     "seed_transpiler": ((int,), "an integer"),
     "fractional_gates": ((bool,), "true or false"),
+    "device_model": ((str,), ", ".join(repr(v) for v in DEVICE_MODELS)),
 }
 
 
@@ -247,6 +259,8 @@ def _check(where: str, key: str, value: object) -> None:
         ok = value in LAYOUTS
     elif ok and key == "mode":
         ok = value in MODES
+    elif ok and key == "device_model":
+        ok = value in DEVICE_MODELS
     elif ok and key == "optimization_level":
         ok = value in (0, 1, 2, 3)
     elif ok and key in ("shots", "precision"):
@@ -289,7 +303,14 @@ def _parse_entry(path: Path, name: str, table: object) -> Backend:
             )
         if backend.shots == 0 and backend.precision == 0:
             raise ConfigError(f"{where} a runtime entry needs shots > 0 or precision > 0")
-    else:
+    elif "device_model" in table and backend.noise is None:
+        raise ConfigError(
+            f"{where} key 'device_model' applies to a noisy entry only; set 'noise' "
+            "(e.g. 'FakeFez') or remove it"
+        )
+    if backend.kind != "aer" and "device_model" in table:
+        raise ConfigError(f"{where} key 'device_model' applies to kind 'aer' only; remove it")
+    if backend.kind == "aer":
         for key in ("device", "local", "mitigation", "mode", "fractional_gates"):
             if key in table:
                 raise ConfigError(
