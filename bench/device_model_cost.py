@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -92,7 +91,6 @@ def main() -> None:
     parser.add_argument("--max-memory-gb", type=float, default=4.0)
     args = parser.parse_args()
     rows, cols = (int(v) for v in args.grid.split("x"))
-    warnings.simplefilter("ignore", DeprecationWarning)
     torch.set_num_threads(1)
     for name in args.devices.split(","):
         measure(name, rows, cols, args.batch, args.repeats, args.max_memory_gb)
