@@ -12,7 +12,6 @@ seeds compare tile by tile (``compare_crossvals``).
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from hq_qiskit.errors import ConfigError
 from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.config import TrainSettings
 from hq_qiskit.training.data import also_resolved, open_train_val, resolved
+from hq_qiskit.training.diagnose import strict
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
 from hq_qiskit.training.run_dir import RunDir, open_run_dir
@@ -165,7 +165,7 @@ def summarise(base: TrainSettings, fold_scores: dict[int, list[dict[str, Any]]])
     ci = interval(cm, groups=group_index(groups))
     per_seed = [float(scores(cm[s].sum(0))["miou"]) for s in range(len(cm))]
     n_images = len(set(groups))
-    return _nan_to_none(
+    return strict(
         {
             "what": "cross-validated mIoU of last.pt, each tile scored by the run that never saw "
             "its image; pooled confusion over all tiles",
@@ -186,17 +186,6 @@ def summarise(base: TrainSettings, fold_scores: dict[int, list[dict[str, Any]]])
     )
 
 
-def _nan_to_none(obj: Any) -> Any:
-    """``obj`` with every NaN float (an undefined std or interval end) as None (JSON null)."""
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_nan_to_none(v) for v in obj]
-    if isinstance(obj, float) and math.isnan(obj):
-        return None
-    return obj
-
-
 def compare_crossvals(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """Paired difference ``mine - other`` of two crossval.json contents (same tiles, folds and
     seeds): estimate and interval over seeds and whole images."""
@@ -208,4 +197,4 @@ def compare_crossvals(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, 
             )
     a, b = np.asarray(mine["confusion"]), np.asarray(other["confusion"])
     ci = interval(a, reference=b, groups=group_index(mine["groups"]))
-    return _nan_to_none({"difference": ci.as_dict(), "p_value": ci.p_value()})
+    return strict({"difference": ci.as_dict(), "p_value": ci.p_value()})
