@@ -140,3 +140,16 @@ def vit_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
     ).save_pretrained(folder)
     return folder
+
+
+# two training and two validation tiles of the built-in sample, of four different images
+SMALL_SPLITS = {"train": ["1_2", "3_2"], "val": ["6_2", "9_3"], "test": ["11_3"]}
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory, tiny_loveda) -> list[str]:
+    """``["--data", folder]``: the ablation tests' training data, four built-in tiles
+    (``SMALL_SPLITS``). The whole built-in sample (80 training tiles, 8 validation tiles)
+    made each tiny run spend most of its time on normalisation statistics and scoring."""
+    folder = tiny_loveda(tmp_path_factory.mktemp("small") / "data", SMALL_SPLITS)
+    return ["--data", str(folder)]

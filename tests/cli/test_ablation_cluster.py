@@ -25,9 +25,9 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "best.pt", map_location="cpu", weights_only=False)["model"]
 
 
-def test_a_sweep_on_two_workers_matches_the_sequential_runs(tmp_path):
+def test_a_sweep_on_two_workers_matches_the_sequential_runs(tmp_path, small_data):
     out = tmp_path / "parallel"
-    args = ["ablation", *TINY, "--variants", "quantum,classical", "--seeds", "1",
+    args = ["ablation", *TINY, *small_data, "--variants", "quantum,classical", "--seeds", "1",
             "--workers", "2", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -52,7 +52,8 @@ def test_a_sweep_on_two_workers_matches_the_sequential_runs(tmp_path):
     # the thread count a worker of the 2-process cluster gets (cpu_count // 2): sums split over
     # another number of threads round differently (running means differed by ~1e-4 with 2 vs 1)
     alone = tmp_path / "sequential"
-    args = ["ablation", *TINY, "--variants", "quantum", "--seeds", "1", "--out", str(alone)]
+    args = ["ablation", *TINY, *small_data, "--variants", "quantum", "--seeds", "1",
+            "--out", str(alone)]  # fmt: skip
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
     try:

@@ -29,9 +29,9 @@ def test_a_design_lists_the_matched_cores_and_the_papers_design_does_not():
     assert parse_variants("hq-unet", "product,mlp", {}) == ["product", "mlp"]
 
 
-def test_ablation_on_the_gated_design_trains_the_matched_cores(tmp_path):
+def test_ablation_on_the_gated_design_trains_the_matched_cores(tmp_path, small_data):
     out = tmp_path / "ablation"
-    args = ["ablation", *TINY, "--design", "gated", "--skips", "1", "--variants",
+    args = ["ablation", *TINY, *small_data, "--design", "gated", "--skips", "1", "--variants",
             "product,surrogate,mlp", "--seeds", "0", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output

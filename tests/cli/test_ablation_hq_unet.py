@@ -24,10 +24,11 @@ TINY = ["--model", "hq-unet", "--width", "2", "--depth", "2", "--patch-px", "128
         "--aer-check-samples", "0", "--device", "cpu"]  # fmt: skip
 
 
-def test_tiny_ablation_has_mean_std_and_an_interval_for_every_variant(tmp_path):
+def test_tiny_ablation_has_mean_std_and_an_interval_for_every_variant(tmp_path, small_data):
     out = tmp_path / "ablation"
-    args = ["ablation", *TINY, "--variants", "quantum,classical,none", "--seeds", "0,1,2",
-            "--eval-data", str(HELD_OUT), "--eval-split", "val", "--out", str(out)]  # fmt: skip
+    args = ["ablation", *TINY, *small_data, "--variants", "quantum,classical,none",
+            "--seeds", "0,1,2", "--eval-data", str(HELD_OUT), "--eval-split", "val",
+            "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     table = json.loads((out / "ablation.json").read_text())
@@ -66,9 +67,9 @@ def test_tiny_ablation_has_mean_std_and_an_interval_for_every_variant(tmp_path):
     assert (out / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_noisy_backend_reuses_the_runs_of_circuit_free_variants(tmp_path):
+def test_noisy_backend_reuses_the_runs_of_circuit_free_variants(tmp_path, small_data):
     out = tmp_path / "ablation"
-    args = ["ablation", *TINY, "--variants", "classical,none", "--seeds", "0",
+    args = ["ablation", *TINY, *small_data, "--variants", "classical,none", "--seeds", "0",
             "--backends", "aer,aer-noisy-fez", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -120,9 +121,9 @@ def test_held_out_classes_must_match_the_training_data(tmp_path):
         check_same_classes("--eval-data x", tiles, ["background", "building"])
 
 
-def test_shots_reach_the_noisy_runs_and_the_table(tmp_path):
+def test_shots_reach_the_noisy_runs_and_the_table(tmp_path, small_data):
     out = tmp_path / "ablation"
-    args = ["ablation", *TINY, "--variants", "quantum,classical", "--seeds", "0",
+    args = ["ablation", *TINY, *small_data, "--variants", "quantum,classical", "--seeds", "0",
             "--backends", "aer,aer-noisy-fez", "--shots", "64", "--out", str(out)]  # fmt: skip
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -139,8 +140,9 @@ def test_shots_reach_the_noisy_runs_and_the_table(tmp_path):
     assert ideal_config["shots"] is None and ideal_config["noise_snapshot"] is None
     assert f"aer-noisy-fez: noise of {config['noise_snapshot']}, 64 shots" in table["note"]
     md = (out / "ablation.md").read_text()
-    assert "## aer-noisy-fez: val (built-in, split val, 64 shots per Pauli term)" in md
-    assert "## aer: val (built-in, split val)" in md
+    data = small_data[1]
+    assert f"## aer-noisy-fez: val ({data}, split val, 64 shots per Pauli term)" in md
+    assert f"## aer: val ({data}, split val)" in md
 
 
 @pytest.mark.parametrize(

@@ -25,16 +25,16 @@ def load_merge():
     return module
 
 
-def ablate(out: Path, seeds: str) -> dict:
-    result = CliRunner().invoke(cli, [*TINY, "--seeds", seeds, "--out", str(out)])
+def ablate(out: Path, seeds: str, data: list[str]) -> dict:
+    result = CliRunner().invoke(cli, [*TINY, *data, "--seeds", seeds, "--out", str(out)])
     assert result.exit_code == 0, result.output
     return json.loads((out / "ablation.json").read_text())
 
 
-def test_per_seed_parts_merge_into_the_joint_table(tmp_path):
+def test_per_seed_parts_merge_into_the_joint_table(tmp_path, small_data):
     merge = load_merge()
-    joint = ablate(tmp_path / "joint", "0,1")
-    ablate(tmp_path / "s0", "0"), ablate(tmp_path / "s1", "1")
+    joint = ablate(tmp_path / "joint", "0,1", small_data)
+    ablate(tmp_path / "s0", "0", small_data), ablate(tmp_path / "s1", "1", small_data)
     merge.main(tmp_path / "merged", [tmp_path / "s1", tmp_path / "s0"])
     merged = json.loads((tmp_path / "merged" / "ablation.json").read_text())
     assert merged["seeds"] == [0, 1]
@@ -51,9 +51,9 @@ def test_per_seed_parts_merge_into_the_joint_table(tmp_path):
     assert (tmp_path / "merged" / "ablation.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_parts_with_other_settings_or_the_same_seed_are_refused(tmp_path):
+def test_parts_with_other_settings_or_the_same_seed_are_refused(tmp_path, small_data):
     merge = load_merge()
-    part = ablate(tmp_path / "s0", "0")
+    part = ablate(tmp_path / "s0", "0", small_data)
     other = json.loads(json.dumps(part))
     other["config"]["lr"] = 0.5
     other["seeds"] = [1]
@@ -63,12 +63,11 @@ def test_parts_with_other_settings_or_the_same_seed_are_refused(tmp_path):
         merge.merge([part, part])
 
 
-def test_parts_with_other_variants_merge_in_the_models_order(tmp_path):
+def test_parts_with_other_variants_merge_in_the_models_order(tmp_path, small_data):
     merge = load_merge()
-    part = ablate(tmp_path / "s0", "0")  # quantum, classical
-    result = CliRunner().invoke(
-        cli, [*TINY[:-2], "--variants", "none", "--seeds", "0", "--out", str(tmp_path / "n")]
-    )
+    part = ablate(tmp_path / "s0", "0", small_data)  # quantum, classical
+    args = [*TINY[:-2], *small_data, "--variants", "none", "--seeds", "0"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "n")])
     assert result.exit_code == 0, result.output
     other = json.loads((tmp_path / "n" / "ablation.json").read_text())
     merged = merge.merge([other, part])

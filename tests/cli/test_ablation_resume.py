@@ -29,9 +29,12 @@ class Stop(Exception):
     """Stands for Ctrl-C or a killed job."""
 
 
-def ablate(out: Path, echo=lambda line: None, **kw) -> dict:
-    """The ablation ``CLI`` runs, through ``run_ablation`` so that ``echo`` can stop it."""
-    base = TrainSettings(model="hq-unet", model_options=dict(OPTIONS), device="cpu", **SETTINGS)
+def ablate(out: Path, data: str, echo=lambda line: None, **kw) -> dict:
+    """The ablation ``CLI`` runs on ``data``, through ``run_ablation`` so that ``echo`` can
+    stop it."""
+    base = TrainSettings(
+        model="hq-unet", model_options=dict(OPTIONS), device="cpu", data=data, **SETTINGS
+    )
     return run_ablation(
         "hq-unet",
         base,
@@ -39,7 +42,7 @@ def ablate(out: Path, echo=lambda line: None, **kw) -> dict:
         variants=["quantum", "classical"],
         seeds=[0],
         backends=["aer"],
-        evaluation=evaluation_sets(None, "val", [], "test"),
+        evaluation=evaluation_sets(data, "val", [], "test"),
         echo=echo,
         **kw,
     )
@@ -56,30 +59,31 @@ def folder_bytes(path: Path) -> dict[str, bytes]:
     return {str(p.relative_to(path)): p.read_bytes() for p in path.rglob("*") if p.is_file()}
 
 
-def test_resume_finishes_a_stopped_ablation_as_one_that_never_stopped(tmp_path):
-    whole = ablate(tmp_path / "whole")
+def test_resume_finishes_a_stopped_ablation_as_one_that_never_stopped(tmp_path, small_data):
+    data, cli_args = small_data[1], [*CLI, *small_data]
+    whole = ablate(tmp_path / "whole", data)
     out, seen = tmp_path / "stopped", []
     with pytest.raises(Stop):
-        ablate(out, echo=lambda line: stop_in_second_run(line, seen))
+        ablate(out, data, echo=lambda line: stop_in_second_run(line, seen))
     finished, stopped = out / "aer" / "quantum" / "seed0", out / "aer" / "classical" / "seed0"
     assert (finished / "report.json").exists() and not (stopped / "report.json").exists()
 
     before = folder_bytes(out)
     with pytest.raises(ConfigError, match="holds no ablation.json"):
-        ablate(out)  # without --resume the folder is refused
-    result = CliRunner().invoke(cli, [*CLI, "--lr", "0.5", "--out", str(out), "--resume"])
+        ablate(out, data)  # without --resume the folder is refused
+    result = CliRunner().invoke(cli, [*cli_args, "--lr", "0.5", "--out", str(out), "--resume"])
     assert result.exit_code == 2
     assert "seed0/config.json differs from this command in ['lr']" in result.output
-    result = CliRunner().invoke(cli, [*CLI, "--out", str(out), "--resume", "--overwrite"])
+    result = CliRunner().invoke(cli, [*cli_args, "--out", str(out), "--resume", "--overwrite"])
     assert result.exit_code == 2 and "give one" in result.output
-    result = CliRunner().invoke(cli, [*CLI, "--resume"])
+    result = CliRunner().invoke(cli, [*cli_args, "--resume"])
     assert result.exit_code == 2 and "give the --out of the ablation" in result.output
-    result = CliRunner().invoke(cli, [*CLI, "--out", str(tmp_path / "nowhere"), "--resume"])
+    result = CliRunner().invoke(cli, [*cli_args, "--out", str(tmp_path / "nowhere"), "--resume"])
     assert result.exit_code == 2 and "does not exist; drop --resume" in result.output
     assert folder_bytes(out) == before  # nothing refused touched the runs
 
     lines: list[str] = []
-    resumed = ablate(out, echo=lines.append, resume=True)
+    resumed = ablate(out, data, echo=lines.append, resume=True)
     assert any(f"resuming {stopped} after epoch 1 of 2" in line for line in lines)
     assert not any(line.startswith("epoch 1/2") for line in lines)  # nothing started again
     assert (finished / "last.pt").read_bytes() == before["aer/quantum/seed0/last.pt"]
