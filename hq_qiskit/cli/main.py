@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("hq_qiskit.cli.train", "train"),
     "evaluate": ("hq_qiskit.cli.evaluate", "evaluate"),
     "diagnose": ("hq_qiskit.cli.diagnose", "diagnose"),
+    "admit": ("hq_qiskit.cli.admit", "admit"),
     "budget": ("hq_qiskit.cli.budget", "budget"),
     "ablation": ("hq_qiskit.cli.ablation", "ablation"),
     "crossval": ("hq_qiskit.cli.crossval", "crossval"),
