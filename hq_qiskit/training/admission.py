@@ -135,8 +135,8 @@ def check_runs(runs: Sequence[RunScores]) -> None:
 def _verdict(estimate: float, high: float, n_seeds: int, n_images: int, cost: float) -> str:
     if n_seeds < MIN_SEEDS or n_images < MIN_IMAGES:
         return (
-            f"no verdict: {n_seeds} seeds and {n_images} images (the rule needs at least "
-            f"{MIN_SEEDS} seeds and {MIN_IMAGES} images)"
+            f"no verdict: {n_seeds} seed{'s' if n_seeds != 1 else ''} and {n_images} images "
+            f"(the rule needs at least {MIN_SEEDS} seeds and {MIN_IMAGES} images)"
         )
     if estimate <= -cost and high < 0:
         return f"admitted: the mean replacement costs {-estimate:.3f} >= {cost} mIoU"

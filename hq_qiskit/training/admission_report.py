@@ -74,7 +74,8 @@ def figure(report: dict[str, Any], path: Path) -> Path:
                label=f"rule: -{report['rule']['cost']}")  # fmt: skip
     ax.set_xticks(range(len(sites)), [s["name"] for s in sites])
     ax.set_ylabel("ΔmIoU (seeds: dots; mean, 95 % CI)")
-    ax.set_title(f"{len(report['seeds'])} seeds, {report['images']} held-out images", fontsize=9)
+    n = len(report["seeds"])
+    ax.set_title(f"{n} seed{'s' if n != 1 else ''}, {report['images']} held-out images", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return save_png(fig, path)
