@@ -61,7 +61,7 @@ from hq_qiskit.training.statistics import DEFAULT_MARGIN
     help="Comma-separated subset of the model's variants ("
     + "; ".join(f"{m}: {', '.join(v)}" for m, v in sorted(ABLATIONS.items()))
     + "). [default: the model's; hq-unet: quantum, quantum-frozen, classical, classical-small, "
-    "none, and with --design/--skips also the matched cores product, surrogate, mlp]",
+    "none, and with --design/--skips also the matched cores product, surrogate, mlp, mlp-macs]",
 )
 @model_flags
 @backend_option

@@ -5,7 +5,9 @@ bottleneck's 3n inputs (B, 3n) in [-1, 1] to 2n outputs (B, 2n) in [-1, 1] (n = 
     CosSinSurrogate  the circuit's encoding features (cos and sin of each RX/RY/RZ angle), a
                      fixed random projection to 2n, a trainable gain and bias per output group
     SharedMLP        one small MLP applied to every qubit's 3 inputs -> its (Z, X) pair, weights
-                     shared across qubits (as the circuit shares its filter angles)
+                     shared across qubits (as the circuit shares its filter angles); as many
+                     trainable numbers as angles ("mlp"), or as many multiply-adds per sample
+                     as the engine's plan estimates for the circuit ("mlp-macs", ``macs_hidden``)
 
 The other matched cores live elsewhere: the circuit without its entangling gates is
 ``circuits.product.without_entanglers`` (run on the same engine), the frozen random circuit is
@@ -60,6 +62,12 @@ def mlp_hidden(n_params: int) -> int:
     return max(1, (n_params - 2) // 6)
 
 
+def macs_hidden(real_macs: float, n_qubits: int) -> int:
+    """Hidden width h of ``SharedMLP`` whose forward pass costs ``real_macs`` multiply-adds
+    per sample: n qubits x (3h + 2h) weights applied, so h = real_macs / (5n), at least 1."""
+    return max(1, round(real_macs / (5 * n_qubits)))
+
+
 class SharedMLP(nn.Module):
     """A small MLP per qubit, weights shared across qubits: (B, 3n) -> (B, 2n) in [-1, 1].
 
@@ -76,9 +84,12 @@ class SharedMLP(nn.Module):
         8
     """
 
-    def __init__(self, n_params: int = 8, n_qubits: int = Q_OUTPUTS // 2) -> None:
+    def __init__(
+        self, n_params: int = 8, n_qubits: int = Q_OUTPUTS // 2, hidden: int | None = None
+    ) -> None:
+        """``hidden`` (e.g. ``macs_hidden``) overrides the width ``mlp_hidden(n_params)``."""
         super().__init__()
-        hidden = mlp_hidden(n_params)
+        hidden = mlp_hidden(n_params) if hidden is None else hidden
         self.n_qubits = n_qubits
         self.net = nn.Sequential(
             nn.Linear(Q_CHANNELS, hidden), nn.Tanh(), nn.Linear(hidden, 2), nn.Tanh()

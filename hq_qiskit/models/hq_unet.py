@@ -17,6 +17,8 @@ bottlenecks change only the core, so they measure its contribution:
                      projection, as many trainable numbers as the circuit has angles, tanh
     mlp              ``SharedMLP``: a per-qubit MLP 3 -> h -> 2, weights shared across qubits,
                      as many trainable numbers as the circuit has angles (8: h = 1)
+    mlp-macs         the same MLP as wide as the fast engine's cost: its multiply-adds per
+                     sample equal the plan's estimate for the circuit (4 real per complex)
     none             no core and no pre-Q; the deepest Down block is not built either: the
                      bottleneck map is a learned constant and only the skips carry the image
 
@@ -42,7 +44,7 @@ from hq_qiskit.models.base import (
     ModelOption,
     check_qubit_grid,
 )
-from hq_qiskit.models.cores import CosSinSurrogate, SharedMLP
+from hq_qiskit.models.cores import CosSinSurrogate, SharedMLP, macs_hidden
 from hq_qiskit.models.designs import DESIGNS, DecoderGate, Design, check_design, kept_skips
 from hq_qiskit.models.layers import (
     Q_CHANNELS,
@@ -59,11 +61,17 @@ from hq_qiskit.models.layers import (
 )
 from hq_qiskit.quantum import connect_block
 
-BOTTLENECKS = ("quantum", "product", "surrogate", "mlp", "classical", "classical-small", "none")
-Core = Literal["quantum", "product", "surrogate", "mlp", "classical", "classical-small", "none"]
+BOTTLENECKS = (
+    "quantum", "product", "surrogate", "mlp", "mlp-macs", "classical", "classical-small", "none"
+)  # fmt: skip
+Core = Literal[
+    "quantum", "product", "surrogate", "mlp", "mlp-macs", "classical", "classical-small", "none"
+]  # fmt: skip
 # the variants of the papers' design, and the matched cores a load-bearing design adds
 PAPER_VARIANTS = ("quantum", "quantum-frozen", "classical", "classical-small", "none")
-MATCHED_VARIANTS = ("quantum", "quantum-frozen", "product", "surrogate", "mlp", "classical")
+MATCHED_VARIANTS = (
+    "quantum", "quantum-frozen", "product", "surrogate", "mlp", "mlp-macs", "classical"
+)  # fmt: skip
 
 
 def build_core(
@@ -96,6 +104,10 @@ def build_core(
         return CosSinSurrogate(circuit.n_weights, n_in, n_out, angle_scale), None
     if bottleneck == "mlp":
         return SharedMLP(circuit.n_weights, rows * cols), None
+    if bottleneck == "mlp-macs":  # as many multiply-adds as the engine's forward pass
+        real_macs = 4 * connect_block(circuit, engine="fast").complex_macs_per_sample()
+        hidden = macs_hidden(real_macs, rows * cols)
+        return SharedMLP(circuit.n_weights, rows * cols, hidden=hidden), None
     return NoCore(), None
 
 
@@ -186,7 +198,8 @@ class HQUNet(HybridSegmenter):
             "bottleneck",
             "HQ-UNet bottleneck: 'quantum' (enrichment QCNN), 'product' (the circuit without "
             "its entangling gates), 'surrogate' (cos/sin of the encoding angles, 8 trainable "
-            "numbers), 'mlp' (per-qubit MLP, 8 trainable numbers), 'classical' (Linear 48->32 "
+            "numbers), 'mlp' (per-qubit MLP, 8 trainable numbers), 'mlp-macs' (the same MLP "
+            "with as many multiply-adds as the engine's forward pass), 'classical' (Linear 48->32 "
             "+ tanh twin: same encoder, decoder and training), 'classical-small' (fixed random "
             "projection + as many trainable numbers as the circuit) or 'none' (no core: only "
             "the skips carry the image).",
@@ -222,6 +235,7 @@ class HQUNet(HybridSegmenter):
         "product": {"bottleneck": "product"},
         "surrogate": {"bottleneck": "surrogate"},
         "mlp": {"bottleneck": "mlp"},
+        "mlp-macs": {"bottleneck": "mlp-macs"},
     }
 
     def __init__(

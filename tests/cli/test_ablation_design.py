@@ -15,7 +15,7 @@ from hq_qiskit.training.ablation_plan import parse_variants
 TINY = ["--model", "hq-unet", "--width", "2", "--depth", "2", "--patch-px", "128",
         "--epochs", "1", "--patches-per-epoch", "4", "--batch-size", "4",
         "--aer-check-samples", "0", "--device", "cpu"]  # fmt: skip
-MATCHED = ["quantum", "quantum-frozen", "product", "surrogate", "mlp", "classical",
+MATCHED = ["quantum", "quantum-frozen", "product", "surrogate", "mlp", "mlp-macs", "classical",
            "classical-small", "none"]  # fmt: skip
 
 

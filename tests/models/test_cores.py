@@ -11,15 +11,16 @@ import torch
 from hq_qiskit.circuits import enrichment_qcnn
 from hq_qiskit.circuits.product import without_entanglers
 from hq_qiskit.models import HQUNet
-from hq_qiskit.models.cores import CosSinSurrogate, SharedMLP, mlp_hidden
+from hq_qiskit.models.cores import CosSinSurrogate, SharedMLP, macs_hidden, mlp_hidden
 from hq_qiskit.models.hq_unet import build_core
 from hq_qiskit.quantum import connect_block
 from hq_qiskit.quantum.qiskit_engine import reference_expectations
 
-CORES = ("quantum", "product", "surrogate", "mlp", "classical", "classical-small", "none")
+CORES = ("quantum", "product", "surrogate", "mlp", "mlp-macs", "classical", "classical-small",
+         "none")  # fmt: skip
 # trainable numbers of each core on the 4x4 grid, one QCNN layer (docs/design.md)
-PARAMS = {"quantum": 8, "product": 8, "surrogate": 8, "mlp": 8, "classical": 48 * 32 + 32,
-          "classical-small": 8, "none": 0}  # fmt: skip
+PARAMS = {"quantum": 8, "product": 8, "surrogate": 8, "mlp": 8, "mlp-macs": 6 * 371 + 2,
+          "classical": 48 * 32 + 32, "classical-small": 8, "none": 0}  # fmt: skip
 
 
 def trainable(module: torch.nn.Module) -> int:
@@ -48,6 +49,16 @@ def test_frozen_random_circuit_trains_no_number():
 def test_mlp_is_matched_for_other_angle_counts_from_below():
     assert mlp_hidden(8) == 1 and mlp_hidden(16) == 2 and mlp_hidden(20) == 3
     assert trainable(SharedMLP(16)) == 14 <= 16
+
+
+def test_mlp_macs_costs_the_engines_multiply_adds_per_sample():
+    engine = connect_block(enrichment_qcnn(rows=4, cols=4, layers=1), engine="fast")
+    real = 4 * engine.complex_macs_per_sample()  # 4 real multiply-adds per complex one
+    assert real == pytest.approx(4 * 7424)  # the plan of docs/design.md's table
+    core, _ = build_core("mlp-macs", (4, 4), 1, np.pi, "fast", False)
+    hidden = core.net[0].out_features
+    assert hidden == macs_hidden(real, 16) == 371
+    assert 16 * (3 * hidden + 2 * hidden) == pytest.approx(real, rel=0.01)  # weights applied
 
 
 def test_mlp_mixes_no_qubits_and_puts_z_then_x():

@@ -324,6 +324,13 @@ class FastEngine(EngineModule):
         sampled = sample_measurements(full, self.shots, self.generator, self.measurements)
         return sampled[:, index]
 
+    def complex_macs_per_sample(self) -> float:
+        """The plan's estimated complex multiply-adds of one forward pass per sample (every
+        contraction, tensor network and state vector it runs)."""
+        plan = self.plan
+        parts = [*plan.contractions, *plan.networks, *plan.statevectors]
+        return float(sum(p.cost for p in parts))
+
     def describe(self) -> str:
         """A few lines on how the circuit was compiled: groups, cuts, cone sizes, costs."""
         plan = self.plan
