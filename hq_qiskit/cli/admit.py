@@ -53,9 +53,9 @@ def admit(
 
     \b
     Examples:
-      hq-qiskit train --design gated --folds 4 --fold 0 --seed 0 --out runs/gated-s0
-      ... (seeds 1-4 alike)
-      hq-qiskit admit runs/gated-s0 runs/gated-s1 runs/gated-s2 runs/gated-s3 runs/gated-s4
+      hq-qiskit train --design gated --folds 4 --fold 0 --seed 0 --out gated/s0
+      (seeds 1-4 alike, --out gated/s1 ... gated/s4)
+      hq-qiskit admit gated/s0 gated/s1 gated/s2 gated/s3 gated/s4
     """
     from hq_qiskit.training.admission import admit_runs
     from hq_qiskit.training.admission_report import figure, table

@@ -152,8 +152,10 @@ def test_ablation_variants_build_what_they_say():
         counts[name] = model.parameter_counts()
     assert list(HQUNet.ablations) == ["quantum", "quantum-frozen", "classical",
                                       "classical-small", "none", "product", "surrogate",
-                                      "mlp"]  # fmt: skip
+                                      "mlp", "mlp-macs"]  # fmt: skip
     q = counts["quantum"]
+    # mlp-macs: as many multiply-adds as the engine, far more numbers than angles
+    assert counts["mlp-macs"]["classical"] - q["classical"] == 6 * 371 + 2
     assert counts["quantum-frozen"] == {"classical": q["classical"], "quantum": 0}
     # classical-small: as many trainable numbers as the circuit has angles (8)
     assert counts["classical-small"]["classical"] - q["classical"] == q["quantum"] == 8
