@@ -43,6 +43,7 @@ from hq_qiskit.inference.plan import (
     check_budget,
     cost_rows,
     full_size_line,
+    jobs_opened,
     local_time_line,
     measurement_groups,
     plan_cost,
@@ -101,6 +102,7 @@ def _plan_pass(
     groups: dict[int, int],
     target: RuntimeTarget,
     opts: RunOptions,
+    jobs: list[int],
     echo: Echo,
     confirm: Confirm,
 ) -> list[dict[str, Any]]:
@@ -113,6 +115,7 @@ def _plan_pass(
         [groups[i] for i in order],
         shots_per_circuit(opts),
         opts.precision,
+        jobs,
     )
     for line in plan_lines(plan, target):
         echo(line)
@@ -128,13 +131,14 @@ def _full_size(
     target: RuntimeTarget,
     backend: Backend,
     patches: Patches,
+    jobs: list[int],
 ) -> str:
     """Offline: the line pricing the full-size device run (the entry's shots, every patch of
     the chosen tiles, the entry's mitigation) beside the rehearsal's table."""
     shots = backend.shots or math.ceil(1.0 / backend.precision**2)
     samples = patches.per_tile * len(patches.tiles)
     what = f"{samples} patches of {len(patches.tiles)} tile(s), {shots} shots (the entry's)"
-    return full_size_line(target, mapped, groups, samples, shots, backend.mitigation, what)
+    return full_size_line(target, mapped, groups, samples, shots, backend.mitigation, what, jobs)
 
 
 def check_rzz_angles(passes: ModelPasses, order: list[int], mapped: list[MappedCircuit]) -> None:
@@ -211,11 +215,12 @@ def run_inference(
     ideal, masks, order = passes.exact_pass()
     groups = {i: measurement_groups(taps[i].block.observables) for i in order}
     check_rzz_angles(passes, order, mapped)
-    plan = _plan_pass(passes, order, mapped, groups, target, opts, echo, confirm)
+    waves = _waves_pass(passes, order, echo)
+    jobs = jobs_opened(order, waves)  # the 2 s per job of the lower bound, once per job
+    plan = _plan_pass(passes, order, mapped, groups, target, opts, jobs, echo, confirm)
     if target.local and (backend.shots or backend.precision):  # after the rehearsal's table
         echo(_full_size([mapped[i] for i in order], [groups[i] for i in order], target, backend,
-                        patches))  # fmt: skip
-    waves = _waves_pass(passes, order, echo)
+                        patches, jobs))  # fmt: skip
     executor = WaveExecutor(
         passes, mapped, groups, dict(zip(order, plan, strict=True)), target, backend, opts,
         patches, out, echo,
@@ -223,7 +228,7 @@ def run_inference(
     rows = executor.run(waves, order)
     hardware, _ = passes.run([], "hardware")
     cost = cost_rows(rows, [mapped[i] for i in order], target, _cost_scopes(patches, opts.split),
-                     shots)  # fmt: skip
+                     shots, jobs)  # fmt: skip
     result = run_result(
         checkpoint=path, backend=backend, config=config, opts=opts, shots=shots,
         patches=patches, predictions={"ideal": ideal, "hardware": hardware, "masks": masks},

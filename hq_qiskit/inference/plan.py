@@ -98,18 +98,29 @@ def local_seconds(target: RuntimeTarget, width: int, circuits: int, shots: int) 
     return local_seconds_estimate(target, width, circuits, shots)
 
 
+def jobs_opened(order: Sequence[int], waves: Sequence[Sequence[int]]) -> list[int]:
+    """Per block of ``order``: the jobs it opens, 1 for the first block of each dependency
+    wave (one job holds a wave's blocks, one PUB each) and 0 for the others; the 2 s per
+    sub-job of the QPU lower bound is counted once per job, so it stays a lower bound."""
+    first = {wave[0] for wave in waves if wave}
+    return [int(i in first) for i in order]
+
+
 def cost_rows(
     blocks: list[dict[str, Any]],
     mapped: list[MappedCircuit],
     target: RuntimeTarget,
     samples: dict[str, int],
     shots: int,
+    jobs: Sequence[int] | None = None,
 ) -> dict[str, dict[str, float]]:
     """QPU cost lower bounds for each scope (name -> samples): circuits, shots, seconds.
 
-    One sub-job per block per scope; IBM's baseline of 2 s per sub-job plus
+    One job per dependency wave per scope (``jobs``: per block, the jobs it opens,
+    ``jobs_opened``; None: one per block); IBM's baseline of 2 s per sub-job plus
     (rep_delay + circuit duration) x shots per circuit; no queueing, no compilation.
     """
+    jobs = [1] * len(blocks) if jobs is None else list(jobs)
     rows = {}
     for scope, n in samples.items():
         circuits = sum(n * b["groups"] for b in blocks)
@@ -119,9 +130,10 @@ def cost_rows(
                 target.backend.target,
                 n * b["groups"],
                 shots,
+                n_subjobs=j,
                 rep_delay=rep_delay_s(target.backend),
             )
-            for b, m in zip(blocks, mapped, strict=True)
+            for b, m, j in zip(blocks, mapped, jobs, strict=True)
         )
         rows[scope] = {
             "samples": n,
@@ -140,14 +152,18 @@ def plan_cost(
     groups: Sequence[int],
     shots: int,
     precision: float,
+    jobs: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Per block, before anything is submitted: samples, circuits (samples x measurement
-    groups), shots, executions with the mitigation the target applies, our QPU lower bound and
-    upper estimate (rep_delay from the backend), the runtime's own estimate where it offers
-    one, and the expected local wall time."""
+    groups), shots, executions with the mitigation the target applies, our QPU lower bound
+    (the 2 s per sub-job only on the block that opens its job: ``jobs``, from
+    ``jobs_opened``; None: every block its own job) and upper estimate (rep_delay from the
+    backend), the runtime's own estimate where it offers one, and the expected local wall
+    time."""
     rows = []
     rep = rep_delay_s(target.backend)
-    for name, m, pub, g in zip(names, mapped, pubs, groups, strict=True):
+    jobs = [1] * len(names) if jobs is None else list(jobs)
+    for name, m, pub, g, j in zip(names, mapped, pubs, groups, jobs, strict=True):
         n = pub[2].shape[0]
         rows.append(
             {
@@ -158,7 +174,7 @@ def plan_cost(
                 "executions": executions(n * g, shots, target.mitigation),
                 "mitigation_priced": list(target.mitigation),
                 "qpu_seconds_lower_bound": qpu_seconds_estimate(
-                    m, target.backend.target, n * g, shots, rep_delay=rep
+                    m, target.backend.target, n * g, shots, n_subjobs=j, rep_delay=rep
                 ),
                 "qpu_seconds_upper": qpu_seconds_upper(
                     m, target.backend.target, n * g, shots, target.mitigation, rep
@@ -185,6 +201,7 @@ def full_size_line(
     shots: int,
     mitigation: Sequence[str],
     what: str,
+    jobs: Sequence[int] | None = None,
 ) -> str:
     """Offline: the device price of the full-size run, said as such beside the rehearsal.
 
@@ -193,15 +210,17 @@ def full_size_line(
         samples: samples of the full-size run; shots: its shots per circuit (the entry's).
         mitigation: what the device would apply (the entry's, as requested).
         what: the full-size run in words ("256 patches of 1 tile(s), 4096 shots").
+        jobs: per block, the jobs it opens (``jobs_opened``; None: one each).
     """
+    jobs = [1] * len(mapped) if jobs is None else list(jobs)
     rep = rep_delay_s(target.backend)
     upper = sum(
         qpu_seconds_upper(m, target.backend.target, samples * g, shots, mitigation, rep)
         for m, g in zip(mapped, groups, strict=True)
     )
     lower = sum(
-        qpu_seconds_estimate(m, target.backend.target, samples * g, shots, rep_delay=rep)
-        for m, g in zip(mapped, groups, strict=True)
+        qpu_seconds_estimate(m, target.backend.target, samples * g, shots, j, rep_delay=rep)
+        for m, g, j in zip(mapped, groups, jobs, strict=True)
     )
     device = getattr(target.entry, "device", None) or getattr(target.backend, "name", "?")
     return (

@@ -4,6 +4,7 @@ measurement groups."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
@@ -20,7 +21,7 @@ from hq_qiskit.hardware.runtime import resolve
 from hq_qiskit.inference.options import RunOptions
 from hq_qiskit.inference.passes import dependency_waves, load_exact_model, predict
 from hq_qiskit.inference.patches import select_patches
-from hq_qiskit.inference.plan import check_budget, measurement_groups
+from hq_qiskit.inference.plan import check_budget, jobs_opened, measurement_groups, plan_cost
 from hq_qiskit.inference.taps import install_taps
 from hq_qiskit.models import HybridSegmenter, build_model
 from hq_qiskit.training.checkpoint import save_checkpoint
@@ -169,3 +170,20 @@ def test_the_documented_qpu_figure_for_one_tile_on_brisbane():
     mapped = isa_block(enrichment_qcnn(), entry, fake)
     seconds = qpu_seconds_estimate(mapped, fake.target, 512, 4096, rep_delay=rep_delay_s(fake))
     assert seconds == pytest.approx(585, abs=3)
+
+
+def test_the_lower_bound_counts_two_seconds_per_job_not_per_block():
+    """Blocks of one dependency wave share one job (one PUB each): the 2 s per sub-job of
+    the QPU lower bound is paid once per job, or the bound would overstate the cost."""
+    assert jobs_opened([3, 1, 2, 0], [[3], [1, 2, 0]]) == [1, 1, 0, 0]
+    entry = get_backend("ibm_fez")
+    target = resolve(entry)  # offline: the fake twin in local testing mode
+    mapped = isa_block(enrichment_qcnn(), entry, target.backend)
+    pub = (mapped.circuit, None, np.zeros((4, 1, mapped.circuit.num_parameters)))
+    rows = plan_cost(target, ["a", "b"], [mapped] * 2, [pub] * 2, [2, 2], 64, 0.0, [1, 0])
+    opens, joins = (r["qpu_seconds_lower_bound"] for r in rows)
+    rep = rep_delay_s(target.backend)
+    bare = qpu_seconds_estimate(mapped, target.backend.target, 8, 64, n_subjobs=0, rep_delay=rep)
+    assert joins == pytest.approx(bare) and opens == pytest.approx(bare + 2.0)
+    per_block = plan_cost(target, ["a", "b"], [mapped] * 2, [pub] * 2, [2, 2], 64, 0.0)
+    assert sum(r["qpu_seconds_lower_bound"] for r in per_block) == pytest.approx(opens + joins + 2)
