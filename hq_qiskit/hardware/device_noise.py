@@ -33,14 +33,14 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    its piece through the native gates after it (conjugated by them), so the channel F
    satisfies F . U = the noisy native sequence. Where those gates have parametrised angles F
    depends on them, and it is averaged over uniform angle draws (a mixture of channels).
-   The two-qubit native gates' errors and the idle windows after them are instead taken in
-   the ISA circuit's own frame (``isa_frames.py``): both circuits are walked in step, the
-   local frame between them followed qubit by qubit, and the ISA gates' errors moved into
-   the logical frame. The transpiler resynthesises one-qubit gates across pieces, so an
-   ECR's relaxation (660 ns on FakeBrisbane) acts between other local rotations than in the
-   piece translated alone; this raised the captured share of the 2x3 block from 0.65-0.85
-   to 0.95-0.98 there (``docs/benchmarks.md``). A piece the walk cannot match keeps the
-   piece's own frame.
+   In place of this, where it can, the model takes each piece's native errors from the ISA
+   circuit itself, in its frame (``isa_frames.py``): both circuits are walked in step, the
+   local frame between them followed qubit by qubit, and the ISA gates' errors (and the idle
+   windows after its two-qubit gates) moved into the logical frame. The transpiler
+   resynthesises one-qubit gates across pieces, so an ECR's relaxation (660 ns on
+   FakeBrisbane) acts between other local rotations than in the piece translated alone;
+   this raised the captured share of the 2x3 block from 0.65-0.85 to 0.96-0.98 there
+   (``docs/benchmarks.md``). A piece the walk cannot match keeps its own translation.
 5. Attribution: a piece ends at its two-qubit gate, so its channel acts right after that
    logical gate, in the frame where it was computed; a trailing one-qubit run's channel acts
    after its last gate. A routing SWAP moves no logical state: its piece's channel acts on the
@@ -55,10 +55,10 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    (``final_layout``), from the snapshot's asymmetric P(1|0) and P(0|1) (the target's
    symmetric ``measure`` error is their mean and drops the offset they make).
 
-What the approximation leaves out, plainly: the one-qubit native gates' errors stay in the
-frame of the piece translated alone (and more of them are counted than the transpiler, which
-merges them across pieces, keeps), the marginals of routing SWAPs' channels, crosstalk and
-leakage (as in ``NoiseModel.from_backend``), and correlated readout.
+What the approximation leaves out, plainly: the angle average in 4 (one-qubit errors carried
+through parametrised rotations depend on the data and weights), the marginals of routing
+SWAPs' channels, crosstalk and leakage (as in ``NoiseModel.from_backend``), and correlated
+readout.
 ``hardware/noise_capture.py`` measures the share of the noise the model captures against the
 exact schedule-aware reference (``docs/benchmarks.md``).
 """
@@ -226,16 +226,15 @@ class _Attribution:
     def pair_blocks(
         self, blocks: list[PairBlock], events: list[Event], natives, region, idle: dict, isa
     ) -> None:
-        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX, idle
-        windows from ``idle``; its two-qubit gates' errors and windows in the ISA circuit's
-        frame where ``isa``, from ``isa_frames.pair_channels``, has the block), given to its
-        logical two-qubit gate, or for a routing SWAP to the holders' last logical gates
-        (``before_swap``)."""
+        """Stage 3: each two-qubit block's native channel, in the ISA circuit's frame where
+        ``isa`` (``isa_frames.IsaFrames``) has it, else of the block translated alone (a
+        routing SWAP as three CX, idle windows from ``idle``), given to its logical two-qubit
+        gate, or for a routing SWAP to the holders' last logical gates (``before_swap``)."""
         for bid, ((a, b), members) in enumerate(blocks):
-            frag = pair_fragment(members, events, (a, b))
-            phys = (region[a], region[b])
-            m = natives.channel(frag, phys, idle=idle[("pair", bid)], two_qubit=bid not in isa)
-            m = isa[bid] @ m if bid in isa else m
+            m = isa.pairs.get(bid)
+            if m is None:
+                frag = pair_fragment(members, events, (a, b))
+                m = natives.channel(frag, (region[a], region[b]), idle=idle[("pair", bid)])
             at = events[members[-1]]["at"]
             holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
             last_2q = [
@@ -248,12 +247,16 @@ class _Attribution:
             else:  # a routing SWAP
                 self.before_swap(members[-1], m, holders, events)
 
-    def loose_runs(self, loose: dict, events: list[Event], natives, region, idle: dict) -> None:
-        """Stage 3: one-qubit runs after a qubit's last block, each to its last gate."""
+    def loose_runs(
+        self, loose: dict, events: list[Event], natives, region, idle: dict, isa
+    ) -> None:
+        """Stage 3: one-qubit runs after a qubit's last block, each to its last gate (in the
+        ISA circuit's frame where ``isa`` has the qubit)."""
         for p, members in loose.items():
-            m = natives.channel(
-                loose_fragment(members, events), (region[p],), idle=idle[("loose", p)]
-            )
+            m = isa.trailing.get(p)
+            if m is None:
+                frag = loose_fragment(members, events)
+                m = natives.channel(frag, (region[p],), idle=idle[("loose", p)])
             last = events[members[-1]]["index"]
             self.attach(last, m, self.qubits_of[last])
 
@@ -340,19 +343,22 @@ def _build(
     )
     errors = _Attribution(qubits_of)
     idle = idle_windows(blocks, loose, events, natives, region, mapped.circuit)
-    framed = pair_channels(events, blocks, region, mapped.circuit, natives)
+    framed = pair_channels(events, blocks, loose, region, mapped.circuit, natives)
     errors.pair_blocks(blocks, events, natives, region, idle, framed)
-    errors.loose_runs(loose, events, natives, region, idle)
+    errors.loose_runs(loose, events, natives, region, idle, framed)
+    counts = dict(natives.counts)
+    for name, k in framed.counts.items():
+        counts[name] = counts.get(name, 0) + k
     return DeviceNoise(
         noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, errs),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),
         swaps=swaps,
-        native_gates=dict(sorted(natives.counts.items())),
+        native_gates=dict(sorted(counts.items())),
         build_s=time.perf_counter() - start,
         noise_scale=scale,
-        framed=(len(framed), len(blocks)),
+        framed=(len(framed.pairs), len(blocks)),
     )
 
 

@@ -1,4 +1,4 @@
-"""Two-qubit native errors in the ISA circuit's own frame, for ``device_noise.py``.
+"""Native errors in the ISA circuit's own frame, for ``device_noise.py``.
 
 The device model translates each piece of the routed logical circuit alone and carries its
 native errors to the end of the piece through the piece's own native gates. The transpiler,
@@ -9,26 +9,31 @@ during and after the gate acts in another frame, and pulls towards another state
 
 Here the frame is taken from the ISA circuit itself. Qubit by qubit, both circuits are walked
 in step: the routed logical circuit (``device_noise._walk``'s events) and the ISA circuit
-(physical qubit ``region[s]`` for routed qubit s). Between two-qubit operations each qubit's
-frame W (ISA state = W . logical state, a one-qubit unitary per qubit) moves on by the
-one-qubit gates of both, W <- r W l^dagger; at a two-qubit operation on (a, b) whose ISA gates
-(the run of two-qubit gates on that pair, with the one-qubit gates between them) implement
-it, the frame after it is G_isa (W_a x W_b) G_log^dagger, factored into two one-qubit
-unitaries. The operation's native errors are those of the ISA gates (Aer's ``from_backend``
-errors, and the ISA circuit's idle window after each two-qubit gate, ALAP, as thermal
-relaxation), carried to the end of the run through the ISA gates and moved into the logical
-frame: F = Ad(W^dagger) . N . Ad(G_isa)^dagger . Ad(W). Frames are computed at uniform angle
-draws of the block's parameters and F averaged over them (they agree when the frame does not
-depend on the angles).
+(physical qubit ``region[s]`` for routed qubit s). Each qubit's frame W (ISA state = W .
+logical state, a one-qubit unitary) is known after every two-qubit operation: a piece (the
+logical one-qubit gates l since the qubits' previous two-qubit operations, then the
+operation G_log on (a, b)) matches the ISA gates since the previous two-qubit gates on a and
+b up to the end of their run of two-qubit gates on the pair (unitary S), and the frame after
+it is S (W_a x W_b) (G_log l)^dagger, factored into two one-qubit unitaries. The piece's
+native errors are those ISA gates' errors (Aer's ``from_backend`` errors, and the ISA
+circuit's idle window after each two-qubit gate, ALAP, as thermal relaxation), carried to the
+end of the segment through its gates and moved into the logical frame:
+F = Ad(W^dagger) . N . Ad(S)^dagger . Ad(W). A qubit's ISA gates after its last two-qubit gate
+go the same way to its trailing logical run. Channels are computed at uniform angle draws of
+the block's parameters and averaged over them (the two-qubit parts agree across draws on the
+enrichment QCNN; one-qubit errors carried through parametrised rotations do not, the limit
+that is left).
 
 Where the walk cannot match the two circuits (a qubit's next ISA two-qubit gate is not on the
 same pair, or the frame after an operation is not a product), the qubits involved keep the
-piece's own frame from then on (``device_noise`` falls back to ``NativeErrors.channel``).
+piece's own translation from then on (``device_noise`` falls back to
+``NativeErrors.channel``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit import QuantumCircuit
@@ -134,27 +139,50 @@ class _IsaWalk:
         return sorted(out)
 
 
+@dataclass
+class IsaFrames:
+    """The pieces' native errors in the ISA circuit's frame.
+
+    Attributes:
+        pairs: piece id -> (16, 16) row-major channel on the piece's pair (local 0 =
+            pair[0]), to act right after the piece's two-qubit operation.
+        trailing: routed qubit -> (4, 4) channel of the ISA gates after its last two-qubit
+            gate, to act after the qubit's last logical gate.
+        counts: native gate name -> how many of the ISA circuit's gates these carry.
+    """
+
+    pairs: dict[int, np.ndarray] = field(default_factory=dict)
+    trailing: dict[int, np.ndarray] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
 def pair_channels(
     events: list[dict],
     blocks: list,
+    loose: dict[int, list[int]],
     region: Sequence[int],
     isa: QuantumCircuit,
     natives,
     draws: int = 8,
-) -> dict[int, np.ndarray]:
-    """Each piece's two-qubit native errors in the ISA circuit's frame, where it matches.
+) -> IsaFrames:
+    """Each piece's native errors in the ISA circuit's frame, where it matches.
+
+    A piece's channel carries the errors of the ISA gates between the previous two-qubit
+    gates on its qubits and the end of its run of two-qubit gates (one-qubit gates' errors,
+    two-qubit gates' errors and the idle window after each two-qubit gate), as the piece
+    itself holds the logical gates since the previous two-qubit operations.
 
     Args:
         events: the routed circuit's events (``device_noise._walk``).
         blocks: the pieces ((sub pair), event indices), as ``device_noise._pair_blocks``.
+        loose: routed qubit -> its one-qubit events after its last two-qubit one.
         region: device qubit of each routed (sub) qubit.
         isa: the transpiler's ISA circuit on the device's qubits.
         natives: ``NativeErrors`` (or ``ScaledNatives``) of the target: errors, relaxation.
-        draws: uniform angle draws of the parameters the channel is averaged over.
+        draws: uniform angle draws of the parameters the channels are averaged over.
 
     Returns:
-        piece id -> (16, 16) row-major channel on the piece's pair (local 0 = pair[0]), to
-        act right after the piece's two-qubit operation; pieces not matched are left out.
+        The ``IsaFrames``; pieces and runs not matched are left out of it.
     """
     windows = isa_windows(isa, natives.target)
     params = sorted(
@@ -170,71 +198,109 @@ def pair_channels(
     )
     last_of = {members[-1]: bid for bid, (_, members) in enumerate(blocks)}
     rng = np.random.default_rng(0)
-    total: dict[int, np.ndarray] = {}
-    counts: dict[int, int] = {}
-    for _ in range(draws if params else 1):
-        values = dict(zip(params, rng.uniform(-np.pi, np.pi, len(params)), strict=True))
-        for bid, f in _one_draw(events, last_of, region, isa, natives, windows, values).items():
-            total[bid] = total.get(bid, 0) + f
-            counts[bid] = counts.get(bid, 0) + 1
     n = draws if params else 1
-    return {bid: total[bid] / n for bid in total if counts[bid] == n}
+    out = IsaFrames()
+    for d in range(n):
+        values = dict(zip(params, rng.uniform(-np.pi, np.pi, len(params)), strict=True))
+        walk = _Walk(events, region, isa, natives, windows, values)
+        pairs, trailing = walk.pairs(last_of), walk.trailing(loose)
+        if d == 0:
+            out.pairs, out.trailing, out.counts = pairs, trailing, walk.counts
+            continue
+        out.pairs = {b: f + pairs[b] for b, f in out.pairs.items() if b in pairs}
+        out.trailing = {q: f + trailing[q] for q, f in out.trailing.items() if q in trailing}
+    out.pairs = {b: f / n for b, f in out.pairs.items()}
+    out.trailing = {q: f / n for q, f in out.trailing.items()}
+    return out
 
 
-def _one_draw(events, last_of, region, isa, natives, windows, values) -> dict[int, np.ndarray]:
-    """``pair_channels`` at one set of parameter values."""
-    walk = _IsaWalk(isa)
-    frame = {p: I2 for p in region}
-    pending = {p: I2 for p in region}  # logical one-qubit gates since the last 2q operation
-    seen = {p: 0 for p in region}  # two-qubit ISA gates so far, per physical qubit
-    broken: set[int] = set()
-    out: dict[int, np.ndarray] = {}
-    for e, ev in enumerate(events):
-        phys = [region[s] for s in ev["sub"]]
-        if len(phys) == 1:
-            pending[phys[0]] = _matrix(ev["op"], values) @ pending[phys[0]]
-            continue
-        a, b = phys
-        ok = not ({a, b} & broken)
-        before = []
-        for p in (a, b):
-            r = I2
-            for g in walk.ones(p):
-                r = _matrix(walk.gates[g][0], values) @ r
-            before.append(r @ frame[p] @ pending[p].conj().T)
-            pending[p] = I2
-        run = walk.run(a, b) if ok else None
-        if run is None:
-            broken |= {a, b}
-            continue
-        g_isa = np.eye(4, dtype=complex)
-        noisy = np.eye(16, dtype=complex)
-        for g in run:
-            op, qubits = walk.gates[g]
-            local = [(a, b).index(q) for q in qubits]
-            u = _on_pair(_matrix(op, values), local)
-            g_isa = u @ g_isa
+class _Walk:
+    """Both circuits walked in step at one set of parameter values (module docstring)."""
+
+    def __init__(self, events, region, isa, natives, windows, values) -> None:
+        self.events, self.region, self.natives = events, region, natives
+        self.windows, self.values = windows, values
+        self.isa = _IsaWalk(isa)
+        self.frame = {p: I2 for p in region}  # ISA state = frame . logical state, per qubit
+        self.pending = {p: I2 for p in region}  # logical one-qubit gates since the last 2q op
+        self.seen = {p: 0 for p in region}  # two-qubit ISA gates so far, per physical qubit
+        self.broken: set[int] = set()
+        self.counts: dict[str, int] = {}
+
+    def _noisy(self, gates: list[int], pair: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(unitary, noisy superoperator) of ISA gates on ``pair`` (local 0 = pair[0])."""
+        k = len(pair)
+        u_total = np.eye(2**k, dtype=complex)
+        noisy = np.eye(4**k, dtype=complex)
+        for g in gates:
+            op, qubits = self.isa.gates[g]
+            local = [pair.index(q) for q in qubits]
+            u = _matrix(op, self.values)
+            u = _on_pair(u, local) if k == 2 else u
+            u_total = u @ u_total
             noisy = unitary_superop(u) @ noisy
+            self.counts[op.name] = self.counts.get(op.name, 0) + 1
+            err = self.natives.error(op.name, qubits)
+            if err is not None:
+                noisy = embed(err, local, k) @ noisy
             if len(qubits) != 2:
                 continue
-            err = natives.error(op.name, qubits)
-            if err is not None:
-                noisy = embed(err, local, 2) @ noisy
             for q in qubits:
-                seen[q] += 1
-                seconds = windows.get(q, {}).get(seen[q], 0.0)
-                relax = natives.relaxation(q, seconds) if seconds > 0 else None
+                self.seen[q] += 1
+                seconds = self.windows.get(q, {}).get(self.seen[q], 0.0)
+                relax = self.natives.relaxation(q, seconds) if seconds > 0 else None
                 if relax is not None:
-                    noisy = embed(relax, [(a, b).index(q)], 2) @ noisy
-        g_log = _on_pair(_matrix(ev["op"], values), [0, 1])
-        after = _factor(g_isa @ np.kron(before[1], before[0]) @ g_log.conj().T)
-        if after is None:
-            broken |= {a, b}
-            continue
-        frame[a], frame[b] = after
-        w = np.kron(after[1], after[0])
-        to_logical = unitary_superop(w.conj().T)
-        f = to_logical @ noisy @ unitary_superop(g_isa).conj().T @ to_logical.conj().T
-        if e in last_of:
-            out[last_of[e]] = f
-    return out
+                    noisy = embed(relax, [pair.index(q)], k) @ noisy
+        return u_total, noisy
+
+    def pairs(self, last_of: dict[int, int]) -> dict[int, np.ndarray]:
+        """Piece id -> its channel, walking every event (see ``pair_channels``)."""
+        out: dict[int, np.ndarray] = {}
+        for e, ev in enumerate(self.events):
+            phys = tuple(self.region[s] for s in ev["sub"])
+            if len(phys) == 1:
+                self.pending[phys[0]] = _matrix(ev["op"], self.values) @ self.pending[phys[0]]
+                continue
+            a, b = phys
+            ones = [] if {a, b} & self.broken else self.isa.ones(a) + self.isa.ones(b)
+            run = None if {a, b} & self.broken else self.isa.run(a, b)
+            if run is None:
+                self.broken |= {a, b}
+                continue
+            segment, noisy = self._noisy(sorted(ones + run), (a, b))
+            logical = _on_pair(_matrix(ev["op"], self.values), [0, 1])
+            logical = logical @ np.kron(self.pending[b], self.pending[a])
+            self.pending[a] = self.pending[b] = I2
+            before = np.kron(self.frame[b], self.frame[a])
+            after = _factor(segment @ before @ logical.conj().T)
+            if after is None:
+                self.broken |= {a, b}
+                continue
+            self.frame[a], self.frame[b] = after
+            if e in last_of:
+                out[last_of[e]] = _to_logical(np.kron(after[1], after[0]), noisy, segment)
+        return out
+
+    def trailing(self, loose: dict[int, list[int]]) -> dict[int, np.ndarray]:
+        """Routed qubit -> channel of its ISA gates after its last two-qubit gate, for the
+        qubits with a trailing logical run (``loose``)."""
+        out: dict[int, np.ndarray] = {}
+        for s, members in loose.items():
+            p = self.region[s]
+            if p in self.broken:
+                continue
+            pending = self.pending[p]
+            for e in members:
+                pending = _matrix(self.events[e]["op"], self.values) @ pending
+            segment, noisy = self._noisy(self.isa.ones(p), (p,))
+            if self.isa.peek(p) is not None:  # two-qubit gates the logical circuit lacks
+                continue
+            out[s] = _to_logical(segment @ self.frame[p] @ pending.conj().T, noisy, segment)
+        return out
+
+
+def _to_logical(w: np.ndarray, noisy: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """The channel after a segment in the logical frame: Ad(W^dagger) N Ad(S)^dagger Ad(W),
+    W the frame after it (ISA state = W . logical state), S its unitary, N its noisy map."""
+    to_logical = unitary_superop(w.conj().T)
+    return to_logical @ noisy @ unitary_superop(segment).conj().T @ to_logical.conj().T

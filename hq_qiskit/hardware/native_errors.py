@@ -184,7 +184,6 @@ class NativeErrors:
         phys: tuple[int, ...],
         draws: int = 16,
         idle: list[dict[int, float]] | None = None,
-        two_qubit: bool = True,
     ) -> np.ndarray:
         """The fragment's native errors as one channel after it: (4**k, 4**k) row-major.
 
@@ -197,18 +196,12 @@ class NativeErrors:
             idle: per native gate of the translation, local qubit -> idle seconds after it
                 (``native_schedule.idle_windows``): that qubit's thermal relaxation follows the
                 gate's error there.
-            two_qubit: False leaves out the two-qubit native gates' errors and the idle
-                windows after them (``isa_frames.pair_channels`` gives those in the ISA
-                circuit's frame).
         """
         k = len(phys)
         gates, params = self.translate(fragment, phys)
         errors = []
         for g, (name, local, _) in enumerate(gates):
             self.counts[name] = self.counts.get(name, 0) + 1
-            if len(local) == 2 and not two_qubit:
-                errors.append(None)
-                continue
             err = self.error(name, tuple(phys[i] for i in local))
             err = None if err is None else embed(err, local, k)
             for q, seconds in (idle[g] if idle else {}).items():
