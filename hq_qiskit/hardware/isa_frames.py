@@ -285,13 +285,11 @@ class _Walk:
         """Routed qubit -> channel of its ISA gates after its last two-qubit gate, for the
         qubits with a trailing logical run (``loose``)."""
         out: dict[int, np.ndarray] = {}
-        for s, members in loose.items():
+        for s in loose:
             p = self.region[s]
             if p in self.broken:
                 continue
-            pending = self.pending[p]
-            for e in members:
-                pending = _matrix(self.events[e]["op"], self.values) @ pending
+            pending = self.pending[p]  # pairs() walked the trailing logical gates too
             segment, noisy = self._noisy(self.isa.ones(p), (p,))
             if self.isa.peek(p) is not None:  # two-qubit gates the logical circuit lacks
                 continue

@@ -11,8 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
 
 from hq_qiskit.circuits import enrichment_qcnn
+from hq_qiskit.circuits.block import QuantumBlock, single_qubit_observables
 from hq_qiskit.hardware.backends import fake_backend
 from hq_qiskit.hardware.device_noise import device_noise
 from hq_qiskit.hardware.isa_frames import _factor
@@ -77,3 +80,39 @@ def test_factor_splits_a_product_and_refuses_an_entangler() -> None:
     assert np.allclose(np.kron(got[1], got[0]), np.kron(b, a))
     cx = np.eye(4)[[0, 3, 2, 1]]
     assert _factor(cx) is None
+
+
+def _one_cx_block() -> QuantumBlock:
+    """Two qubits, one CX. Its one parametrised gate comes first, and its native form holds
+    the angle in a Z rotation right after a native gate's error, so no error is carried
+    through a rotation that depends on the angles: every error has one logical frame."""
+    x, w = ParameterVector("x", 1), ParameterVector("w", 1)
+    qc = QuantumCircuit(2, name="one_cx")
+    qc.rx(x[0] + w[0], 0)
+    qc.ry(0.4, 1)
+    qc.cx(0, 1)
+    qc.ry(0.9, 1)
+    qc.sx(0)
+    qc.ry(0.3, 1)
+    obs, names = single_qubit_observables(2, "ZX")
+    return QuantumBlock(qc.name, qc, x, w, obs, names)
+
+
+@pytest.mark.parametrize("device_name", ["FakeBrisbane", "FakeFez"])
+def test_a_block_whose_frames_do_not_depend_on_the_angles_is_exact(device_name: str) -> None:
+    """Every error then has one logical frame, so the model is the ISA circuit's noise exactly
+    (gate errors, relaxation on the idle window, readout): before the frames came from the
+    ISA circuit, and with a trailing run's gates counted twice, it was not."""
+    device = fake_backend(device_name)
+    block = _one_cx_block()
+    dn = device_noise(block, device)
+    assert dn.framed == (1, 1)
+    rng = np.random.default_rng(3)
+    x, w = rng.uniform(-np.pi, np.pi, (3, 1)), rng.uniform(-np.pi, np.pi, 1)
+    kwargs = {"dtype": torch.float64, "initial_weights": torch.tensor(w)}
+    with torch.no_grad():
+        model = connect_block(block, noise=dn.noise_model, **kwargs)(torch.tensor(x)).numpy()
+        ideal = connect_block(block, **kwargs)(torch.tensor(x)).numpy()
+    ref = reference_values(block, dn.mapped, device, x, w)
+    assert np.abs(ref - ideal).max() > 1e-3
+    assert np.abs(model - ref).max() < 1e-8
