@@ -6,10 +6,10 @@ transpiler's own order, so that its pieces line up with the ISA circuit's two-qu
 (``isa_frames.py`` walks both in step). The run that made the ISA circuit is repeated (same
 target or region of it, same seed) with an analysis pass right after routing that keeps the
 circuit there (logical gates and SWAPs on physical qubits) and the layout at the end of the
-run: a later pass (VF2PostLayout) can still relabel the physical qubits, and running the
-layout and routing stages alone routed the 2x3 enrichment block on FakeBrisbane otherwise
-than the whole run did (its layouts did not match the ISA circuit's, so the block was routed
-afresh and its pieces did not line up with the ISA circuit's gates).
+run: a later pass of the run can still relabel the physical qubits (on the 2x3 enrichment
+block, FakeBrisbane: 61 and 72 exchanged), and running the layout and routing stages alone did
+not reproduce the ISA circuit's layouts there, so the block was routed afresh and its pieces
+did not line up with the ISA circuit's gates.
 """
 
 from __future__ import annotations
