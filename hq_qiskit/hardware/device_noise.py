@@ -9,11 +9,11 @@ without simulating the 127- or 156-qubit ISA circuit.
 How it is built (once per circuit, backend, transpile settings and calibration snapshot):
 
 1. Layout: the block is transpiled as the device would run it (``layout.transpile_block`` with
-   the entry's optimisation level, layout strategy and seed). The transpiler's layout and
-   routing stages are then replayed on the logical circuit (same target or region, same seed),
-   which shows where every logical gate runs and which SWAPs routing inserted; the replay is
-   kept when its layouts are the ISA circuit's (otherwise the circuit is routed afresh from the
-   ISA circuit's initial layout, and a log line says so).
+   the entry's optimisation level, layout strategy and seed). That run is then repeated (same
+   target or region, same seed) keeping its circuit right after routing
+   (``routing_replay.py``), which shows where every logical gate runs and which SWAPs routing
+   inserted; the replay is kept when its layouts are the ISA circuit's (otherwise the circuit
+   is routed afresh from the ISA circuit's initial layout, and a log line says so).
 2. Native gates: the routed circuit is cut into pieces, each two-qubit operation with the
    one-qubit gates on its qubits since their previous two-qubit operation (a SWAP as three
    CX), plus one-qubit runs after a qubit's last two-qubit operation, and each piece is
@@ -33,6 +33,14 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    its piece through the native gates after it (conjugated by them), so the channel F
    satisfies F . U = the noisy native sequence. Where those gates have parametrised angles F
    depends on them, and it is averaged over uniform angle draws (a mixture of channels).
+   In place of this, where it can, the model takes each piece's native errors from the ISA
+   circuit itself, in its frame (``isa_frames.py``): both circuits are walked in step, the
+   local frame between them followed qubit by qubit, and the ISA gates' errors (and the idle
+   windows after its two-qubit gates) moved into the logical frame. The transpiler
+   resynthesises one-qubit gates across pieces, so an ECR's relaxation (660 ns on
+   FakeBrisbane) acts between other local rotations than in the piece translated alone;
+   this raised the captured share of the 2x3 block from 0.65-0.85 to 0.96-0.98 there
+   (``docs/benchmarks.md``). A piece the walk cannot match keeps its own translation.
 5. Attribution: a piece ends at its two-qubit gate, so its channel acts right after that
    logical gate, in the frame where it was computed; a trailing one-qubit run's channel acts
    after its last gate. A routing SWAP moves no logical state: its piece's channel acts on the
@@ -47,12 +55,12 @@ How it is built (once per circuit, backend, transpile settings and calibration s
    (``final_layout``), from the snapshot's asymmetric P(1|0) and P(0|1) (the target's
    symmetric ``measure`` error is their mean and drops the offset they make).
 
-What the approximation leaves out, plainly: the angle average in 4 (thermal relaxation acts in
-a frame set by the data and weights; depolarising errors are unaffected), the marginals of
-routing SWAPs' channels, one-qubit gates the transpiler merges across pieces (more one-qubit
-native gates are counted), crosstalk and leakage (as in ``NoiseModel.from_backend``), and
-correlated readout. ``hardware/noise_capture.py`` measures the share of the noise the model
-captures against the exact schedule-aware reference (``docs/benchmarks.md``).
+What the approximation leaves out, plainly: the angle average in 4 (one-qubit errors carried
+through parametrised rotations depend on the data and weights), the marginals of routing
+SWAPs' channels, crosstalk and leakage (as in ``NoiseModel.from_backend``), and correlated
+readout.
+``hardware/noise_capture.py`` measures the share of the noise the model captures against the
+exact schedule-aware reference (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -65,15 +73,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.transpiler import Target, generate_preset_pass_manager
 
 from hq_qiskit.circuits.block import QuantumBlock
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, fake_backend, get_backend
-from hq_qiskit.hardware.layout import MappedCircuit, restrict_target, transpile_block
+from hq_qiskit.hardware.isa_frames import pair_channels
+from hq_qiskit.hardware.layout import MappedCircuit, transpile_block
 from hq_qiskit.hardware.native_errors import SKIP, NativeErrors, embed, marginal, to_error
 from hq_qiskit.hardware.native_schedule import idle_windows, loose_fragment, pair_fragment
 from hq_qiskit.hardware.noise_scale import ScaledNatives, check_factor, scaled_device
+from hq_qiskit.hardware.routing_replay import replay_routing
 from hq_qiskit.hardware.schedule import readout_probabilities
 from hq_qiskit.quantum.noisy import positional
 
@@ -94,6 +103,7 @@ class DeviceNoise:
             ``mapped.circuit.count_ops()``, the transpiler's own ISA circuit).
         build_s: seconds spent building (transpile, routing, translations).
         noise_scale: factor every error was scaled by (``noise_scale.py``; 1: the device's).
+        framed: (pieces whose two-qubit errors are in the ISA circuit's frame, all pieces).
     """
 
     noise_model: object
@@ -104,6 +114,7 @@ class DeviceNoise:
     native_gates: dict[str, int]
     build_s: float
     noise_scale: float = 1.0
+    framed: tuple[int, int] = (0, 0)
 
 
 # --------------------------------------------------------------------- small pieces
@@ -116,55 +127,6 @@ def snapshot_of(device) -> str:
     props = device.properties() if callable(getattr(device, "properties", None)) else None
     date = getattr(props, "last_update_date", "") or ""
     return f"{device.name} {getattr(device, 'backend_version', '')} {date}".strip()
-
-
-def _stages(block: QuantumBlock, target: Target, level: int, seed: int, initial=None):
-    """The preset pass manager's layout and routing stages only: logical gates plus SWAPs."""
-    from qiskit.transpiler import StagedPassManager
-
-    pm = generate_preset_pass_manager(
-        optimization_level=level, target=target, initial_layout=initial, seed_transpiler=seed
-    )
-    staged = StagedPassManager(["layout", "routing"], layout=pm.layout, routing=pm.routing)
-    routed = staged.run(block.circuit)
-    n = block.circuit.num_qubits
-    if routed.layout is None:
-        return routed, list(range(n)), list(range(n))
-    first = list(routed.layout.initial_index_layout(filter_ancillas=True))[:n]
-    last = list(routed.layout.final_index_layout(filter_ancillas=True))[:n]
-    return routed, first, last
-
-
-def _route(block: QuantumBlock, target: Target, mapped: MappedCircuit, level: int):
-    """Where the transpiler put every logical gate: its layout and routing stages, replayed.
-
-    The run that produced ``mapped`` is replayed (same target or the same region of it, same
-    seed, no initial layout), so the SWAPs are the transpiler's own; it is kept when its initial
-    and final layouts are the ISA circuit's. Otherwise the logical circuit is routed afresh from
-    the ISA circuit's initial layout on its active qubits.
-
-    Returns:
-        The routed circuit, the device qubit of each of its qubits, and the routed circuit's
-        qubit holding each logical qubit at the start.
-    """
-    region = tuple(sorted(set(mapped.active_qubits) | set(mapped.initial_layout)))
-    candidates = [(region, restrict_target(target, region))]  # noise_aware: its region
-    whole = (tuple(range(target.num_qubits)), target)  # preset runs: the whole device
-    candidates.insert(0 if mapped.strategy != "noise_aware" else 1, whole)
-    for qubits, sub in candidates:
-        try:
-            routed, first, last = _stages(block, sub, level, mapped.seed)
-        except Exception:  # noqa: BLE001 - a replay that fails falls back to fresh routing
-            continue
-        if [qubits[i] for i in first] == list(mapped.initial_layout) and [
-            qubits[i] for i in last
-        ] == list(mapped.final_layout):
-            return routed, qubits, first
-    sub = restrict_target(target, region)
-    initial = [region.index(p) for p in mapped.initial_layout]
-    routed, first, _ = _stages(block, sub, level, mapped.seed, initial)
-    log.info("device noise: the transpiler's routing was not reproduced; routed afresh")
-    return routed, region, first
 
 
 # --------------------------------------------------------------------------- builder
@@ -262,14 +224,17 @@ class _Attribution:
         self.per_gate[index] = full @ self.per_gate.get(index, np.eye(4**k, dtype=complex))
 
     def pair_blocks(
-        self, blocks: list[PairBlock], events: list[Event], natives, region, idle: dict
+        self, blocks: list[PairBlock], events: list[Event], natives, region, idle: dict, isa
     ) -> None:
-        """Stage 3: each two-qubit block's native channel (a routing SWAP as three CX, idle
-        windows from ``idle``), given to its logical two-qubit gate, or for a routing SWAP to
-        the holders' last logical gates (``before_swap``)."""
+        """Stage 3: each two-qubit block's native channel, in the ISA circuit's frame where
+        ``isa`` (``isa_frames.IsaFrames``) has it, else of the block translated alone (a
+        routing SWAP as three CX, idle windows from ``idle``), given to its logical two-qubit
+        gate, or for a routing SWAP to the holders' last logical gates (``before_swap``)."""
         for bid, ((a, b), members) in enumerate(blocks):
-            frag = pair_fragment(members, events, (a, b))
-            m = natives.channel(frag, (region[a], region[b]), idle=idle[("pair", bid)])
+            m = isa.pairs.get(bid)
+            if m is None:
+                frag = pair_fragment(members, events, (a, b))
+                m = natives.channel(frag, (region[a], region[b]), idle=idle[("pair", bid)])
             at = events[members[-1]]["at"]
             holders = (at.get(a), at.get(b))  # who sits on the pair when its errors act
             last_2q = [
@@ -282,12 +247,16 @@ class _Attribution:
             else:  # a routing SWAP
                 self.before_swap(members[-1], m, holders, events)
 
-    def loose_runs(self, loose: dict, events: list[Event], natives, region, idle: dict) -> None:
-        """Stage 3: one-qubit runs after a qubit's last block, each to its last gate."""
+    def loose_runs(
+        self, loose: dict, events: list[Event], natives, region, idle: dict, isa
+    ) -> None:
+        """Stage 3: one-qubit runs after a qubit's last block, each to its last gate (in the
+        ISA circuit's frame where ``isa`` has the qubit)."""
         for p, members in loose.items():
-            m = natives.channel(
-                loose_fragment(members, events), (region[p],), idle=idle[("loose", p)]
-            )
+            m = isa.trailing.get(p)
+            if m is None:
+                frag = loose_fragment(members, events)
+                m = natives.channel(frag, (region[p],), idle=idle[("loose", p)])
             last = events[members[-1]]["index"]
             self.attach(last, m, self.qubits_of[last])
 
@@ -360,7 +329,7 @@ def _build(
         seed=seed,
         strategy=strategy,
     )
-    routed, region, initial = _route(block, target, mapped, level)
+    routed, region, initial = replay_routing(block, target, mapped, level)
     qubits_of = {
         i: tuple(block.circuit.find_bit(q).index for q in inst.qubits)
         for i, inst in enumerate(block.circuit.data)
@@ -374,17 +343,22 @@ def _build(
     )
     errors = _Attribution(qubits_of)
     idle = idle_windows(blocks, loose, events, natives, region, mapped.circuit)
-    errors.pair_blocks(blocks, events, natives, region, idle)
-    errors.loose_runs(loose, events, natives, region, idle)
+    framed = pair_channels(events, blocks, loose, region, mapped.circuit, natives)
+    errors.pair_blocks(blocks, events, natives, region, idle, framed)
+    errors.loose_runs(loose, events, natives, region, idle, framed)
+    counts = dict(natives.counts)
+    for name, k in framed.counts.items():
+        counts[name] = counts.get(name, 0) + k
     return DeviceNoise(
         noise_model=_noise_model(block, errors.per_gate, qubits_of, mapped, errs),
         mapped=mapped,
         device=device.name,
         snapshot=snapshot_of(device),
         swaps=swaps,
-        native_gates=dict(sorted(natives.counts.items())),
+        native_gates=dict(sorted(counts.items())),
         build_s=time.perf_counter() - start,
         noise_scale=scale,
+        framed=(len(framed.pairs), len(blocks)),
     )
 
 
@@ -449,11 +423,13 @@ def device_noise(
         _CACHE[key] = _build(block, device, level, strategy, seed, scale)
         info = _CACHE[key]
         log.info(
-            "device noise for %s on %s: %d swaps, native gates %s, %.1f s",
+            "device noise for %s on %s: %d swaps, native gates %s, %d of %d pieces in the ISA "
+            "frame, %.1f s",
             block.name,
             info.snapshot,
             info.swaps,
             info.native_gates,
+            *info.framed,
             info.build_s,
         )
     return _CACHE[key]
