@@ -24,7 +24,9 @@ device-like noise model (``device_like_noise``) against the ideal fast engine, a
 fusion) and each way of reading blocks in ``--noisy-reads`` ("auto": backward from the last
 batched channel where cheaper, the default; "forward": every block simulated forward, cuts
 priced per sample); the ideal and noisy modules are timed in turn, best of ``--repeats`` each.
-Usage:
+``--hand`` adds the fast engine against the hand contraction (``bench/hand_contraction.py``, a
+formula written for the enrichment QCNN alone, issue 24's yardstick) at ``--hand-batch``,
+forward+backward, timed in turn, best of ``--repeats``. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
@@ -32,6 +34,7 @@ Usage:
     python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
     python bench/quantum_block.py --blocks --adjoint                          # adjoint table only
     python bench/quantum_block.py --blocks --noisy enrichment_qcnn_6x6        # noisy table only
+    python bench/quantum_block.py --blocks --hand                             # hand table only
 """
 
 from __future__ import annotations
@@ -221,6 +224,8 @@ def run(args: argparse.Namespace) -> str:
         lines += ["", *adjoint_table(args.adjoint_batch, args.repeats)]
     if args.noisy:
         lines += ["", *noisy_table(args, args.noisy)]
+    if args.hand:
+        lines += ["", *hand_table(args.hand_batch, args.repeats)]
     return "\n".join(lines)
 
 
@@ -283,6 +288,29 @@ def noisy_table(args: argparse.Namespace, names: list[str]) -> list[str]:
     return lines
 
 
+def hand_table(batch: int, repeats: int) -> list[str]:
+    """The fast engine against the hand contraction on the 4x4 enrichment QCNN, fwd+bwd."""
+    from hand_contraction import HandContraction  # bench/hand_contraction.py
+
+    block = enrichment_qcnn()
+    fast = connect_block(block)
+    hand = HandContraction(fast.weight)
+    lines = [
+        f"enrichment QCNN, fast engine against the hand contraction, B={batch}, fwd+bwd, "
+        f"{describe_machine()}",
+        "",
+        "| block | fast (s) | hand (s) | fast / hand |",
+        "|---|---|---|---|",
+    ]
+    t_fast, t_hand = float("inf"), float("inf")
+    for _ in range(repeats):  # in turn, so that both see the same load
+        t_fast = min(t_fast, measure(fast, batch, block.n_inputs, True, 1))
+        t_hand = min(t_hand, measure(hand, batch, block.n_inputs, True, 1))
+    lines.append(f"| enrichment_qcnn | {t_fast:.4f} | {t_hand:.4f} | {t_fast / t_hand:.3g} |")
+    print(lines[-1], flush=True)
+    return lines
+
+
 def adjoint_table(batch: int, repeats: int) -> list[str]:
     """Fast engine, forward+backward at ``batch``: autograd against adjoint differentiation."""
     lines = [
@@ -328,6 +356,10 @@ def main() -> None:
         "--noisy-reads", nargs="+", choices=["auto", "forward"], default=["auto"],
         help="how the noisy engine reads blocks: auto (backward where cheaper) or forward",
     )  # fmt: skip
+    parser.add_argument(
+        "--hand", action="store_true", help="add the fast engine against the hand contraction"
+    )
+    parser.add_argument("--hand-batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")
