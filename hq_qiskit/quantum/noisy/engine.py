@@ -154,7 +154,7 @@ class NoisyEngine(EngineModule):
         self.fused: tuple[FusedOp, ...] = fuse_ops(prog.ops, fuse_qubits)
         self._fused_qubits = [g.qubits for g in self.fused]
         self.batched = [any(prog.ops[j].batched for j in g.members) for g in self.fused]
-        self.back_traces = back_traces
+        self.back_traces, self.plan_batch = back_traces, plan_batch
         reader = BlockCosts(self._fused_qubits, self.batched, prog.num_qubits, plan_batch)
         self.plan: NoisyPlan = make_noisy_plan(
             self._fused_qubits,
@@ -458,6 +458,8 @@ class NoisyEngine(EngineModule):
         noisy = sum(c is not None for c in table.channels)
         sizes = sorted({len(c.qubits) for c in plan.contractions})
         itemsize = 16 if self.real_dtype == torch.float64 else 8
+        reads = self.trace_plan(self.plan_batch)
+        backward = {p.trace for row in reads.pieces for p in row if p.trace is not None}
         return "\n".join(
             [
                 f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
@@ -466,9 +468,13 @@ class NoisyEngine(EngineModule):
                 f"{[list(q) for q, _ in table.correlated]}; "
                 + shots_line(self.shots, self.measurements, self.n_terms),
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
-                f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
-                f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
-                "per sample",
+                f"cuts {list(plan.cuts)}, cone widths {sizes}; at B={self.plan_batch}: "
+                f"{len(reads.block_ops)} block ops forward, "
+                f"{sum(len(row) for row in reads.pieces)} block reads of which "
+                f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
+                f"({len(backward)} maps)",
+                f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
+                f"per sample at B={self.plan_batch}",
             ]
         )
 
