@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from qiskit_aer.noise import NoiseModel
+from qiskit_aer.noise import NoiseModel, ReadoutError
 
 from hq_qiskit.circuits import enrichment_qcnn
 from hq_qiskit.quantum.noisy.density_ops import kron_state, product_values
@@ -75,6 +75,28 @@ def test_qcnn_reads_rows_backward_exactly(noisy: bool) -> None:
     assert _backward_reads(new, BATCH) > pieces / 2
     assert _backward_reads(new, 1) == 0
     _assert_same(new, old, rng.uniform(-1, 1, size=(BATCH, block.n_inputs)))
+
+
+def test_backward_reads_with_correlated_readout_and_shots() -> None:
+    """A correlated readout error on qubits of two rows widens some cones' reads to two qubits
+    of one row (K of 2 qubits); with shots the moments' contractions run without gradients.
+    Values (sampled from one seed) and gradients equal the all-forward engine's."""
+    block = enrichment_qcnn(rows=3, cols=4)
+    nm = device_like_noise(block.circuit)
+    probs = [[0.9, 0.05, 0.03, 0.02], [0.04, 0.9, 0.02, 0.04], [0.05, 0.02, 0.88, 0.05],
+             [0.01, 0.04, 0.05, 0.9]]  # fmt: skip
+    nm.add_readout_error(ReadoutError(probs), [4, 9], warnings=False)
+    rng = np.random.default_rng(2)
+    w = rng.uniform(-3, 3, size=len(block.weights))
+    x = rng.uniform(-1, 1, size=(BATCH, block.n_inputs))
+    for shots in (None, 100):
+        common = {"noise": nm, "dtype": torch.float64, "initial_weights": torch.as_tensor(w)}
+        args = (block.circuit, block.inputs, block.weights, block.observables)
+        new = NoisyEngine(*args, shots=shots, **common)
+        old = NoisyEngine(*args, shots=shots, back_traces=False, **common)
+        reads = [p for row in new.trace_plan(BATCH).pieces for p in row if p.trace is not None]
+        assert any(len(p.keep) == 2 for p in reads)
+        _assert_same(new, old, x)
 
 
 def test_backward_reads_match_aer_density_matrix() -> None:
