@@ -93,7 +93,7 @@ def _cones(ops: Sequence[tuple[int, ...]], support: tuple[int, ...]) -> list:
 class BlockReader(Protocol):
     """Prices reading a block's state at a cut for a batch (``traces.BlockCosts``)."""
 
-    batch: int
+    batch: int | None
     batched: Sequence[bool]
 
     def cost(self, t: int, block: frozenset, keep: tuple[int, ...]) -> float:
@@ -126,7 +126,7 @@ def _cut_cost(
         trace = sum(4 ** len(b) for b in blocks) + dim2
         evolve = sum(dim2 * 4 ** len(ops[i]) for i in members)
         return simulate + trace + evolve + dim2
-    batch = reader.batch
+    batch = reader.batch or 1
     read = sum(reader.cost(t, b, tuple(sorted(b & cone))) for b in blocks)
     split = len(members)
     if terms < batch:

@@ -37,7 +37,8 @@ class BackTrace:
     """The reduced state on ``keep`` at some cut, read backward from the blocks at ``start``.
 
     Attributes:
-        start: the cut whose (forward) block states feed the map.
+        start: the cut whose (forward) block states feed the map: the cone's first channel
+            (after the block's last batched one; nothing between them touches L).
         keep: K, sorted; the traced state's qubits, most significant first.
         qubits: L, sorted: K's backward light cone at ``start``.
         ops: the channels of that cone in [start, cut), circuit order; none is batched.
