@@ -62,13 +62,39 @@ def partial_trace(rho: Tensor, order: Sequence[int], keep: Sequence[int]) -> Ten
     return torch.einsum("bijkj->bik", t)
 
 
+def _merge_small(
+    parts: Sequence[tuple[Tensor, Sequence[int]]],
+) -> list[tuple[Tensor, list[int]]]:
+    """Consecutive factors joined by Kronecker products into factors of at least half the
+    qubits (rounded up; the last may have fewer): two or three factors of 4**(n/2) entries."""
+    half = (sum(len(q) for _, q in parts) + 1) // 2
+    out: list[tuple[Tensor, list[int]]] = []
+    current: tuple[Tensor, list[int]] | None = None
+    for rho, qubits in parts:
+        if current is None:
+            current = (rho, list(qubits))
+        else:
+            joined = kron_state(current[0], len(current[1]), rho, len(qubits))
+            current = (joined, current[1] + list(qubits))
+        if len(current[1]) >= half:
+            out.append(current)
+            current = None
+    if current is not None:
+        out.append(current)
+    return out
+
+
 def product_values(
     a: Tensor, order: Sequence[int], parts: Sequence[tuple[Tensor, Sequence[int]]]
 ) -> Tensor:
     """``a . vec(rho_1 (x) ... (x) rho_m)`` without forming the product state: (Bs, T).
 
     Contracts one factor at a time, from the last, as matrix products (whose backward passes
-    are matrix products too, where a Kronecker product's backward is a broadcast sum).
+    are matrix products too, where a large Kronecker product's backward is a broadcast sum);
+    small factors are first joined into factors of about half the qubits, since a batched
+    matrix-vector product over 4 entries costs far more per entry than a wide one (B=64, six
+    one-qubit factors, 4 row vectors, forward+backward: 4.4 ms one by one, 1.2 ms in two
+    halves, 8.6 ms as one Kronecker product; four factors, 8 row vectors: 0.74 / 0.47 ms).
 
     Args:
         a: (T, 2,..,2, 2,..,2), T row vectors laid out as density tensors on ``order``.
@@ -76,6 +102,7 @@ def product_values(
         parts: (rho_p, qubits_p): density tensors (Bs_p, 2,..,2, 2,..,2) on ``qubits_p``,
             disjoint, together covering ``order``; Bs_p in {1, Bs}.
     """
+    parts = _merge_small(parts)
     n = len(order)
     axes, dims = [], []
     for _, qubits in parts:
