@@ -21,7 +21,12 @@ glibc's mmap threshold fixed in the measuring process so that freed tensors leav
 set. ``--noisy`` adds a table of the exact noisy engine (``hq_qiskit/quantum/noisy``) under a
 device-like noise model (``device_like_noise``) against the ideal fast engine, at one batch
 (``--noisy-batch``), forward+backward, for each gate-fusion width in ``--noisy-fuse`` (0: no
-fusion); the ideal and noisy modules are timed in turn, best of ``--repeats`` each. Usage:
+fusion) and each way of reading blocks in ``--noisy-reads`` ("auto": backward from the last
+batched channel where cheaper, the default; "forward": every block simulated forward, cuts
+priced per sample); the ideal and noisy modules are timed in turn, best of ``--repeats`` each.
+``--hand`` adds the fast engine against the hand contraction (``bench/hand_contraction.py``, a
+formula written for the enrichment QCNN alone, issue 24's yardstick) at ``--hand-batch``,
+forward+backward, timed in turn, best of ``--repeats``. Usage:
 
     python bench/quantum_block.py                       # enrichment QCNN and global expert
     python bench/quantum_block.py --blocks enrichment_qcnn --no-stock
@@ -29,11 +34,13 @@ fusion); the ideal and noisy modules are timed in turn, best of ``--repeats`` ea
     python bench/quantum_block.py --batches 64 --no-stock --no-gate-by-gate   # fast column only
     python bench/quantum_block.py --blocks --adjoint                          # adjoint table only
     python bench/quantum_block.py --blocks --noisy enrichment_qcnn_6x6        # noisy table only
+    python bench/quantum_block.py --blocks --hand                             # hand table only
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -216,7 +223,9 @@ def run(args: argparse.Namespace) -> str:
     if args.adjoint:
         lines += ["", *adjoint_table(args.adjoint_batch, args.repeats)]
     if args.noisy:
-        lines += ["", *noisy_table(args.noisy, args.noisy_batch, args.noisy_fuse, args.repeats)]
+        lines += ["", *noisy_table(args, args.noisy)]
+    if args.hand:
+        lines += ["", *hand_table(args.hand_batch, args.repeats)]
     return "\n".join(lines)
 
 
@@ -245,34 +254,60 @@ def device_like_noise(circuit):
     return model
 
 
-def noisy_table(names: list[str], batch: int, fuse: list[int], repeats: int) -> list[str]:
-    """Ideal fast engine against the exact noisy engine, fwd+bwd at ``batch``, per fusion width."""
+def noisy_table(args: argparse.Namespace, names: list[str]) -> list[str]:
+    """Ideal fast engine against the exact noisy engine, fwd+bwd at ``--noisy-batch``, per
+    fusion width and way of reading blocks."""
     from hq_qiskit.quantum.noisy.engine import NoisyEngine
 
+    batch, repeats = args.noisy_batch, args.repeats
     lines = [
         f"exact noisy engine (device-like noise), B={batch}, fwd+bwd, {describe_machine()}",
         "",
-        "| block | fuse qubits | channels | ideal (s) | noisy (s) | noisy / ideal |",
-        "|---|---|---|---|---|---|",
+        "| block | fuse qubits | reads | channels | ideal (s) | noisy (s) | noisy / ideal |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in names:
         block = CIRCUITS[name]()
         ideal = connect_block(block)
         noise = device_like_noise(block.circuit)
-        for width in fuse:
+        for width, reads in itertools.product(args.noisy_fuse, args.noisy_reads):
             noisy = NoisyEngine(
                 block.circuit, block.inputs, block.weights, block.observables, noise=noise,
                 initial_weights=ideal.weight.detach(), fuse_qubits=width,
+                back_traces=reads == "auto",
             )  # fmt: skip
             t_ideal, t_noisy = float("inf"), float("inf")
             for _ in range(repeats):  # in turn, so that both see the same load
                 t_ideal = min(t_ideal, measure(ideal, batch, block.n_inputs, True, 1))
                 t_noisy = min(t_noisy, measure(noisy, batch, block.n_inputs, True, 1))
             lines.append(
-                f"| {name} | {width} | {len(noisy.fused)} | {t_ideal:.4f} | {t_noisy:.4f} | "
-                f"{t_noisy / t_ideal:.3g} |"
+                f"| {name} | {width} | {reads} | {len(noisy.fused)} | {t_ideal:.4f} | "
+                f"{t_noisy:.4f} | {t_noisy / t_ideal:.3g} |"
             )
             print(lines[-1], flush=True)
+    return lines
+
+
+def hand_table(batch: int, repeats: int) -> list[str]:
+    """The fast engine against the hand contraction on the 4x4 enrichment QCNN, fwd+bwd."""
+    from hand_contraction import HandContraction  # bench/hand_contraction.py
+
+    block = enrichment_qcnn()
+    fast = connect_block(block)
+    hand = HandContraction(fast.weight)
+    lines = [
+        f"enrichment QCNN, fast engine against the hand contraction, B={batch}, fwd+bwd, "
+        f"{describe_machine()}",
+        "",
+        "| block | fast (s) | hand (s) | fast / hand |",
+        "|---|---|---|---|",
+    ]
+    t_fast, t_hand = float("inf"), float("inf")
+    for _ in range(repeats):  # in turn, so that both see the same load
+        t_fast = min(t_fast, measure(fast, batch, block.n_inputs, True, 1))
+        t_hand = min(t_hand, measure(hand, batch, block.n_inputs, True, 1))
+    lines.append(f"| enrichment_qcnn | {t_fast:.4f} | {t_hand:.4f} | {t_fast / t_hand:.3g} |")
+    print(lines[-1], flush=True)
     return lines
 
 
@@ -317,6 +352,14 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--noisy-batch", type=int, default=64)
     parser.add_argument("--noisy-fuse", nargs="+", type=int, default=[0, 3])
+    parser.add_argument(
+        "--noisy-reads", nargs="+", choices=["auto", "forward"], default=["auto"],
+        help="how the noisy engine reads blocks: auto (backward where cheaper) or forward",
+    )  # fmt: skip
+    parser.add_argument(
+        "--hand", action="store_true", help="add the fast engine against the hand contraction"
+    )
+    parser.add_argument("--hand-batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--stock-batch", type=int, default=1)
     parser.add_argument("--no-stock", action="store_true", help="skip the stock engine")

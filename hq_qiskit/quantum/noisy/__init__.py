@@ -7,7 +7,8 @@ positional.py   a device model's channel per gate occurrence (and the same for A
 readout.py      readout errors folded into observables (for Aer's estimator, one physics)
 fusion.py       runs of gates (each with its own error) fused into one channel on <= 3 qubits
 plan.py         light cones and mixed product blocks: the cheapest exact cut per term
-density_ops.py  batched channels, partial traces and Kronecker products on qubit axes
+traces.py       a block read backward from its last batched channel, when cheaper for B
+density_ops.py  batched channels, partial traces, Kronecker products, products with factors
 engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)
 """
 

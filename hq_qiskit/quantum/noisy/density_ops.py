@@ -37,6 +37,8 @@ def apply_superop(
     moved = torch.movedim(rho, axes, end)
     shape = moved.shape
     flat = moved.reshape(shape[0], -1, 4 ** len(qubits))  # (Bs, R, 4**k)
+    if m.dim() == 3 and m.shape[0] == 1:
+        m = m[0]  # one matrix for every sample: a single matrix product, not Bs of them
     out = torch.matmul(flat, m.transpose(-1, -2))  # (B, R, 4**k)
     out = out.reshape(out.shape[0], *shape[1:])
     return torch.movedim(out, end, axes)
@@ -58,3 +60,58 @@ def partial_trace(rho: Tensor, order: Sequence[int], keep: Sequence[int]) -> Ten
     dk, dr = 2 ** len(keep), 2 ** len(rest)
     t = rho.permute(perm).reshape(rho.shape[0], dk, dr, dk, dr)
     return torch.einsum("bijkj->bik", t)
+
+
+def _merge_small(
+    parts: Sequence[tuple[Tensor, Sequence[int]]],
+) -> list[tuple[Tensor, list[int]]]:
+    """Consecutive factors joined by Kronecker products into factors of at least half the
+    qubits (rounded up; the last may have fewer): two or three factors of 4**(n/2) entries."""
+    half = (sum(len(q) for _, q in parts) + 1) // 2
+    out: list[tuple[Tensor, list[int]]] = []
+    current: tuple[Tensor, list[int]] | None = None
+    for rho, qubits in parts:
+        if current is None:
+            current = (rho, list(qubits))
+        else:
+            joined = kron_state(current[0], len(current[1]), rho, len(qubits))
+            current = (joined, current[1] + list(qubits))
+        if len(current[1]) >= half:
+            out.append(current)
+            current = None
+    if current is not None:
+        out.append(current)
+    return out
+
+
+def product_values(
+    a: Tensor, order: Sequence[int], parts: Sequence[tuple[Tensor, Sequence[int]]]
+) -> Tensor:
+    """``a . vec(rho_1 (x) ... (x) rho_m)`` without forming the product state: (Bs, T).
+
+    Contracts one factor at a time, from the last, as matrix products (whose backward passes
+    are matrix products too, where a large Kronecker product's backward is a broadcast sum);
+    small factors are first joined into factors of about half the qubits, since a batched
+    matrix-vector product over 4 entries costs far more per entry than a wide one (B=64, six
+    one-qubit factors, 4 row vectors, forward+backward: 4.4 ms one by one, 1.2 ms in two
+    halves, 8.6 ms as one Kronecker product; four factors, 8 row vectors: 0.74 / 0.47 ms).
+
+    Args:
+        a: (T, 2,..,2, 2,..,2), T row vectors laid out as density tensors on ``order``.
+        order: the qubit of each row axis of ``a``.
+        parts: (rho_p, qubits_p): density tensors (Bs_p, 2,..,2, 2,..,2) on ``qubits_p``,
+            disjoint, together covering ``order``; Bs_p in {1, Bs}.
+    """
+    parts = _merge_small(parts)
+    n = len(order)
+    axes, dims = [], []
+    for _, qubits in parts:
+        rows = [1 + order.index(q) for q in qubits]
+        axes += rows + [r + n for r in rows]
+        dims.append(4 ** len(qubits))
+    t = a.permute(0, *axes).reshape(-1, dims[-1])  # (T * D_1 ... D_{m-1}, D_m)
+    out = parts[-1][0].reshape(-1, dims[-1]) @ t.T  # (Bs, T * D_1 ... D_{m-1})
+    for (rho, _), d in zip(reversed(parts[:-1]), reversed(dims[:-1]), strict=True):
+        out = out.reshape(out.shape[0], -1, d) @ rho.reshape(-1, d, 1)  # (Bs, T * .., 1)
+        out = out.reshape(out.shape[0], -1)
+    return out  # (Bs, T)

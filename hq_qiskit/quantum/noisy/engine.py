@@ -3,16 +3,22 @@
 Compilation (once per circuit and noise model): read the circuit (``fast/program.py``: gates,
 affine angle tables, Pauli terms), attach Aer's errors to each gate (``noise_table.py``), fold
 the readout errors into each term's observable (``channels.py``), and choose for every term the
-cheapest exact contraction over mixed product blocks and light cones (``plan.py``), planned on
-the fused channels: runs of gates on at most ``fuse_qubits`` qubits composed, each gate's error
-kept right after it (``fusion.py``).
+cheapest exact contraction over mixed product blocks and light cones (``plan.py``, priced for
+a batch of ``plan_batch``), planned on the fused channels: runs of gates on at most
+``fuse_qubits`` qubits composed, each gate's error kept right after it (``fusion.py``).
 
 Forward pass (per batch): compute every angle, build each gate's superoperator
 ``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
-compose each fused group's channels into one superoperator,
-evolve the blocks' density matrices up to the last cut, trace down to each cone, evolve the cone
-through its remaining channels, and read ``Tr(O rho)``. No sampling: the values are exact
-(mixed-state) expectation values and autograd gives exact gradients for inputs and weights.
+compose each fused group's channels into one superoperator, then
+1. evolve forward the blocks' density matrices that some cone reads forward;
+2. read each cone's blocks at its cut, traced down to the cone: forward from those states, or
+   backward (``traces.py``: a block whose channels after its last batched one carry no batch
+   axis is a fixed map, built on 4**|K| operators, of the states of its light cone), whichever
+   the cost model finds cheaper for this batch size;
+3. evolve the cone through its remaining channels (a trailing weight-only run backward on the
+   observables) and read ``Tr(O rho)``, one block at a time when all of them ran backward.
+No sampling: the values are exact (mixed-state) expectation values and autograd gives exact
+gradients for inputs and weights.
 
 Shot noise (``shots=N``): each Pauli term's value is replaced by its mean over N shots of its
 measurement basis, qubit-wise commuting terms read from the same bitstrings, drawn from the
@@ -48,10 +54,22 @@ from hq_qiskit.quantum.fast.shots import (
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
-from hq_qiskit.quantum.noisy.density_ops import apply_superop, kron_state, partial_trace
+from hq_qiskit.quantum.noisy.density_ops import (
+    apply_superop,
+    kron_state,
+    partial_trace,
+    product_values,
+)
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
+from hq_qiskit.quantum.noisy.traces import (
+    BlockCosts,
+    Piece,
+    TracePlan,
+    back_trace_state,
+    plan_traces,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +79,7 @@ _PAULI = {
     "Y": np.array([[0, -1j], [1j, 0]]),
     "Z": np.diag([1.0, -1.0]),
 }
+PLAN_BATCH = 64  # the batch size the cuts are chosen for (blocks are read per actual batch)
 MAX_MEMORY_GB = 4.0  # GB (1e9 bytes), the unit of the fast engine's limit too
 
 
@@ -80,6 +99,12 @@ class NoisyEngine(EngineModule):
             program's terms end with the moments that the bases drawn jointly need.
         fused: the fused channels the plan runs on (``fusion.FusedOp``): gates composed in
             groups of at most ``fuse_qubits`` qubits; ``fuse_qubits=0`` keeps one per gate.
+        batched: per fused channel, whether it depends on the inputs (has a batch axis).
+        back_traces: whether blocks may be read backward from their last batched channel
+            (``traces.py``) where the cost model finds it cheaper at the batch size; False
+            simulates every block forward and plans the cuts per sample, as before.
+        plan_batch: the batch size the cuts are priced at (with ``back_traces``); each
+            forward pass then reads the blocks the cheaper way for its own batch size.
 
     Example:
         >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -109,6 +134,8 @@ class NoisyEngine(EngineModule):
         max_memory_gb: float = MAX_MEMORY_GB,
         fuse_qubits: int = FUSE_QUBITS,
         shot_basis_qubits: int = JOINT_QUBITS,
+        back_traces: bool = True,
+        plan_batch: int = PLAN_BATCH,
     ) -> None:
         super().__init__()
         check_dtype(dtype)
@@ -125,11 +152,17 @@ class NoisyEngine(EngineModule):
         prog = self.program
         self.live_terms = [t for t, term in enumerate(prog.terms) if term.support]
         self.fused: tuple[FusedOp, ...] = fuse_ops(prog.ops, fuse_qubits)
+        self._fused_qubits = [g.qubits for g in self.fused]
+        self.batched = [any(prog.ops[j].batched for j in g.members) for g in self.fused]
+        self.back_traces, self.plan_batch = back_traces, plan_batch
+        reader = BlockCosts(self._fused_qubits, self.batched, prog.num_qubits, plan_batch)
         self.plan: NoisyPlan = make_noisy_plan(
-            [g.qubits for g in self.fused],
+            self._fused_qubits,
             [self._read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
+            reader=reader if back_traces else None,
         )
+        self._trace_plans: dict[int, TracePlan] = {}
         self.max_memory_gb = max_memory_gb
         self._check_memory(1, dtype)
         self.shots = int(shots or 0)
@@ -194,9 +227,18 @@ class NoisyEngine(EngineModule):
         tensor = m.reshape([2] * (2 * n)).transpose(perm + [n + p for p in perm])
         return tensor.reshape(2**n, 2**n)
 
+    def trace_plan(self, batch: int) -> TracePlan:
+        """How the contractions read their blocks at this batch size (``traces.plan_traces``):
+        forward on B block states, or backward from the last batched op; cached per size."""
+        if batch not in self._trace_plans:
+            size = batch if self.back_traces else None
+            costs = BlockCosts(self._fused_qubits, self.batched, self.program.num_qubits, size)
+            self._trace_plans[batch] = plan_traces(self.plan, costs)
+        return self._trace_plans[batch]
+
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
         itemsize = 16 if dtype == torch.float64 else 8
-        need = self.plan.entries_per_sample * batch * itemsize
+        need = self.trace_plan(batch).entries_per_sample * batch * itemsize
         if need / 1e9 > self.max_memory_gb:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
             raise CircuitError(
@@ -295,19 +337,39 @@ class NoisyEngine(EngineModule):
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         op_qubits = [op.qubits for op in self.program.ops]
         sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
-        ops, plan = self.fused, self.plan  # the planner's ops are the fused channels
+        plan, tplan = self.plan, self.trace_plan(x.shape[0])
+        snapshots = self._block_states(sup, tplan, cdtype, device)  # 1. forward blocks
+        # 2. each cone's blocks traced to it, 3. the cone's channels and its terms' values
+        values: list[Tensor] = []
+        traced: dict = {}  # reduced states shared by the cones that read them
+        for c, obs, pieces in zip(
+            plan.contractions, consts["observables"], tplan.pieces, strict=True
+        ):
+            parts = [self._piece_state(p, snapshots, c.cut, sup, traced) for p in pieces]
+            moments = min(self.live_terms[t] for t in c.terms) >= self.n_terms
+            with torch.no_grad() if moments else contextlib.nullcontext():  # shot moments alone
+                vals = self._cone_values(parts, c, obs, sup, x.shape[0])  # (Bs, T_c)
+            values.append(vals.expand(x.shape[0], -1))
+        out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
+        if values:
+            order = [self.live_terms[t] for c in plan.contractions for t in c.terms]
+            out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
+        return out
 
-        # 1. mixed product blocks up to the last cut, snapshots at every cut used
+    def _block_states(
+        self, sup: list[Tensor], tplan: TracePlan, cdtype: torch.dtype, device: torch.device
+    ) -> dict[int, dict]:
+        """Mixed product blocks evolved forward through ``tplan.block_ops``, a snapshot (qubit
+        -> (order, state (Bs, 2,..,2))) at every cut in ``tplan.snaps``."""
+        ops = self.fused
         zero = torch.zeros(1, 2, 2, dtype=cdtype, device=device)
         zero[0, 0, 0] = 1.0  # |0><0|
         blocks: dict[int, tuple[list[int], Tensor]] = {
             q: ([q], zero) for q in range(self.program.num_qubits)
         }
-        snapshots = {t: None for t in plan.cuts}
-        if 0 in snapshots:
-            snapshots[0] = dict(blocks)
-        todo = list(plan.block_ops)
-        for t in plan.cuts:
+        snapshots = {}
+        todo = list(tplan.block_ops)
+        for t in tplan.snaps:
             while todo and todo[0] < t:
                 i = todo.pop(0)
                 parts: list[tuple[list[int], Tensor]] = []
@@ -322,40 +384,42 @@ class NoisyEngine(EngineModule):
                 for q in order:
                     blocks[q] = entry
             snapshots[t] = dict(blocks)
+        return snapshots
 
-        # 2. reduced density matrices on each cone, evolved through the cone's channels
-        values, traced = [], {}  # (block state, kept qubits) -> reduced state, shared by cones
-        for c, obs in zip(plan.contractions, consts["observables"], strict=True):
-            snap = snapshots[c.cut]
-            rho, rho_order, n = None, [], 0
-            for order, state, keep in cone_blocks(c.qubits, snap):
-                key = (id(state), tuple(keep))  # states live in the snapshots: ids are stable
-                if key not in traced:
-                    part = partial_trace(state, order, keep)
-                    traced[key] = part.reshape(-1, *([2] * (2 * len(keep))))
-                part = traced[key]
-                rho = part if rho is None else kron_state(rho, n, part, len(keep))
-                rho_order, n = rho_order + keep, n + len(keep)
-            moments = min(self.live_terms[t] for t in c.terms) >= self.n_terms
-            with torch.no_grad() if moments else contextlib.nullcontext():  # shot moments alone
-                vals = self._cone_values(rho, rho_order, c, obs, sup, x.shape[0])  # (Bs, T_c)
-            values.append(vals.expand(x.shape[0], -1))
-        out = torch.ones(x.shape[0], len(self.program.terms), dtype=dtype, device=device)
-        if values:
-            order = [self.live_terms[t] for c in plan.contractions for t in c.terms]
-            out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
-        return out
+    def _piece_state(
+        self, piece: Piece, snapshots: dict, cut: int, sup: list[Tensor], traced: dict
+    ) -> tuple[Tensor, list[int]]:
+        """One block's state at ``cut`` traced to the cone: (Bs, 2,..,2) and its qubit order.
+
+        Forward pieces trace the block's snapshot; backward ones (``traces.py``) map the state
+        of their light cone at ``trace.start``. Results are cached in ``traced``.
+        """
+        trace = piece.trace
+        if trace is None:
+            order, state = snapshots[cut][piece.keep[0]]
+            keep = [p for p in order if p in piece.keep]
+            return _traced(state, order, keep, traced), keep
+        if trace not in traced:
+            parts = [
+                (_traced(state, order, keep, traced), keep)
+                for order, state, keep in cone_blocks(trace.qubits, snapshots[trace.start])
+            ]
+            traced[trace] = back_trace_state(parts, trace, sup, self._fused_qubits)
+        return traced[trace], list(trace.keep)
 
     def _cone_values(
-        self, rho: Tensor, rho_order: list[int], c, obs: Tensor, sup: list[Tensor], batch: int
+        self, parts: list[tuple[Tensor, list[int]]], c, obs: Tensor, sup: list[Tensor], batch: int
     ) -> Tensor:
         """``Tr(O_t rho_final)`` for one contraction: (Bs, T_c), real.
 
-        The cone's channels run forward on the density matrix rho (Bs, 2,..,2) on ``rho_order``,
-        except a trailing run of channels without a batch axis when the contraction has fewer
-        terms than samples: those run backward on the observables (Heisenberg picture), since
+        The cone's state at the cut is the product of ``parts`` (density tensors
+        (Bs, 2,..,2) on their qubits). Its channels run forward on that state, except a
+        trailing run of channels without a batch axis when the contraction has fewer terms
+        than samples: those run backward on the observables (Heisenberg picture), since
         ``vec(O^T) . M vec(rho) = (M^T vec(O^T)) . vec(rho)``; exact either way, and T_c
-        observables cost less to evolve than B density matrices.
+        observables cost less to evolve than B density matrices. When every channel runs
+        backward, the observables meet the parts one at a time (``product_values``) and the
+        cone's density matrix is never formed.
 
         Args:
             obs: (T_c, d, d) the terms' ``O^T`` on the cone's sorted qubits.
@@ -365,12 +429,18 @@ class NoisyEngine(EngineModule):
         if len(c.terms) < batch:
             while split and sup[c.ops[split - 1]].shape[0] == 1:
                 split -= 1
-        for i in c.ops[:split]:
-            rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
         order = list(c.qubits)
         a = obs.reshape(obs.shape[0], *([2] * (2 * len(order))))  # (T_c, 2,..,2) on ``order``
         for i in reversed(c.ops[split:]):
             a = apply_superop(a, sup[i].transpose(-1, -2), order, ops[i].qubits)
+        if not split:
+            return product_values(a, order, parts).real
+        rho, rho_order = parts[0]
+        for part, keep in parts[1:]:
+            rho = kron_state(rho, len(rho_order), part, len(keep))
+            rho_order = rho_order + keep
+        for i in c.ops[:split]:
+            rho = apply_superop(rho, sup[i], rho_order, ops[i].qubits)
         rho = partial_trace(rho, rho_order, order)  # sorted order, (Bs, d, d)
         return (rho.reshape(rho.shape[0], -1) @ a.reshape(a.shape[0], -1).T).real
 
@@ -388,6 +458,8 @@ class NoisyEngine(EngineModule):
         noisy = sum(c is not None for c in table.channels)
         sizes = sorted({len(c.qubits) for c in plan.contractions})
         itemsize = 16 if self.real_dtype == torch.float64 else 8
+        reads = self.trace_plan(self.plan_batch)
+        backward = {p.trace for row in reads.pieces for p in row if p.trace is not None}
         return "\n".join(
             [
                 f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
@@ -396,8 +468,21 @@ class NoisyEngine(EngineModule):
                 f"{[list(q) for q, _ in table.correlated]}; "
                 + shots_line(self.shots, self.measurements, self.n_terms),
                 f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
-                f"cuts {list(plan.cuts)}, cone widths {sizes}, {len(plan.block_ops)} block ops",
-                f"~{plan.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
-                "per sample",
+                f"cuts {list(plan.cuts)}, cone widths {sizes}; at B={self.plan_batch}: "
+                f"{len(reads.block_ops)} block ops forward, "
+                f"{sum(len(row) for row in reads.pieces)} block reads of which "
+                f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
+                f"({len(backward)} maps)",
+                f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
+                f"per sample at B={self.plan_batch}",
             ]
         )
+
+
+def _traced(state: Tensor, order: list[int], keep: list[int], cache: dict) -> Tensor:
+    """A block state (Bs, 2,..,2) on ``order`` traced to ``keep`` (Bs, 2,..,2), cached by the
+    state's identity (the states live in the snapshots, so their ids are stable)."""
+    key = (id(state), tuple(keep))
+    if key not in cache:
+        cache[key] = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
+    return cache[key]

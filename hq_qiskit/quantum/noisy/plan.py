@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from hq_qiskit.errors import CircuitError
 
@@ -61,7 +62,9 @@ class NoisyPlan:
         return max(self.cuts, default=0)
 
 
-def _history(ops: Sequence[tuple[int, ...]], n: int) -> tuple[list[dict[int, frozenset]], list]:
+def block_history(
+    ops: Sequence[tuple[int, ...]], n: int
+) -> tuple[list[dict[int, frozenset]], list]:
     """Blocks at every cut (qubit -> block) and each op's block size once applied."""
     block = {q: frozenset([q]) for q in range(n)}
     history, sizes = [dict(block)], []
@@ -87,11 +90,60 @@ def _cones(ops: Sequence[tuple[int, ...]], support: tuple[int, ...]) -> list:
     return out
 
 
+class BlockReader(Protocol):
+    """Prices reading a block's state at a cut for a batch (``traces.BlockCosts``)."""
+
+    batch: int | None
+    batched: Sequence[bool]
+
+    def cost(self, t: int, block: frozenset, keep: tuple[int, ...]) -> float:
+        """Multiply-adds for the whole batch to get ``block`` at cut t traced to ``keep``."""
+        ...
+
+
+def _cut_cost(
+    ops: Sequence[tuple[int, ...]],
+    history: list,
+    sizes: list,
+    t: int,
+    cone: frozenset,
+    members: tuple[int, ...],
+    terms: int,
+    reader: BlockReader | None,
+) -> float:
+    """Complex multiply-adds of reading ``terms`` terms through the cut t (cone ``cone``).
+
+    Without a reader: per sample, every block simulated forward, the cone evolved forward.
+    With one: for the reader's batch, each block read as the reader prices it, and the cone's
+    trailing channels without a batch axis run on the T observables when T < B (the engine's
+    Heisenberg tails), the rest on B density matrices.
+    """
+    blocks = {history[t][q] for q in cone}
+    dim2 = 4 ** len(cone)
+    if reader is None:
+        ids = [i for i in range(t) if history[t][ops[i][0]] in blocks]
+        simulate = sum(4 ** sizes[i] * 4 ** len(ops[i]) for i in ids)
+        trace = sum(4 ** len(b) for b in blocks) + dim2
+        evolve = sum(dim2 * 4 ** len(ops[i]) for i in members)
+        return simulate + trace + evolve + dim2
+    batch = reader.batch or 1
+    read = sum(reader.cost(t, b, tuple(sorted(b & cone))) for b in blocks)
+    split = len(members)
+    if terms < batch:
+        while split and not reader.batched[members[split - 1]]:
+            split -= 1
+    forward = batch * sum(dim2 * 4 ** len(ops[i]) for i in members[:split])
+    backward = terms * sum(dim2 * 4 ** len(ops[i]) for i in members[split:])
+    product = batch * dim2 if split else 0  # the cone's density matrix, formed only then
+    return read + forward + backward + product + batch * terms * dim2
+
+
 def make_noisy_plan(
     ops: Sequence[tuple[int, ...]],
     supports: Sequence[tuple[int, ...]],
     num_qubits: int,
     max_cone_qubits: int = MAX_CONE_QUBITS,
+    reader: BlockReader | None = None,
 ) -> NoisyPlan:
     """Pick the cheapest exact cut for every distinct support; group terms by (cut, cone).
 
@@ -100,11 +152,13 @@ def make_noisy_plan(
         supports: the qubits of each Pauli term.
         num_qubits: the circuit's width.
         max_cone_qubits: widest density matrix a cone may use.
+        reader: prices each block read at a batch size (``_cut_cost``); None: the per-sample
+            model of an all-forward engine.
 
     Raises:
         CircuitError: a term wider than ``max_cone_qubits``.
     """
-    history, sizes = _history(ops, num_qubits)
+    history, sizes = block_history(ops, num_qubits)
     by_support: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for k, s in enumerate(supports):
         by_support[tuple(s)].append(k)
@@ -120,16 +174,7 @@ def make_noisy_plan(
         for t, (cone, members) in enumerate(_cones(ops, support)):
             if len(cone) > max_cone_qubits:
                 continue
-            blocks = {history[t][q] for q in cone}
-            simulate = sum(
-                4 ** sizes[i] * 4 ** len(ops[i])
-                for i in range(t)
-                if history[t][ops[i][0]] in blocks
-            )
-            dim2 = 4 ** len(cone)
-            trace = sum(4 ** len(b) for b in blocks) + dim2
-            evolve = sum(dim2 * 4 ** len(ops[i]) for i in members)
-            cost = simulate + trace + evolve + dim2
+            cost = _cut_cost(ops, history, sizes, t, cone, members, len(ids), reader)
             if best is None or cost < best[0]:
                 best = (cost, t, tuple(sorted(cone)), members)
         assert best is not None  # t = m has cone == support, within the limit
