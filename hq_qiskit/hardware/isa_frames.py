@@ -39,26 +39,11 @@ import numpy as np
 from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterExpression
 
-from hq_qiskit.hardware.native_errors import SKIP, embed
+from hq_qiskit.hardware.native_errors import SKIP, bound_matrix, embed
 from hq_qiskit.hardware.native_schedule import isa_windows
 from hq_qiskit.quantum.noisy.channels import unitary_superop
 
 I2 = np.eye(2, dtype=complex)
-
-
-def _matrix(op, values: dict) -> np.ndarray:
-    """Unitary of one gate with its parameters bound from ``values`` (Parameter -> float)."""
-    if not any(isinstance(v, ParameterExpression) for v in op.params):
-        return np.asarray(op.to_matrix(), dtype=complex)
-    angles = [
-        float(v.bind({p: values[p] for p in v.parameters}))
-        if isinstance(v, ParameterExpression)
-        else float(v)
-        for v in op.params
-    ]
-    gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
-    gate.params = angles
-    return np.asarray(gate.to_matrix(), dtype=complex)
 
 
 def _on_pair(u: np.ndarray, positions: Sequence[int]) -> np.ndarray:
@@ -235,7 +220,7 @@ class _Walk:
         for g in gates:
             op, qubits = self.isa.gates[g]
             local = [pair.index(q) for q in qubits]
-            u = _matrix(op, self.values)
+            u = bound_matrix(op, self.values)
             u = _on_pair(u, local) if k == 2 else u
             u_total = u @ u_total
             noisy = unitary_superop(u) @ noisy
@@ -259,7 +244,7 @@ class _Walk:
         for e, ev in enumerate(self.events):
             phys = tuple(self.region[s] for s in ev["sub"])
             if len(phys) == 1:
-                self.pending[phys[0]] = _matrix(ev["op"], self.values) @ self.pending[phys[0]]
+                self.pending[phys[0]] = bound_matrix(ev["op"], self.values) @ self.pending[phys[0]]
                 continue
             a, b = phys
             ones = [] if {a, b} & self.broken else self.isa.ones(a) + self.isa.ones(b)
@@ -268,7 +253,7 @@ class _Walk:
                 self.broken |= {a, b}
                 continue
             segment, noisy = self._noisy(sorted(ones + run), (a, b))
-            logical = _on_pair(_matrix(ev["op"], self.values), [0, 1])
+            logical = _on_pair(bound_matrix(ev["op"], self.values), [0, 1])
             logical = logical @ np.kron(self.pending[b], self.pending[a])
             self.pending[a] = self.pending[b] = I2
             before = np.kron(self.frame[b], self.frame[a])

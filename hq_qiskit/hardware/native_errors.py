@@ -23,6 +23,22 @@ from hq_qiskit.quantum.noisy.channels import superop, unitary_superop
 SKIP = ("barrier", "delay")  # instructions that carry no gate error
 
 
+def bound_matrix(op, values: dict) -> np.ndarray:
+    """Unitary of one gate with its parameter expressions bound from ``values`` (Parameter ->
+    float); a gate without parameters as it is."""
+    if not any(isinstance(v, ParameterExpression) for v in op.params):
+        return np.asarray(op.to_matrix(), dtype=complex)
+    angles = [
+        float(v.bind({p: values[p] for p in v.parameters}))
+        if isinstance(v, ParameterExpression)
+        else float(v)
+        for v in op.params
+    ]
+    gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
+    gate.params = angles
+    return np.asarray(gate.to_matrix(), dtype=complex)
+
+
 def embed(m: np.ndarray, positions: Sequence[int], n: int) -> np.ndarray:
     """A row-major k-qubit superoperator acting on local ``positions`` of n qubits."""
     k = len(positions)
@@ -168,15 +184,7 @@ class NativeErrors:
     @staticmethod
     def _unitary(op, values: dict, local: tuple[int, ...], k: int) -> np.ndarray:
         """Row-major superoperator of one native gate at the given parameter values."""
-        angles = [
-            float(v.bind({p: values[p] for p in v.parameters}))
-            if isinstance(v, ParameterExpression)
-            else float(v)
-            for v in op.params
-        ]
-        gate = op.to_mutable() if hasattr(op, "to_mutable") else op.copy()
-        gate.params = angles
-        return embed(unitary_superop(np.asarray(gate.to_matrix(), dtype=complex)), local, k)
+        return embed(unitary_superop(bound_matrix(op, values)), local, k)
 
     def channel(
         self,
