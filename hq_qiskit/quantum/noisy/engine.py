@@ -62,7 +62,7 @@ from hq_qiskit.quantum.noisy.density_ops import (
 )
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
-from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
+from hq_qiskit.quantum.noisy.plan import NoisyPlan, block_history, make_noisy_plan
 from hq_qiskit.quantum.noisy.traces import (
     BlockCosts,
     Piece,
@@ -241,11 +241,13 @@ class NoisyEngine(EngineModule):
         need = self.trace_plan(batch).entries_per_sample * batch * itemsize
         if need / 1e9 > self.max_memory_gb:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
+            sizes = block_history(self._fused_qubits, self.program.num_qubits)[1]
+            block = max((sizes[i] for i in self.trace_plan(batch).block_ops), default=0)
             raise CircuitError(
                 f"noisy engine: a batch of {batch} needs about {need / 1e9:.2f} GB of density "
-                f"matrices (widest cone {widest} qubits), over the limit of "
-                f"max_memory_gb={self.max_memory_gb:g}; use a smaller batch, raise "
-                "max_memory_gb, or a circuit with narrower light cones"
+                f"matrices (widest cone {widest} qubits, widest product block simulated "
+                f"{block}-qubit), over the limit of max_memory_gb={self.max_memory_gb:g}; use "
+                "a smaller batch, raise max_memory_gb, or a circuit with narrower light cones"
             )
 
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
