@@ -59,9 +59,11 @@ from hq_qiskit.quantum.noisy.density_ops import (
     kron_state,
     partial_trace,
     product_values,
+    traced_state,
 )
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
+from hq_qiskit.quantum.noisy.pauli import PauliPlan, compile_pauli, pauli_line, pauli_term_values
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, block_history, make_noisy_plan
 from hq_qiskit.quantum.noisy.traces import (
     BlockCosts,
@@ -164,7 +166,6 @@ class NoisyEngine(EngineModule):
         )
         self._trace_plans: dict[int, TracePlan] = {}
         self.max_memory_gb = max_memory_gb
-        self._check_memory(1, dtype)
         self.shots = int(shots or 0)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
@@ -172,6 +173,13 @@ class NoisyEngine(EngineModule):
         self.n_outputs = len(observables)
         self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
+        self.pauli: PauliPlan | None = None
+        try:
+            self._check_memory(1, dtype)
+        except CircuitError:  # cones no density matrix holds: Pauli strings (pauli.py)
+            self.pauli = compile_pauli(self)
+            if self.pauli is None:
+                raise
 
     # ------------------------------------------------------------------ compile-time pieces
     def _gate_classes(self) -> list[tuple[object, bool, list[int]]]:
@@ -237,6 +245,8 @@ class NoisyEngine(EngineModule):
         return self._trace_plans[batch]
 
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
+        if self.pauli is not None:
+            return
         itemsize = 16 if dtype == torch.float64 else 8
         need = self.trace_plan(batch).entries_per_sample * batch * itemsize
         if need / 1e9 > self.max_memory_gb:
@@ -339,6 +349,8 @@ class NoisyEngine(EngineModule):
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         op_qubits = [op.qubits for op in self.program.ops]
         sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
+        if self.pauli is not None:
+            return pauli_term_values(self, sup, x.shape[0])
         plan, tplan = self.plan, self.trace_plan(x.shape[0])
         snapshots = self._block_states(sup, tplan, cdtype, device)  # 1. forward blocks
         # 2. each cone's blocks traced to it, 3. the cone's channels and its terms' values
@@ -400,10 +412,10 @@ class NoisyEngine(EngineModule):
         if trace is None:
             order, state = snapshots[cut][piece.keep[0]]
             keep = [p for p in order if p in piece.keep]
-            return _traced(state, order, keep, traced), keep
+            return traced_state(state, order, keep, traced), keep
         if trace not in traced:
             parts = [
-                (_traced(state, order, keep, traced), keep)
+                (traced_state(state, order, keep, traced), keep)
                 for order, state, keep in cone_blocks(trace.qubits, snapshots[trace.start])
             ]
             traced[trace] = back_trace_state(parts, trace, sup, self._fused_qubits)
@@ -475,16 +487,9 @@ class NoisyEngine(EngineModule):
                 f"{sum(len(row) for row in reads.pieces)} block reads of which "
                 f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
                 f"({len(backward)} maps)",
-                f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
-                f"per sample at B={self.plan_batch}",
+                pauli_line(self.pauli)
+                if self.pauli is not None
+                else f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density "
+                f"matrices per sample at B={self.plan_batch}",
             ]
         )
-
-
-def _traced(state: Tensor, order: list[int], keep: list[int], cache: dict) -> Tensor:
-    """A block state (Bs, 2,..,2) on ``order`` traced to ``keep`` (Bs, 2,..,2), cached by the
-    state's identity (the states live in the snapshots, so their ids are stable)."""
-    key = (id(state), tuple(keep))
-    if key not in cache:
-        cache[key] = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
-    return cache[key]
