@@ -22,6 +22,7 @@ Python and qiskit.quantum_info), itself checked against Aer's density matrix on 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Pauli, SparsePauliOp
@@ -29,6 +30,7 @@ from qiskit_aer import AerSimulator
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
 from hq_qiskit.circuits.ring import ring_block
+from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.noisy.engine import NoisyEngine
 from hq_qiskit.quantum.noisy.pauli import compile_pauli
 from tests.quantum.test_noisy_fusion import device_like_noise
@@ -273,3 +275,14 @@ def test_pauli_route_equals_density_route_with_gradients() -> None:
         results.append((out.detach().numpy(), xt.grad.numpy(), engine.weight.grad.numpy()))
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-12, rtol=0)
+
+
+def test_refused_when_neither_route_fits() -> None:
+    """With no room for density matrices, the 6x6 QCNN's wide cones need over MAX_STRINGS
+    Pauli strings: refused in one line naming both limits (about 5 s of compiling)."""
+    block = enrichment_qcnn(rows=6, cols=6)
+    with pytest.raises(CircuitError, match=r"max_memory_gb=1e-06.*over 200000 strings"):
+        NoisyEngine(
+            block.circuit, block.inputs, block.weights, block.observables,
+            noise=device_like_noise(block.circuit), max_memory_gb=1e-6,
+        )  # fmt: skip

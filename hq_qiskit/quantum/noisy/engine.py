@@ -6,6 +6,8 @@ the readout errors into each term's observable (``channels.py``), and choose for
 cheapest exact contraction over mixed product blocks and light cones (``plan.py``, priced for
 a batch of ``plan_batch``), planned on the fused channels: runs of gates on at most
 ``fuse_qubits`` qubits composed, each gate's error kept right after it (``fusion.py``).
+When no such plan fits ``max_memory_gb`` (cones covering a register that a ring entangles),
+the terms are carried backward as Pauli strings instead (``pauli.py``, exact too).
 
 Forward pass (per batch): compute every angle, build each gate's superoperator
 ``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
@@ -52,6 +54,7 @@ from hq_qiskit.quantum.fast.shots import (
     shots_line,
 )
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.noisy import pauli as strings
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
 from hq_qiskit.quantum.noisy.density_ops import (
@@ -63,7 +66,6 @@ from hq_qiskit.quantum.noisy.density_ops import (
 )
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
-from hq_qiskit.quantum.noisy.pauli import PauliPlan, compile_pauli, pauli_line, pauli_term_values
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, block_history, make_noisy_plan
 from hq_qiskit.quantum.noisy.traces import (
     BlockCosts,
@@ -173,13 +175,14 @@ class NoisyEngine(EngineModule):
         self.n_outputs = len(observables)
         self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
-        self.pauli: PauliPlan | None = None
+        self.pauli: strings.PauliPlan | None = None
         try:
             self._check_memory(1, dtype)
-        except CircuitError:  # cones no density matrix holds: Pauli strings (pauli.py)
-            self.pauli = compile_pauli(self)
+        except CircuitError as error:  # cones no density matrix holds: Pauli strings
+            self.pauli = strings.compile_pauli(self)  # (pauli.py), None when too many
             if self.pauli is None:
-                raise
+                limit = f"Pauli propagation: over {strings.MAX_STRINGS} strings"
+                raise CircuitError(f"{error}; {limit}") from error
 
     # ------------------------------------------------------------------ compile-time pieces
     def _gate_classes(self) -> list[tuple[object, bool, list[int]]]:
@@ -350,7 +353,7 @@ class NoisyEngine(EngineModule):
         op_qubits = [op.qubits for op in self.program.ops]
         sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
         if self.pauli is not None:
-            return pauli_term_values(self, sup, x.shape[0])
+            return strings.pauli_term_values(self, sup, x.shape[0])
         plan, tplan = self.plan, self.trace_plan(x.shape[0])
         snapshots = self._block_states(sup, tplan, cdtype, device)  # 1. forward blocks
         # 2. each cone's blocks traced to it, 3. the cone's channels and its terms' values
@@ -487,7 +490,7 @@ class NoisyEngine(EngineModule):
                 f"{sum(len(row) for row in reads.pieces)} block reads of which "
                 f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
                 f"({len(backward)} maps)",
-                pauli_line(self.pauli)
+                strings.pauli_line(self.pauli)
                 if self.pauli is not None
                 else f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density "
                 f"matrices per sample at B={self.plan_batch}",
