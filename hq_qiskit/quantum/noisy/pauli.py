@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import product
 from types import SimpleNamespace
 
@@ -40,6 +41,7 @@ MAX_STRINGS = 200_000  # most (term, string) pairs alive at any step
 _PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
 
 
+@lru_cache(maxsize=8)
 def pauli_basis(k: int) -> np.ndarray:
     """(4**k, 4**k): column a is the row-major vec of P_a, a = sum_j a_j 4**j with letter a_j
     (I, X, Y, Z = 0..3) on the j-th qubit, the j-th least significant bit (superop order)."""
@@ -50,7 +52,7 @@ def pauli_basis(k: int) -> np.ndarray:
             m = np.kron(m, _PAULI[a])
         cols.append(m.reshape(-1))
     # product() runs the last letter fastest: index sum_j letters[k-1-j] 4**j, as wanted
-    return np.stack(cols, axis=1)
+    return np.stack(cols, axis=1)  # cached: shared by every call, never written
 
 
 def transfer_matrix(superop: Tensor, basis: Tensor) -> Tensor:
