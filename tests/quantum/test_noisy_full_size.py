@@ -286,3 +286,16 @@ def test_refused_when_neither_route_fits() -> None:
             block.circuit, block.inputs, block.weights, block.observables,
             noise=device_like_noise(block.circuit), max_memory_gb=1e-6,
         )  # fmt: skip
+
+
+def test_pauli_route_refuses_a_batch_over_the_memory_limit() -> None:
+    """ring_96 on the Pauli route keeps ~0.2 MB of strings per sample: one sample fits 1 MB,
+    64 do not, and the refusal names the route and the limit."""
+    block = ring_block(16)
+    engine = NoisyEngine(
+        block.circuit, block.inputs, block.weights, block.observables,
+        noise=device_like_noise(block.circuit), max_memory_gb=1e-3,
+    )  # fmt: skip
+    assert engine(torch.rand(1, block.n_inputs)).shape == (1, block.n_outputs)
+    with pytest.raises(CircuitError, match=r"Pauli propagation.*max_memory_gb=0.001"):
+        engine(torch.rand(BATCH, block.n_inputs))

@@ -109,6 +109,8 @@ class NoisyEngine(EngineModule):
             simulates every block forward and plans the cuts per sample, as before.
         plan_batch: the batch size the cuts are priced at (with ``back_traces``); each
             forward pass then reads the blocks the cheaper way for its own batch size.
+        pauli: the Pauli-string plan (``pauli.py``) the values come from when no density plan
+            fits ``max_memory_gb`` (``plan`` is then unused), else None.
 
     Example:
         >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -249,7 +251,7 @@ class NoisyEngine(EngineModule):
 
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
         if self.pauli is not None:
-            return
+            return strings.check_memory(self, batch, dtype)
         itemsize = 16 if dtype == torch.float64 else 8
         need = self.trace_plan(batch).entries_per_sample * batch * itemsize
         if need / 1e9 > self.max_memory_gb:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.noisy.fusion import compose
 from hq_qiskit.quantum.noisy.plan import block_history
 
@@ -256,11 +257,35 @@ def pauli_term_values(engine, sup: list[Tensor], batch: int) -> Tensor:
     return out.index_copy(1, live, values.expand(batch, -1))
 
 
+def check_memory(engine, batch: int, dtype: torch.dtype) -> None:
+    """Refuse a batch whose strings would exceed ``engine.max_memory_gb``: per sample, the
+    coefficients each step moves and makes once a batched channel has been met (autograd keeps
+    them), and the final strings' products over the blocks read at the cut.
+
+    Raises:
+        CircuitError: naming the estimate, the limit and the fixes.
+    """
+    plan: PauliPlan = engine.pauli
+    entries, batched = len(plan.term) * (len(plan.blocks) + 2), False
+    for step in plan.steps:
+        batched = batched or engine.batched[step.op]
+        if batched:
+            entries += len(step.src) + (int(step.dst.max()) + 1 if len(step.dst) else 0)
+    need = entries * batch * (8 if dtype == torch.float64 else 4) / 1e9
+    if need > engine.max_memory_gb:
+        raise CircuitError(
+            f"noisy engine (Pauli propagation, {plan.strings} strings): a batch of {batch} "
+            f"needs about {need:.3g} GB, over max_memory_gb={engine.max_memory_gb:g}; use a "
+            "smaller batch or raise max_memory_gb"
+        )
+
+
 def pauli_line(plan: PauliPlan) -> str:
     """One line for ``NoisyEngine.describe``."""
     widest = max(map(len, plan.blocks), default=0)
     return (
-        f"Pauli propagation (register-wide cones): {len(plan.steps)} channels carried backward "
+        f"values by Pauli propagation instead (no density plan fits): {len(plan.steps)} "
+        f"channels carried backward "
         f"from cut {plan.cut} (blocks of <= {widest} qubits there), at most {plan.strings} "
         f"strings, {len(plan.term)} at the cut"
     )
