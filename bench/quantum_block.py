@@ -23,7 +23,8 @@ device-like noise model (``device_like_noise``) against the ideal fast engine, a
 (``--noisy-batch``), forward+backward, for each gate-fusion width in ``--noisy-fuse`` (0: no
 fusion) and each way of reading blocks in ``--noisy-reads`` ("auto": backward from the last
 batched channel where cheaper, the default; "forward": every block simulated forward, cuts
-priced per sample); the ideal and noisy modules are timed in turn, best of ``--repeats`` each.
+priced per sample); the ideal and noisy modules are timed in turn, best of ``--repeats`` each,
+and the noisy peak is measured as the fast engine's (a fresh process).
 ``--hand`` adds the fast engine against the hand contraction (``bench/hand_contraction.py``, a
 formula written for the enrichment QCNN alone, issue 24's yardstick) at ``--hand-batch``,
 forward+backward, timed in turn, best of ``--repeats``. Usage:
@@ -124,7 +125,15 @@ def hwm():
             return int(line.split()[1]) / 1024
 torch.set_num_threads(1)
 name, batch, gradient = sys.argv[1], int(sys.argv[2]), sys.argv[4]
-module = connect_block(CIRCUITS[name](), gradient=gradient)
+if len(sys.argv) > 5:  # the exact noisy engine under device_like_noise: fuse width, reads
+    from quantum_block import device_like_noise
+    from hq_qiskit.quantum.noisy.engine import NoisyEngine
+    b = CIRCUITS[name]()
+    module = NoisyEngine(b.circuit, b.inputs, b.weights, b.observables,
+                         noise=device_like_noise(b.circuit), fuse_qubits=int(sys.argv[5]),
+                         back_traces=sys.argv[6] == "auto")
+else:
+    module = connect_block(CIRCUITS[name](), gradient=gradient)
 x = torch.rand(batch, module.n_inputs)
 module(x[:1])  # compile-time constants, imports
 Path("/proc/self/clear_refs").write_text("5")
@@ -134,16 +143,25 @@ print(hwm() - base)
 """
 
 
-def fast_peak_mb(name: str, batch: int, gradient: str = "auto", fixed_mmap: bool = False) -> float:
+def fast_peak_mb(
+    name: str,
+    batch: int,
+    gradient: str = "auto",
+    fixed_mmap: bool = False,
+    noisy: tuple[int, str] | None = None,
+) -> float:
     """Peak resident-memory growth of one fast forward+backward, in a fresh process (MB).
 
     ``fixed_mmap``: fix glibc's mmap threshold at 64 KiB, so that tensors freed during the
     pass leave the resident set (otherwise glibc may keep them, and the peak is an upper bound).
+    ``noisy``: (fuse width, reads) to measure the exact noisy engine under
+    ``device_like_noise`` instead of the ideal one.
     """
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536") if fixed_mmap else None
     here = str(Path(__file__).parent)
     out = subprocess.run(
-        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch), here, gradient],
+        [sys.executable, "-c", PEAK_SCRIPT, name, str(batch), here, gradient,
+         *([] if noisy is None else [str(noisy[0]), noisy[1]])],
         capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return float(out.stdout.strip().splitlines()[-1])
@@ -263,8 +281,9 @@ def noisy_table(args: argparse.Namespace, names: list[str]) -> list[str]:
     lines = [
         f"exact noisy engine (device-like noise), B={batch}, fwd+bwd, {describe_machine()}",
         "",
-        "| block | fuse qubits | reads | channels | ideal (s) | noisy (s) | noisy / ideal |",
-        "|---|---|---|---|---|---|---|",
+        "| block | fuse qubits | reads | channels | ideal (s) | noisy (s) | noisy / ideal "
+        "| noisy peak MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in names:
         block = CIRCUITS[name]()
@@ -280,9 +299,10 @@ def noisy_table(args: argparse.Namespace, names: list[str]) -> list[str]:
             for _ in range(repeats):  # in turn, so that both see the same load
                 t_ideal = min(t_ideal, measure(ideal, batch, block.n_inputs, True, 1))
                 t_noisy = min(t_noisy, measure(noisy, batch, block.n_inputs, True, 1))
+            mem = fast_peak_mb(name, batch, noisy=(width, reads))
             lines.append(
                 f"| {name} | {width} | {reads} | {len(noisy.fused)} | {t_ideal:.4f} | "
-                f"{t_noisy:.4f} | {t_noisy / t_ideal:.3g} |"
+                f"{t_noisy:.4f} | {t_noisy / t_ideal:.3g} | {mem:.0f} |"
             )
             print(lines[-1], flush=True)
     return lines

@@ -8,6 +8,7 @@ readout.py      readout errors folded into observables (for Aer's estimator, one
 fusion.py       runs of gates (each with its own error) fused into one channel on <= 3 qubits
 plan.py         light cones and mixed product blocks: the cheapest exact cut per term
 traces.py       a block read backward from its last batched channel, when cheaper for B
+pauli.py        Pauli strings carried backward: cones no density matrix holds (ring_96)
 density_ops.py  batched channels, partial traces, Kronecker products, products with factors
 engine.py       NoisyEngine (exact noisy values, optional seeded shot noise)
 """

@@ -115,3 +115,12 @@ def product_values(
         out = out.reshape(out.shape[0], -1, d) @ rho.reshape(-1, d, 1)  # (Bs, T * .., 1)
         out = out.reshape(out.shape[0], -1)
     return out  # (Bs, T)
+
+
+def traced_state(state: Tensor, order: list[int], keep: list[int], cache: dict) -> Tensor:
+    """A block state (Bs, 2,..,2) on ``order`` traced to ``keep`` (Bs, 2,..,2), cached by the
+    state's identity (the states live in the snapshots, so their ids are stable)."""
+    key = (id(state), tuple(keep))
+    if key not in cache:
+        cache[key] = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
+    return cache[key]

@@ -6,6 +6,8 @@ the readout errors into each term's observable (``channels.py``), and choose for
 cheapest exact contraction over mixed product blocks and light cones (``plan.py``, priced for
 a batch of ``plan_batch``), planned on the fused channels: runs of gates on at most
 ``fuse_qubits`` qubits composed, each gate's error kept right after it (``fusion.py``).
+When no such plan fits ``max_memory_gb`` (cones covering a register that a ring entangles),
+the terms are carried backward as Pauli strings instead (``pauli.py``, exact too).
 
 Forward pass (per batch): compute every angle, build each gate's superoperator
 ``N @ (U (x) conj U)`` (N its error channel, built once per gate model for the whole circuit),
@@ -52,6 +54,7 @@ from hq_qiskit.quantum.fast.shots import (
     shots_line,
 )
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
+from hq_qiskit.quantum.noisy import pauli as strings
 from hq_qiskit.quantum.noisy.channels import correlated_readout
 from hq_qiskit.quantum.noisy.delays import idle_circuit
 from hq_qiskit.quantum.noisy.density_ops import (
@@ -59,10 +62,11 @@ from hq_qiskit.quantum.noisy.density_ops import (
     kron_state,
     partial_trace,
     product_values,
+    traced_state,
 )
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
-from hq_qiskit.quantum.noisy.plan import NoisyPlan, make_noisy_plan
+from hq_qiskit.quantum.noisy.plan import NoisyPlan, block_history, make_noisy_plan
 from hq_qiskit.quantum.noisy.traces import (
     BlockCosts,
     Piece,
@@ -105,6 +109,8 @@ class NoisyEngine(EngineModule):
             simulates every block forward and plans the cuts per sample, as before.
         plan_batch: the batch size the cuts are priced at (with ``back_traces``); each
             forward pass then reads the blocks the cheaper way for its own batch size.
+        pauli: the Pauli-string plan (``pauli.py``) the values come from when no density plan
+            fits ``max_memory_gb`` (``plan`` is then unused), else None.
 
     Example:
         >>> from qiskit_aer.noise import NoiseModel, depolarizing_error
@@ -164,7 +170,6 @@ class NoisyEngine(EngineModule):
         )
         self._trace_plans: dict[int, TracePlan] = {}
         self.max_memory_gb = max_memory_gb
-        self._check_memory(1, dtype)
         self.shots = int(shots or 0)
         self.seed = seed
         self.generator = torch.Generator().manual_seed(seed)
@@ -172,6 +177,14 @@ class NoisyEngine(EngineModule):
         self.n_outputs = len(observables)
         self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
+        self.pauli: strings.PauliPlan | None = None
+        try:
+            self._check_memory(1, dtype)
+        except CircuitError as error:  # cones no density matrix holds: Pauli strings
+            self.pauli = strings.compile_pauli(self)  # (pauli.py), None when too many
+            if self.pauli is None:
+                limit = f"Pauli propagation: over {strings.MAX_STRINGS} strings"
+                raise CircuitError(f"{error}; {limit}") from error
 
     # ------------------------------------------------------------------ compile-time pieces
     def _gate_classes(self) -> list[tuple[object, bool, list[int]]]:
@@ -237,15 +250,19 @@ class NoisyEngine(EngineModule):
         return self._trace_plans[batch]
 
     def _check_memory(self, batch: int, dtype: torch.dtype) -> None:
+        if self.pauli is not None:
+            return strings.check_memory(self, batch, dtype)
         itemsize = 16 if dtype == torch.float64 else 8
         need = self.trace_plan(batch).entries_per_sample * batch * itemsize
         if need / 1e9 > self.max_memory_gb:
             widest = max((len(c.qubits) for c in self.plan.contractions), default=0)
+            sizes = block_history(self._fused_qubits, self.program.num_qubits)[1]
+            block = max((sizes[i] for i in self.trace_plan(batch).block_ops), default=0)
             raise CircuitError(
                 f"noisy engine: a batch of {batch} needs about {need / 1e9:.2f} GB of density "
-                f"matrices (widest cone {widest} qubits), over the limit of "
-                f"max_memory_gb={self.max_memory_gb:g}; use a smaller batch, raise "
-                "max_memory_gb, or a circuit with narrower light cones"
+                f"matrices (widest cone {widest} qubits, widest product block simulated "
+                f"{block}-qubit), over the limit of max_memory_gb={self.max_memory_gb:g}; use "
+                "a smaller batch, raise max_memory_gb, or a circuit with narrower light cones"
             )
 
     def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
@@ -337,6 +354,8 @@ class NoisyEngine(EngineModule):
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         op_qubits = [op.qubits for op in self.program.ops]
         sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
+        if self.pauli is not None:
+            return strings.pauli_term_values(self, sup, x.shape[0])
         plan, tplan = self.plan, self.trace_plan(x.shape[0])
         snapshots = self._block_states(sup, tplan, cdtype, device)  # 1. forward blocks
         # 2. each cone's blocks traced to it, 3. the cone's channels and its terms' values
@@ -398,10 +417,10 @@ class NoisyEngine(EngineModule):
         if trace is None:
             order, state = snapshots[cut][piece.keep[0]]
             keep = [p for p in order if p in piece.keep]
-            return _traced(state, order, keep, traced), keep
+            return traced_state(state, order, keep, traced), keep
         if trace not in traced:
             parts = [
-                (_traced(state, order, keep, traced), keep)
+                (traced_state(state, order, keep, traced), keep)
                 for order, state, keep in cone_blocks(trace.qubits, snapshots[trace.start])
             ]
             traced[trace] = back_trace_state(parts, trace, sup, self._fused_qubits)
@@ -473,16 +492,9 @@ class NoisyEngine(EngineModule):
                 f"{sum(len(row) for row in reads.pieces)} block reads of which "
                 f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
                 f"({len(backward)} maps)",
-                f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density matrices "
-                f"per sample at B={self.plan_batch}",
+                strings.pauli_line(self.pauli)
+                if self.pauli is not None
+                else f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density "
+                f"matrices per sample at B={self.plan_batch}",
             ]
         )
-
-
-def _traced(state: Tensor, order: list[int], keep: list[int], cache: dict) -> Tensor:
-    """A block state (Bs, 2,..,2) on ``order`` traced to ``keep`` (Bs, 2,..,2), cached by the
-    state's identity (the states live in the snapshots, so their ids are stable)."""
-    key = (id(state), tuple(keep))
-    if key not in cache:
-        cache[key] = partial_trace(state, order, keep).reshape(-1, *([2] * (2 * len(keep))))
-    return cache[key]
