@@ -56,7 +56,7 @@ from hq_qiskit.quantum.fast.shots import (
     sample_measurements,
     shots_line,
 )
-from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
+from hq_qiskit.quantum.fast.stacks import make_stacks, product_tables, stack_matrices
 from hq_qiskit.quantum.fast.statevector import statevector_values
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 
@@ -218,10 +218,7 @@ class FastEngine(EngineModule):
             as_real = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "coef": coefs,
-                "slots": [
-                    [torch.as_tensor(step.slots, device=device) for step in stack.steps]
-                    for stack in self.stacks
-                ],
+                "slots": [product_tables(stack, device) for stack in self.stacks],
                 "pauli": pauli,
                 "factors": factors,
                 "letters": letters,
