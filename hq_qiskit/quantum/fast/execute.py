@@ -52,6 +52,18 @@ def evolve_observables(
     return obs.transpose(-1, -2)
 
 
+def _kron_states(parts: list[Entry]) -> tuple[list[int], Tensor]:
+    """One block of several: (order, state (Bs, 2, .., 2)), the first part's qubits first."""
+    order, state = parts[0]
+    for other_order, other in parts[1:]:
+        # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
+        a = state.reshape(state.shape[0], -1, 1)
+        b = other.reshape(other.shape[0], 1, -1)
+        state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
+        order = order + other_order
+    return order, state
+
+
 def simulate_blocks(
     plan: Plan,
     groups: list[Group],
@@ -94,23 +106,22 @@ def simulate_blocks(
             if all(blocks[q] is not p for p in parts):
                 parts.append(blocks[q])
         adjoint = i in adjoint_groups
-        if len(parts) > 1 or not adjoint:
-            parts = [flush(p) for p in parts]
-        order, state = parts[0]
-        for other_order, other in parts[1:]:
-            # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
-            a = state.reshape(state.shape[0], -1, 1)
-            b = other.reshape(other.shape[0], 1, -1)
-            state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
-            order = order + other_order
-        axes = [1 + order.index(q) for q in reversed(g.qubits)]
-        if adjoint:
-            entry = parts[0] if len(parts) == 1 else (order, state)
-            _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
-            mats.append(matrix(i))
-            run_axes.append(axes)
+        if not adjoint and all(state is zero for _, state in parts):
+            order = list(reversed(g.qubits))  # fresh qubits: u |0..0> is u's first column,
+            column = matrix(i)[..., :, 0]  # (d,) or (Bm, d); axis 1 + j: bit k-1-j of u
+            entry = (order, column.reshape(-1, *([2] * len(order))))  # (Bm, 2, .., 2)
         else:
-            entry = (order, apply_matrix(state, matrix(i), axes))
+            if len(parts) > 1 or not adjoint:
+                parts = [flush(p) for p in parts]
+            order, state = _kron_states(parts)
+            axes = [1 + order.index(q) for q in reversed(g.qubits)]
+            if adjoint:
+                entry = parts[0] if len(parts) == 1 else (order, state)
+                _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
+                mats.append(matrix(i))
+                run_axes.append(axes)
+            else:
+                entry = (order, apply_matrix(state, matrix(i), axes))
         for q in order:
             blocks[q] = entry
         if i + 1 in plan.cuts:
