@@ -44,6 +44,12 @@ def evolve_observables(
     obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
     for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
         u = matrix(i)  # (d_g, d_g): no input dependence
+        if len(groups[i].qubits) == n:  # on the whole cone: U in the cone's order, 2 products
+            perm = [n - 1 - groups[i].qubits.index(q) for q in qubits]  # u's axis a: bit n-1-a
+            full = u.reshape([2] * (2 * n)).permute(*perm, *[n + p for p in perm])
+            full = full.reshape(2**n, 2**n)  # (d, d), rows and columns in the cone's order
+            obs = full.conj().transpose(-1, -2) @ obs @ full  # (T, d, d)
+            continue
         tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
         rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
         tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P

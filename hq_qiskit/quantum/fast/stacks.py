@@ -185,11 +185,12 @@ def _product(
             u = run.model.matrix(torch.movedim(angles_b[:, idx], 0, 2), coef)  # (n, S, B, ..)
         else:
             u = run.model.matrix(angles_u[idx][:, :, None], coef)  # (n, S, 1, d_op, d_op)
-        u = torch.movedim(u, 0, 2).expand(s, bm, n, *u.shape[-2:])  # (S, Bm, n, d_op, d_op)
-        flats.append(u.reshape(s, bm, -1))
-    flats.append(flats[0].new_zeros(s, bm, 1))  # the padding entry of product_index
-    source = torch.cat(flats, dim=-1)  # (S, Bm, L)
-    mats = source.index_select(-1, tables["index"]).reshape(s, bm, m, d, d)  # E_0 .. E_m-1
+        u = u.expand(n, s, bm, *u.shape[-2:]).permute(0, 3, 4, 1, 2)  # (n, d_op, d_op, S, Bm)
+        flats.append(u.reshape(-1, s, bm))
+    flats.append(flats[0].new_zeros(1, s, bm))  # the padding entry of product_index
+    source = torch.cat(flats)  # (L, S, Bm); rows, as index_select on a last axis is slow
+    mats = source.index_select(0, tables["index"]).view(m, d, d, s, bm)  # E_0 .. E_m-1
+    mats = mats.permute(3, 4, 0, 1, 2)  # (S, Bm, m, d, d)
     while mats.shape[2] > 1:  # E_m-1 ... E_1 E_0, pairs multiplied in one batched product
         pairs = mats.shape[2] // 2
         prod = mats[:, :, 1 : 2 * pairs : 2] @ mats[:, :, 0 : 2 * pairs : 2]
