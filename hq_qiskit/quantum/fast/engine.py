@@ -272,10 +272,10 @@ class FastEngine(EngineModule):
             plan, groups, self.adjoint, self.program.num_qubits, matrix, zero
         )
         # 2. reduced density matrices on each cone, evolved through the cone's later groups
-        values = []
+        values, traces = [], {}  # traces: one-qubit states shared by the contractions
         for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
             with self._untracked(c.terms, c.groups, matrix):
-                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix)  # (Bs, T_c)
+                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix, traces)
             values.append(vals.expand(x.shape[0], -1))
         # 3. tensor networks of the terms that took that route
         for n, factors in zip(plan.networks, consts["factors"], strict=True):

@@ -26,6 +26,10 @@ from hq_qiskit.quantum.fast.tensor_ops import (
     reduced_density,
 )
 
+# A block of at most this many qubits that a cone reads one qubit of gives every qubit's
+# state at once (k traces in one product, at most 4x one trace's 2 * 2**k multiply-adds):
+# the enrichment QCNN's 4 columns read one qubit each of the same 4 row blocks.
+ALL_TRACES_QUBITS = 4
 Entry = tuple  # (qubit order, state (Bs, 2, ..., 2)): one product block
 Snapshot = dict  # qubit -> the Entry of the block holding it
 
@@ -137,21 +141,43 @@ def simulate_blocks(
     return snapshots
 
 
+def one_qubit_states(state: Tensor) -> tuple[Tensor, ...]:
+    """Every qubit's reduced state of a block state (Bs, 2, .., 2): k of (Bs, 2, 2), axis order."""
+    k = state.dim() - 1
+    psi = torch.stack([torch.movedim(state, 1 + j, 1) for j in range(k)])  # (k, Bs, 2, ..)
+    psi = psi.reshape(k, state.shape[0], 2, -1)  # (k, Bs, 2, 2**(k-1))
+    return torch.matmul(psi, psi.conj().transpose(-1, -2)).unbind(0)
+
+
+def _reduced(state: Tensor, order: list[int], keep: list[int], traces: dict | None) -> Tensor:
+    """``reduced_density``; a one-qubit read of a block of <= ``ALL_TRACES_QUBITS`` qubits takes
+    every qubit's state of the block at once, kept in ``traces`` for the other contractions."""
+    if traces is None or len(keep) != 1 or len(order) > ALL_TRACES_QUBITS:
+        return reduced_density(state, order, keep)
+    key = (id(state), torch.is_grad_enabled())  # a trace made without grad serves no graph
+    if key not in traces:
+        traces[key] = (state, one_qubit_states(state))  # the state keeps its id unique
+    return traces[key][1][order.index(keep[0])]
+
+
 def cone_values(
     c: Contraction,
     paulis: Tensor,
     snap: Snapshot,
     groups: list[Group],
     matrix: Callable[[int], Tensor],
+    traces: dict | None = None,
 ) -> Tensor:
     """Values (Bs, T_c) of contraction ``c``'s terms from the blocks' snapshot at its cut.
 
     Args:
         paulis: (T_c, d, d) the terms' transposed Pauli matrices on ``c.qubits``.
         snap: the snapshot at ``c.cut`` (``simulate_blocks``).
+        traces: one dict shared by the contractions of one forward pass (``_reduced``), or
+            None.
     """
     parts = [  # (reduced state on the block's part of the cone, its qubits)
-        (reduced_density(state, order, keep), keep)
+        (_reduced(state, order, keep, traces), keep)
         for order, state, keep in cone_blocks(c.qubits, snap)
     ]
     if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
