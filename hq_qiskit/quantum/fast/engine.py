@@ -56,7 +56,7 @@ from hq_qiskit.quantum.fast.shots import (
     sample_measurements,
     shots_line,
 )
-from hq_qiskit.quantum.fast.stacks import make_stacks, stack_matrices
+from hq_qiskit.quantum.fast.stacks import make_stacks, product_tables, stack_matrices
 from hq_qiskit.quantum.fast.statevector import statevector_values
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 
@@ -218,10 +218,7 @@ class FastEngine(EngineModule):
             as_real = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "coef": coefs,
-                "slots": [
-                    [torch.as_tensor(step.slots, device=device) for step in stack.steps]
-                    for stack in self.stacks
-                ],
+                "slots": [product_tables(stack, device) for stack in self.stacks],
                 "pauli": pauli,
                 "factors": factors,
                 "letters": letters,
@@ -275,10 +272,10 @@ class FastEngine(EngineModule):
             plan, groups, self.adjoint, self.program.num_qubits, matrix, zero
         )
         # 2. reduced density matrices on each cone, evolved through the cone's later groups
-        values = []
+        values, traces = [], {}  # traces: one-qubit states shared by the contractions
         for c, paulis in zip(plan.contractions, consts["pauli"], strict=True):
             with self._untracked(c.terms, c.groups, matrix):
-                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix)  # (Bs, T_c)
+                vals = cone_values(c, paulis, snapshots[c.cut], groups, matrix, traces)
             values.append(vals.expand(x.shape[0], -1))
         # 3. tensor networks of the terms that took that route
         for n, factors in zip(plan.networks, consts["factors"], strict=True):

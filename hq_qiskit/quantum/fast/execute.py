@@ -26,6 +26,10 @@ from hq_qiskit.quantum.fast.tensor_ops import (
     reduced_density,
 )
 
+# A block of at most this many qubits that a cone reads one qubit of gives every qubit's
+# state at once (k traces in one product, at most 4x one trace's 2 * 2**k multiply-adds):
+# the enrichment QCNN's 4 columns read one qubit each of the same 4 row blocks.
+ALL_TRACES_QUBITS = 4
 Entry = tuple  # (qubit order, state (Bs, 2, ..., 2)): one product block
 Snapshot = dict  # qubit -> the Entry of the block holding it
 
@@ -44,12 +48,30 @@ def evolve_observables(
     obs = paulis.transpose(-1, -2)  # (T, d, d) the observables themselves
     for i in reversed(c.groups):  # U = U_m ... U_1: conjugate by U_m first
         u = matrix(i)  # (d_g, d_g): no input dependence
+        if len(groups[i].qubits) == n:  # on the whole cone: U in the cone's order, 2 products
+            perm = [n - 1 - groups[i].qubits.index(q) for q in qubits]  # u's axis a: bit n-1-a
+            full = u.reshape([2] * (2 * n)).permute(*perm, *[n + p for p in perm])
+            full = full.reshape(2**n, 2**n)  # (d, d), rows and columns in the cone's order
+            obs = full.conj().transpose(-1, -2) @ obs @ full  # (T, d, d)
+            continue
         tensor = obs.reshape(obs.shape[0], *([2] * (2 * n)))
         rows = [1 + qubits.index(q) for q in reversed(groups[i].qubits)]
         tensor = apply_matrix(tensor, u.conj().transpose(-1, -2), rows)  # U^dagger P
         tensor = apply_matrix(tensor, u.transpose(-1, -2), [a + n for a in rows])  # (.) U
         obs = tensor.reshape(obs.shape[0], 2**n, 2**n)
     return obs.transpose(-1, -2)
+
+
+def _kron_states(parts: list[Entry]) -> tuple[list[int], Tensor]:
+    """One block of several: (order, state (Bs, 2, .., 2)), the first part's qubits first."""
+    order, state = parts[0]
+    for other_order, other in parts[1:]:
+        # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
+        a = state.reshape(state.shape[0], -1, 1)
+        b = other.reshape(other.shape[0], 1, -1)
+        state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
+        order = order + other_order
+    return order, state
 
 
 def simulate_blocks(
@@ -94,23 +116,22 @@ def simulate_blocks(
             if all(blocks[q] is not p for p in parts):
                 parts.append(blocks[q])
         adjoint = i in adjoint_groups
-        if len(parts) > 1 or not adjoint:
-            parts = [flush(p) for p in parts]
-        order, state = parts[0]
-        for other_order, other in parts[1:]:
-            # (B1, 2.., 1..) * (B2, 1.., 2..) -> Kronecker product as a state
-            a = state.reshape(state.shape[0], -1, 1)
-            b = other.reshape(other.shape[0], 1, -1)
-            state = (a * b).reshape(-1, *([2] * (len(order) + len(other_order))))
-            order = order + other_order
-        axes = [1 + order.index(q) for q in reversed(g.qubits)]
-        if adjoint:
-            entry = parts[0] if len(parts) == 1 else (order, state)
-            _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
-            mats.append(matrix(i))
-            run_axes.append(axes)
+        if not adjoint and all(state is zero for _, state in parts):
+            order = list(reversed(g.qubits))  # fresh qubits: u |0..0> is u's first column,
+            column = matrix(i)[..., :, 0]  # (d,) or (Bm, d); axis 1 + j: bit k-1-j of u
+            entry = (order, column.reshape(-1, *([2] * len(order))))  # (Bm, 2, .., 2)
         else:
-            entry = (order, apply_matrix(state, matrix(i), axes))
+            if len(parts) > 1 or not adjoint:
+                parts = [flush(p) for p in parts]
+            order, state = _kron_states(parts)
+            axes = [1 + order.index(q) for q in reversed(g.qubits)]
+            if adjoint:
+                entry = parts[0] if len(parts) == 1 else (order, state)
+                _, mats, run_axes = pending.setdefault(id(entry), (entry, [], []))
+                mats.append(matrix(i))
+                run_axes.append(axes)
+            else:
+                entry = (order, apply_matrix(state, matrix(i), axes))
         for q in order:
             blocks[q] = entry
         if i + 1 in plan.cuts:
@@ -120,21 +141,43 @@ def simulate_blocks(
     return snapshots
 
 
+def one_qubit_states(state: Tensor) -> tuple[Tensor, ...]:
+    """Every qubit's reduced state of a block state (Bs, 2, .., 2): k of (Bs, 2, 2), axis order."""
+    k = state.dim() - 1
+    psi = torch.stack([torch.movedim(state, 1 + j, 1) for j in range(k)])  # (k, Bs, 2, ..)
+    psi = psi.reshape(k, state.shape[0], 2, -1)  # (k, Bs, 2, 2**(k-1))
+    return torch.matmul(psi, psi.conj().transpose(-1, -2)).unbind(0)
+
+
+def _reduced(state: Tensor, order: list[int], keep: list[int], traces: dict | None) -> Tensor:
+    """``reduced_density``; a one-qubit read of a block of <= ``ALL_TRACES_QUBITS`` qubits takes
+    every qubit's state of the block at once, kept in ``traces`` for the other contractions."""
+    if traces is None or len(keep) != 1 or len(order) > ALL_TRACES_QUBITS:
+        return reduced_density(state, order, keep)
+    key = (id(state), torch.is_grad_enabled())  # a trace made without grad serves no graph
+    if key not in traces:
+        traces[key] = (state, one_qubit_states(state))  # the state keeps its id unique
+    return traces[key][1][order.index(keep[0])]
+
+
 def cone_values(
     c: Contraction,
     paulis: Tensor,
     snap: Snapshot,
     groups: list[Group],
     matrix: Callable[[int], Tensor],
+    traces: dict | None = None,
 ) -> Tensor:
     """Values (Bs, T_c) of contraction ``c``'s terms from the blocks' snapshot at its cut.
 
     Args:
         paulis: (T_c, d, d) the terms' transposed Pauli matrices on ``c.qubits``.
         snap: the snapshot at ``c.cut`` (``simulate_blocks``).
+        traces: one dict shared by the contractions of one forward pass (``_reduced``), or
+            None.
     """
     parts = [  # (reduced state on the block's part of the cone, its qubits)
-        (reduced_density(state, order, keep), keep)
+        (_reduced(state, order, keep, traces), keep)
         for order, state, keep in cone_blocks(c.qubits, snap)
     ]
     if heisenberg(groups, c.groups):  # evolve the T observables once, not B states
