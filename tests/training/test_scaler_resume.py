@@ -28,10 +28,11 @@ def last(run) -> dict:
     return torch.load(run / "last.pt", map_location="cpu", weights_only=True)
 
 
-def test_resume_restores_the_16_mixed_scaler_state(tmp_path):
+def test_resume_restores_the_16_mixed_scaler_state(tmp_path, tiny_loveda):
     whole, part = tmp_path / "whole", tmp_path / "part"
-    train(*TINY, "--precision", "16-mixed", "--epochs", "2", "--out", str(whole))
-    train(*TINY, "--precision", "16-mixed", "--epochs", "1", "--out", str(part))
+    data = ["--data", str(tiny_loveda(tmp_path / "data"))]  # one train, one val tile
+    train(*TINY, *data, "--precision", "16-mixed", "--epochs", "2", "--out", str(whole))
+    train(*TINY, *data, "--precision", "16-mixed", "--epochs", "1", "--out", str(part))
     first = last(part)["scaler"]
     assert first["scale"] > 0 and first["_growth_tracker"] > 0  # 4 steps without overflow
     train("--resume", str(part), "--epochs", "2")

@@ -28,10 +28,11 @@ def last(run) -> dict:
     return torch.load(run / "last.pt", map_location="cpu", weights_only=True)
 
 
-def test_a_resumed_run_draws_the_shots_of_an_uninterrupted_one(tmp_path):
+def test_a_resumed_run_draws_the_shots_of_an_uninterrupted_one(tmp_path, tiny_loveda):
     whole, part = tmp_path / "whole", tmp_path / "part"
-    train(*TINY, "--epochs", "2", "--out", str(whole))
-    train(*TINY, "--epochs", "1", "--out", str(part))
+    data = ["--data", str(tiny_loveda(tmp_path / "data"))]  # one train, one val tile
+    train(*TINY, *data, "--epochs", "2", "--out", str(whole))
+    train(*TINY, *data, "--epochs", "1", "--out", str(part))
     first = last(part)
     assert list(first["shot_rng"]) == ["bottleneck.core"]  # the noisy block's generator
     assert not any("generator" in key or "rng" in key for key in first["model"])
