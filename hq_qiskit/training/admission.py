@@ -24,16 +24,13 @@ from typing import Any
 import numpy as np
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.errors import ConfigError, DataError
-from hq_qiskit.samplers import GridPatches
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.config import TrainConfig
-from hq_qiskit.training.data import open_scored
-from hq_qiskit.training.diagnose import parameters_moved, strict, tile_images
+from hq_qiskit.training.diagnose import open_split, parameters_moved, strict, tile_images
 from hq_qiskit.training.interventions import KINDS, find_sites, intervene
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import build_from_config, restore
 from hq_qiskit.training.statistics import MIN_IMAGES, group_index, interval, mean_std, scores
-from hq_qiskit.training.tile_scores import check_same_classes
 
 Echo = Callable[[str], None]
 MIN_SEEDS = 5  # the rule's seeds
@@ -78,13 +75,7 @@ def score_run(
     sites = find_sites(model)
     if not sites:
         raise ConfigError(f"{path}: the model has no quantum block or bottleneck core to admit")
-    source = str(Path(data).resolve()) if data is not None else cfg.data
-    class_map = cfg.class_map_ints if source == cfg.data else None
-    tiles = open_scored(cfg, source, split, class_map)
-    if len(tiles) == 0:
-        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    _, tiles, patches, _ = open_split(cfg, data, split)
     dev = resolve_device(device)
     result = intervene(
         model, patches, sites, len(cfg.class_names), cfg.ignore_index, dev,

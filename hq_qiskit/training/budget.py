@@ -31,17 +31,16 @@ from typing import Any
 import numpy as np
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.hardware.backends import Backend, get_backend
 from hq_qiskit.hardware.device_noise import snapshot_of
 from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.budget_report import figure
-from hq_qiskit.training.data import open_scored
-from hq_qiskit.training.diagnose import strict, tile_images
+from hq_qiskit.training.diagnose import open_split, strict
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
 from hq_qiskit.training.statistics import bootstrap, scores
-from hq_qiskit.training.tile_scores import check_same_classes, tile_confusions
+from hq_qiskit.training.tile_scores import tile_confusions
 
 Echo = Callable[[str], None]
 FACTORS = (0.0, 0.5, 1.0, 2.0, 4.0)
@@ -218,19 +217,6 @@ def _factor_rows(cms: dict[float, np.ndarray], groups, n_boot: int, seed: int) -
     return rows
 
 
-def _open_split(cfg, data: Path | None, split: str):
-    """(source name, tiles, patches, image group index per tile) of the split scored."""
-    source = str(Path(data).resolve()) if data is not None else cfg.data
-    class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
-    tiles = open_scored(cfg, source, split, class_map)
-    if len(tiles) == 0:
-        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
-    groups = np.unique(np.asarray(tile_images(tiles)), return_inverse=True)[1]
-    return source or "built-in", tiles, patches, groups
-
-
 def budget_run(
     path: Path,
     *,
@@ -261,7 +247,7 @@ def budget_run(
     refuse_classical(path, cfg.model, model)
     entry = dataclasses.replace(entry, shots=entry.shots if shots is None else int(shots))
     factors = sorted({0.0, *(float(f) for f in factors)})
-    source, tiles, patches, groups = _open_split(cfg, data, split)
+    source, tiles, patches, groups = open_split(cfg, data, split)
     snapshot = snapshot_of(entry.fake_backend())
     echo(
         f"budget of {restored.checkpoint} under {entry.name}'s noise (offline: its fake twin "

@@ -66,6 +66,22 @@ def tile_images(tiles: Tiles) -> list[str]:
     return out
 
 
+def open_split(cfg: Any, data: Path | None, split: str) -> tuple[str, Any, GridPatches, np.ndarray]:
+    """(source name, tiles, patches, image group index per tile) of the split a trained run
+    (``cfg``: its TrainConfig) is scored on: ``data`` (None: the run's own data, through its
+    class map) or a fold run's own fold (``open_scored``); refused when empty or of other
+    classes. Shared by diagnose, admit and budget."""
+    source = str(Path(data).resolve()) if data is not None else cfg.data
+    class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
+    tiles = open_scored(cfg, source, split, class_map)
+    if len(tiles) == 0:
+        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
+    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
+    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    groups = np.unique(np.asarray(tile_images(tiles)), return_inverse=True)[1]
+    return source or "built-in", tiles, patches, groups
+
+
 def parameters_moved(
     model: nn.Module, initial: nn.Module, sites: list[Site]
 ) -> dict[str, dict[str, float]]:
@@ -236,15 +252,9 @@ def diagnose_run(
     restored = restore(path, checkpoint=checkpoint, noise=noise)
     cfg, model = restored.config, restored.model
     initial, _ = build_from_config(cfg, noise=noise)  # the weights training started from
-    source = str(Path(data).resolve()) if data is not None else cfg.data
-    class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
-    tiles = open_scored(cfg, source, split, class_map)  # one folder or several
-    if len(tiles) == 0:
-        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    source, tiles, patches, _ = open_split(cfg, data, split)
     echo(
-        f"diagnosing {restored.checkpoint} on {source or 'built-in'} / {split}: "
+        f"diagnosing {restored.checkpoint} on {source} / {split}: "
         f"{len(tiles)} tiles, {len(patches)} patches"
     )
     report = diagnose_model(
