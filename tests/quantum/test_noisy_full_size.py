@@ -245,6 +245,9 @@ def test_ring_96_under_device_noise_matches_the_aer_channel_reference() -> None:
         dtype=torch.float64, initial_weights=torch.as_tensor(w),
     )  # fmt: skip
     assert engine.pauli is not None  # the density-matrix plan was refused
+    lines = engine.describe().splitlines()  # says so, and describes no unused density plan
+    assert "density plan not used" in lines[1] and "GB of density matrices" in lines[1]
+    assert "Pauli propagation" in lines[2] and "block ops" not in "".join(lines)
     with torch.no_grad():
         got = engine(torch.as_tensor(x)).numpy()
     picks, samples = [1, 15, 16 + 2, 16 + 15], [0, 63]  # Z1, Z15, X2, X15
@@ -269,6 +272,8 @@ def test_pauli_route_equals_density_route_with_gradients() -> None:
         )  # fmt: skip
         if force:
             engine.pauli = compile_pauli(engine)
+        else:
+            assert "block ops forward" in engine.describe()  # the density plan runs
         xt = torch.as_tensor(x).requires_grad_(True)
         out = engine(xt)
         (out * torch.linspace(-1, 1, out.shape[1], dtype=out.dtype)).sum().backward()

@@ -51,7 +51,6 @@ from hq_qiskit.quantum.fast.shots import (
     Measurements,
     plan_measurements,
     sample_measurements,
-    shots_line,
 )
 from hq_qiskit.quantum.module import COMPLEX, EngineModule, check_dtype
 from hq_qiskit.quantum.noisy import pauli as strings
@@ -64,6 +63,7 @@ from hq_qiskit.quantum.noisy.density_ops import (
     product_values,
     traced_state,
 )
+from hq_qiskit.quantum.noisy.describe import describe as describe_engine
 from hq_qiskit.quantum.noisy.fusion import FUSE_QUBITS, FusedOp, compose, fuse_ops
 from hq_qiskit.quantum.noisy.noise_table import NoiseTable, noise_table
 from hq_qiskit.quantum.noisy.plan import NoisyPlan, block_history, make_noisy_plan
@@ -178,9 +178,11 @@ class NoisyEngine(EngineModule):
         self._init_weight(len(weight_params), dtype, initial_weights)
         self._classes = self._gate_classes()
         self.pauli: strings.PauliPlan | None = None
+        self.density_refusal = ""  # why no density plan runs ("" when one does)
         try:
             self._check_memory(1, dtype)
         except CircuitError as error:  # cones no density matrix holds: Pauli strings
+            self.density_refusal = str(error).split("; use ")[0]
             self.pauli = strings.compile_pauli(self)  # (pauli.py), None when too many
             if self.pauli is None:
                 limit = f"Pauli propagation: over {strings.MAX_STRINGS} strings"
@@ -472,29 +474,5 @@ class NoisyEngine(EngineModule):
             return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
 
     def describe(self) -> str:
-        """A few lines: noisy gates, readout, contractions, memory per sample."""
-        plan, table = self.plan, self.table
-        noisy = sum(c is not None for c in table.channels)
-        sizes = sorted({len(c.qubits) for c in plan.contractions})
-        itemsize = 16 if self.real_dtype == torch.float64 else 8
-        reads = self.trace_plan(self.plan_batch)
-        backward = {p.trace for row in reads.pieces for p in row if p.trace is not None}
-        return "\n".join(
-            [
-                f"{len(self.program.ops)} gates ({noisy} with an error channel) fused into "
-                f"{len(self.fused)} channels; readout error "
-                f"on {len(table.readout)} qubits, correlated on "
-                f"{[list(q) for q, _ in table.correlated]}; "
-                + shots_line(self.shots, self.measurements, self.n_terms),
-                f"{len(self.program.terms)} Pauli terms in {len(plan.contractions)} contractions, "
-                f"cuts {list(plan.cuts)}, cone widths {sizes}; at B={self.plan_batch}: "
-                f"{len(reads.block_ops)} block ops forward, "
-                f"{sum(len(row) for row in reads.pieces)} block reads of which "
-                f"{sum(p.trace is not None for row in reads.pieces for p in row)} backward "
-                f"({len(backward)} maps)",
-                strings.pauli_line(self.pauli)
-                if self.pauli is not None
-                else f"~{reads.entries_per_sample * itemsize / 2**20:.2f} MiB of density "
-                f"matrices per sample at B={self.plan_batch}",
-            ]
-        )
+        """A few lines: noisy gates, readout, the route the values come from (``describe.py``)."""
+        return describe_engine(self)
