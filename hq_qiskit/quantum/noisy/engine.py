@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ from torch import Tensor
 
 from hq_qiskit.errors import CircuitError
 from hq_qiskit.quantum.fast.cones import cone_blocks
+from hq_qiskit.quantum.fast.gates import GateModel
 from hq_qiskit.quantum.fast.program import Program, read_circuit
 from hq_qiskit.quantum.fast.shots import (
     JOINT_QUBITS,
@@ -189,9 +191,9 @@ class NoisyEngine(EngineModule):
                 raise CircuitError(f"{error}; {limit}") from error
 
     # ------------------------------------------------------------------ compile-time pieces
-    def _gate_classes(self) -> list[tuple[object, bool, list[int]]]:
+    def _gate_classes(self) -> list[tuple[GateModel, bool, list[int]]]:
         """Ops grouped by (gate model, batched): their superoperators are built together."""
-        classes: dict[tuple[int, bool], tuple[object, bool, list[int]]] = {}
+        classes: dict[tuple[int, bool], tuple[GateModel, bool, list[int]]] = {}
         for i, op in enumerate(self.program.ops):
             key = (id(op.model), op.batched)
             classes.setdefault(key, (op.model, op.batched, []))[2].append(i)
@@ -232,7 +234,7 @@ class NoisyEngine(EngineModule):
             pieces.append(([q], factor))
             done.add(q)
         order = [q for piece, _ in pieces for q in piece]
-        m = np.ones((1, 1))
+        m: np.ndarray = np.ones((1, 1))
         for _, factor in pieces:
             m = np.kron(m, factor)
         if order == list(qubits):
@@ -272,15 +274,15 @@ class NoisyEngine(EngineModule):
         if key not in self._constants:
             cdtype = COMPLEX[dtype]
             prog = self.program
-            as_c = {"dtype": cdtype, "device": device}
+            as_c: dict[str, Any] = {"dtype": cdtype, "device": device}
             classes = []
             for model, _batched, ids in self._classes:
                 d2 = 4**model.num_qubits
                 noisy = [self.table.channels[i] for i in ids]
                 stack = None
                 if any(c is not None for c in noisy):
-                    stack = np.stack([np.eye(d2) if c is None else c for c in noisy])
-                    stack = torch.as_tensor(stack, **as_c)  # (n_ops, d2, d2)
+                    channels = np.stack([np.eye(d2) if c is None else c for c in noisy])
+                    stack = torch.as_tensor(channels, **as_c)  # (n_ops, d2, d2)
                 slots = torch.as_tensor(
                     np.array([prog.ops[i].slots for i in ids], dtype=np.int64).reshape(
                         len(ids), model.num_params
@@ -300,7 +302,7 @@ class NoisyEngine(EngineModule):
             weights = np.zeros((len(prog.terms), prog.num_observables))
             for t, term in enumerate(prog.terms):
                 weights[t, term.observable] += term.coeff
-            as_real = {"dtype": dtype, "device": device}
+            as_real: dict[str, Any] = {"dtype": dtype, "device": device}
             self._constants[key] = {
                 "classes": classes,
                 "observables": observables,

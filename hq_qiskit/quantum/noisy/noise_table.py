@@ -224,7 +224,8 @@ def check_noise_basis(noise_model, circuit: QuantumCircuit) -> None:
 
 def _correlated_readout(noise_model, num_qubits: int) -> tuple:
     """The multi-qubit readout errors as (qubits, probabilities), checked for overlaps."""
-    out, owner = [], {}
+    out = []
+    owner: dict[int, tuple[int, ...]] = {}  # qubit -> the correlated error that reads it
     local = noise_model._local_readout_errors
     for qubits, error in local.items():
         if len(qubits) == 1:

@@ -80,7 +80,7 @@ def block_history(
 def _cones(ops: Sequence[tuple[int, ...]], support: tuple[int, ...]) -> list:
     """For every cut t = 0..m: the cone before op t and the cone's op indices from t on."""
     cone, members = frozenset(support), []
-    out = [(cone, ())]
+    out: list[tuple[frozenset[int], tuple[int, ...]]] = [(cone, ())]
     for i in range(len(ops) - 1, -1, -1):
         if cone.intersection(ops[i]):
             cone = cone.union(ops[i])
