@@ -25,6 +25,19 @@ def _line(name: str, ci: dict[str, Any]) -> str:
     return f"{name}: {ci['estimate']:.3f} [{ci['low']:.3f}, {ci['high']:.3f}] ({ci['method']})"
 
 
+def _folds_list(spec: str | None) -> list[int] | None:
+    """``--only-folds "0,1"`` -> [0, 1] (None: all folds); ranges are checked by
+    ``check_only``."""
+    if spec is None:
+        return None
+    try:
+        return [int(v) for v in spec.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"--only-folds {spec!r}: give fold numbers, comma-separated (e.g. 0,1)"
+        ) from None
+
+
 @click.command("crossval")
 @choice_option("--model", sorted(MODELS), "hq-unet", "Network to train.")
 @model_flags
@@ -32,6 +45,14 @@ def _line(name: str, ci: dict[str, Any]) -> str:
 @data_folders_option
 @click.option(
     "--folds", default=4, show_default=True, help="Folds of whole images (Dubai: regions)."
+)
+@click.option(
+    "--only-folds",
+    default=None,
+    metavar="LIST",
+    help="A screen: train and score only these folds (e.g. 0,1), pooled over their images and "
+    "recorded as a screen; --against pairs it with another setting on those folds' tiles. "
+    "Rerun the folder without it to complete the cross-validation.",
 )
 @click.option(
     "--seeds", default="0", show_default=True, metavar="LIST", help="Comma-separated seeds."
@@ -66,6 +87,7 @@ def crossval(**opts: Any) -> None:
     Examples:
       hq-qiskit crossval --folds 4 --out crossvals/default
       hq-qiskit crossval --folds 4 --epochs 64 --out crossvals/e64 --against crossvals/default
+      hq-qiskit crossval --only-folds 0,1 --lr 0.001 --out crossvals/lr --against crossvals/default
     """
     check_finite_options(click.get_current_context())
     folders = [str(p) for p in opts["data"]]
@@ -81,8 +103,15 @@ def crossval(**opts: Any) -> None:
         opts["out"],
         device=opts["device"],
         echo=click.echo,
+        only=_folds_list(opts["only_folds"]),
     )
     click.echo(f"\n{result['what']}; {result['images']} images, {result['folds']} folds")
+    if len(result["folds_scored"]) < result["folds"]:
+        listed = ", ".join(map(str, result["folds_scored"]))
+        click.echo(
+            f"a screen: folds {listed} of {result['folds']} scored; rerun without --only-folds "
+            "to complete the cross-validation"
+        )
     click.echo(_line("cross-validated mIoU", result["miou"]))
     if result["note"]:
         click.echo(result["note"])

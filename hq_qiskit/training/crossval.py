@@ -7,6 +7,11 @@ fold's tiles, so it would flatter the score), and pools the per-tile confusion m
 tile is scored once per seed by a model that never saw its image. The interval resamples whole
 images (and seeds, ``statistics.interval``); two cross-validations of the same data, folds and
 seeds compare tile by tile (``compare_crossvals``).
+
+A screen (``only``: some of the folds) trains and scores just those folds; its score pools their
+images and is recorded as such (``folds_scored``), and it compares with any cross-validation of
+the same data, folds and seeds that scored those folds, on their tiles alone. Rerunning the
+folder without ``only`` completes the cross-validation and keeps the screen's runs.
 """
 
 from __future__ import annotations
@@ -91,10 +96,13 @@ def run_crossval(
     *,
     device: str = "auto",
     echo: Echo = print,
+    only: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Train and score ``folds`` x ``seeds`` runs of ``settings`` under ``out``; write
     ``out/crossval.json`` (atomically) and return it. Rerunning with the same ``out`` keeps the
-    complete runs and continues a stopped one (the settings must be the same)."""
+    complete runs and continues a stopped one (the settings must be the same). ``only``: train
+    and score these folds alone (a screen, ``check_only``); None: all of them."""
+    scored = check_only(only, folds)
     base = dataclasses.replace(
         settings,
         data=resolved(settings.data),
@@ -111,14 +119,14 @@ def run_crossval(
     started = time.perf_counter()
     fold_scores: dict[int, list[dict[str, Any]]] = {}
     for seed in seeds:
-        for fold in range(folds):
+        for fold in scored:
             path = out / fold_run_name(seed, fold)
             _train_fold(dataclasses.replace(base, seed=seed, fold=fold), path, echo)
             run = open_run_dir(path)
             if not (path / FOLD_SCORES).is_file():
                 run.write_json(FOLD_SCORES, score_fold(path, device), strict=True)
             fold_scores.setdefault(seed, []).append(run.read_json(FOLD_SCORES))
-    result = summarise(base, fold_scores)
+    result = summarise(base, fold_scores, scored)
     result["wall_s_this_call"] = round(time.perf_counter() - started, 1)
     record.write_json("crossval.json", result, strict=True)
     return result
@@ -158,9 +166,29 @@ def pooled(fold_scores: dict[int, list[dict[str, Any]]]) -> tuple[np.ndarray, li
     return np.stack(stacks), order, groups
 
 
-def summarise(base: TrainSettings, fold_scores: dict[int, list[dict[str, Any]]]) -> dict:
+def check_only(only: Sequence[int] | None, folds: int) -> list[int]:
+    """The folds a call trains and scores: ``only`` checked (each in 0..folds-1, once, sorted)
+    or, for None, every fold."""
+    if only is None:
+        return list(range(folds))
+    wrong = sorted({k for k in only if not 0 <= k < folds})
+    if wrong or not only or len(set(only)) != len(only):
+        raise ConfigError(
+            f"--only-folds {','.join(map(str, only))}: give distinct folds from 0 to "
+            f"{folds - 1} (with --folds {folds}), e.g. --only-folds 0,1"
+        )
+    return sorted(only)
+
+
+def summarise(
+    base: TrainSettings,
+    fold_scores: dict[int, list[dict[str, Any]]],
+    scored: Sequence[int] | None = None,
+) -> dict:
     """crossval.json's content: pooled CV mIoU (interval over seeds and whole images), per-seed
-    and per-fold scores, and the per-tile confusions a comparison pairs on."""
+    and per-fold scores, and the per-tile confusions a comparison pairs on. ``scored``: the
+    folds the runs validate on (None: all ``base.folds``; fewer: a screen)."""
+    scored = list(range(base.folds)) if scored is None else list(scored)
     cm, tiles, groups = pooled(fold_scores)
     ci = interval(cm, groups=group_index(groups))
     per_seed = [float(scores(cm[s].sum(0))["miou"]) for s in range(len(cm))]
@@ -171,6 +199,7 @@ def summarise(base: TrainSettings, fold_scores: dict[int, list[dict[str, Any]]])
             "its image; pooled confusion over all tiles",
             "data": base.data or "built-in",
             "folds": base.folds,
+            "folds_scored": scored,
             "seeds": list(fold_scores),
             "settings": {k: v for k, v in base.to_dict().items() if k not in ("seed", "fold")},
             "images": n_images,
@@ -187,14 +216,30 @@ def summarise(base: TrainSettings, fold_scores: dict[int, list[dict[str, Any]]])
 
 
 def compare_crossvals(mine: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
-    """Paired difference ``mine - other`` of two crossval.json contents (same tiles, folds and
-    seeds): estimate and interval over seeds and whole images."""
-    for key in ("tiles", "folds", "seeds", "data"):
+    """Paired difference ``mine - other`` of two crossval.json contents (same data, folds and
+    seeds): estimate and interval over seeds and whole images, on the tiles ``mine`` scored.
+    ``other`` must have scored them all (a screen compares with a full cross-validation on its
+    own folds' tiles; a full one needs another full one)."""
+    for key in ("folds", "seeds", "data"):
         if mine[key] != other[key]:
             raise ConfigError(
                 f"the two cross-validations differ in {key}; compare runs of the same data, "
                 "folds and seeds"
             )
-    a, b = np.asarray(mine["confusion"]), np.asarray(other["confusion"])
+    where = {t: i for i, t in enumerate(other["tiles"])}
+    missing = [t for t in mine["tiles"] if t not in where]
+    if missing:
+        raise ConfigError(
+            f"the other cross-validation did not score {len(missing)} of these tiles (folds "
+            f"{_scored(other)} against {_scored(mine)}); score its missing folds first "
+            "(rerun it without --only-folds, or with the same --only-folds)"
+        )
+    a = np.asarray(mine["confusion"])
+    b = np.asarray(other["confusion"])[:, [where[t] for t in mine["tiles"]]]  # (S, T, K, K)
     ci = interval(a, reference=b, groups=group_index(mine["groups"]))
     return strict({"difference": ci.as_dict(), "p_value": ci.p_value()})
+
+
+def _scored(result: dict[str, Any]) -> list[int]:
+    """The folds a crossval.json scored (one saved before screens existed: all)."""
+    return list(result.get("folds_scored", range(result["folds"])))

@@ -96,3 +96,32 @@ def test_train_also_joins_training_only(tmp_path, tiny_loveda):
     assert len(several[0]) + len(several[1]) == 6  # several --data folders pool into the folds
     with pytest.raises(DataError, match="--train-also works with one --data folder"):
         open_train_val([str(data), str(other)], None, 2, 0, [str(other)])
+
+
+def test_a_screen_scores_its_folds_pairs_with_a_full_run_and_is_completed_later(
+    tmp_path, tiny_loveda
+):
+    data = tiny_loveda(tmp_path / "data", FOUR_IMAGES, lists=False)
+    full = _crossval(data, tmp_path / "full")
+    assert full.exit_code == 0, full.output
+    screen = _crossval(
+        data, tmp_path / "screen", "--only-folds", "1", "--against", str(tmp_path / "full")
+    )
+    assert screen.exit_code == 0, screen.output
+    assert not (tmp_path / "screen" / "seed0-fold0").exists()  # fold 0 never trained
+    cv = json.loads((tmp_path / "screen" / "crossval.json").read_text())
+    fold1 = json.loads((tmp_path / "screen" / "seed0-fold1" / "fold-scores.json").read_text())
+    assert cv["folds_scored"] == [1] and cv["tiles"] == sorted(fold1["tiles"])
+    assert cv["images"] == 2 and "a screen: folds 1 of 2 scored" in screen.output
+    # same settings and seed as the full run: paired on fold 1's tiles, the difference is 0
+    assert "difference to" in screen.output and ": 0.000 [" in screen.output
+    # a full cross-validation cannot pair with the screen: it scored fold 0's tiles too
+    against = _crossval(data, tmp_path / "full", "--against", str(tmp_path / "screen"))
+    assert against.exit_code == 2 and "did not score 2 of these tiles" in against.output
+    # rerun without --only-folds: fold 1 kept, fold 0 trained, the whole cross-validation
+    done = _crossval(data, tmp_path / "screen")
+    assert done.exit_code == 0 and done.output.count("complete, kept") == 1, done.output
+    whole = json.loads((tmp_path / "screen" / "crossval.json").read_text())
+    assert whole["folds_scored"] == [0, 1] and whole["images"] == 4
+    bad = _crossval(data, tmp_path / "other", "--only-folds", "2")
+    assert bad.exit_code == 2 and "--only-folds 2: give distinct folds from 0 to 1" in bad.output
