@@ -26,7 +26,7 @@ import numpy as np
 
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.samplers import GridPatches
-from hq_qiskit.training.config import TrainSettings
+from hq_qiskit.training.config import TrainConfig, TrainSettings, settings_that_differ
 from hq_qiskit.training.data import also_resolved, open_train_val, resolved
 from hq_qiskit.training.diagnose import strict
 from hq_qiskit.training.loop import resolve_device
@@ -78,6 +78,8 @@ def _train_fold(settings: TrainSettings, path: Path, echo: Echo) -> None:
     """Train (or finish) one fold run into ``path``; a complete run is kept as it is."""
     from hq_qiskit.training.runner import resume_training, start_training
 
+    if (path / "config.json").is_file():
+        _check_fold_run(settings, path)
     if (path / FOLD_SCORES).is_file():
         echo(f"{path.name}: complete, kept")
         return
@@ -86,6 +88,19 @@ def _train_fold(settings: TrainSettings, path: Path, echo: Echo) -> None:
         resume_training(path, echo=echo)
     else:
         start_training(settings, path, overwrite=path.exists(), echo=echo)
+
+
+def _check_fold_run(settings: TrainSettings, path: Path) -> None:
+    """Refuse a fold run already in the folder that was trained with other settings (one
+    started by ``train --folds K --fold k`` with other flags, or copied in): it would be kept,
+    or continued, and scored as if it were this setting's."""
+    record = TrainConfig.from_dict(open_run_dir(path).read_json("config.json"), str(path))
+    differ = settings_that_differ(settings, record)
+    if differ:
+        raise ConfigError(
+            f"{path}: this fold run was trained with other settings ({', '.join(differ)} "
+            "differ); give the same settings, or move the run out of the folder"
+        )
 
 
 def run_crossval(
@@ -137,8 +152,10 @@ def _check_same_settings(record: RunDir, base: TrainSettings, seeds: list[int]) 
     if not path.is_file():
         return
     saved = record.read_json("crossval-settings.json")
-    if saved["settings"] != base.to_dict():
-        differ = sorted(k for k, v in base.to_dict().items() if saved["settings"].get(k) != v)
+    # read as settings: a folder saved before a setting existed has that setting's old value
+    theirs = TrainSettings.from_dict(saved["settings"], str(path)).to_dict()
+    if theirs != base.to_dict():
+        differ = sorted(k for k, v in base.to_dict().items() if theirs.get(k) != v)
         raise ConfigError(
             f"{path}: this folder cross-validates other settings ({', '.join(differ)} differ); "
             "give another --out, or the same settings to continue it"

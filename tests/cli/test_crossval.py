@@ -70,6 +70,21 @@ def test_rerun_keeps_complete_runs_and_refuses_other_settings(tmp_path, tiny_lov
     other = _crossval(data, tmp_path / "cv", "--lr", "0.01")
     assert other.exit_code == 2
     assert "other settings (lr differ)" in other.output and "another --out" in other.output
+    # a folder saved before a setting existed (noise_scale) holds that setting's old value
+    saved_path = tmp_path / "cv" / "crossval-settings.json"
+    saved = json.loads(saved_path.read_text())
+    del saved["settings"]["noise_scale"]
+    saved_path.write_text(json.dumps(saved))
+    old = _crossval(data, tmp_path / "cv")
+    assert old.exit_code == 0 and old.output.count("complete, kept") == 2, old.output
+    # a fold run trained with other flags is never kept as this setting's
+    run = tmp_path / "cv" / "seed0-fold1"
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["settings"]["lr"] = 0.01
+    (run / "config.json").write_text(json.dumps(cfg))
+    moved = _crossval(data, tmp_path / "cv")
+    assert moved.exit_code == 2, moved.output
+    assert "seed0-fold1: this fold run was trained with other settings (lr differ)" in moved.output
 
 
 def test_fold_options_are_checked_in_one_line(tmp_path):
