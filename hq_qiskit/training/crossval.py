@@ -78,16 +78,15 @@ def _train_fold(settings: TrainSettings, path: Path, echo: Echo) -> None:
     """Train (or finish) one fold run into ``path``; a complete run is kept as it is."""
     from hq_qiskit.training.runner import resume_training, start_training
 
-    if (path / "config.json").is_file():
-        _check_fold_run(settings, path)
+    if not (path / "config.json").is_file():
+        start_training(settings, path, overwrite=path.exists(), echo=echo)
+        return
+    _check_fold_run(settings, path)
     if (path / FOLD_SCORES).is_file():
         echo(f"{path.name}: complete, kept")
         return
-    if (path / "config.json").is_file():
-        echo(f"{path.name}: continued from its last.pt")
-        resume_training(path, echo=echo)
-    else:
-        start_training(settings, path, overwrite=path.exists(), echo=echo)
+    echo(f"{path.name}: continued from its last.pt")
+    resume_training(path, echo=echo)
 
 
 def _check_fold_run(settings: TrainSettings, path: Path) -> None:
@@ -200,12 +199,11 @@ def check_only(only: Sequence[int] | None, folds: int) -> list[int]:
 def summarise(
     base: TrainSettings,
     fold_scores: dict[int, list[dict[str, Any]]],
-    scored: Sequence[int] | None = None,
+    scored: Sequence[int],
 ) -> dict:
     """crossval.json's content: pooled CV mIoU (interval over seeds and whole images), per-seed
     and per-fold scores, and the per-tile confusions a comparison pairs on. ``scored``: the
-    folds the runs validate on (None: all ``base.folds``; fewer: a screen)."""
-    scored = list(range(base.folds)) if scored is None else list(scored)
+    folds the runs validate on (fewer than ``base.folds``: a screen)."""
     cm, tiles, groups = pooled(fold_scores)
     ci = interval(cm, groups=group_index(groups))
     per_seed = [float(scores(cm[s].sum(0))["miou"]) for s in range(len(cm))]
@@ -216,7 +214,7 @@ def summarise(
             "its image; pooled confusion over all tiles",
             "data": base.data or "built-in",
             "folds": base.folds,
-            "folds_scored": scored,
+            "folds_scored": list(scored),
             "seeds": list(fold_scores),
             "settings": {k: v for k, v in base.to_dict().items() if k not in ("seed", "fold")},
             "images": n_images,

@@ -30,13 +30,13 @@ def describe(engine: Any) -> str:
     if engine.pauli is not None:
         refused = f"{len(engine.program.terms)} Pauli terms; density plan not used: "
         return "\n".join([head, refused + engine.density_refusal, strings.pauli_line(engine.pauli)])
-    sizes = sorted({len(c.qubits) for c in engine.plan.contractions})
-    return "\n".join([head, *_density_lines(engine, sizes)])
+    return "\n".join([head, *_density_lines(engine)])
 
 
-def _density_lines(engine: Any, sizes: list[int]) -> list[str]:
+def _density_lines(engine: Any) -> list[str]:
     """The density plan's contractions and reads at ``plan_batch``, and its memory per sample."""
     plan = engine.plan
+    sizes = sorted({len(c.qubits) for c in plan.contractions})
     reads = engine.trace_plan(engine.plan_batch)
     pieces = [p for row in reads.pieces for p in row]
     backward = [p for p in pieces if p.trace is not None]
