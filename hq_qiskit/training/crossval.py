@@ -211,7 +211,8 @@ def summarise(
     return strict(
         {
             "what": "cross-validated mIoU of last.pt, each tile scored by the run that never saw "
-            "its image; pooled confusion over all tiles",
+            "its image; pooled confusion over "
+            + ("all tiles" if len(scored) == base.folds else "the tiles of the screened folds"),
             "data": base.data or "built-in",
             "folds": base.folds,
             "folds_scored": list(scored),

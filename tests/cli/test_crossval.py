@@ -128,6 +128,7 @@ def test_a_screen_scores_its_folds_pairs_with_a_full_run_and_is_completed_later(
     fold1 = json.loads((tmp_path / "screen" / "seed0-fold1" / "fold-scores.json").read_text())
     assert cv["folds_scored"] == [1] and cv["tiles"] == sorted(fold1["tiles"])
     assert cv["images"] == 2 and "a screen: folds 1 of 2 scored" in screen.output
+    assert cv["what"].endswith("pooled confusion over the tiles of the screened folds")
     # same settings and seed as the full run: paired on fold 1's tiles, the difference is 0
     assert "difference to" in screen.output and ": 0.000 [" in screen.output
     # a full cross-validation cannot pair with the screen: it scored fold 0's tiles too
@@ -138,5 +139,6 @@ def test_a_screen_scores_its_folds_pairs_with_a_full_run_and_is_completed_later(
     assert done.exit_code == 0 and done.output.count("complete, kept") == 1, done.output
     whole = json.loads((tmp_path / "screen" / "crossval.json").read_text())
     assert whole["folds_scored"] == [0, 1] and whole["images"] == 4
+    assert whole["what"].endswith("pooled confusion over all tiles")
     bad = _crossval(data, tmp_path / "other", "--only-folds", "2")
     assert bad.exit_code == 2 and "--only-folds 2: give distinct folds from 0 to 1" in bad.output
