@@ -7,6 +7,7 @@ load from other processes hits both alike; the median of each is reported, and t
 
     python bench/train_step.py                  # B=16, 128 px, default width, 20 steps each
     python bench/train_step.py --width 16 --device cuda
+    python bench/train_step.py --patch-px 256 --input-scale 0.5  # the default run's window
     python bench/train_step.py --channels-last  # also both models in channels-last format
     python bench/train_step.py --design gated   # a design whose block counts (issue 27)
     python bench/train_step.py --design gated --backend aer-noisy-fez  # under exact device noise
@@ -42,6 +43,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--patch-px", type=int, default=128)
+    ap.add_argument("--input-scale", type=float, default=1.0, help="as train --input-scale")
     width = inspect.signature(HQUNet).parameters["width"].default  # the model's default
     ap.add_argument("--width", type=int, default=width)
     ap.add_argument("--steps", type=int, default=20)
@@ -69,7 +71,8 @@ def main() -> None:
         for bottleneck in ("quantum", "classical"):
             torch.manual_seed(0)
             options = {"width": args.width, "patch_px": args.patch_px, "bottleneck": bottleneck,
-                       "design": args.design, "skips": args.skips}  # fmt: skip
+                       "design": args.design, "skips": args.skips,
+                       "input_scale": args.input_scale}  # fmt: skip
             model = build_model("hq-unet", options)
             if bottleneck == "quantum":
                 model = model.use_backend(get_backend(args.backend), seed=0)
@@ -117,7 +120,8 @@ def main() -> None:
 
     print(f"machine: {describe_machine()}, device {device}")
     print(
-        f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px, "
+        f"torch {torch.__version__}; B={args.batch}, {args.patch_px}x{args.patch_px} px "
+        f"(input scale {args.input_scale:g}), "
         f"width {args.width}, design {args.design}, skips {args.skips or 'all'}, quantum twin on "
         f"{args.backend}, {args.steps} timed steps each (median), "
         f"{'CPU time of this process' if device.type == 'cpu' else 'wall time'}"

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hq_qiskit.circuits import QuantumBlock, enrichment_qcnn
@@ -154,6 +155,30 @@ class Bottleneck(nn.Module):
         return self.post_q(self.code(x))  # (B, 2n) or (B, 0) -> (B, C, h, w)
 
 
+def inner_size(patch_px: int, input_scale: float, depth: int) -> int:
+    """The side the network computes at, ``patch_px * input_scale`` pixels; a ``ConfigError``
+    unless it is a whole multiple of ``2**depth`` (the Down blocks halve it ``depth`` times)."""
+    if not 0 < input_scale <= 1:
+        raise ConfigError(
+            f"--input-scale {input_scale:g}: choose 0 < s <= 1 (1: full resolution, e.g. 0.5)"
+        )
+    exact = patch_px * input_scale
+    inner, step = round(exact), 2**depth
+    seen = "" if input_scale == 1 else f" at --input-scale {input_scale:g} (seen at {exact:g} px)"
+    example = "e.g. --patch-px 128" if input_scale == 1 else "e.g. --patch-px 256 --input-scale 0.5"
+    if inner < step:
+        raise ConfigError(
+            f"--patch-px {patch_px}: must be at least 2**depth = {step} px{seen} and a multiple "
+            f"of it ({example}), or choose a smaller --depth"
+        )
+    if abs(inner - exact) > 1e-6 or inner % step:
+        raise ConfigError(
+            f"--patch-px {patch_px}: is not divisible by 2**depth = {step}{seen}; choose a "
+            f"window seen at a multiple of {step} px ({example}) or a smaller --depth"
+        )
+    return inner
+
+
 class HQUNet(HybridSegmenter):
     """HQ-UNet (or its classical twin): (B, in_channels, P, P) -> logits (B, num_classes, P, P).
 
@@ -163,10 +188,16 @@ class HQUNet(HybridSegmenter):
         width: channels of the stem; stage i has ``width * 2**i`` channels. 16 (the default)
             trains the default run on a 2-core CPU in about 7 minutes and generalised better to
             unseen tiles than 8 (docs/science.md, third search); the classic U-Net size is 64.
-        depth: number of Down (and Up) blocks; the bottleneck map is ``patch_px / 2**depth``
-            pixels wide.
-        patch_px: input size in pixels. Fixed, because the post-Q linear layer produces a map of
-            exactly the bottleneck's size.
+        depth: number of Down (and Up) blocks; the bottleneck map is
+            ``patch_px * input_scale / 2**depth`` pixels wide.
+        patch_px: input size in pixels (the window read from the image). Fixed, because the
+            post-Q linear layer produces a map of exactly the bottleneck's size.
+        input_scale: the network sees each window resampled by this factor (0 < s <= 1;
+            antialiased bilinear) and its logits are resampled back (bilinear), so input and
+            output stay (B, C, P, P) at the data's pixel size. 0.5: a 256-px window is seen at
+            128 px (0.3 m LoveDA pixels as 0.6 m), four times the ground per window at the
+            same cost. 1 (the papers'): no resampling. ``patch_px * input_scale`` must be a
+            multiple of ``2**depth``.
         bottleneck: "quantum" (enrichment QCNN), "product" (the circuit without its
             entangling gates), "surrogate" (cos/sin features, 8 trainable numbers), "mlp"
             (per-qubit MLP, 8 trainable numbers), "classical" (Linear 48 -> 32, tanh),
@@ -220,7 +251,21 @@ class HQUNet(HybridSegmenter):
         ),
         ModelOption("width", "Stem channels; stage i has width*2**i.", type=int),
         ModelOption("depth", "Down/Up blocks.", type=int),
-        ModelOption("patch_px", "Patch side in pixels.", type=int),
+        ModelOption(
+            "patch_px",
+            "Side in image pixels of the window the model reads: training patches, the grid a "
+            "run is scored on, predict's sliding window (HQF-Net: a multiple of 16 and of the "
+            "backbone's patch size).",
+            type=int,
+        ),
+        ModelOption(
+            "input_scale",
+            "HQ-UNet sees each window resampled by this factor and resamples its logits back "
+            "to the window: with --patch-px 256, 0.5 sees 4x the ground per window at the cost "
+            "of 128 px (cross-validated over the 24 LoveDA images it ties full resolution: "
+            "docs/science.md); 1 is the papers' full resolution.",
+            type=float,
+        ),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
         QUBIT_GRID_OPTION,
         ENGINE_OPTION,
@@ -245,6 +290,7 @@ class HQUNet(HybridSegmenter):
         width: int = 16,
         depth: int = 4,
         patch_px: int = 128,
+        input_scale: float = 1.0,
         bottleneck: Core = "quantum",
         engine: Literal["fast", "qiskit"] = "fast",
         qcnn_layers: int = 1,
@@ -267,17 +313,9 @@ class HQUNet(HybridSegmenter):
             )
         if width < 1 or depth < 1:
             raise ConfigError(f"width and depth must be >= 1, got width={width}, depth={depth}")
-        if patch_px < 2**depth:
-            raise ConfigError(
-                f"--patch-px {patch_px}: must be at least 2**depth = {2**depth} px and a multiple "
-                f"of it (e.g. --patch-px 128), or choose a smaller --depth"
-            )
-        if patch_px % (2**depth):
-            raise ConfigError(
-                f"--patch-px {patch_px}: is not divisible by 2**depth = {2**depth}; "
-                f"choose a multiple of {2**depth} (e.g. --patch-px 128) or a smaller --depth"
-            )
         self.patch_px = patch_px
+        self.input_scale = float(input_scale)
+        self.inner_px = inner_size(patch_px, input_scale, depth)
         self.skips = kept_skips(depth, skips)
         self.design = check_design(design)
         channels = [width * 2**i for i in range(depth + 1)]
@@ -289,7 +327,7 @@ class HQUNet(HybridSegmenter):
         self.downs = nn.ModuleList(Down(channels[i], channels[i + 1]) for i in range(n_down))
         core, block = build_core(bottleneck, grid, qcnn_layers, angle_scale, engine, freeze_quantum)
         self.qubit_grid = grid
-        self.bottleneck = Bottleneck(channels[-1], patch_px // 2**depth, core, block, grid)
+        self.bottleneck = Bottleneck(channels[-1], self.inner_px // 2**depth, core, block, grid)
         self.ups = nn.ModuleList(
             Up(channels[i + 1], channels[i] if i < self.skips else 0, channels[i])
             for i in reversed(range(depth))
@@ -304,8 +342,11 @@ class HQUNet(HybridSegmenter):
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
-        """``skips`` within 0..depth and a known ``design`` (what ``__init__`` refuses)."""
+        """``skips`` within 0..depth, a known ``design`` and a window the Down blocks can halve
+        at its input scale (what ``__init__`` refuses)."""
         depth = options.get("depth", 4)
+        if "patch_px" in options or "input_scale" in options:
+            inner_size(options.get("patch_px", 128), options.get("input_scale", 1.0), depth)
         kept_skips(depth, options.get("skips"))
         check_design(options.get("design", "unet"))
 
@@ -331,7 +372,9 @@ class HQUNet(HybridSegmenter):
                 f"HQ-UNet was built for {self.patch_px}x{self.patch_px} patches, "
                 f"got {tuple(x.shape[-2:])}"
             )
-        maps: list[Tensor] = [] if self.stem is None else [self.stem(x)]  # (B, w, P, P)
+        if self.inner_px != self.patch_px:  # (B, C, p, p), p = P * input_scale
+            x = F.interpolate(x, size=(self.inner_px,) * 2, mode="bilinear", antialias=True)
+        maps: list[Tensor] = [] if self.stem is None else [self.stem(x)]  # (B, w, p, p)
         for down in self.downs:
             maps.append(down(maps[-1]))  # (B, w * 2**i, P / 2**i, P / 2**i)
         # (B, w * 2**depth, P / 2**depth, P / 2**depth); "none" reads only the batch size
@@ -342,4 +385,7 @@ class HQUNet(HybridSegmenter):
             y = up(y, maps[i] if i < self.skips else None)
             if self.gates is not None:
                 y = self.gates[k](y, z)  # y + y * a(z) + b(z), per channel
-        return self.head(y)  # (B, num_classes, P, P)
+        logits = self.head(y)  # (B, num_classes, p, p)
+        if self.inner_px != self.patch_px:
+            logits = F.interpolate(logits, size=(self.patch_px,) * 2, mode="bilinear")
+        return logits  # (B, num_classes, P, P)

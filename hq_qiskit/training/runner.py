@@ -138,8 +138,15 @@ def describe(model: HybridSegmenter, cfg: TrainConfig) -> str:
     return (
         f"model {cfg.model}: {counts['classical']:,} classical + {counts['quantum']:,} quantum "
         f"trainable parameters (bottleneck {opts.get('bottleneck', '-')}{design_label(opts)}, "
-        f"engine {opts.get('engine', '-')}, backend {cfg.backend}{noise}, patch {cfg.patch_px} px)"
+        f"engine {opts.get('engine', '-')}, backend {cfg.backend}{noise}, "
+        f"patch {cfg.patch_px} px{seen_label(opts)})"
     )
+
+
+def seen_label(options: dict[str, Any]) -> str:
+    """ ", seen at N px" for a model that resamples its window (``input_scale`` < 1), else ""."""
+    scale = options.get("input_scale", 1.0)
+    return "" if scale == 1 else f", seen at {options['patch_px'] * scale:g} px"
 
 
 def resolve_model_options(

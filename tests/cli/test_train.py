@@ -171,3 +171,45 @@ def test_mask_value_outside_the_class_map(tmp_path, tiny_loveda):
     assert result.exit_code == 2
     assert "6_2" in result.output and "9" in result.output and "class map" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_input_scale_reads_full_resolution_windows_and_answers_at_their_size(
+    tmp_path, tiny_loveda, independent
+):
+    """--input-scale 0.5: the run reads 64-px windows and its network computes at 32 px; the
+    validation score is that of 64-px windows at the data's resolution (recomputed without
+    hq-qiskit's sampler or metrics), and predict writes a map the size of its input."""
+    import rasterio
+
+    data = tiny_loveda(tmp_path / "data")
+    run = tmp_path / "run"
+    result = train(*TINY, "--input-scale", "0.5", "--data", str(data), "--out", str(run))
+    assert result.exit_code == 0, result.output
+    assert "patch 64 px, seen at 32 px" in result.output
+    (line,) = (run / "metrics.jsonl").read_text().splitlines()
+    model, config = independent.rebuild(run / "best.pt")
+    assert config["model_options"]["input_scale"] == 0.5 and model.inner_px == 32
+    image, mask = independent.loveda_tile(data, "6_2")
+    corners = independent.grid(512, 64)
+    pred = independent.predict_patches(model, config, image, corners, 64)
+    truth = np.stack([mask[y : y + 64, x : x + 64] for y, x in corners])
+    assert json.loads(line)["val_miou"] == pytest.approx(
+        independent.scores(pred, truth, 5)["miou"], abs=1e-6
+    )
+
+    tif = tmp_path / "scene.tif"
+    profile = {"driver": "GTiff", "width": 150, "height": 100, "count": 3, "dtype": "uint8"}
+    profile |= {"crs": "EPSG:32650", "transform": rasterio.Affine(0.3, 0, 660e3, 0, -0.3, 3550e3)}
+    with rasterio.open(tif, "w", **profile) as dst:
+        dst.write(image[:, :100, :150])
+    out = tmp_path / "map.tif"
+    args = ["predict", str(run / "best.pt"), str(tif), "-o", str(out), "--device", "cpu"]
+    result = CliRunner().invoke(cli, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out) as src:
+        assert (src.height, src.width) == (100, 150) and src.crs == "EPSG:32650"
+        assert src.transform == profile["transform"]
+        assert set(np.unique(src.read(1))) <= set(range(5))
+
+    refused = train("--model", "hqf-net", "--input-scale", "0.5", "--out", str(tmp_path / "q"))
+    assert refused.exit_code == 2 and "--input-scale is an option of hq-unet" in refused.output

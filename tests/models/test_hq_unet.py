@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import pytest
 import torch
@@ -200,3 +201,37 @@ def test_no_core_ignores_the_deepest_features():
     model = HQUNet(**TINY, bottleneck="none").eval()
     assert model.bottleneck.pre_q is None and len(model.downs) == TINY["depth"] - 1
     assert not any(k.startswith("bottleneck.core") for k in model.state_dict())
+
+
+def test_input_scale_sees_the_window_resampled_and_answers_at_its_size():
+    """0.5: a 64-px window is computed at 32 px (bottleneck 32 / 2**depth) and the logits come
+    back at 64 px; the same weights at scale 1 compute at 64 px and give another map."""
+    torch.manual_seed(0)
+    half = HQUNet(width=4, depth=2, patch_px=64, input_scale=0.5, bottleneck="classical")
+    assert half.inner_px == 32 and half.bottleneck.post_q.shape == (16, 8, 8)
+    x = torch.randn(2, 3, 64, 64)
+    logits = half(x)
+    assert logits.shape == (2, 5, 64, 64)
+    # what the network computes is the window averaged down: a pattern finer than its pixels
+    # (a one-pixel checkerboard) is seen as flat grey, so adding it changes almost nothing
+    checker = (torch.arange(64)[:, None] + torch.arange(64)[None, :]) % 2 * 2.0 - 1.0
+    seen_change = (half(x + checker) - logits).abs().max()
+    full = HQUNet(width=4, depth=2, patch_px=64, bottleneck="classical")  # scale 1
+    full_change = (full(x + checker) - full(x)).abs().max()
+    assert seen_change < 0.1 * full_change
+
+
+@pytest.mark.parametrize(
+    ("patch_px", "scale", "message"),
+    [
+        (100, 0.5, "--patch-px 100: is not divisible by 2**depth = 16 at --input-scale 0.5"),
+        (16, 0.5, "--patch-px 16: must be at least 2**depth = 16 px at --input-scale 0.5"),
+        (256, 1.5, "--input-scale 1.5: choose 0 < s <= 1"),
+        (256, 0.0, "--input-scale 0: choose 0 < s <= 1"),
+    ],
+)
+def test_input_scale_refuses_what_the_down_blocks_cannot_halve(patch_px, scale, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        HQUNet(patch_px=patch_px, input_scale=scale)
+    with pytest.raises(ConfigError, match=re.escape(message)):  # before any data is read
+        HQUNet.check_options({"patch_px": patch_px, "input_scale": scale})
