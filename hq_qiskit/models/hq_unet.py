@@ -195,9 +195,9 @@ class HQUNet(HybridSegmenter):
         input_scale: the network sees each window resampled by this factor (0 < s <= 1;
             antialiased bilinear) and its logits are resampled back (bilinear), so input and
             output stay (B, C, P, P) at the data's pixel size. 0.5: a 256-px window is seen at
-            128 px (0.3 m LoveDA pixels as 0.6 m), four times the ground per window at the
-            same cost. 1 (the papers'): no resampling. ``patch_px * input_scale`` must be a
-            multiple of ``2**depth``.
+            128 px (0.3 m LoveDA pixels as 0.6 m), four times the ground per window at
+            about the cost (1.09x per training step). 1 (the papers'): no resampling.
+            ``patch_px * input_scale`` must be a multiple of ``2**depth``.
         bottleneck: "quantum" (enrichment QCNN), "product" (the circuit without its
             entangling gates), "surrogate" (cos/sin features, 8 trainable numbers), "mlp"
             (per-qubit MLP, 8 trainable numbers), "classical" (Linear 48 -> 32, tanh),
@@ -261,9 +261,9 @@ class HQUNet(HybridSegmenter):
         ModelOption(
             "input_scale",
             "HQ-UNet sees each window resampled by this factor and resamples its logits back "
-            "to the window: with --patch-px 256, 0.5 sees 4x the ground per window at the cost "
-            "of 128 px (cross-validated over the 24 LoveDA images it ties full resolution: "
-            "docs/science.md); 1 is the papers' full resolution.",
+            "to the window: with --patch-px 256, 0.5 sees 4x the ground per window at about "
+            "the cost of 128 px (cross-validated over the 24 LoveDA images it ties full "
+            "resolution: docs/science.md); 1 is the papers' full resolution.",
             type=float,
         ),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
