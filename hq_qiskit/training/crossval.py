@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from hq_qiskit.errors import ConfigError
-from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.config import TrainConfig, TrainSettings, settings_that_differ
 from hq_qiskit.training.data import also_resolved, open_train_val, resolved
 from hq_qiskit.training.diagnose import strict
@@ -39,7 +38,7 @@ from hq_qiskit.training.statistics import (
     mean_std,
     scores,
 )
-from hq_qiskit.training.tile_scores import tile_confusions
+from hq_qiskit.training.tile_scores import scoring_grid, tile_confusions
 
 Echo = Callable[[str], None]
 FOLD_SCORES = "fold-scores.json"  # written last in a fold's run: the run is complete
@@ -59,7 +58,7 @@ def score_fold(run: Path, device: str = "auto") -> dict[str, Any]:
     restored = restore(run, checkpoint="last.pt")
     cfg, model = restored.config, restored.model
     _, tiles = open_train_val(cfg.data, cfg.class_map_ints, cfg.folds, cfg.fold)
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    patches = scoring_grid(cfg, tiles)
     dev = resolve_device(device)
     cm = tile_confusions(
         model.to(dev), patches, len(cfg.class_names), cfg.ignore_index, dev, cfg.batch_size

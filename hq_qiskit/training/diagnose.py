@@ -45,7 +45,7 @@ from hq_qiskit.training.interventions import (
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.statistics import bootstrap, image_of, scores
-from hq_qiskit.training.tile_scores import check_same_classes
+from hq_qiskit.training.tile_scores import check_same_classes, scoring_grid
 
 Echo = Callable[[str], None]
 
@@ -77,7 +77,7 @@ def open_split(cfg: Any, data: Path | None, split: str) -> tuple[str, Any, GridP
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
     check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    patches = scoring_grid(cfg, tiles)
     groups = np.unique(np.asarray(tile_images(tiles)), return_inverse=True)[1]
     return source or "built-in", tiles, patches, groups
 
@@ -318,7 +318,7 @@ def score_interventions(
             continue
         tiles = open_tiles(data, split)
         check_same_classes(f"{name} ({data or 'built-in'}, {split})", tiles, cfg.class_names)
-        patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+        patches = scoring_grid(cfg, tiles)
         result = intervene(
             model,
             patches,

@@ -38,6 +38,7 @@ from hq_qiskit.training.run_dir import (
     open_run_dir,
     reserve_run_dir,
 )
+from hq_qiskit.training.tile_scores import check_same_classes, scoring_grid
 
 Echo = Callable[[str], None]
 
@@ -422,11 +423,8 @@ def evaluate_run(
     tiles = open_scored(cfg, source, split, class_map)
     if len(tiles) == 0:
         raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    if list(tiles.classes) != list(cfg.class_names):
-        raise DataError(
-            f"--data {source}: classes {tiles.classes} differ from the run's {cfg.class_names}"
-        )
-    patches = GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
+    patches = scoring_grid(cfg, tiles)
     dev = resolve_device(device)
     loader = DataLoader(patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
     scores, _ = evaluate(
