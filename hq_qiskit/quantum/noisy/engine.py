@@ -166,7 +166,7 @@ class NoisyEngine(EngineModule):
         reader = BlockCosts(self._fused_qubits, self.batched, prog.num_qubits, plan_batch)
         self.plan: NoisyPlan = make_noisy_plan(
             self._fused_qubits,
-            [self._read_qubits(t) for t in self.live_terms],
+            [self.read_qubits(t) for t in self.live_terms],
             prog.num_qubits,
             reader=reader if back_traces else None,
         )
@@ -199,7 +199,7 @@ class NoisyEngine(EngineModule):
             classes.setdefault(key, (op.model, op.batched, []))[2].append(i)
         return list(classes.values())
 
-    def _read_qubits(self, term_index: int) -> tuple[int, ...]:
+    def read_qubits(self, term_index: int) -> tuple[int, ...]:
         """The qubits a term's measured value depends on: its support and, for each correlated
         readout error reading one of them, that error's other qubits (sorted)."""
         support = set(self.program.terms[term_index].support)
@@ -208,7 +208,7 @@ class NoisyEngine(EngineModule):
                 support |= set(qubits)
         return tuple(sorted(support))
 
-    def _observable(self, term_index: int, qubits: tuple[int, ...]) -> np.ndarray:
+    def term_observable(self, term_index: int, qubits: tuple[int, ...]) -> np.ndarray:
         """The term's Pauli on ``qubits`` (most significant first), readout folded in."""
         term = self.program.terms[term_index]
         letters = dict(zip(term.support, term.letters, strict=True))
@@ -269,7 +269,10 @@ class NoisyEngine(EngineModule):
                 "a smaller batch, raise max_memory_gb, or a circuit with narrower light cones"
             )
 
-    def _consts(self, device: torch.device, dtype: torch.dtype) -> dict:
+    def constants_on(self, device: torch.device, dtype: torch.dtype) -> dict:
+        """The tensors every pass reads, on ``device`` in ``dtype``'s complex type, built once
+        per (device, dtype): each op class's gate coefficients, noise channels and angle slots,
+        the contractions' observables (readout folded in) and the term weights."""
         key = (device, dtype)
         if key not in self._constants:
             cdtype = COMPLEX[dtype]
@@ -294,7 +297,9 @@ class NoisyEngine(EngineModule):
                 )
             observables = [
                 torch.as_tensor(
-                    np.stack([self._observable(self.live_terms[t], c.qubits).T for t in c.terms]),
+                    np.stack(
+                        [self.term_observable(self.live_terms[t], c.qubits).T for t in c.terms]
+                    ),
                     **as_c,
                 )
                 for c in self.plan.contractions
@@ -314,7 +319,7 @@ class NoisyEngine(EngineModule):
         return self._constants[key]
 
     # ------------------------------------------------------------------------- forward
-    def _superops(self, consts: dict, angles_b: Tensor, angles_u: Tensor) -> list[Tensor]:
+    def channel_superops(self, consts: dict, angles_b: Tensor, angles_u: Tensor) -> list[Tensor]:
         """Every op's channel ``N @ (U (x) conj U)``, (Bm, 4**k, 4**k) with Bm in {1, B}."""
         out: list[Tensor | None] = [None] * len(self.program.ops)
         for (model, batched, ids), c in zip(self._classes, consts["classes"], strict=True):
@@ -352,16 +357,16 @@ class NoisyEngine(EngineModule):
     def _term_values(self, x: Tensor, w: Tensor) -> Tensor:
         """term_values() without the checks: x (B, n_in) and w (n_w,) in one dtype and device."""
         dtype, device = w.dtype, w.device
-        consts = self._consts(device, dtype)
+        consts = self.constants_on(device, dtype)
         cdtype = COMPLEX[dtype]
         angles_u = consts["const"] + consts["a_w"] @ w  # (P,)
         angles_b = x @ consts["a_in"].T + angles_u  # (B, P)
         op_qubits = [op.qubits for op in self.program.ops]
-        sup = compose(self.fused, self._superops(consts, angles_b, angles_u), op_qubits)
+        sup = compose(self.fused, self.channel_superops(consts, angles_b, angles_u), op_qubits)
         if self.pauli is not None:
             return strings.pauli_term_values(self, sup, x.shape[0])
         plan, tplan = self.plan, self.trace_plan(x.shape[0])
-        snapshots = self._block_states(sup, tplan, cdtype, device)  # 1. forward blocks
+        snapshots = self.block_states(sup, tplan, cdtype, device)  # 1. forward blocks
         # 2. each cone's blocks traced to it, 3. the cone's channels and its terms' values
         values: list[Tensor] = []
         traced: dict = {}  # reduced states shared by the cones that read them
@@ -379,7 +384,7 @@ class NoisyEngine(EngineModule):
             out = out.index_copy(1, torch.as_tensor(order, device=device), torch.cat(values, 1))
         return out
 
-    def _block_states(
+    def block_states(
         self, sup: list[Tensor], tplan: TracePlan, cdtype: torch.dtype, device: torch.device
     ) -> dict[int, dict]:
         """Mixed product blocks evolved forward through ``tplan.block_ops``, a snapshot (qubit
@@ -473,7 +478,7 @@ class NoisyEngine(EngineModule):
         if self.shots:
             terms = sample_measurements(terms, self.shots, self.generator, self.measurements)
         with torch.autocast(terms.device.type, enabled=False):  # outputs keep the weight's dtype
-            return terms @ self._consts(terms.device, terms.dtype)["term_weights"]
+            return terms @ self.constants_on(terms.device, terms.dtype)["term_weights"]
 
     def describe(self) -> str:
         """A few lines: noisy gates, readout, the route the values come from (``describe.py``)."""

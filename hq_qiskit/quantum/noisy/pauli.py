@@ -212,21 +212,23 @@ ZERO = 1e-12  # transfer-matrix entries below this at random angles (float64) ar
 def compile_pauli(engine, draws: int = 2) -> PauliPlan | None:
     """``plan_pauli`` for a ``NoisyEngine``: its fused channels' patterns at ``draws`` sets of
     random angles (float64), its live terms' observables with the readout folded in."""
-    consts = engine._consts(torch.device("cpu"), torch.float64)
+    consts = engine.constants_on(torch.device("cpu"), torch.float64)
     rng = np.random.default_rng(0)
     n_angles = len(engine.program.angle_const)
     op_qubits = [op.qubits for op in engine.program.ops]
     masks: list[np.ndarray] | None = None
     for _ in range(draws):
         angles = torch.as_tensor(rng.uniform(-np.pi, np.pi, n_angles))
-        sup = compose(engine.fused, engine._superops(consts, angles[None], angles), op_qubits)
+        sup = compose(
+            engine.fused, engine.channel_superops(consts, angles[None], angles), op_qubits
+        )
         found = [np.abs(_transfer(s[0]).numpy()) > ZERO for s in sup]
         masks = found if masks is None else [a | b for a, b in zip(masks, found, strict=True)]
     assert masks is not None
     observables = []
     for t in engine.live_terms:
-        qubits = engine._read_qubits(t)
-        observables.append((engine._observable(t, qubits), qubits))
+        qubits = engine.read_qubits(t)
+        observables.append((engine.term_observable(t, qubits), qubits))
     fused = [g.qubits for g in engine.fused]
     return plan_pauli(fused, masks, observables, engine.program.num_qubits)
 
@@ -246,7 +248,7 @@ def pauli_term_values(engine, sup: list[Tensor], batch: int) -> Tensor:
     plan: PauliPlan = engine.pauli
     first = sup[0]
     reads = SimpleNamespace(block_ops=tuple(range(plan.cut)), snaps=(plan.cut,))
-    states = engine._block_states(sup, reads, first.dtype, first.device)[plan.cut]
+    states = engine.block_states(sup, reads, first.dtype, first.device)[plan.cut]
     transfer: list[Tensor | None] = [None] * len(sup)
     for step in plan.steps:
         transfer[step.op] = _transfer(sup[step.op])
