@@ -262,8 +262,8 @@ class HQUNet(HybridSegmenter):
             "input_scale",
             "HQ-UNet sees each window resampled by this factor and resamples its logits back "
             "to the window: with --patch-px 256, 0.5 sees 4x the ground per window at about "
-            "the cost of 128 px (cross-validated over the 24 LoveDA images: +0.03 mIoU over "
-            "2 seeds, not yet a verdict; docs/science.md); 1 is the papers' full resolution.",
+            "the cost of 128 px (cross-validated against full resolution over the 24 LoveDA "
+            "images: docs/science.md, 'Stop 34'); 1 is the papers' full resolution.",
             type=float,
         ),
         ModelOption("qcnn_layers", "Repetitions of the QCNN filter pass.", type=int),
