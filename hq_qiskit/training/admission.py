@@ -26,11 +26,12 @@ import numpy as np
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.config import TrainConfig
-from hq_qiskit.training.diagnose import open_split, parameters_moved, strict, tile_images
+from hq_qiskit.training.diagnose import parameters_moved, strict
 from hq_qiskit.training.interventions import KINDS, find_sites, intervene
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import build_from_config, restore
 from hq_qiskit.training.statistics import MIN_IMAGES, group_index, interval, mean_std, scores
+from hq_qiskit.training.tile_scores import open_split, tile_images
 
 Echo = Callable[[str], None]
 MIN_SEEDS = 5  # the rule's seeds

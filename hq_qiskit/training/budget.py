@@ -6,7 +6,7 @@ noise_scale.py``: gate errors, 1/T1 and 1/T2, readout), run exactly by the noisy
 entry's shots (``shots=0``: exact expectation values), and scores the tiles of a data split:
 
 - mIoU per factor with a 95 % interval that resamples whole images (``statistics.bootstrap``,
-  grouped by the dataset's own groups, ``diagnose.tile_images``), and its change from f = 0
+  grouped by the dataset's own groups, ``tile_scores.tile_images``), and its change from f = 0
   with the paired interval;
 - the largest factor whose mIoU is at most ``margin`` (default 0.01, one point) below f = 0's,
   every smaller factor included (point estimates);
@@ -36,11 +36,11 @@ from hq_qiskit.hardware.backends import Backend, get_backend
 from hq_qiskit.hardware.device_noise import snapshot_of
 from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.budget_report import figure
-from hq_qiskit.training.diagnose import open_split, strict
+from hq_qiskit.training.diagnose import strict
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
 from hq_qiskit.training.statistics import bootstrap, scores
-from hq_qiskit.training.tile_scores import tile_confusions
+from hq_qiskit.training.tile_scores import open_split, tile_confusions
 
 Echo = Callable[[str], None]
 FACTORS = (0.0, 0.5, 1.0, 2.0, 4.0)

@@ -29,10 +29,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.datasets import Tiles, open_tiles
-from hq_qiskit.errors import ConfigError, DataError
+from hq_qiskit.datasets import open_tiles
+from hq_qiskit.errors import ConfigError
 from hq_qiskit.samplers import GridPatches
-from hq_qiskit.training.data import open_scored
 from hq_qiskit.training.grad_ratio import squared_norm
 from hq_qiskit.training.interventions import (
     KINDS,
@@ -44,42 +43,10 @@ from hq_qiskit.training.interventions import (
 )
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
-from hq_qiskit.training.statistics import bootstrap, image_of, scores
-from hq_qiskit.training.tile_scores import check_same_classes, scoring_grid
+from hq_qiskit.training.statistics import bootstrap, scores
+from hq_qiskit.training.tile_scores import check_same_classes, open_split, scoring_grid, tile_images
 
 Echo = Callable[[str], None]
-
-
-def tile_images(tiles: Tiles) -> list[str]:
-    """The unit each tile is resampled with: the dataset's own group (a LoveDA image, a
-    LandCover.ai sheet, a Dubai region) where it has one; else its source file when several
-    tiles share one file, else the name rule of ``statistics.image_of``."""
-    groups = getattr(tiles, "groups", None)
-    if groups is not None:
-        return [str(g) for g in groups]
-    out = []
-    for i, tile_id in enumerate(tiles.ids):
-        ref = tiles.refs[i] if hasattr(tiles, "refs") else None
-        path = getattr(ref, "image", None)
-        shared = path is not None and Path(path).stem != tile_id
-        out.append(str(path) if shared else image_of(tile_id))
-    return out
-
-
-def open_split(cfg: Any, data: Path | None, split: str) -> tuple[str, Any, GridPatches, np.ndarray]:
-    """(source name, tiles, patches, image group index per tile) of the split a trained run
-    (``cfg``: its TrainConfig) is scored on: ``data`` (None: the run's own data, through its
-    class map) or a fold run's own fold (``open_scored``); refused when empty or of other
-    classes. Shared by diagnose, admit and budget."""
-    source = str(Path(data).resolve()) if data is not None else cfg.data
-    class_map = cfg.class_map_ints if source == cfg.data else None  # own data: own map
-    tiles = open_scored(cfg, source, split, class_map)
-    if len(tiles) == 0:
-        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = scoring_grid(cfg, tiles)
-    groups = np.unique(np.asarray(tile_images(tiles)), return_inverse=True)[1]
-    return source or "built-in", tiles, patches, groups
 
 
 def parameters_moved(

@@ -25,7 +25,6 @@ from hq_qiskit.training.config import TrainConfig, TrainSettings, check_batch, v
 from hq_qiskit.training.data import (
     also_resolved,
     describe_data,
-    open_scored,
     open_train_val,
     resolved,
 )
@@ -38,7 +37,7 @@ from hq_qiskit.training.run_dir import (
     open_run_dir,
     reserve_run_dir,
 )
-from hq_qiskit.training.tile_scores import check_same_classes, scoring_grid
+from hq_qiskit.training.tile_scores import open_split
 
 Echo = Callable[[str], None]
 
@@ -417,14 +416,7 @@ def evaluate_run(
     run = open_run_dir(path)
     restored = restore(run.path, checkpoint=checkpoint, engine=engine, noise=noise)
     cfg, model = restored.config, restored.model
-    source = str(Path(data).resolve()) if data is not None else cfg.data
-    if class_map is None and source == cfg.data:
-        class_map = cfg.class_map_ints  # the run's own data: the run's own map
-    tiles = open_scored(cfg, source, split, class_map)
-    if len(tiles) == 0:
-        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
-    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
-    patches = scoring_grid(cfg, tiles)
+    source, tiles, patches, _ = open_split(cfg, data, split, class_map)
     dev = resolve_device(device)
     loader = DataLoader(patches, batch_size=cfg.batch_size, num_workers=cfg.workers)
     scores, _ = evaluate(

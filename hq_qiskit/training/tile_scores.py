@@ -7,6 +7,7 @@ scores ``evaluate`` reports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ from torch.utils.data import DataLoader
 from hq_qiskit.datasets import Tiles, open_tiles
 from hq_qiskit.errors import DataError
 from hq_qiskit.samplers import GridPatches
+from hq_qiskit.training.data import open_scored
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import restore
-from hq_qiskit.training.statistics import scores
+from hq_qiskit.training.statistics import image_of, scores
 
 
 def check_same_classes(flag: str, tiles: Tiles, classes: list[str]) -> None:
@@ -37,6 +39,42 @@ def scoring_grid(cfg: Any, tiles: Tiles) -> GridPatches:
     blends overlapping windows instead, about 0.01 mIoU better on the default's folds
     (docs/science.md, "Stop 34"); every score keeps this grid so scores stay comparable."""
     return GridPatches(tiles, cfg.patch_px, cfg.patch_px, mean=cfg.mean, std=cfg.std)
+
+
+def tile_images(tiles: Tiles) -> list[str]:
+    """The unit each tile is resampled with: the dataset's own group (a LoveDA image, a
+    LandCover.ai sheet, a Dubai region) where it has one; else its source file when several
+    tiles share one file, else the name rule of ``statistics.image_of``."""
+    groups = getattr(tiles, "groups", None)
+    if groups is not None:
+        return [str(g) for g in groups]
+    out = []
+    for i, tile_id in enumerate(tiles.ids):
+        ref = tiles.refs[i] if hasattr(tiles, "refs") else None
+        path = getattr(ref, "image", None)
+        shared = path is not None and Path(path).stem != tile_id
+        out.append(str(path) if shared else image_of(tile_id))
+    return out
+
+
+def open_split(
+    cfg: Any, data: Path | str | None, split: str, class_map: Mapping[int, int] | None = None
+) -> tuple[str, Any, GridPatches, np.ndarray]:
+    """(source name, tiles, patches, image group index per tile) of the split a trained run
+    (``cfg``: its TrainConfig) is scored on: ``data`` (None: the run's own data) or a fold
+    run's own fold (``open_scored``); refused when empty or of other classes. ``class_map``
+    maps the folder's raw mask values (None: the run's own map on its own data, else the
+    layout's). Shared by evaluate, diagnose, admit and budget."""
+    source = str(Path(data).resolve()) if data is not None else cfg.data
+    if class_map is None and source == cfg.data:
+        class_map = cfg.class_map_ints  # the run's own data: the run's own map
+    tiles = open_scored(cfg, source, split, class_map)
+    if len(tiles) == 0:
+        raise DataError(f"--data {source or 'built-in'}: the {split} split has no tiles")
+    check_same_classes(f"--data {source or 'built-in'} ({split})", tiles, cfg.class_names)
+    patches = scoring_grid(cfg, tiles)
+    groups = np.unique(np.asarray(tile_images(tiles)), return_inverse=True)[1]
+    return source or "built-in", tiles, patches, groups
 
 
 @torch.no_grad()

@@ -23,8 +23,9 @@ from hq_qiskit.circuits import enrichment_qcnn
 from hq_qiskit.datasets import LOVEDA_TO_LANDCOVERAI, builtin_data_dir, open_tiles
 from hq_qiskit.quantum.connect import connect_block
 from hq_qiskit.samplers import GridPatches
-from hq_qiskit.training.diagnose import diagnose_model, tile_images
+from hq_qiskit.training.diagnose import diagnose_model
 from hq_qiskit.training.interventions import find_sites, output_spread
+from hq_qiskit.training.tile_scores import tile_images
 
 TILES = ["1_0", "1_1", "3_0", "3_1"]  # two LoveDA images, two quadrants each
 PATCH = 128  # 16 patches per 512-px tile
