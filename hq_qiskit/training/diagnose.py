@@ -29,7 +29,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from hq_qiskit.atomic import atomic_write
-from hq_qiskit.datasets import open_tiles
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.samplers import GridPatches
 from hq_qiskit.training.grad_ratio import squared_norm
@@ -44,7 +43,7 @@ from hq_qiskit.training.interventions import (
 from hq_qiskit.training.loop import resolve_device
 from hq_qiskit.training.restore import NoiseMode, build_from_config, restore
 from hq_qiskit.training.statistics import bootstrap, scores
-from hq_qiskit.training.tile_scores import check_same_classes, open_split, scoring_grid, tile_images
+from hq_qiskit.training.tile_scores import open_evaluation, open_split, tile_images
 
 Echo = Callable[[str], None]
 
@@ -283,9 +282,7 @@ def score_interventions(
         if not sites:
             out[name] = {}
             continue
-        tiles = open_tiles(data, split)
-        check_same_classes(f"{name} ({data or 'built-in'}, {split})", tiles, cfg.class_names)
-        patches = scoring_grid(cfg, tiles)
+        _, patches = open_evaluation(cfg, name, data, split)
         result = intervene(
             model,
             patches,

@@ -433,7 +433,7 @@ def evaluate_run(
         "backend": restored.backend.name,
         "noise": noise,
         "noise_snapshot": noise_snapshot(restored.backend),
-        "data": source or "built-in",
+        "data": source,
         "split": split,
         "tiles": len(tiles),
         "patches": len(patches),
@@ -441,7 +441,7 @@ def evaluate_run(
     }
     if not (np.isfinite(result["miou"]) and np.isfinite(result["oa"])):
         raise DataError(
-            f"--data {source or 'built-in'}: every mask pixel of the {split} split is no-data, so "
+            f"--data {source}: every mask pixel of the {split} split is no-data, so "
             f"there is nothing to score and {out_name} was not written; check the masks' values"
         )
     run.write_json(out_name, result, strict=True)

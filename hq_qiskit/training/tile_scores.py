@@ -77,6 +77,14 @@ def open_split(
     return source or "built-in", tiles, patches, groups
 
 
+def open_evaluation(cfg: Any, name: str, data: str | None, split: str) -> tuple[Tiles, GridPatches]:
+    """The tiles of one named evaluation set (``data`` None: the built-in sample) and the grid a
+    run (``cfg``: its TrainConfig) is scored on; refused when of other classes than the run's."""
+    tiles = open_tiles(data, split)
+    check_same_classes(f"{name} ({data or 'built-in'}, {split})", tiles, cfg.class_names)
+    return tiles, scoring_grid(cfg, tiles)
+
+
 @torch.no_grad()
 def tile_confusions(
     model: torch.nn.Module,
@@ -127,9 +135,7 @@ def score_run_on_tiles(
     model.to(dev)
     out = {}
     for name, (data, split) in evaluation.items():
-        tiles = open_tiles(data, split)
-        check_same_classes(f"{name} ({data or 'built-in'}, {split})", tiles, cfg.class_names)
-        patches = scoring_grid(cfg, tiles)
+        tiles, patches = open_evaluation(cfg, name, data, split)
         cm = tile_confusions(
             model, patches, len(cfg.class_names), cfg.ignore_index, dev, cfg.batch_size
         )
