@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import weakref
 from pathlib import Path
 
@@ -95,44 +96,49 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _start_node(n: int, port: int, out: Path, log: Path) -> subprocess.Popen:
+    """One torchrun "node" of one process meeting at localhost:``port``. Node 0 hosts the c10d
+    store (``is_host=1``) and fails at once if the port was taken; left to guess, both nodes
+    would join whatever already listens there as clients and wait forever."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+        "--rdzv-backend=c10d", f"--rdzv-endpoint=localhost:{port}", "--rdzv-id=hq-two-nodes",
+        f"--rdzv-conf=is_host={int(n == 0)},join_timeout=120", str(STEPS), str(out),
+    ]  # fmt: skip
+    with log.open("w") as sink:  # a file, not a pipe: a full pipe would stall the node
+        return subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)
+
+
+def _wait_for_nodes(nodes: list[subprocess.Popen], timeout_s: float) -> None:
+    """Wait until both nodes exit, node 0 fails, or ``timeout_s`` passes; kill any left."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(node.poll() is None for node in nodes):
+        if nodes[0].poll() not in (None, 0):
+            break  # node 1, a client, would wait for a store that never comes
+        time.sleep(0.2)
+    for node in nodes:
+        if node.poll() is None:
+            node.kill()
+        node.wait()
+
+
 def _run_steps_on_two_nodes(out: Path) -> tuple[dict, list[str]]:
     """dist_steps.py as two torchrun "nodes" of one process each on localhost, meeting through
-    torchrun's c10d rendezvous as separate machines would (rank 0 saves to ``out``)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    port = _free_port()
-    nodes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "torch.distributed.run",
-                "--nnodes=2",
-                f"--node_rank={n}",
-                "--nproc_per_node=1",
-                "--rdzv-backend=c10d",
-                f"--rdzv-endpoint=localhost:{port}",
-                "--rdzv-id=hq-two-nodes",
-                str(STEPS),
-                str(out),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
-        for n in (0, 1)
-    ]
-    logs = []
-    for node in nodes:
-        try:
-            logs.append(node.communicate(timeout=240)[0])
-        except subprocess.TimeoutExpired:
-            for other in nodes:
-                other.kill()
-            raise
-    for node, log in zip(nodes, logs, strict=True):
-        assert node.returncode == 0, log[-3000:]
-    return torch.load(out), logs
+    torchrun's c10d rendezvous as separate machines would (rank 0 saves to ``out``). A port
+    is free when picked and may be taken before node 0 binds it (another test's listener):
+    that attempt is repeated on a new port, up to three times."""
+    for attempt in range(3):
+        port = _free_port()
+        logs = [out.with_name(f"node{n}-try{attempt}.log") for n in (0, 1)]
+        nodes = [_start_node(n, port, out, log) for n, log in zip((0, 1), logs, strict=True)]
+        _wait_for_nodes(nodes, timeout_s=240)
+        texts = [log.read_text() for log in logs]
+        if not (nodes[0].returncode != 0 and "EADDRINUSE" in texts[0]):
+            break
+    for n, (node, text) in enumerate(zip(nodes, texts, strict=True)):
+        assert node.returncode == 0, f"node {n} (exit {node.returncode}):\n{text[-3000:]}"
+    return torch.load(out), texts
 
 
 def test_two_nodes_through_the_rendezvous_step_like_one_node_of_two_processes(tmp_path):
@@ -210,12 +216,11 @@ def test_torchrun_trains_resumes_and_only_rank_0_writes(tmp_path):
     assert np.isfinite(json.loads(lines[-1])["train_loss"])
 
 
-def test_leaving_the_group_frees_the_ddp_wrapper_before_destroying_the_group(monkeypatch):
+def test_leaving_the_group_frees_the_ddp_wrapper_before_destroying_the_group(monkeypatch, tmp_path):
     """DistributedDataParallel is freed only by the cyclic collector; ``leave_group`` runs it
     before the group goes, so no reducer outlives its group into interpreter shutdown."""
-    td.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1
-    )
+    # a file store: no port another test's listener could take first
+    td.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     destroy = td.destroy_process_group
     freed_when_destroyed = []
 
