@@ -52,7 +52,8 @@ class RunScores:
         images: each tile's image (the unit resampled).
         baseline: (T, K, K) pixel counts as trained (rows truth).
         confusions: site -> kind -> (T, K, K) with the site's output replaced.
-        moved: site -> {"n", "max_abs", "rms"} of (trained - initial) parameters, radians.
+        moved: site -> {"n", "max_abs", "rms"} of (trained - initial) parameters: radians for
+            a circuit's angles, weight units for a classical core.
         quantum: site -> whether it runs a circuit.
     """
 
@@ -167,7 +168,7 @@ def _site_report(
 
 def admission(runs: Sequence[RunScores], *, cost: float = COST, n_boot: int = 2000) -> dict:
     """The admission report of one design's runs (``check_runs`` first): per site, every
-    intervention's change over seeds with its interval, the angles moved, and the verdict."""
+    intervention's change over seeds with its interval, the parameters moved, and the verdict."""
     check_runs(runs)
     groups = group_index(runs[0].images)
     base = np.stack([r.baseline for r in runs])

@@ -24,13 +24,15 @@ def _change(c: dict[str, Any]) -> str:
 
 def table(report: dict[str, Any]) -> str:
     """One row per block: each intervention's mean change over seeds with its 95 % interval,
-    the angles' largest move (rad, range over seeds), and the verdict below the row."""
+    its parameters' largest move (range over seeds: radians for a circuit's angles, weight units
+    for a classical core), and the verdict below the row."""
     kinds = report["kinds"]
-    head = ["block", "kind", "moved max (rad)", *[f"ΔmIoU {LABELS[k]} (95 % CI)" for k in kinds]]
+    head = ["block", "kind", "moved max", *[f"ΔmIoU {LABELS[k]} (95 % CI)" for k in kinds]]
     rows = []
     for s in report["sites"]:
         moved = [m for m in s["moved_max_abs"] if m is not None]
-        span = f"{min(moved):.3g}-{max(moved):.3g}" if moved else "n/a"
+        unit = "rad" if s["kind"] == "quantum" else "(weights)"
+        span = f"{min(moved):.3g}-{max(moved):.3g} {unit}" if moved else "n/a"
         rows.append([s["name"], s["kind"], span, *[_change(s["interventions"][k]) for k in kinds]])
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     seeds = ", ".join(str(x) for x in report["seeds"])

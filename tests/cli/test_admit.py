@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from hq_qiskit.cli.main import cli
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.admission import admission, score_run
+from hq_qiskit.training.admission_report import table
 
 # the 12 first-release PNG tiles of the built-in sample: 11 LoveDA images
 PNG_TILES = ["11_3", "13_2", "16_0", "17_2", "18_0", "19_2", "1_2", "22_1", "22_3", "3_2",
@@ -113,3 +114,13 @@ def test_a_repeated_seed_or_other_settings_are_refused(scored, runs, tiny_loveda
 def test_a_folder_that_is_not_a_run_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["admit", str(tmp_path)])
     assert result.exit_code == 2 and "no config.json; give run folders" in result.output
+
+
+def test_the_table_gives_each_cores_move_in_its_own_unit(scored):
+    """A circuit's angles move in radians; a classical twin's core in weight units."""
+    report = {**admission(scored, n_boot=200), "checkpoint": "last.pt", "split": "val"}
+    (row,) = [line for line in table(report).splitlines() if line.startswith("bottleneck.core")]
+    assert "quantum" in row and " rad " in row and "(weights)" not in row
+    report["sites"][0]["kind"] = "classical"  # as admit reports HQ-UNet's classical twin
+    (row,) = [line for line in table(report).splitlines() if line.startswith("bottleneck.core")]
+    assert "classical" in row and "(weights)" in row and " rad " not in row
