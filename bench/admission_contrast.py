@@ -8,10 +8,11 @@ pair saw the same fold and the same patches),
 
     d_s = [mIoU(core -> mean) - mIoU(as trained)]_A - [the same]_B
 
-and the interval is ``statistics.interval``'s: a t over the seeds' d_s whose standard error
-adds the image bootstrap's part shared by all seeds (whole images resampled, the same draw for
-both designs). Negative: A's decoder leans on its core more than B's does. Each run is scored
-from ``last.pt`` on its own validation fold, as ``admit`` scores it (``admission.score_run``).
+and the interval is ``statistics.interval``'s (``statistics.seeds_and_images``): a t over the
+seeds' d_s whose standard error adds the image bootstrap's part shared by all seeds (whole
+images resampled, the same draw for both designs). Negative: A's decoder leans on its core
+more than B's does. Each run is scored from ``last.pt`` on its own validation fold, as ``admit``
+scores it (``admission.score_run``).
 
 Used for docs/science.md section 0 (the classical twin against the papers' quantum block).
 Writes a JSON report (``--out``, default contrast.json); exit 2 with one line when the two
@@ -22,25 +23,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.admission import RunScores, score_run
-from hq_qiskit.training.statistics import group_index, scores
-
-
-def _per_image(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """(S, T, K, K) -> (S, G, K, K): each image's tiles summed."""
-    out = np.zeros((cm.shape[0], int(groups.max()) + 1, *cm.shape[2:]))
-    np.add.at(out, (slice(None), groups), cm)
-    return out
+from hq_qiskit.training.statistics import group_index, per_image, scores, seeds_and_images
 
 
 def _loss(cut: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -63,32 +55,26 @@ def contrast(
             output replaced, and as trained (rows truth).
         groups: (T,) the image index of each tile (the unit resampled).
     Returns:
-        estimate, low, high (95 %), per_seed, se_seed, se_images, df, images.
+        estimate, low, high (95 %), per_seed, se, df, images, method.
     """
     per_seed = _loss(a[0].sum(1), a[1].sum(1)) - _loss(b[0].sum(1), b[1].sum(1))  # (S,)
-    images = [_per_image(x, groups) for x in (*a, *b)]
-    n_img, n_seeds = images[0].shape[1], per_seed.size
+    images = [per_image(x, groups) for x in (*a, *b)]
+    n_img = images[0].shape[1]
     w = np.random.default_rng(seed).multinomial(n_img, np.full(n_img, 1 / n_img), size=n_boot)
     pooled = [np.einsum("bg,sgkl->bskl", w.astype(float), x) for x in images]
     with np.errstate(invalid="ignore"):
         draws = _loss(pooled[0], pooled[1]) - _loss(pooled[2], pooled[3])  # (n_boot, S)
     draws = draws[~np.isnan(draws).any(1)]
-    shared = draws.mean(1).var(ddof=1) - draws.var(0, ddof=1).mean() / n_seeds
-    shared = max(shared * n_img / max(n_img - 1, 1), 0.0)  # G / (G - 1) as statistics.interval
-    se_seed = float(per_seed.std(ddof=1) / math.sqrt(n_seeds))
-    se = math.sqrt(se_seed**2 + shared)
-    df = min(n_seeds, n_img) - 1
-    half = float(st.t.ppf(0.975, df)) * se
-    estimate = float(per_seed.mean())
+    ci = seeds_and_images(per_seed, draws, n_img, 0.95, n_boot)
     return {
-        "estimate": estimate,
-        "low": estimate - half,
-        "high": estimate + half,
+        "estimate": ci.estimate,
+        "low": ci.low,
+        "high": ci.high,
         "per_seed": [float(v) for v in per_seed],
-        "se_seed": se_seed,
-        "se_images": math.sqrt(shared),
-        "df": df,
+        "se": ci.se,
+        "df": ci.df,
         "images": n_img,
+        "method": ci.method,
     }
 
 

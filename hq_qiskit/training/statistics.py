@@ -180,7 +180,7 @@ def _check(cm: np.ndarray, reference: np.ndarray | None, groups) -> tuple:
     return cm, reference, np.unique(groups, return_inverse=True)[1]
 
 
-def _per_image(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def per_image(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """(S, T, K, K) -> (S, G, K, K): each image's tiles summed."""
     out = np.zeros((cm.shape[0], int(groups.max()) + 1, *cm.shape[2:]))
     np.add.at(out, (slice(None), groups), cm)
@@ -196,8 +196,8 @@ def _seed_values(pooled: np.ndarray, pooled_ref: np.ndarray | None, metric: Metr
 def _image_draws(cm, reference, groups, metric, n_boot, seed) -> np.ndarray:
     """Per-seed statistic (n, S) over ``n_boot`` draws resampling whole images (the draws with
     a NaN seed value left out)."""
-    img = _per_image(cm, groups)
-    ref = None if reference is None else _per_image(reference, groups)
+    img = per_image(cm, groups)
+    ref = None if reference is None else per_image(reference, groups)
     n_img = img.shape[1]
     rng = np.random.default_rng(seed)
     draws = []
@@ -274,19 +274,29 @@ def interval(
             cm, reference, groups=groups, metric=metric, n_boot=n_boot, level=level, seed=seed
         )
     per_seed = _seed_values(cm.sum(1), _sum1(reference), metric)  # (S,)
+    draws = _image_draws(cm, reference, groups, metric, n_boot, seed)  # (n, S)
+    return seeds_and_images(per_seed, draws, int(groups.max()) + 1, level, n_boot)
+
+
+def seeds_and_images(
+    per_seed: np.ndarray, draws: np.ndarray, n_images: int, level: float, n_boot: int
+) -> Interval:
+    """``interval``'s t interval from its parts: ``per_seed`` (S,), each seed's value on the data
+    as observed, and ``draws`` (n, S), each seed's value on whole-image bootstrap draws (the same
+    draw for every seed). se^2 = var_s(per_seed) / S + the images' part shared by all seeds;
+    t with min(S, n_images) - 1 degrees of freedom. NaN ends when a seed is NaN or draws < 2."""
+    n_seeds = per_seed.size
     per_seed = per_seed[~np.isnan(per_seed)]
     estimate = float(per_seed.mean()) if per_seed.size else math.nan
-    draws = _image_draws(cm, reference, groups, metric, n_boot, seed)  # (n, S)
     if per_seed.size < n_seeds or len(draws) < 2:
         return Interval(estimate, math.nan, math.nan, level, n_boot)
     # the images' part shared by all seeds: var of the seed mean less the per-seed image
     # variance that the spread between seeds already holds; G / (G - 1) undoes the bootstrap's
     # shrinkage of a variance over G images
-    n_img = int(groups.max()) + 1
     shared = draws.mean(1).var(ddof=1) - draws.var(0, ddof=1).mean() / n_seeds
-    shared *= n_img / max(n_img - 1, 1)
+    shared *= n_images / max(n_images - 1, 1)
     se = math.sqrt(per_seed.var(ddof=1) / n_seeds + max(shared, 0.0))
-    df = min(n_seeds, n_img) - 1
+    df = min(n_seeds, n_images) - 1
     half = float(_st.t.ppf(0.5 + level / 2, df)) * se
     method = "t over seeds + images"
     return Interval(estimate, estimate - half, estimate + half, level, n_boot, se, df, method)

@@ -50,7 +50,7 @@ def test_the_estimate_is_the_mean_of_the_seeds_paired_losses():
     assert out["per_seed"] == pytest.approx(list(loss[0] - loss[1]))
     assert out["estimate"] == pytest.approx(float(np.mean(loss[0] - loss[1])))
     assert out["low"] < out["estimate"] < out["high"] < 0  # clearly more loss in A
-    assert out["se_images"] > 0 and out["se_seed"] > 0
+    assert out["se"] > 0 and out["method"] == "t over seeds + images"
 
 
 def _run(seed: int, tiles: list[str]) -> RunScores:
