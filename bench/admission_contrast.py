@@ -32,11 +32,11 @@ import numpy as np
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.admission import RunScores, score_run
-from hq_qiskit.training.statistics import group_index, per_image, scores, seeds_and_images
+from hq_qiskit.training.statistics import group_index, image_draws, scores, seeds_and_images
 
 
 def _loss(cut: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """mIoU change of pooled matrices (..., S, K, K) -> (..., S)."""
+    """mIoU change of pooled matrices (S, K, K) -> (S,)."""
     return scores(cut)["miou"] - scores(base)["miou"]
 
 
@@ -58,13 +58,12 @@ def contrast(
         estimate, low, high (95 %), per_seed, se, df, images, method.
     """
     per_seed = _loss(a[0].sum(1), a[1].sum(1)) - _loss(b[0].sum(1), b[1].sum(1))  # (S,)
-    images = [per_image(x, groups) for x in (*a, *b)]
-    n_img = images[0].shape[1]
-    w = np.random.default_rng(seed).multinomial(n_img, np.full(n_img, 1 / n_img), size=n_boot)
-    pooled = [np.einsum("bg,sgkl->bskl", w.astype(float), x) for x in images]
-    with np.errstate(invalid="ignore"):
-        draws = _loss(pooled[0], pooled[1]) - _loss(pooled[2], pooled[3])  # (n_boot, S)
-    draws = draws[~np.isnan(draws).any(1)]
+    # the same seed gives both designs the same whole-image draws
+    draws_a, draws_b = (image_draws(*x, groups, "miou", n_boot, seed) for x in (a, b))
+    if draws_a.shape != draws_b.shape:  # a draw with no pixel of any class in one design
+        raise ConfigError("an image draw left one design's mIoU undefined; give more images")
+    draws = draws_a - draws_b  # (n_boot, S)
+    n_img = int(groups.max()) + 1
     ci = seeds_and_images(per_seed, draws, n_img, 0.95, n_boot)
     return {
         "estimate": ci.estimate,

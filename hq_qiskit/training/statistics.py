@@ -180,7 +180,7 @@ def _check(cm: np.ndarray, reference: np.ndarray | None, groups) -> tuple:
     return cm, reference, np.unique(groups, return_inverse=True)[1]
 
 
-def per_image(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def _per_image(cm: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """(S, T, K, K) -> (S, G, K, K): each image's tiles summed."""
     out = np.zeros((cm.shape[0], int(groups.max()) + 1, *cm.shape[2:]))
     np.add.at(out, (slice(None), groups), cm)
@@ -193,11 +193,12 @@ def _seed_values(pooled: np.ndarray, pooled_ref: np.ndarray | None, metric: Metr
     return value if pooled_ref is None else value - scores(pooled_ref)[metric]
 
 
-def _image_draws(cm, reference, groups, metric, n_boot, seed) -> np.ndarray:
+def image_draws(cm, reference, groups, metric, n_boot, seed) -> np.ndarray:
     """Per-seed statistic (n, S) over ``n_boot`` draws resampling whole images (the draws with
-    a NaN seed value left out)."""
-    img = per_image(cm, groups)
-    ref = None if reference is None else per_image(reference, groups)
+    a NaN seed value left out). The draws depend only on the number of images, ``n_boot`` and
+    ``seed``: calls with the same three resample the same images."""
+    img = _per_image(cm, groups)
+    ref = None if reference is None else _per_image(reference, groups)
     n_img = img.shape[1]
     rng = np.random.default_rng(seed)
     draws = []
@@ -237,7 +238,7 @@ def bootstrap(
     """
     cm, reference, groups = _check(cm, reference, groups)
     estimate = float(np.nanmean(_seed_values(cm.sum(1), _sum1(reference), metric)))
-    values = _image_draws(cm, reference, groups, metric, n_boot, seed).mean(1)
+    values = image_draws(cm, reference, groups, metric, n_boot, seed).mean(1)
     alpha = (1 - level) / 2
     if values.size == 0:
         return Interval(estimate, math.nan, math.nan, level, n_boot)
@@ -274,7 +275,7 @@ def interval(
             cm, reference, groups=groups, metric=metric, n_boot=n_boot, level=level, seed=seed
         )
     per_seed = _seed_values(cm.sum(1), _sum1(reference), metric)  # (S,)
-    draws = _image_draws(cm, reference, groups, metric, n_boot, seed)  # (n, S)
+    draws = image_draws(cm, reference, groups, metric, n_boot, seed)  # (n, S)
     return seeds_and_images(per_seed, draws, int(groups.max()) + 1, level, n_boot)
 
 
