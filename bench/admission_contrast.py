@@ -32,6 +32,7 @@ import numpy as np
 from hq_qiskit.atomic import atomic_write
 from hq_qiskit.errors import ConfigError
 from hq_qiskit.training.admission import RunScores, score_run
+from hq_qiskit.training.run_dir import open_run_dir
 from hq_qiskit.training.statistics import group_index, image_draws, scores, seeds_and_images
 
 
@@ -77,12 +78,16 @@ def contrast(
     }
 
 
-def paired(a: list[RunScores], b: list[RunScores], site: str, kind: str) -> tuple:
-    """The two designs' (cut, base) stacks and image groups; ConfigError if not paired."""
-    seeds_a, seeds_b = [r.config.seed for r in a], [r.config.seed for r in b]
-    if seeds_a != seeds_b or len(set(seeds_a)) != len(seeds_a) or len(a) < 2:
+def check_seeds(seeds_a: list[int], seeds_b: list[int]) -> None:
+    """ConfigError unless both designs have the same seeds, at least 2, none twice, in order."""
+    if seeds_a != seeds_b or len(set(seeds_a)) != len(seeds_a) or len(seeds_a) < 2:
         raise ConfigError(f"--a seeds {seeds_a} and --b seeds {seeds_b}: give the same seeds, "
                           "at least 2, in the same order")  # fmt: skip
+
+
+def paired(a: list[RunScores], b: list[RunScores], site: str, kind: str) -> tuple:
+    """The two designs' (cut, base) stacks and image groups; ConfigError if not paired."""
+    check_seeds([r.config.seed for r in a], [r.config.seed for r in b])
     if any(r.tiles != a[0].tiles for r in (*a, *b)):
         raise ConfigError("--a and --b runs were scored on other tiles: give fold runs of "
                           "the same --folds, --fold and data")  # fmt: skip
@@ -98,15 +103,20 @@ def paired(a: list[RunScores], b: list[RunScores], site: str, kind: str) -> tupl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--a", nargs="+", type=Path, required=True, help="design A's runs")
-    parser.add_argument("--b", nargs="+", type=Path, required=True, help="design B's runs")
-    parser.add_argument("--site", default="bottleneck.core")
-    parser.add_argument("--kind", default="mean", choices=["mean", "shuffle", "zero"])
-    parser.add_argument("--n-boot", type=int, default=2000)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--out", type=Path, default=Path("contrast.json"))
+    add = parser.add_argument
+    add("--a", nargs="+", type=Path, required=True, help="design A's run folders, one per seed")
+    add("--b", nargs="+", type=Path, required=True, help="design B's runs, the same seeds in order")
+    add("--site", default="bottleneck.core", help="the core compared (default: %(default)s)")
+    add("--kind", default="mean", choices=["mean", "shuffle", "zero"],
+        help="how the core's output is replaced (default: %(default)s, admit's rule)")  # fmt: skip
+    add("--n-boot", type=int, default=2000, help="image bootstrap draws (default: %(default)s)")
+    add("--device", default="cpu", help="where the runs are scored (default: %(default)s)")
+    add("--out", type=Path, default=Path("contrast.json"), help="report (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
+        seeds = [[open_run_dir(p).read_json("config.json")["seed"] for p in ps]
+                 for ps in (args.a, args.b)]  # fmt: skip
+        check_seeds(*seeds)  # before the minutes of scoring
         runs = [
             [score_run(p, data=None, split="val", checkpoint="last.pt", device=args.device)
              for p in paths]

@@ -74,3 +74,12 @@ def test_runs_that_are_not_paired_are_refused():
         bench.paired(a, other, "bottleneck.core", "mean")
     with pytest.raises(ConfigError, match="no site 'qskip'"):
         bench.paired(a, a, "qskip", "mean")
+
+
+def test_a_folder_that_is_not_a_run_is_one_line_before_any_scoring(tmp_path, capsys):
+    assert (
+        bench.main(["--a", str(tmp_path), "--b", str(tmp_path), "--out", str(tmp_path / "c")]) == 2
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a run folder (no config.json)" in err[0]
+    assert not (tmp_path / "c").exists()
